@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORTAL_PORT ?= 8000
+export PORTAL_PORT
+
+.PHONY: run test smoke lint check-deploy bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## Run the portal in embedded mode (SQLite, filesystem broker): web, worker and beat.
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --no-input -v 0
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "Portal:        http://127.0.0.1:$(PORTAL_PORT)/"
+	@echo "Legal admin:   http://127.0.0.1:$(PORTAL_PORT)/admin/"
+	@echo "API docs:      http://127.0.0.1:$(PORTAL_PORT)/api/v1/docs/"
+	@echo "Health:        http://127.0.0.1:$(PORTAL_PORT)/healthz"
+	@echo "Stop with Ctrl-C."
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+## Run the whole test suite on PostgreSQL and Redis (started if installed but down).
+test: $(VENV)/.dev-installed
+	./scripts/ensure_services.sh
+	$(PY) -m pytest
+
+## The embedded-mode smoke test: Procfile processes on SQLite + filesystem broker.
+smoke: $(VENV)/.dev-installed
+	$(PY) -m pytest -m smoke -p no:cacheprovider tests/smoke
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m mypy .
+
+bench: $(VENV)/.dev-installed
+	./scripts/ensure_services.sh
+	$(PY) bench/intake.py
+	$(PY) bench/pipeline.py
+	$(PY) bench/rules.py
+
+clean:
+	rm -rf var/portal.sqlite3* var/broker var/static

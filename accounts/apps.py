@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Authorities, their officers, the provider's legal team and API tokens."""
+
+    name = "accounts"
+    verbose_name = "Authorities and accounts"

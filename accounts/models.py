@@ -1,0 +1,134 @@
+"""Authorities, users and API tokens.
+
+An authority is a public body vetted by the provider's legal team. The issuer's type and
+country used by the rules always come from this record, never from a request body
+(DESIGN.md §5): that is what defeats a request forged from a hacked police mailbox.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuthorityType(models.TextChoices):
+    """Issuer types of Reg. (EU) 2023/1543 Art. 4 plus US/other bodies."""
+
+    JUDGE = "judge", _("Judge")
+    COURT = "court", _("Court")
+    INVESTIGATING_JUDGE = "investigating_judge", _("Investigating judge")
+    PROSECUTOR = "prosecutor", _("Public prosecutor")
+    OTHER_COMPETENT = "other_competent", _("Other competent authority (police, investigators)")
+    ADMINISTRATIVE = "administrative", _("Administrative authority")
+
+
+class VettingStatus(models.TextChoices):
+    PENDING = "pending", _("Pending vetting")
+    VERIFIED = "verified", _("Verified")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Authority(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
+    authority_type = models.CharField(max_length=32, choices=AuthorityType.choices)
+    # Lower-case domains; sign-up and officer creation accept only addresses on these.
+    email_domains = models.JSONField(default=list, blank=True)
+    # From an official registry, verified by the legal team. Emergency call-backs use this
+    # number and never one given in a request.
+    switchboard_phone = models.CharField(max_length=32)
+    vetting_status = models.CharField(
+        max_length=16, choices=VettingStatus.choices, default=VettingStatus.PENDING
+    )
+    vetted_at = models.DateTimeField(null=True, blank=True)
+    vetting_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "authorities"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(authority_type__in=AuthorityType.values),
+                name="authority_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(vetting_status__in=VettingStatus.values),
+                name="authority_vetting_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="authority_country_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.country})"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.vetting_status == VettingStatus.VERIFIED
+
+    def accepts_email(self, email: str) -> bool:
+        domain = email.rsplit("@", 1)[-1].lower()
+        return domain in {d.lower() for d in self.email_domains}
+
+
+class PortalUserManager(UserManager["User"]):
+    def create_user(self, username=None, email=None, password=None, **extra):  # type: ignore[override]
+        email = self.normalize_email(email or username or "").lower()
+        return super().create_user(username=email, email=email, password=password, **extra)
+
+    def create_superuser(self, username=None, email=None, password=None, **extra):  # type: ignore[override]
+        email = self.normalize_email(email or username or "").lower()
+        return super().create_superuser(username=email, email=email, password=password, **extra)
+
+
+class User(AbstractUser):
+    """An officer of one authority, or (with no authority) a member of the provider's staff."""
+
+    email = models.EmailField(unique=True)
+    authority = models.ForeignKey(
+        Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
+    )
+    language = models.CharField(max_length=8, default="en")
+
+    objects = PortalUserManager()
+
+    class Meta:
+        constraints = [
+            # An officer can never be staff of the provider: authority users and the legal
+            # team are disjoint populations.
+            models.CheckConstraint(
+                condition=Q(authority__isnull=True) | Q(is_staff=False, is_superuser=False),
+                name="officer_is_not_staff",
+            ),
+        ]
+
+    @property
+    def is_officer(self) -> bool:
+        return self.authority_id is not None
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only the SHA-256 of the secret is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the token, shown in lists so an officer can tell tokens apart.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    def is_usable(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at

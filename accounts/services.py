@@ -1,0 +1,106 @@
+"""Authorities, officers and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app import audit
+
+from .models import ApiToken, Authority, AuthorityType, User, VettingStatus
+
+TOKEN_PREFIX = "lrp_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def authority_create(*, actor: Any = None, name: str, country: str, authority_type: str,
+                     domains: list[str], switchboard_phone: str, verified: bool = True) -> Authority:
+    country = country.upper()
+    if authority_type not in AuthorityType.values:
+        raise ValidationError(f"Unknown authority type {authority_type!r}; one of {', '.join(AuthorityType.values)}.")
+    if len(country) != 2 or not country.isalpha():
+        raise ValidationError("country must be an ISO 3166-1 alpha-2 code.")
+    with transaction.atomic():
+        authority = Authority.objects.create(
+            name=name,
+            country=country,
+            authority_type=authority_type,
+            email_domains=sorted({d.strip().lower().lstrip("@") for d in domains if d.strip()}),
+            switchboard_phone=switchboard_phone,
+            vetting_status=VettingStatus.VERIFIED if verified else VettingStatus.PENDING,
+            vetted_at=timezone.now() if verified else None,
+        )
+        audit.record("authority.created", actor=actor, obj=authority, authority_id=authority.pk,
+                     data={"name": name, "country": country, "type": authority_type, "verified": verified})
+    return authority
+
+
+def officer_create(*, actor: Any = None, authority: Authority, email: str, password: str | None = None) -> User:
+    """An active officer with a verified address on one of the authority's domains."""
+    email = email.strip().lower()
+    if not authority.accepts_email(email):
+        raise ValidationError(
+            f"{email} is not on a verified domain of {authority.name} ({', '.join(authority.email_domains)})."
+        )
+    with transaction.atomic():
+        user = User.objects.create_user(email=email, password=password, authority=authority)
+        if password is None:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        audit.record("officer.created", actor=actor, obj=user, authority_id=authority.pk, data={"email": email})
+    return user
+
+
+def token_issue(*, actor: Any = None, user: User, name: str = "API token", days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and only its SHA-256 is stored."""
+    days = days or settings.API_TOKEN_DEFAULT_DAYS
+    if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise ValidationError(f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days.")
+    if not user.is_active or user.authority_id is None:
+        raise ValidationError("Only active officers of an authority can hold API tokens.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=raw[:12], key_hash=hash_token(raw),
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        audit.record("api_token.issued", actor=actor or user, obj=token, authority_id=user.authority_id,
+                     data={"prefix": token.prefix, "expires_at": token.expires_at})
+    return token, raw
+
+
+def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            audit.record("api_token.revoked", actor=actor, obj=token, authority_id=token.user.authority_id,
+                         data={"prefix": token.prefix})
+    token.refresh_from_db()
+    return token
+
+
+# last_used_at is written at most this often, so authentication is not a write per request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    token = (
+        ApiToken.objects.select_related("user", "user__authority").filter(key_hash=hash_token(raw)).first()
+    )
+    now = timezone.now()
+    if token is None or not token.is_usable(now) or not token.user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

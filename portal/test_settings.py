@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, pointed at PostgreSQL and Redis.
+
+The suite runs on PostgreSQL and Redis (DESIGN.md §4.7), defaulting to the local servers;
+``DATABASE_URL`` and ``REDIS_URL`` override them.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_ENV", "test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp-test-var"))
+
+from .settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Generous limits so ordinary tests never hit them; throttling tests set their own.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"authority": "100000/minute",  # noqa: F405
+                                                                "authority_submit": "100000/minute"}}

@@ -1,0 +1,225 @@
+"""Shapes of the REST API v1 (DESIGN.md §5). Serializers check shape only; business rules
+live in services, checks and rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts.models import AuthorityType
+
+from ..audit import request_history
+from ..models import Attachment, LegalRequest, Message
+from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
+
+MAX_TARGETS = 100
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date-time that must carry its time zone: a naive IP time stamp is ambiguous by hours."""
+
+    default_error_messages = {"naive": "Give the time zone, e.g. 2026-09-01T10:00:00+02:00 or ...Z."}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        result = super().to_internal_value(value)
+        return result.astimezone(UTC)
+
+
+class TargetSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TargetKind.choices)
+    value = serializers.CharField(max_length=512, trim_whitespace=True)
+    timestamp = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+
+class SentenceExecutionSerializer(serializers.Serializer):
+    sentence_months = serializers.IntegerField(min_value=0, max_value=1200)
+    in_absentia = serializers.BooleanField()
+    absconded = serializers.BooleanField()
+
+
+class OffenceSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    legal_provisions = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    max_sentence_months = serializers.IntegerField(min_value=0, max_value=1200, required=False, allow_null=True,
+                                                   default=None)
+    listed_offence = serializers.ChoiceField(choices=ListedOffence.choices, required=False, allow_null=True,
+                                             default=None)
+    via_information_system = serializers.BooleanField(required=False, default=False)
+    sentence_execution = SentenceExecutionSerializer(required=False, allow_null=True, default=None)
+
+
+class ValidationSerializer(serializers.Serializer):
+    authority_type = serializers.ChoiceField(choices=AuthorityType.choices)
+    authority_name = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=128, allow_blank=True, required=False, default="")
+    date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class DsaSerializer(serializers.Serializer):
+    legal_basis = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    statement_of_reasons = serializers.CharField(max_length=10000, allow_blank=True, required=False, default="")
+    redress_information = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    territorial_scope = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    content_urls = serializers.ListField(child=serializers.CharField(max_length=2000), required=False, default=list,
+                                         max_length=MAX_TARGETS)
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    """The request body of ``POST /api/v1/requests/`` (and of ``/check/``)."""
+
+    instrument = serializers.ChoiceField(choices=Instrument.choices)
+    data_categories = serializers.ListField(child=serializers.ChoiceField(choices=DataCategory.choices),
+                                            required=False, default=list, max_length=4)
+    targets = TargetSerializer(many=True, required=False, default=list, max_length=MAX_TARGETS)
+    data_from = AwareDateTimeField(required=False, allow_null=True, default=None)
+    data_to = AwareDateTimeField(required=False, allow_null=True, default=None)
+    case_reference = serializers.CharField(max_length=128)
+    summary = serializers.CharField(max_length=10000, allow_blank=True, required=False, default="")
+    offence = OffenceSerializer(required=False, allow_null=True, default=None)
+    emergency = serializers.BooleanField(required=False, default=False)
+    emergency_reason = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    validation = ValidationSerializer(required=False, allow_null=True, default=None)
+    enforcing_authority_notified = serializers.BooleanField(required=False, default=False)
+    art_8_2_exception = serializers.BooleanField(required=False, default=False)
+    confidential = serializers.BooleanField(required=False, default=False)
+    confidentiality_reason = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    linked_reference = serializers.CharField(max_length=32, allow_blank=True, required=False, default="")
+    language = serializers.ChoiceField(choices=[(c, c) for c in (
+        "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv", "mt",
+        "nl", "pl", "pt", "ro", "sk", "sl", "sv")], required=False, default="en")
+    dsa = DsaSerializer(required=False, allow_null=True, default=None)
+
+    def validate_data_categories(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each data category may appear once.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("data_from"), attrs.get("data_to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"data_to": ["data_to must not be before data_from."]})
+        return attrs
+
+
+class ClarificationSerializer(serializers.Serializer):
+    """An answer to a clarification request, with optional corrections of the request."""
+
+    message = serializers.CharField(max_length=10000)
+    changes = serializers.DictField(required=False, default=dict)
+
+    def validate_changes(self, value: dict[str, Any]) -> dict[str, Any]:
+        value = dict(value)
+        if "instrument" in value:
+            raise serializers.ValidationError("The instrument cannot change; submit a new request instead.")
+        inner = RequestCreateSerializer(data=value, partial=True)
+        if not inner.is_valid():
+            raise serializers.ValidationError(inner.errors)
+        return {name: v for name, v in inner.validated_data.items() if name in value}
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.CharField()
+    data_category = serializers.CharField(allow_null=True)
+    legal_basis = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(allow_null=True, required=False)
+
+
+class DecisionSerializer(serializers.Serializer):
+    route = serializers.CharField()
+    findings = FindingSerializer(many=True)
+    rulebook_version = serializers.CharField(required=False)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "kind", "original_name", "sha256", "size", "page_count", "content_type", "uploaded_at"]
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=["order", "clarification", "other"], required=False, default="order")
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "kind", "body", "created_at"]
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    from_status = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+
+
+class RequestListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LegalRequest
+        fields = ["reference", "status", "instrument", "case_reference", "emergency", "received_at", "due_at"]
+
+
+class RequestDetailSerializer(serializers.ModelSerializer):
+    """Everything the authority may see. Never internal legal notes."""
+
+    targets = TargetSerializer(many=True, read_only=True)
+    offence = serializers.SerializerMethodField()
+    validation = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = LegalRequest
+        fields = [
+            "reference", "status", "resolution", "instrument", "received_at", "due_at", "deadline_explanation",
+            "receipt_hash", "decision", "history", "data_categories", "targets", "data_from", "data_to",
+            "case_reference", "summary", "offence", "emergency", "emergency_reason", "validation",
+            "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason",
+            "linked_reference", "language", "dsa", "attachments", "messages",
+        ]
+
+    def get_offence(self, obj: LegalRequest) -> dict[str, Any]:
+        return {
+            "description": obj.offence_description,
+            "legal_provisions": obj.offence_legal_provisions,
+            "max_sentence_months": obj.max_sentence_months,
+            "listed_offence": obj.listed_offence or None,
+            "via_information_system": obj.via_information_system,
+            "sentence_execution": obj.sentence_execution,
+        }
+
+    def get_validation(self, obj: LegalRequest) -> dict[str, Any] | None:
+        return obj.validation
+
+    def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:
+        if not obj.decision:
+            return None
+        keep = ("code", "severity", "data_category", "legal_basis", "message", "field", "annex_iii_reason")
+        return {
+            "route": obj.decision.get("route"),
+            "findings": [{k: f.get(k) for k in keep} for f in obj.decision.get("findings", [])],
+            "verdicts": obj.decision.get("verdicts", []),
+            "deadlines": obj.decision.get("deadlines", []),
+            "rulebook_version": obj.decision.get("rulebook_version"),
+        }
+
+    def get_history(self, obj: LegalRequest) -> list[dict[str, Any]]:
+        return HistoryEntrySerializer(request_history(obj.pk), many=True).data

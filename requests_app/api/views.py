@@ -1,0 +1,174 @@
+"""REST API v1 views: authenticate, scope, call a service, serialize. No business rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import get_visible_request, visible_requests
+from ..checks import structural_findings
+from ..facts import facts_from_data
+from ..models import Attachment, LegalRequest, Target
+from ..services.attachments import attachment_add, attachment_open
+from ..services.submission import clarification_submit, request_submit, request_withdraw
+from .filters import RequestFilter
+from .pagination import NewestFirstCursorPagination
+from .serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    ClarificationSerializer,
+    DecisionSerializer,
+    RequestCreateSerializer,
+    RequestDetailSerializer,
+    RequestListSerializer,
+    WithdrawSerializer,
+)
+from .throttling import AuthorityRateThrottle, AuthoritySubmitThrottle
+
+
+def client_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def detail_queryset(user: Any) -> QuerySet[LegalRequest]:
+    return visible_requests(user).prefetch_related(
+        Prefetch("targets", queryset=Target.objects.order_by("id")), "attachments", "messages"
+    )
+
+
+def _lookup(request: Request, reference: str, queryset: QuerySet[LegalRequest] | None = None) -> LegalRequest:
+    return get_visible_request(request.user, reference, ip_address=client_ip(request), queryset=queryset)
+
+
+class RequestListCreateView(generics.ListCreateAPIView):
+    """List your authority's requests (newest first) or submit a new one."""
+
+    pagination_class = NewestFirstCursorPagination
+    filterset_class = RequestFilter
+    throttle_classes = [AuthorityRateThrottle, AuthoritySubmitThrottle]
+
+    def get_queryset(self) -> QuerySet[LegalRequest]:
+        return visible_requests(self.request.user).only(*RequestListSerializer.Meta.fields)
+
+    def get_serializer_class(self) -> type:
+        return RequestCreateSerializer if self.request.method == "POST" else RequestListSerializer
+
+    @extend_schema(
+        request=RequestCreateSerializer,
+        responses={201: RequestDetailSerializer, 200: RequestDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                     description="Repeat a POST safely: the same key returns the first result.")],
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = RequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and not (1 <= len(key) <= 255):
+            from ..services.errors import ServiceError
+
+            raise ServiceError("Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
+        legal_request, created = request_submit(
+            actor=request.user, data=serializer.validated_data, idempotency_key=key, ip_address=client_ip(request)
+        )
+        body = RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data
+        response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response["Location"] = f"/api/v1/requests/{legal_request.reference}/"
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class RequestDetailView(APIView):
+    @extend_schema(responses=RequestDetailSerializer)
+    def get(self, request: Request, reference: str) -> Response:
+        legal_request = _lookup(request, reference, detail_queryset(request.user))
+        return Response(RequestDetailSerializer(legal_request).data)
+
+
+class RequestCheckView(APIView):
+    """The assessment of a request body without storing anything."""
+
+    @extend_schema(request=RequestCreateSerializer, responses=DecisionSerializer)
+    def post(self, request: Request) -> Response:
+        from django.conf import settings
+        from django.utils import timezone
+
+        serializer = RequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        linked = None
+        if data.get("linked_reference"):
+            linked = visible_requests(request.user).filter(reference=data["linked_reference"]).first()
+        facts = facts_from_data(data, authority=request.user.authority, received_at=timezone.now(), linked=linked)
+        findings = structural_findings(facts, provider_domains=settings.PROVIDER_DOMAINS)
+        errors = any(f.severity == "error" for f in findings)
+        return Response({
+            "route": "clarification_required" if errors else "accepted",
+            "findings": [f.to_dict() for f in findings],
+        })
+
+
+class RequestWithdrawView(APIView):
+    @extend_schema(request=WithdrawSerializer, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        legal_request = _lookup(request, reference)
+        request_withdraw(actor=request.user, request=legal_request, reason=serializer.validated_data["reason"],
+                         ip_address=client_ip(request))
+        return Response(RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data)
+
+
+class RequestClarificationView(APIView):
+    @extend_schema(request=ClarificationSerializer, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = ClarificationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        legal_request = _lookup(request, reference)
+        clarification_submit(actor=request.user, request=legal_request, message=serializer.validated_data["message"],
+                             changes=serializer.validated_data["changes"], ip_address=client_ip(request))
+        return Response(RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data)
+
+
+class AttachmentListCreateView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses=AttachmentSerializer(many=True))
+    def get(self, request: Request, reference: str) -> Response:
+        legal_request = _lookup(request, reference)
+        return Response(AttachmentSerializer(legal_request.attachments.all(), many=True).data)
+
+    @extend_schema(request={"multipart/form-data": AttachmentUploadSerializer}, responses={201: AttachmentSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        legal_request = _lookup(request, reference)
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = attachment_add(actor=request.user, request=legal_request, upload=serializer.validated_data["file"],
+                                    kind=serializer.validated_data["kind"], ip_address=client_ip(request))
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentDownloadView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, reference: str, attachment_id: int) -> FileResponse:
+        legal_request = _lookup(request, reference)
+        attachment = Attachment.objects.filter(request=legal_request, pk=attachment_id).first()
+        if attachment is None:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound("No such attachment.")
+        handle = attachment_open(actor=request.user, attachment=attachment, ip_address=client_ip(request))
+        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                                content_type="application/pdf")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response

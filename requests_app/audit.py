@@ -1,0 +1,142 @@
+"""Writing and verifying the hash-chained audit trail.
+
+Each row stores ``hash = SHA-256(prev_hash || canonical JSON of its content)``. Appends are
+serialised by a row lock on the chain head, taken as late as possible in the caller's
+transaction, so the lock is held only for the insert and the commit. ``verify_chain`` walks
+the chain and names the first broken link: a modified row (its hash no longer matches), a
+deleted row (a gap in ``seq`` or a wrong ``prev_hash``) or an inserted row (a wrong
+``prev_hash`` on the row after it, or a head that does not match the last row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def _plain(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The data as it reads back from a JSON column, so the hash survives a round trip."""
+    return json.loads(_canonical(data or {}))
+
+
+def compute_hash(event: AuditEvent) -> str:
+    content = {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "authority_id": event.authority_id,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "request_id": event.request_id,
+        "data": event.data,
+        "ip_address": event.ip_address,
+    }
+    return hashlib.sha256((event.prev_hash + _canonical(content)).encode()).hexdigest()
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "email", "") or getattr(actor, "username", "") or f"user:{actor.pk}"
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    request: Any = None,
+    obj: Any = None,
+    data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+    authority_id: int | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction (fail closed)."""
+    if obj is None:
+        obj = request
+    if authority_id is None:
+        authority_id = getattr(actor, "authority_id", None)
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            seq=head.seq + 1,
+            occurred_at=timezone.now(),
+            action=action,
+            actor_id=getattr(actor, "pk", None),
+            actor_label=actor_label(actor),
+            authority_id=authority_id,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            request_id=getattr(request, "pk", None),
+            data=_plain(data),
+            ip_address=ip_address,
+            prev_hash=head.hash,
+        )
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"audit chain broken at seq {self.seq}: {self.problem}"
+
+
+def _walk(events: Iterator[AuditEvent]) -> tuple[BrokenLink | None, int, str]:
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    for event in events:
+        if event.seq != expected_seq:
+            return BrokenLink(expected_seq, f"row missing (next row found is seq {event.seq})"), 0, ""
+        if event.prev_hash != prev_hash:
+            return BrokenLink(event.seq, "prev_hash does not match the row before (row inserted or replaced)"), 0, ""
+        if compute_hash(event) != event.hash:
+            return BrokenLink(event.seq, "content does not match its hash (row modified)"), 0, ""
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    return None, expected_seq - 1, prev_hash
+
+
+def verify_chain(using: str = "default") -> BrokenLink | None:
+    """Return the first broken link, or None when the whole chain is intact."""
+    events = AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=2000)
+    broken, last_seq, last_hash = _walk(events)
+    if broken:
+        return broken
+    head = AuditChainHead.objects.using(using).get(pk=1)
+    if (head.seq, head.hash) != (last_seq, last_hash if last_seq else GENESIS_HASH):
+        return BrokenLink(last_seq + 1, f"chain head says seq {head.seq}: rows missing at the end or head altered")
+    return None
+
+
+HISTORY_ACTIONS = ("request.submitted", "request.status_changed")
+
+
+def request_history(request_id: int) -> list[dict[str, Any]]:
+    """State changes of one request, oldest first, for the API's ``history``."""
+    events = AuditEvent.objects.filter(request_id=request_id, action__in=HISTORY_ACTIONS).only(
+        "occurred_at", "data"
+    )
+    return [
+        {"status": e.data.get("to"), "from_status": e.data.get("from"), "at": e.occurred_at} for e in events
+    ]

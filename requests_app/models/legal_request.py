@@ -1,0 +1,272 @@
+"""The legal request, its targets, attachments and messages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..states import (
+    TERMINAL_STATES,
+    DataCategory,
+    Instrument,
+    Lifecycle,
+    ListedOffence,
+    Status,
+    TargetKind,
+)
+from .fields import CATEGORY_LIST_REGEX, CategoryListField
+
+
+class Channel(models.TextChoices):
+    API = "api", _("REST API")
+    WEB = "web", _("Web portal")
+    ADMIN = "admin", _("Registered by the legal team")
+
+
+class LegalRequest(models.Model):
+    """A request from an authority. Field names follow the public contract (DESIGN.md §5).
+
+    ``status`` is assigned only by ``requests_app.workflow.transition``; the admin shows it
+    read-only.
+    """
+
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    authority = models.ForeignKey("accounts.Authority", on_delete=models.PROTECT, related_name="requests")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_requests"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
+
+    instrument = models.CharField(max_length=32, choices=Instrument.choices)
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.RECEIVED)
+    resolution = models.CharField(max_length=64, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    data_categories = CategoryListField()
+    data_from = models.DateTimeField(null=True, blank=True)
+    data_to = models.DateTimeField(null=True, blank=True)
+    case_reference = models.CharField(max_length=128)
+    summary = models.TextField(blank=True)
+    language = models.CharField(max_length=8, default="en")
+
+    # Offence (Annex I section G). max_sentence_months is the statutory maximum.
+    offence_description = models.TextField(blank=True)
+    offence_legal_provisions = models.TextField(blank=True)
+    max_sentence_months = models.IntegerField(null=True, blank=True)
+    listed_offence = models.CharField(max_length=32, choices=ListedOffence.choices, blank=True)
+    via_information_system = models.BooleanField(default=False)
+    # Execution of a custodial sentence (Art. 5(4)(d)); null months = not a sentence execution.
+    sentence_months = models.IntegerField(null=True, blank=True)
+    sentence_in_absentia = models.BooleanField(null=True, blank=True)
+    sentence_absconded = models.BooleanField(null=True, blank=True)
+
+    emergency = models.BooleanField(default=False)
+    emergency_reason = models.TextField(blank=True)
+
+    # Prior validation by a judge, court or prosecutor (Art. 4(1)(b), 4(2)(b)).
+    validation_authority_type = models.CharField(max_length=32, blank=True)
+    validation_authority_name = models.CharField(max_length=200, blank=True)
+    validation_reference = models.CharField(max_length=128, blank=True)
+    validation_date = models.DateField(null=True, blank=True)
+
+    enforcing_authority_notified = models.BooleanField(default=False)  # Art. 8(1)
+    art_8_2_exception = models.BooleanField(default=False)  # Art. 8(2)
+    confidential = models.BooleanField(default=False)  # Art. 13(2)
+    confidentiality_reason = models.TextField(blank=True)
+
+    # Annex V/VI refer to the preservation order they follow.
+    linked_reference = models.CharField(max_length=32, blank=True)
+    linked_request = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    dsa = models.JSONField(null=True, blank=True)
+
+    received_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    deadline_explanation = models.TextField(blank=True)
+    # The stored decision of the rules (route, findings, deadlines, rulebook version).
+    decision = models.JSONField(null=True, blank=True)
+    validation_attempts = models.PositiveIntegerField(default=0)
+    # SHA-256 of the canonical submitted content: the authority's printable receipt.
+    receipt_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # The API list: one authority's requests, newest first, keyset paginated.
+            models.Index(fields=["authority", "-received_at", "-id"], name="req_authority_recent"),
+            models.Index(fields=["status", "status_changed_at"], name="req_status_changed"),
+            models.Index(fields=["case_reference"], name="req_case_reference"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(instrument__in=Instrument.values), name="req_instrument_valid"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="req_status_valid"),
+            models.CheckConstraint(condition=Q(lifecycle__in=Lifecycle.values), name="req_lifecycle_valid"),
+            models.CheckConstraint(
+                condition=Q(data_categories__regex=CATEGORY_LIST_REGEX), name="req_categories_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(listed_offence="") | Q(listed_offence__in=ListedOffence.values),
+                name="req_listed_offence_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(data_from__isnull=True) | Q(data_to__isnull=True) | Q(data_to__gte=F("data_from")),
+                name="req_data_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_sentence_months__isnull=True) | Q(max_sentence_months__gte=0),
+                name="req_max_sentence_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(sentence_months__isnull=True) | Q(sentence_months__gte=0),
+                name="req_sentence_non_negative",
+            ),
+            models.CheckConstraint(condition=~Q(reference=""), name="req_reference_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL_STATES
+
+    @property
+    def sentence_execution(self) -> dict | None:
+        if self.sentence_months is None:
+            return None
+        return {
+            "sentence_months": self.sentence_months,
+            "in_absentia": self.sentence_in_absentia,
+            "absconded": self.sentence_absconded,
+        }
+
+    @property
+    def validation(self) -> dict | None:
+        if not self.validation_authority_type:
+            return None
+        return {
+            "authority_type": self.validation_authority_type,
+            "authority_name": self.validation_authority_name,
+            "reference": self.validation_reference,
+            "date": self.validation_date,
+        }
+
+
+class Target(models.Model):
+    """An identifier the request is about (Annex I section E)."""
+
+    request = models.ForeignKey(LegalRequest, on_delete=models.CASCADE, related_name="targets")
+    kind = models.CharField(max_length=16, choices=TargetKind.choices)
+    value = models.CharField(max_length=512)
+    # IP addresses are meaningless without a time stamp (with its time zone).
+    timestamp = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["value"], name="target_value")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=TargetKind.values), name="target_kind_valid"),
+            models.CheckConstraint(condition=~Q(value=""), name="target_value_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"
+
+
+class AttachmentKind(models.TextChoices):
+    ORDER = "order", _("Signed order")
+    CLARIFICATION = "clarification", _("Clarification")
+    OTHER = "other", _("Other document")
+
+
+class Attachment(models.Model):
+    """A PDF uploaded by the authority, stored outside any web root under a generated name."""
+
+    request = models.ForeignKey(LegalRequest, on_delete=models.PROTECT, related_name="attachments")
+    kind = models.CharField(max_length=16, choices=AttachmentKind.choices, default=AttachmentKind.ORDER)
+    original_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=64, unique=True, editable=False)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    page_count = models.PositiveIntegerField(default=0)
+    content_type = models.CharField(max_length=64, default="application/pdf")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AttachmentKind.values), name="attachment_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+
+class MessageKind(models.TextChoices):
+    CLARIFICATION_ANSWER = "clarification_answer", _("Answer to a clarification request")
+    TO_AUTHORITY = "to_authority", _("Message to the authority")
+    FROM_AUTHORITY = "from_authority", _("Message from the authority")
+
+
+class Message(models.Model):
+    """A message between the authority and the legal team, visible to both sides."""
+
+    request = models.ForeignKey(LegalRequest, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=32, choices=MessageKind.choices)
+    body = models.TextField()
+    # Fields the authority changed with a clarification answer (old and new values).
+    changes = models.JSONField(default=dict, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=MessageKind.values), name="message_kind_valid"),
+        ]
+
+
+class ReferenceCounter(models.Model):
+    """Per-year counter for references on databases without sequences (SQLite)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class IdempotencyRecord(models.Model):
+    """The first result of a POST made with an ``Idempotency-Key`` header.
+
+    UNIQUE(authority, key) makes 50 parallel POSTs with one key create one request: the
+    losers wait on the unique index, then find the winner's row.
+    """
+
+    authority = models.ForeignKey("accounts.Authority", on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    # Null only inside the transaction that claims the key and creates the request.
+    request = models.ForeignKey(LegalRequest, null=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["authority", "key"], name="idempotency_key_unique")]
+
+
+__all__ = [
+    "Attachment",
+    "AttachmentKind",
+    "Channel",
+    "DataCategory",
+    "IdempotencyRecord",
+    "LegalRequest",
+    "Message",
+    "MessageKind",
+    "ReferenceCounter",
+    "Target",
+]

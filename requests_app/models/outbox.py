@@ -1,0 +1,84 @@
+"""The transactional outbox and the timers (DESIGN.md §4.4).
+
+An outbox row is written in the same transaction as the change that needs follow-up work;
+work reaches Celery only after commit, and a beat sweeper re-sends whatever is still
+pending, so a broker outage or a crash between commit and publish loses nothing.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent to the queue")
+    FAILED = "failed", _("Failed")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class OutboxMessage(models.Model):
+    topic = models.CharField(max_length=64)
+    request = models.ForeignKey(
+        "requests_app.LegalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="outbox"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    # Optional: makes an effect happen once per key even if the code asks twice.
+    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                condition=Q(status="pending"),
+                name="outbox_pending_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk} ({self.status})"
+
+
+class Timer(models.Model):
+    """A deadline, window or expiry as a row with ``due_at``, fired by a beat sweep.
+
+    Never a long-ETA Celery task: Redis re-delivers unacknowledged ETA tasks after the
+    visibility timeout (security.md §2.2).
+    """
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="timers")
+    kind = models.CharField(max_length=48)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
+                name="timer_open_due",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "kind", "due_at"], name="timer_unique_per_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.request_id} at {self.due_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,90 @@
+"""Putting work on the outbox and relaying it to Celery.
+
+``enqueue`` writes a row in the caller's transaction and publishes it after commit. If the
+broker is down at that moment the row simply stays ``pending``; the beat task
+``sweep_outbox`` publishes it later with exponential backoff. Consumers are idempotent, so
+a row published twice (relay and sweeper racing) does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+
+
+def _task_for(topic: str) -> Callable[[OutboxMessage], None]:
+    # Imported lazily: tasks import services, which import this module.
+    from . import tasks
+
+    handlers: dict[str, Callable[[OutboxMessage], None]] = {
+        "request.validate": lambda m: tasks.validate_request.apply_async(args=[m.request_id]),
+    }
+    return handlers[topic]
+
+
+def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None = None,
+            dedup_key: str | None = None) -> OutboxMessage:
+    message = OutboxMessage.objects.create(
+        topic=topic, request=request, payload=payload or {}, dedup_key=dedup_key
+    )
+    transaction.on_commit(lambda: publish(message.pk), robust=True)
+    return message
+
+
+def publish(message_id: int) -> bool:
+    """Send one pending row to the queue; True when it was sent."""
+    message = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).first()
+    if message is None:
+        return False
+    try:
+        _task_for(message.topic)(message)
+    except Exception as exc:  # the broker is down or refused: keep the row for the sweeper
+        log.warning("outbox %s not published: %s", message_id, exc)
+        _record_failure(message, exc)
+        return False
+    OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1
+    )
+    return True
+
+
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    attempts = message.attempts + 1
+    backoff = timedelta(seconds=min(2**attempts, 600))
+    OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
+        attempts=attempts,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        available_at=timezone.now() + backoff,
+        status=OutboxStatus.FAILED if attempts >= MAX_ATTEMPTS else OutboxStatus.PENDING,
+    )
+
+
+def due_message_ids(limit: int = 200) -> list[int]:
+    """Pending rows old enough that their after-commit publish must have failed or been lost."""
+    cutoff = timezone.now() - settings.OUTBOX_RESEND_AFTER
+    qs = OutboxMessage.objects.filter(status=OutboxStatus.PENDING, available_at__lte=cutoff).order_by(
+        "available_at", "id"
+    )
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        return list(qs.values_list("pk", flat=True)[:limit])
+
+
+def sweep() -> int:
+    sent = 0
+    for message_id in due_message_ids():
+        sent += publish(message_id)
+    return sent

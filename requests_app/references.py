@@ -1,0 +1,33 @@
+"""Readable, unique request references: ``LRP-2026-000042``.
+
+On PostgreSQL the number comes from a sequence (no lock, unique under any concurrency; a
+rolled-back submission leaves a gap, which is harmless and documented). On SQLite, whose
+IMMEDIATE transactions already serialise writers, a per-year counter row is incremented.
+The UNIQUE constraint on ``reference`` is the last line of defence either way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import F
+
+from .models import ReferenceCounter
+
+PREFIX = "LRP"
+SEQUENCE_NAME = "requests_app_reference_seq"
+
+
+def next_reference(at: datetime) -> str:
+    return f"{PREFIX}-{at.year}-{_next_number(at.year):06d}"
+
+
+def _next_number(year: int) -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [SEQUENCE_NAME])
+            return int(cursor.fetchone()[0])
+    ReferenceCounter.objects.get_or_create(year=year)
+    ReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
+    return ReferenceCounter.objects.get(year=year).last_number

@@ -1,0 +1,112 @@
+"""The provider's configuration: everything that is policy or unverified law ([M]).
+
+Statutory numbers read in the primary text ([V]: 10 days, 8 h, 96 h, 60 + 30 days, 90 + 90
+days, 48 h) are constants in the rule modules; what domain.md marks [M] or calls a product
+or policy decision lives here, so that counsel can change it without touching the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER
+
+CALENDAR: Final = "calendar_days"
+LATER_OF_1182: Final = "later_of_calendar_and_reg_1182_71"
+DAY_RULE_MODES: Final = frozenset({CALENDAR, LATER_OF_1182})
+
+# Keys of ProviderConfig.day_rules: one per legal basis that has a day-based period.
+EE_PRODUCTION: Final = "eevidence_production"  # our duty: Art. 10(3) 10 days
+EE_EA_WINDOW: Final = "eevidence_ea_window"  # we wait on the EA: Art. 10(2) 10 days
+EE_PRESERVATION: Final = "eevidence_preservation"  # we wait on the IA: Art. 11(1) 60 + 30 days
+US_PRESERVATION_RULE: Final = "us_preservation"  # 18 U.S.C. § 2703(f)(2) 90 + 90 days
+INTERNAL: Final = "internal"  # reminders and soft deadlines of our own
+
+
+@dataclass(frozen=True, slots=True)
+class DayRule:
+    """How a period expressed in days is counted for one legal basis (domain.md §12.2).
+
+    ``calendar_days``: the period ends exactly N x 24 h after the event, never later; used
+    for our own duties. ``later_of_calendar_and_reg_1182_71``: we do not act before the later
+    of that instant and the end under Reg. 1182/71 (day of the event not counted; the period
+    ends at the end of its last day; a last day on a Saturday, Sunday or public holiday moves
+    to the end of the next working day); used where we wait on an authority. [M] whether
+    1182/71 applies to Reg. 2023/1543 at all: counsel decides, hence a setting.
+    """
+
+    mode: str = CALENDAR
+    holiday_country: str | None = None  # None: the establishment's member state
+
+
+def _default_day_rules() -> Mapping[str, DayRule]:
+    return MappingProxyType(
+        {
+            EE_PRODUCTION: DayRule(CALENDAR),
+            EE_EA_WINDOW: DayRule(LATER_OF_1182),
+            EE_PRESERVATION: DayRule(LATER_OF_1182),
+            # [M] no US counterpart of 1182/71 was verified: count calendar days.
+            US_PRESERVATION_RULE: DayRule(CALENDAR),
+            INTERNAL: DayRule(CALENDAR),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NonEuPolicy:
+    """What we disclose on a request that no binding instrument covers (R24, example 30).
+
+    Default = Telegram ToS 8.3 [V]: "a valid order from the relevant judicial authorities
+    that confirms you're a suspect ... may disclose your IP address and phone number".
+    Phone number = subscriber data, IP address = identification data (domain.md §1.2).
+    Everything else is redirected to MLAT / a CLOUD Act agreement (US-style practice, §3.5).
+    """
+
+    allowed_categories: frozenset[str] = frozenset({SUBSCRIBER, IDENTIFICATION})
+    require_judicial_order: bool = True
+    require_suspect: bool = True
+    scope_note: str = "phone number and IP address only"
+    redirect_to: str = "MLAT or a CLOUD Act agreement"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """The provider's setup. Every field is a decision someone can cite."""
+
+    # Member state of our designated establishment / legal representative (Dir. 2023/1544).
+    establishment_country: str = "BE"
+    # Dir. 2023/1544 Art. 4 / DSA Art. 11(3): languages we accept orders in.
+    declared_languages: tuple[str, ...] = ("en", "fr", "de")
+    # Member states bound by Reg. 2023/1543: all but Denmark; Ireland bound (§12.1 [S]).
+    bound_member_states: frozenset[str] = EU_MEMBER_STATES - {"DK"}
+    # Our own service's domains: channel/message URLs elsewhere are another provider's.
+    provider_domains: tuple[str, ...] = ("t.me", "telegram.me")
+    non_eu_policy: NonEuPolicy = NonEuPolicy()
+    day_rules: Mapping[str, DayRule] = field(default_factory=_default_day_rules)
+    # A deadline's warn_at is this fraction of its period after the start.
+    warn_ratio: float = 0.8
+    # Whether the SCA ladder (R19-R22) applies to us; False sends US process to the policy.
+    us_sca_applies: bool = True
+    # 2703(f) provides one renewal; providers often accept more in practice [S].
+    us_allow_further_renewals: bool = False
+    # § 2702(b)(8)/(c)(4): which categories we may disclose voluntarily in an emergency.
+    emergency_disclosure_categories: frozenset[str] = frozenset(CATEGORIES)
+    # Internal targets for "without undue delay" / "promptly" (not statutory numbers).
+    emergency_triage_hours: int = 1
+    dsa_receipt_ack_hours: int = 24
+    dsa_effect_report_hours: int = 72
+    art18_referral_hours: int = 1
+    # §12.4 [M]: remind the issuing authority at day 5, no automatic consequence.
+    clarification_reminder_days: int = 5
+    # §12.5 [M]: Art. 17 reasoned objection, soft deadline: warn at day 7, due at day 10.
+    art17_warn_days: int = 7
+    art17_due_days: int = 10
+
+    def day_rule(self, key: str) -> DayRule:
+        return self.day_rules.get(key, DayRule())
+
+    def holiday_country(self, rule: DayRule) -> str:
+        return rule.holiday_country or self.establishment_country

@@ -1,0 +1,143 @@
+"""The mutable working state of one evaluation, turned into a frozen Decision at the end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import vocab as v
+from .catalogue import CLARIFY, REFUSE, REROUTE, finding, kind_of
+from .config import ProviderConfig
+from .model import RequestFacts
+from .result import CategoryVerdict, Deadline, Decision, Finding, ParamValue
+
+# Order-wide findings of these kinds block every category; order-wide clarifications do not
+# (the category stays lawful once the order is completed).
+_ORDER_WIDE = frozenset({REROUTE, REFUSE})
+
+_STATUS_BY_ROUTE = {
+    v.REROUTED: v.ST_REROUTED,
+    v.NOT_EXECUTABLE: v.ST_NOT_EXECUTED,
+    v.CLARIFICATION_REQUIRED: v.ST_CLARIFICATION_REQUESTED,
+}
+
+
+class Draft:
+    """Collects findings, the basis of each allowed category, deadlines and a status hint.
+
+    ``period_start`` is when our own response period starts: the receipt, or the arrival of
+    a clarification (domain.md §12.4). Authority windows always count from the receipt.
+    """
+
+    __slots__ = ("facts", "config", "annex", "period_start", "findings", "basis", "deadlines",
+                 "status", "categories")
+
+    def __init__(
+        self, facts: RequestFacts, config: ProviderConfig, period_start: datetime | None = None
+    ) -> None:
+        self.facts = facts
+        self.config = config
+        self.annex = facts.instrument in v.EEVIDENCE_INSTRUMENTS
+        self.period_start = period_start or facts.received_at
+        self.findings: list[Finding] = []
+        self.basis: dict[str, tuple[str | None, list[str]]] = {}
+        self.deadlines: list[Deadline] = []
+        self.status = v.ST_IN_REVIEW
+        self.categories = tuple(c for c in v.CATEGORIES if c in facts.data_categories)
+
+    # --- recording ---------------------------------------------------------------------
+    def add(
+        self,
+        code: str,
+        *,
+        category: str | None = None,
+        field: str | None = None,
+        rule_id: str | None = None,
+        legal_basis: str | None = None,
+        annex_reason: str | None = None,
+        **params: ParamValue,
+    ) -> None:
+        self.findings.append(
+            finding(
+                code,
+                category=category,
+                field=field,
+                rule_id=rule_id,
+                legal_basis=legal_basis,
+                annex=self.annex,
+                annex_reason=annex_reason,
+                **params,
+            )
+        )
+
+    def allow(self, category: str, rule_id: str | None, *articles: str) -> None:
+        """Record why ``category`` is allowed (rule row and article fragments)."""
+        current_rule, parts = self.basis.setdefault(category, (rule_id, []))
+        if current_rule is None and rule_id is not None:
+            self.basis[category] = (rule_id, parts)
+        parts.extend(a for a in articles if a not in parts)
+
+    # --- reading -------------------------------------------------------------------------
+    def blocked(self, category: str) -> bool:
+        return any(
+            f.data_category == category and f.severity == "error" for f in self.findings
+        )
+
+    def has(self, code: str) -> bool:
+        return any(f.code == code for f in self.findings)
+
+    def route(self) -> str:
+        refused: set[str] = set()
+        order_refused = clarify = False
+        for f in self.findings:
+            if f.severity != "error":
+                continue
+            kind = kind_of(f.code)
+            if kind == REROUTE:
+                return v.REROUTED
+            if kind == REFUSE:
+                if f.data_category is None:
+                    order_refused = True
+                else:
+                    refused.add(f.data_category)
+            elif kind == CLARIFY:
+                clarify = True
+        if order_refused or (self.categories and refused.issuperset(self.categories)):
+            return v.NOT_EXECUTABLE
+        if clarify:
+            return v.CLARIFICATION_REQUIRED
+        return v.PARTIALLY_ACCEPTED if refused else v.ACCEPTED
+
+    # --- result ---------------------------------------------------------------------------
+    def decision(self) -> Decision:
+        route = self.route()
+        verdicts = tuple(self._verdict(c) for c in self.categories)
+        deadlines = () if route == v.REROUTED else tuple(self.deadlines)
+        return Decision(
+            route=route,
+            verdicts=verdicts,
+            findings=tuple(self.findings),
+            deadlines=deadlines,
+            target_status=_STATUS_BY_ROUTE.get(route, self.status),
+            rulebook_version=v.RULEBOOK_VERSION,
+        )
+
+    def _verdict(self, category: str) -> CategoryVerdict:
+        rule_id, parts = self.basis.get(category, (None, []))
+        for f in self.findings:
+            if f.severity != "error":
+                continue
+            kind = kind_of(f.code)
+            if f.data_category == category or (f.data_category is None and kind in _ORDER_WIDE):
+                return CategoryVerdict(category, False, f.code, f.rule_id or rule_id, f.legal_basis)
+        legal_basis = _join(parts)
+        return CategoryVerdict(category, True, "allowed", rule_id, legal_basis)
+
+
+def _join(parts: list[str]) -> str:
+    """Merge fragments that share a prefix: [reg('4(1)(a)'), reg('5(3)')] → one citation."""
+    if not parts:
+        return ""
+    prefix = v.REG + " Art. "
+    if all(p.startswith(prefix) for p in parts):
+        return prefix + ", ".join(p[len(prefix):] for p in parts)
+    return "; ".join(parts)

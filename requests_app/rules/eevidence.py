@@ -1,0 +1,482 @@
+"""Regulation (EU) 2023/1543 (e-Evidence): rows R1-R15 of domain.md §6.
+
+Precedence inside this module (first match decides the route):
+1. who is bound (R14) and whether the order is domestic (R15): reroute;
+2. the addressee (Art. 7);
+3. per data category: who may issue/validate (Art. 4) and the offence (Art. 5 / 6);
+4. the enforcing authority's notification (Art. 8), then the deadlines (Art. 10 / 11).
+The provider checks the certificate's *form-level* consistency only; competence under
+national law and Art. 8(2) are the issuing authority's to judge (domain.md §1.3, §1.7).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import vocab as v
+from .checks import (
+    check_categories,
+    check_confidentiality,
+    check_language,
+    check_targets,
+    check_time_range,
+)
+from .config import EE_EA_WINDOW, EE_PRESERVATION, EE_PRODUCTION, INTERNAL, ProviderConfig
+from .deadlines import day_deadline, day_end, hours_deadline
+from .draft import Draft
+from .model import RequestFacts, SentenceExecution
+from .result import Deadline
+
+# Statutory periods read in the primary text ([V]).
+PRODUCTION_DAYS = 10  # Art. 10(3)
+EA_WINDOW_DAYS = 10  # Art. 10(2), 12
+EMERGENCY_HOURS = 8  # Art. 10(4)
+EA_EMERGENCY_HOURS = 96  # Art. 10(4)
+EX_POST_VALIDATION_HOURS = 48  # Art. 4(5) [S]
+PRESERVATION_DAYS = 60  # Art. 11(1)
+EXTENSION_DAYS = 30  # Art. 11(1), once
+SERIOUS_MAX_MONTHS = 36  # Art. 5(4)(a): at least 3 years
+SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
+
+ENDED_STATUSES = frozenset({"released", "closed", "withdrawn", "refused", "not_executed",
+                            "rerouted"})
+
+# domain.md §6 row per (category, issuer group) for production orders.
+_PRODUCTION_ROWS = {
+    (v.SUBSCRIBER, "judicial"): "R1",
+    (v.SUBSCRIBER, "prosecutor"): "R2",
+    (v.SUBSCRIBER, "other"): "R3",
+    (v.IDENTIFICATION, "judicial"): "R4",
+    (v.IDENTIFICATION, "prosecutor"): "R4",
+    (v.IDENTIFICATION, "other"): "R5",
+    (v.TRAFFIC, "judicial"): "R6",
+    (v.TRAFFIC, "prosecutor"): "R7",
+    (v.TRAFFIC, "other"): "R8",
+    (v.CONTENT, "judicial"): "R9",
+    (v.CONTENT, "prosecutor"): "R10",
+    (v.CONTENT, "other"): "R11",
+}
+
+
+def _group(authority_type: str) -> str:
+    if authority_type in v.JUDICIAL:
+        return "judicial"
+    return "prosecutor" if authority_type == v.PROSECUTOR else "other"
+
+
+def rule_row(instrument: str, category: str, authority_type: str) -> str:
+    group = _group(authority_type)
+    if instrument == v.EPOC:
+        return _PRODUCTION_ROWS[(category, group)]
+    return "R13" if group == "other" else "R12"
+
+
+def evaluate_eevidence(d: Draft) -> None:
+    if not _member_states(d):
+        return
+    instrument = d.facts.instrument
+    if instrument == v.EPOC:
+        _production_order(d)
+    elif instrument == v.EPOC_PR:
+        _preservation_order(d)
+    elif instrument == v.PRESERVATION_EXTENSION:
+        _extension(d)
+    else:
+        _confirmation(d)
+
+
+# --- R14 / R15 / Art. 7 ---------------------------------------------------------------------
+def _member_states(d: Draft) -> bool:
+    """False when the request is not an order under the Regulation at all."""
+    facts, config = d.facts, d.config
+    country = facts.issuer.country
+    establishment = config.establishment_country
+    addressee = facts.addressee_country or establishment
+    if country not in v.EU_MEMBER_STATES:
+        # Art. 1(1): orders are issued by authorities of a member state. [V]
+        d.add("EE_ISSUER_NOT_MEMBER_STATE", field="issuer", country=country)
+        return False
+    if country not in config.bound_member_states:
+        # R14: Art. 3(1)-(2) "member state bound by this Regulation"; DK not bound. [V]/[M]
+        d.add("EE_MS_NOT_BOUND", field="issuer", rule_id="R14", country=country)
+        return False
+    if addressee not in config.bound_member_states:
+        # R14, example 2: addressee located in a member state that is not bound. [V]/[M]
+        d.add("EE_ADDRESSEE_MS_NOT_BOUND", field="addressee_country", rule_id="R14",
+              country=addressee)
+        return False
+    if country == establishment:
+        # R15: Art. 1(1) 2nd subparagraph, domestic order → national-law workflow. [V]
+        d.add("EE_DOMESTIC_ORDER", field="issuer", rule_id="R15", country=country)
+        return False
+    if addressee != establishment:
+        if facts.emergency:
+            # Art. 7(2): emergency orders may go to any establishment in a bound state. [V]
+            d.add("EE_EMERGENCY_ADDRESSEE", field="addressee_country", country=addressee)
+        else:
+            # Art. 7(1): orders go to the designated establishment / legal representative. [M]
+            d.add("EE_WRONG_ADDRESSEE", field="addressee_country", country=addressee,
+                  establishment=establishment)
+            return False
+    return True
+
+
+# --- Art. 4: issuing and validating authorities ----------------------------------------
+def _art4(d: Draft, category: str, *, production: bool) -> bool:
+    """R1-R13 column "Issuer"/"Validation". Returns True when the category passes Art. 4.
+
+    Production, subscriber/identification: judge, court, investigating judge or prosecutor
+    issue (4(1)(a)); another competent authority needs validation by one of them (4(1)(b)),
+    or in an emergency may issue unvalidated (4(5), ex-post validation within 48 h). [V]/[S]
+    Production, traffic/content: only judge, court, investigating judge issue (4(2)(a)); the
+    validation must come from them, never a prosecutor (4(2)(b)); no emergency exception. [V]
+    Preservation, any category: as subscriber production (4(3), 4(5)). [S]
+    """
+    facts = d.facts
+    issuer = facts.issuer.authority_type
+    serious = production and category in v.SERIOUS_CATEGORIES
+    row = rule_row(facts.instrument, category, issuer)
+    para = "4(2)" if serious else ("4(1)" if production else "4(3)")
+    if issuer in v.JUDICIAL or (issuer == v.PROSECUTOR and not serious):
+        d.allow(category, row, v.reg(f"{para}(a)"))
+        return True
+    if issuer == v.PROSECUTOR:
+        d.add("EE_PROSECUTOR_CANNOT_ISSUE", category=category, field="issuer", rule_id=row,
+              legal_basis=v.reg("4(2)(a)"))
+        return False
+    if issuer != v.OTHER_COMPETENT:
+        d.add("EE_ISSUER_NOT_ART4_AUTHORITY", category=category, field="issuer", rule_id=row,
+              issuer_type=issuer)
+        return False
+    validators = v.JUDICIAL if serious else v.JUDICIAL | {v.PROSECUTOR}
+    validators_text = (
+        "a judge, court or investigating judge" if serious
+        else "a judge, court, investigating judge or public prosecutor"
+    )
+    validation = facts.validation
+    if validation is None:
+        if facts.emergency and not serious:
+            d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
+            if not d.has("EE_EX_POST_VALIDATION_PENDING"):
+                d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
+            return True
+        if facts.emergency:
+            d.add("EE_NO_EMERGENCY_EXCEPTION", category=category, field="validation",
+                  rule_id=row)
+        else:
+            d.add("EE_VALIDATION_REQUIRED", category=category, field="validation", rule_id=row,
+                  legal_basis=v.reg(f"{para}(b)"), validators=validators_text)
+        return False
+    if validation.authority_type not in validators:
+        d.add("EE_VALIDATOR_NOT_COMPETENT", category=category, field="validation", rule_id=row,
+              legal_basis=v.reg(f"{para}(b)"), validator_type=validation.authority_type,
+              validators=validators_text)
+        return False
+    d.allow(category, row, v.reg(f"{para}(b)"))
+    return True
+
+
+# --- Art. 5 / Art. 6: offences -----------------------------------------------------------
+def _sentence_defect(se: SentenceExecution) -> str:
+    problems = []
+    if se.sentence_months < SENTENCE_MIN_MONTHS:
+        problems.append(f"{se.sentence_months} months")
+    if se.in_absentia:
+        problems.append("rendered in absentia")
+    if not se.absconded:
+        problems.append("the person did not abscond")
+    return ", ".join(problems)
+
+
+def _offence(d: Draft, category: str, *, production: bool) -> None:
+    """Art. 5(3) [V]: subscriber/identification for every offence; Art. 5(4) [V (a)-(b),
+    M (c)-(d)]: traffic/content only for a maximum of at least 3 years, a listed offence
+    committed via an information system, terrorism, or the execution of a sentence for
+    those. Art. 6(3) [M]: preservation for every offence. Sentence execution: at least 4
+    months, not in absentia, person absconded."""
+    offence = d.facts.offence
+    if offence is None:
+        return  # EE_OFFENCE_MISSING is raised once for the order
+    row = rule_row(d.facts.instrument, category, d.facts.issuer.authority_type)
+    serious = production and category in v.SERIOUS_CATEGORIES
+    se = offence.sentence_execution
+    if se is not None:
+        defect = _sentence_defect(se)
+        if defect:
+            article = "5(4)(d)" if serious else ("5(3)" if production else "6(3)")
+            d.add("EE_SENTENCE_EXECUTION_CONDITIONS", category=category, field="offence",
+                  rule_id=row, legal_basis=v.reg(article), detail=defect,
+                  annex_reason=v.AIII_OFFENCE_OUTSIDE_ART_5_4 if serious else None)
+            return
+    if not serious:
+        d.allow(category, row, v.reg("5(3)" if production else "6(3)"))
+        return
+    listed = offence.listed_offence
+    months = offence.max_sentence_months
+    suffix = ", 5(4)(d)" if se is not None else ""
+    if listed == v.TERRORISM:
+        d.allow(category, row, v.reg("5(4)(c)" + suffix))
+    elif months is not None and months >= SERIOUS_MAX_MONTHS:
+        d.allow(category, row, v.reg("5(4)(a)" + suffix))
+    elif listed in v.LISTED_VIA_INFORMATION_SYSTEM and offence.via_information_system:
+        d.allow(category, row, v.reg("5(4)(b)" + suffix))
+    elif listed in v.LISTED_VIA_INFORMATION_SYSTEM:
+        d.add("EE_LISTED_OFFENCE_NOT_VIA_IS", category=category, field="offence", rule_id=row,
+              listed=listed)
+    elif months is not None:
+        d.add("EE_OFFENCE_BELOW_THRESHOLD", category=category, field="offence", rule_id=row,
+              months=months)
+    else:
+        d.add("EE_THRESHOLD_NOT_STATED", category=category, field="offence", rule_id=row)
+
+
+def _offence_stated(d: Draft) -> None:
+    offence = d.facts.offence
+    if offence is None or not (offence.description.strip() or offence.legal_provisions.strip()):
+        d.add("EE_OFFENCE_MISSING", field="offence")
+
+
+# --- Art. 8: notification of the enforcing authority ----------------------------------------
+def _notification(d: Draft) -> bool:
+    """Returns whether the enforcing authority's notification applies (Art. 8(1), 8(4)).
+
+    The provider reads the certificate's tick boxes and only flags inconsistencies. [V]
+    """
+    facts = d.facts
+    notified, exception = facts.enforcing_authority_notified, facts.art_8_2_exception
+    serious = [c for c in d.categories if c in v.SERIOUS_CATEGORIES and not d.blocked(c)]
+    if not serious:
+        if notified:
+            d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
+        return False
+    if notified and exception:
+        d.add("EE_EA_NOTIFICATION_CONTRADICTORY", field="art_8_2_exception")
+    if notified:
+        code = "EE_EA_NOTIFIED_EMERGENCY" if facts.emergency else "EE_EA_NOTIFIED_SUSPENSIVE"
+        d.add(code, field="enforcing_authority_notified", rule_id="R6")
+        return True
+    if exception:
+        d.add("EE_ART_8_2_EXCEPTION", field="art_8_2_exception", rule_id="R6")
+        residence = facts.person_residence_country
+        if residence and residence.upper() != facts.issuer.country:
+            d.add("EE_ART_8_2_RESIDENCE_MISMATCH", field="person_residence_country",
+                  residence=residence.upper(), country=facts.issuer.country)
+        return False
+    d.add("EE_EA_NOTIFICATION_MISSING", field="enforcing_authority_notified", rule_id="R6",
+          categories=", ".join(serious))
+    return False
+
+
+# --- Deadlines ----------------------------------------------------------------------------
+def production_deadlines(
+    facts: RequestFacts, config: ProviderConfig, *, start: datetime, suspensive: bool
+) -> list[Deadline]:
+    """Art. 10(2)-(4) [V]. ``start``: receipt, or arrival of a clarification (§12.4); the
+    enforcing authority's windows always count from the receipt (it was notified then)."""
+    received = facts.received_at
+    if facts.emergency:
+        out = [hours_deadline("production_due", start, EMERGENCY_HOURS,
+                              legal_basis=v.reg("10(4)"), config=config,
+                              what="Emergency: transmit without undue delay, at the latest",
+                              start_label=_label(start, received))]
+        if suspensive:
+            out.append(hours_deadline(
+                "ea_objection_window_end", received, EA_EMERGENCY_HOURS,
+                legal_basis=v.reg("10(4)"), config=config, informational=True,
+                what="The enforcing authority may object to the use of the data within"))
+        return out
+    if suspensive:
+        window = day_deadline(
+            "ea_window_end", received, EA_WINDOW_DAYS, rule_key=EE_EA_WINDOW,
+            legal_basis=v.reg("10(2), 12"), config=config, not_before=True,
+            what="Do not transmit before the enforcing authority's window ends")
+        own = day_deadline("production_due", start, PRODUCTION_DAYS, rule_key=EE_PRODUCTION,
+                           legal_basis=v.reg("10(2)"), config=config,
+                           what="Transmit at the end of the enforcing authority's window",
+                           start_label=_label(start, received))
+        if own.due_at < window.due_at:
+            own = Deadline("production_due", window.due_at,
+                           "Transmit at the end of the enforcing authority's window (earlier "
+                           "upon its confirmation that it raises no ground): "
+                           + window.explanation, window.rule_applied, v.reg("10(2)"),
+                           window.warn_at)
+        return [own, window]
+    return [day_deadline("production_due", start, PRODUCTION_DAYS, rule_key=EE_PRODUCTION,
+                         legal_basis=v.reg("10(3)"), config=config,
+                         what="Transmit at the latest", start_label=_label(start, received))]
+
+
+def _label(start: datetime, received: datetime) -> str:
+    return "receipt" if start == received else "arrival of the clarification"
+
+
+def _common_deadlines(d: Draft, route: str) -> None:
+    facts, config = d.facts, d.config
+    if route == v.CLARIFICATION_REQUIRED:
+        d.deadlines.append(day_deadline(
+            "clarification_reminder", facts.received_at, config.clarification_reminder_days,
+            rule_key=INTERNAL, legal_basis=v.reg("10(6) [M]"), config=config,
+            informational=True,
+            what="Remind the issuing authority (no automatic consequence, domain.md §12.4)"))
+    if d.has("EE_EX_POST_VALIDATION_PENDING"):
+        d.deadlines.append(hours_deadline(
+            "ex_post_validation_mark", facts.received_at, EX_POST_VALIDATION_HOURS,
+            legal_basis=v.reg("4(5)"), config=config, informational=True,
+            what="Issuing authority's ex-post validation due (information only; issue time "
+                 "unknown, receipt used)"))
+
+
+# --- EPOC ---------------------------------------------------------------------------------
+def _production_order(d: Draft) -> None:
+    facts = d.facts
+    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("10(1)"))
+    check_categories(d)
+    check_targets(d)
+    check_time_range(d)
+    check_language(d)
+    check_confidentiality(d)
+    _offence_stated(d)
+    if not facts.summary.strip():
+        d.add("EE_SUMMARY_MISSING", field="summary")
+    _validation_named(d)
+    if facts.emergency:
+        d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
+        if not facts.emergency_reason.strip():
+            d.add("EE_EMERGENCY_REASON_MISSING", field="emergency_reason")
+    for category in d.categories:
+        if _art4(d, category, production=True):
+            _offence(d, category, production=True)
+    suspensive = _notification(d)
+    route = d.route()
+    if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
+        d.deadlines.extend(production_deadlines(facts, d.config, start=d.period_start,
+                                                suspensive=suspensive))
+        if facts.emergency:
+            d.status = v.ST_VERIFICATION_HOLD
+        elif suspensive:
+            d.status = v.ST_AWAITING_EA
+    elif route == v.NOT_EXECUTABLE:
+        # Art. 10(8) [M]: the Annex III goes to the issuing authority within the deadlines.
+        for deadline in production_deadlines(facts, d.config, start=d.period_start,
+                                             suspensive=False):
+            d.deadlines.append(Deadline(
+                "annex_iii_due", deadline.due_at,
+                "Send Annex III with the reasons within the production period: "
+                + deadline.explanation, deadline.rule_applied, v.reg("10(8) [M]"),
+                deadline.warn_at))
+    _common_deadlines(d, route)
+
+
+def _validation_named(d: Draft) -> None:
+    validation = d.facts.validation
+    if (
+        validation is not None
+        and d.facts.issuer.authority_type == v.OTHER_COMPETENT
+        and not validation.authority_name.strip()
+    ):
+        d.add("EE_VALIDATION_INCOMPLETE", field="validation")
+
+
+# --- EPOC-PR ------------------------------------------------------------------------------
+def _preservation_order(d: Draft) -> None:
+    facts = d.facts
+    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("11(1)"))
+    check_categories(d)
+    check_targets(d)
+    check_time_range(d)
+    check_language(d)
+    check_confidentiality(d)
+    _offence_stated(d)
+    _validation_named(d)
+    for category in d.categories:
+        if _art4(d, category, production=False):
+            _offence(d, category, production=False)
+    if facts.enforcing_authority_notified:
+        # Art. 8 covers production orders only. [V]
+        d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
+    route = d.route()
+    if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
+        d.deadlines.append(day_deadline(
+            "preservation_expiry", facts.received_at, PRESERVATION_DAYS,
+            rule_key=EE_PRESERVATION, legal_basis=v.reg("11(1)"), config=d.config,
+            not_before=True,
+            what="Preservation ends unless extended (Annex VI) or production is confirmed "
+                 "(Annex V); do not release before"))
+        d.status = v.ST_PRESERVING
+    _common_deadlines(d, route)
+
+
+# --- Annex VI / Annex V ----------------------------------------------------------------
+def _linked_preservation(d: Draft) -> bool:
+    linked = d.facts.linked
+    if linked is None:
+        d.add("LINKED_UNKNOWN", field="linked_reference", reference=d.facts.case_reference)
+        return False
+    if linked.instrument != v.EPOC_PR:
+        d.add("LINKED_MISMATCH", field="linked_reference", linked_instrument=linked.instrument,
+              expected=v.EPOC_PR)
+        return False
+    if linked.received_at > d.facts.received_at:
+        d.add("LINKED_AFTER_REQUEST", field="linked_reference")
+        return False
+    if linked.status in ENDED_STATUSES:
+        d.add("EE_PRESERVATION_ENDED", field="linked_reference", status=linked.status)
+        return False
+    return True
+
+
+def _annex_common(d: Draft) -> None:
+    check_language(d)
+    _validation_named(d)
+    for category in d.categories:
+        _art4(d, category, production=False)
+
+
+def _extension(d: Draft) -> None:
+    """Annex VI, Art. 11(1) [V]: one extension of 30 days, received within the 60 days."""
+    _annex_common(d)
+    if not _linked_preservation(d):
+        return
+    facts, config = d.facts, d.config
+    linked = facts.linked
+    assert linked is not None
+    d.status = v.ST_PRESERVING
+    period_end = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
+    if linked.confirmed:
+        d.add("EE_EXTENSION_AFTER_CONFIRMATION", field="linked_reference")
+    elif linked.extensions_count >= 1:
+        d.add("EE_EXTENSION_ALREADY_USED", field="linked_reference")
+    elif facts.received_at > period_end:
+        d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
+    else:
+        expiry = day_deadline(
+            "preservation_expiry", linked.received_at, PRESERVATION_DAYS + EXTENSION_DAYS,
+            rule_key=EE_PRESERVATION, legal_basis=v.reg("11(1)"), config=config,
+            not_before=True, start_label="receipt of the EPOC-PR",
+            what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
+                 "do not release before")
+        d.add("EE_EXTENSION_GRANTED", field="linked_reference",
+              expires_at=expiry.due_at.isoformat())
+        if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
+            d.deadlines.append(expiry)
+
+
+def _confirmation(d: Draft) -> None:
+    """Annex V, Art. 11(1)-(2) [V]: received during preservation → keep until production."""
+    _annex_common(d)
+    if not _linked_preservation(d):
+        return
+    facts, config = d.facts, d.config
+    linked = facts.linked
+    assert linked is not None
+    d.status = v.ST_PRESERVING
+    if not linked.confirmed:
+        expires = linked.preservation_expires_at or day_end(
+            linked.received_at,
+            PRESERVATION_DAYS + (EXTENSION_DAYS if linked.extensions_count else 0),
+            EE_PRESERVATION, config)
+        if facts.received_at > expires:
+            d.add("EE_CONFIRMATION_LATE", field="linked_reference",
+                  expired_at=expires.isoformat())
+            return
+    d.add("EE_PRESERVE_UNTIL_PRODUCTION", field="linked_reference")

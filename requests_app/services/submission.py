@@ -1,0 +1,222 @@
+"""Submitting, amending and withdrawing requests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import audit, outbox
+from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
+from ..references import next_reference
+from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
+from ..workflow import TransitionNotAllowed, transition
+from .errors import IdempotencyKeyReused, InvalidState
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def fingerprint(data: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def _request_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Model fields from the contract's body (nested objects are flattened)."""
+    offence = data.get("offence") or {}
+    sentence = offence.get("sentence_execution") or {}
+    validation = data.get("validation") or {}
+    return {
+        "data_categories": list(data.get("data_categories") or []),
+        "data_from": data.get("data_from"),
+        "data_to": data.get("data_to"),
+        "case_reference": data.get("case_reference") or "",
+        "summary": data.get("summary") or "",
+        "language": data.get("language") or "en",
+        "offence_description": offence.get("description") or "",
+        "offence_legal_provisions": offence.get("legal_provisions") or "",
+        "max_sentence_months": offence.get("max_sentence_months"),
+        "listed_offence": offence.get("listed_offence") or "",
+        "via_information_system": bool(offence.get("via_information_system")),
+        "sentence_months": sentence.get("sentence_months"),
+        "sentence_in_absentia": sentence.get("in_absentia") if sentence else None,
+        "sentence_absconded": sentence.get("absconded") if sentence else None,
+        "emergency": bool(data.get("emergency")),
+        "emergency_reason": data.get("emergency_reason") or "",
+        "validation_authority_type": validation.get("authority_type") or "",
+        "validation_authority_name": validation.get("authority_name") or "",
+        "validation_reference": validation.get("reference") or "",
+        "validation_date": validation.get("date"),
+        "enforcing_authority_notified": bool(data.get("enforcing_authority_notified")),
+        "art_8_2_exception": bool(data.get("art_8_2_exception")),
+        "confidential": bool(data.get("confidential")),
+        "confidentiality_reason": data.get("confidentiality_reason") or "",
+        "linked_reference": data.get("linked_reference") or "",
+        "dsa": data.get("dsa") or None,
+    }
+
+
+def _find_linked(authority_id: int, reference: str) -> LegalRequest | None:
+    """Annex V/VI follow an order of the same authority; anyone else's reference is unknown."""
+    if not reference:
+        return None
+    return LegalRequest.objects.filter(authority_id=authority_id, reference=reference).first()
+
+
+def _replay(authority_id: int, key: str, print_: str) -> LegalRequest | None:
+    record = IdempotencyRecord.objects.filter(authority_id=authority_id, key=key).select_related("request").first()
+    if record is None:
+        return None
+    if record.fingerprint != print_:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
+    return record.request
+
+
+def request_submit(
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    channel: str = Channel.API,
+    idempotency_key: str | None = None,
+    ip_address: str | None = None,
+) -> tuple[LegalRequest, bool]:
+    """Store a new request and queue its validation. Returns ``(request, created)``.
+
+    One transaction writes the request, its targets, the audit event and the outbox row that
+    queues validation. With an ``idempotency_key``, a repeat of the same body returns the
+    first request (``created`` False) and a different body is refused.
+    """
+    authority = actor.authority
+    print_ = fingerprint(data)
+    if idempotency_key:
+        existing = _replay(authority.pk, idempotency_key, print_)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            if idempotency_key:
+                # Claim the key first: a concurrent POST with the same key waits here on the
+                # unique index and fails once we commit, before doing any other work.
+                record = IdempotencyRecord.objects.create(
+                    authority=authority, key=idempotency_key, fingerprint=print_, request=None
+                )
+            request = _create(actor=actor, authority=authority, data=data, channel=channel,
+                              ip_address=ip_address, content_hash=print_)
+            if idempotency_key:
+                IdempotencyRecord.objects.filter(pk=record.pk).update(request=request)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = _replay(authority.pk, idempotency_key, print_)
+        if existing is None:
+            raise
+        return existing, False
+    return request, True
+
+
+def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, ip_address: str | None,
+            content_hash: str) -> LegalRequest:
+    received_at = timezone.now()
+    reference = next_reference(received_at)
+    fields = _request_fields(data)
+    instrument = data["instrument"]
+    linked = _find_linked(authority.pk, fields["linked_reference"]) if instrument in LINKED_INSTRUMENTS else None
+    receipt = hashlib.sha256(
+        f"{reference}|{received_at.isoformat()}|{authority.pk}|{content_hash}".encode()
+    ).hexdigest()
+    request = LegalRequest.objects.create(
+        reference=reference,
+        authority=authority,
+        submitted_by=actor,
+        channel=channel,
+        instrument=instrument,
+        lifecycle=LIFECYCLE_OF_INSTRUMENT[instrument],
+        status=Status.RECEIVED,
+        status_changed_at=received_at,
+        received_at=received_at,
+        receipt_hash=receipt,
+        linked_request=linked,
+        **fields,
+    )
+    Target.objects.bulk_create(
+        Target(request=request, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
+        for t in data.get("targets") or []
+    )
+    outbox.enqueue("request.validate", request=request)
+    audit.record(
+        "request.submitted",
+        actor=actor,
+        request=request,
+        data={"to": Status.RECEIVED, "instrument": instrument, "channel": channel, "receipt_hash": receipt,
+              "content_sha256": content_hash},
+        ip_address=ip_address,
+    )
+    return request
+
+
+def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
+                     ip_address: str | None = None) -> LegalRequest:
+    """The authority withdraws its request; nothing more will be done with it."""
+    try:
+        return transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
+                          resolution="withdrawn_by_authority", ip_address=ip_address)
+    except TransitionNotAllowed as exc:
+        raise InvalidState(f"A request in state {exc.current} can no longer be withdrawn.") from exc
+
+
+# Fields an authority may correct when it answers a clarification request.
+AMENDABLE = ("data_categories", "data_from", "data_to", "case_reference", "summary", "offence", "emergency_reason",
+             "validation", "enforcing_authority_notified", "art_8_2_exception", "confidential",
+             "confidentiality_reason", "linked_reference", "dsa")
+
+
+def clarification_submit(*, actor: Any, request: LegalRequest, message: str, changes: dict[str, Any],
+                         ip_address: str | None = None) -> LegalRequest:
+    """Answer a clarification request: record the answer, apply the corrections, re-validate.
+
+    Per Art. 10(4) the production period restarts when the clarification arrives; the
+    validation task recomputes the deadlines from the new facts.
+    """
+    with transaction.atomic():
+        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != Status.CLARIFICATION_REQUESTED:
+            raise InvalidState("This request is not waiting for a clarification.")
+        model_changes = {k: v for k, v in _request_fields({**_current(locked), **changes}).items()}
+        changed = {}
+        for name, value in model_changes.items():
+            if getattr(locked, name) != value:
+                changed[name] = value
+                setattr(locked, name, value)
+        if "linked_reference" in changed:
+            locked.linked_request = _find_linked(locked.authority_id, locked.linked_reference)
+            changed["linked_request"] = locked.linked_request
+        if "targets" in changes:
+            locked.targets.all().delete()
+            Target.objects.bulk_create(
+                Target(request=locked, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
+                for t in changes["targets"]
+            )
+            changed["targets"] = changes["targets"]
+        if changed:
+            locked.save(update_fields=[n for n in changed if n != "targets"] + ["updated_at"])
+        answer = Message.objects.create(
+            request=locked, kind=MessageKind.CLARIFICATION_ANSWER, body=message, author=actor,
+            changes={"fields": sorted(changed)},
+        )
+        audit.record("request.clarification_answered", actor=actor, request=locked, obj=answer,
+                     data={"changed_fields": sorted(changed)}, ip_address=ip_address)
+        locked = transition(locked, Status.VALIDATING, actor=actor, reason="clarification received",
+                            ip_address=ip_address)
+        outbox.enqueue("request.validate", request=locked)
+    return locked
+
+
+def _current(request: LegalRequest) -> dict[str, Any]:
+    from ..facts import request_data
+
+    return request_data(request)

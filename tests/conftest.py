@@ -1,0 +1,133 @@
+"""Personas and helpers shared by the whole suite.
+
+Two verified authorities in different member states, each with an officer and an API
+client, plus an anonymous client. Files go to a temporary private storage root.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import authority_create, officer_create, token_issue
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    return settings.PRIVATE_STORAGE_ROOT
+
+
+@pytest.fixture
+def make_authority(db):
+    counter = {"n": 0}
+
+    def make(**overrides: Any):
+        counter["n"] += 1
+        n = counter["n"]
+        spec = {
+            "name": f"Authority {n}",
+            "country": "FR",
+            "authority_type": "other_competent",
+            "domains": [f"police{n}.example.fr"],
+            "switchboard_phone": "+33100000000",
+        }
+        spec.update(overrides)
+        return authority_create(**spec)
+
+    return make
+
+
+@pytest.fixture
+def authority(make_authority):
+    return make_authority(name="Police nationale", country="FR", domains=["interieur.gouv.fr"])
+
+
+@pytest.fixture
+def other_authority(make_authority):
+    return make_authority(name="Staatsanwaltschaft Berlin", country="DE", authority_type="prosecutor",
+                          domains=["sta.berlin.de"])
+
+
+@pytest.fixture
+def officer(authority):
+    return officer_create(authority=authority, email="officer@interieur.gouv.fr", password="correct-horse-battery")
+
+
+@pytest.fixture
+def colleague(authority):
+    return officer_create(authority=authority, email="colleague@interieur.gouv.fr")
+
+
+@pytest.fixture
+def other_officer(other_authority):
+    return officer_create(authority=other_authority, email="officer@sta.berlin.de")
+
+
+def client_for(user) -> APIClient:
+    _, raw = token_issue(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def api(officer) -> APIClient:
+    return client_for(officer)
+
+
+@pytest.fixture
+def other_api(other_officer) -> APIClient:
+    return client_for(other_officer)
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()
+
+
+def epoc_body(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid EPOC for subscriber data, as an authority would POST it."""
+    now = timezone.now()
+    body: dict[str, Any] = {
+        "instrument": "epoc",
+        "data_categories": ["subscriber"],
+        "targets": [
+            {"kind": "username", "value": "suspect_account"},
+            {"kind": "phone", "value": "+33612345678"},
+            {"kind": "ip_address", "value": "203.0.113.7", "timestamp": (now - timedelta(days=3)).isoformat()},
+        ],
+        "data_from": (now - timedelta(days=30)).isoformat(),
+        "data_to": (now - timedelta(days=1)).isoformat(),
+        "case_reference": "PN-2026-001",
+        "summary": "Fraud investigation.",
+        "offence": {
+            "description": "Fraud",
+            "legal_provisions": "Art. 313-1 Code pénal",
+            "max_sentence_months": 60,
+            "listed_offence": None,
+            "via_information_system": True,
+            "sentence_execution": None,
+        },
+        "emergency": False,
+        "emergency_reason": "",
+        "validation": None,
+        "enforcing_authority_notified": False,
+        "art_8_2_exception": False,
+        "confidential": False,
+        "confidentiality_reason": "",
+        "linked_reference": "",
+        "language": "fr",
+        "dsa": None,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def body():
+    return epoc_body
