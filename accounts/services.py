@@ -61,7 +61,9 @@ def officer_create(*, actor: Any = None, authority: Authority, email: str, passw
     return user
 
 
-def token_issue(*, actor: Any = None, user: User, name: str = "API token", days: int | None = None) -> tuple[ApiToken, str]:
+def token_issue(
+    *, actor: Any = None, user: User, name: str = "API token", days: int | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; the secret is returned once and only its SHA-256 is stored."""
     days = days or settings.API_TOKEN_DEFAULT_DAYS
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:

@@ -12,7 +12,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp-test-var"))
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Generous limits so ordinary tests never hit them; throttling tests set their own.

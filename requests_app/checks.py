@@ -150,10 +150,10 @@ def _required_fields(facts: RequestFacts) -> Iterator[Finding]:
             yield _error(facts, "offence_threshold_missing",
                          "Traffic or content data need the maximum sentence, a listed offence or a sentence "
                          "execution (Art. 5(4)); none was given.", "offence.max_sentence_months")
-    if facts.data_categories & {"traffic", "content"} and instrument not in {"dsa_removal_order"}:
-        if facts.data_from is None or facts.data_to is None:
-            yield _error(facts, "time_range_missing", "Traffic and content data need a time range.", "data_from",
-                         annex=ANNEX_INSUFFICIENT)
+    needs_range = bool(facts.data_categories & {"traffic", "content"}) and instrument != "dsa_removal_order"
+    if needs_range and (facts.data_from is None or facts.data_to is None):
+        yield _error(facts, "time_range_missing", "Traffic and content data need a time range.", "data_from",
+                     annex=ANNEX_INSUFFICIENT)
     if (facts.emergency or instrument == "emergency_disclosure") and not facts.emergency_reason.strip():
         yield _error(facts, "emergency_reason_missing",
                      "An emergency request must describe the imminent threat to life, physical integrity or "
@@ -162,11 +162,11 @@ def _required_fields(facts: RequestFacts) -> Iterator[Finding]:
         yield _error(facts, "linked_reference_unknown",
                      "The preservation order this refers to (linked_reference) was not found among your "
                      "authority's requests.", "linked_reference", annex=ANNEX_INSUFFICIENT)
-    if facts.linked is not None and instrument in {"preservation_extension", "production_confirmation"}:
-        if facts.linked.instrument not in {"epoc_pr", "us_preservation"}:
-            yield _error(facts, "linked_reference_not_preservation",
-                         "linked_reference must name a preservation order.", "linked_reference",
-                         annex=ANNEX_MANIFEST_ERROR)
+    follows_up = instrument in {"preservation_extension", "production_confirmation"}
+    if follows_up and facts.linked is not None and facts.linked.instrument not in {"epoc_pr", "us_preservation"}:
+        yield _error(facts, "linked_reference_not_preservation",
+                     "linked_reference must name a preservation order.", "linked_reference",
+                     annex=ANNEX_MANIFEST_ERROR)
 
 
 def _dsa_findings(facts: RequestFacts, domains: Iterable[str]) -> Iterator[Finding]:

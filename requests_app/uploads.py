@@ -10,8 +10,9 @@ Checks, in this order (the first failing check decides the code):
 2. ``not_pdf`` -- ``%PDF-`` at offset 0 *and* libmagic says ``application/pdf``. The client's
    filename and ``Content-Type`` are never consulted.
 3. Raw-byte polyglot checks: a second container signature anywhere (``polyglot``), a missing
-   ``%%EOF`` (``malformed_pdf``), anything but PDF whitespace after the last ``%%EOF``
-   (``trailing_data``).
+   ``%%EOF`` or ``startxref`` (``malformed_pdf``), anything but PDF whitespace after the last
+   ``%%EOF``, or a last ``%%EOF`` that does not close a ``startxref <offset>`` trailer, i.e.
+   ``<junk>%%EOF`` appended to a PDF (``trailing_data``).
 4. ``malformed_pdf`` / ``encrypted_pdf`` -- qpdf (pikepdf) must open the file from memory
    without a password and it must not be encrypted at all (owner-password-only included).
    A file qpdf can only read by repairing it (any qpdf warning) is ``malformed_pdf`` too, but
@@ -106,12 +107,7 @@ _MAX_OBJSTM_DECODED_BYTES: Final = 64 * 1024 * 1024
 # and by default without any limit: a ~2 MB xref-stream bomb costs 2 GB of RAM. These qpdf
 # limits are process-wide; _ensure_qpdf_limits() sets each one only if it is still at qpdf's
 # "unlimited" default (0), so a value configured at startup always wins.
-_QPDF_DECODE_LIMITS: Final[dict[str, int]] = {
-    "flate_max_memory": 256 * 1024 * 1024,
-    "png_max_memory": 256 * 1024 * 1024,
-    "run_length_max_memory": 256 * 1024 * 1024,
-    "tiff_max_memory": 256 * 1024 * 1024,
-}
+_QPDF_DECODE_LIMIT: Final = 256 * 1024 * 1024  # bytes, per decoded stream
 # Exceptions qpdf/pikepdf raise for bad input (UploadRejected is none of these).
 _QPDF_ERRORS: Final = (pikepdf.PdfError, ValueError, RuntimeError, OverflowError, RecursionError)
 
@@ -261,9 +257,16 @@ def _inspect_document(data: bytes) -> tuple[set[str], int, bool]:
 @functools.cache
 def _ensure_qpdf_limits() -> None:
     current = pikepdf.settings.get_qpdf_limits()
-    unset = {name: value for name, value in _QPDF_DECODE_LIMITS.items() if not current[name]}
-    if unset:
-        pikepdf.settings.set_qpdf_limits(**unset)
+
+    def limit(name: str) -> int | None:
+        return None if current[name] else _QPDF_DECODE_LIMIT  # None: leave unchanged
+
+    pikepdf.settings.set_qpdf_limits(
+        flate_max_memory=limit("flate_max_memory"),
+        png_max_memory=limit("png_max_memory"),
+        run_length_max_memory=limit("run_length_max_memory"),
+        tiff_max_memory=limit("tiff_max_memory"),
+    )
 
 
 def _check_pdf_signature(data: bytes) -> None:

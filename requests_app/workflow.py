@@ -66,7 +66,9 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     # DSA Art. 9/10: act on the order and report the effect.
     Lifecycle.DSA: _table({S.IN_REVIEW: {S.APPROVED}}),
     # US process (18 U.S.C. § 2703): review, approve, produce; objection if we contest.
-    Lifecycle.US_PROCESS: _table({S.IN_REVIEW: {S.APPROVED, S.OBJECTION_FILED}, S.OBJECTION_FILED: {S.REFUSED, S.IN_REVIEW}}),
+    Lifecycle.US_PROCESS: _table(
+        {S.IN_REVIEW: {S.APPROVED, S.OBJECTION_FILED}, S.OBJECTION_FILED: {S.REFUSED, S.IN_REVIEW}}
+    ),
     # Voluntary emergency disclosure (18 U.S.C. § 2702(c)(4), provider policy): always
     # verified by call-back before anything is released.
     Lifecycle.EMERGENCY: _table(

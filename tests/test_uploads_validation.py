@@ -674,7 +674,15 @@ def test_launch(mutate: Mutator, object_streams: bool) -> None:
 
 
 def _attachment(pdf: pikepdf.Pdf) -> None:
-    pdf.attachments["evil.exe"] = pikepdf.AttachedFileSpec(pdf, b"not really an exe")
+    pdf.attachments["evil.exe"] = pikepdf.AttachedFileSpec(
+        pdf,
+        b"not really an exe",
+        description="",
+        filename="evil.exe",
+        mime_type="application/octet-stream",
+        creation_date="",
+        mod_date="",
+    )
 
 
 def _file_attachment_annotation(pdf: pikepdf.Pdf) -> None:
@@ -791,8 +799,9 @@ def _big_pdf(target_bytes: int, pages: int) -> bytes:
             image.Width, image.Height = 1024, image_size // 1024
             image.ColorSpace = pikepdf.Name.DeviceGray
             image.BitsPerComponent = 8
-            page = pdf.pages[i % pages].obj
-            page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+            pdf.pages[i % pages].obj.Resources = pikepdf.Dictionary(
+                XObject=pikepdf.Dictionary(Im0=image)
+            )
         for page in pdf.pages:
             page.obj.Annots = pikepdf.Array(
                 [

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import AuthorityType

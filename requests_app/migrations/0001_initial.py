@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import requests_app.models.fields
 from django.conf import settings
 from django.db import migrations, models
+
+import requests_app.models.fields
 
 
 class Migration(migrations.Migration):

@@ -232,12 +232,18 @@ class Message(models.Model):
             models.CheckConstraint(condition=Q(kind__in=MessageKind.values), name="message_kind_valid"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.request_id}"
+
 
 class ReferenceCounter(models.Model):
     """Per-year counter for references on databases without sequences (SQLite)."""
 
     year = models.PositiveIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
 
 
 class IdempotencyRecord(models.Model):
@@ -256,6 +262,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["authority", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.request_id}"
 
 
 __all__ = [

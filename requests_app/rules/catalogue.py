@@ -23,7 +23,13 @@ CLARIFY: Final = "clarify"
 REVIEW: Final = "review"
 INFO: Final = "info"
 BLOCKING_KINDS: Final = frozenset({REROUTE, REFUSE, CLARIFY})
-_SEVERITY: Final = {REROUTE: "error", REFUSE: "error", CLARIFY: "error", REVIEW: "warning", INFO: "info"}
+_SEVERITY: Final = {
+    REROUTE: "error",
+    REFUSE: "error",
+    CLARIFY: "error",
+    REVIEW: "warning",
+    INFO: "info",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ def _s(
     return FindingSpec(code, kind, legal_basis, status, message, annex)
 
 
+# fmt: off
 _SPECS: tuple[FindingSpec, ...] = (
     # --- Targets, time range, language, confidentiality (all instruments) -----------------
     _s("TGT_NONE", CLARIFY, v.reg("5(5)(c)"), "[M]",
@@ -312,6 +319,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        "A national order of {country} does not bind us across borders: treated as a "
        "voluntary request under our policy; the authority may issue an EPOC instead."),
 )
+# fmt: on
 
 CATALOGUE: Final[dict[str, FindingSpec]] = {spec.code: spec for spec in _SPECS}
 assert len(CATALOGUE) == len(_SPECS), "duplicate finding code"

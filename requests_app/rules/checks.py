@@ -67,27 +67,51 @@ def check_targets(d: Draft, *, legal_basis: str | None = None) -> None:
                 d.add(code, field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
         elif kind == "user_id":
             if _USER_ID.fullmatch(value) is None:
-                d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i,
-                      kind=kind, value=value)
+                d.add(
+                    "TGT_MALFORMED",
+                    field=where,
+                    legal_basis=legal_basis,
+                    index=i,
+                    kind=kind,
+                    value=value,
+                )
         elif kind == "phone":
             if _PHONE.fullmatch(value.translate(_PHONE_NOISE)) is None:
-                d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i,
-                      kind=kind, value=value)
+                d.add(
+                    "TGT_MALFORMED",
+                    field=where,
+                    legal_basis=legal_basis,
+                    index=i,
+                    kind=kind,
+                    value=value,
+                )
         elif kind == "email":
             if _EMAIL.fullmatch(value) is None:
-                d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i,
-                      kind=kind, value=value)
+                d.add(
+                    "TGT_MALFORMED",
+                    field=where,
+                    legal_basis=legal_basis,
+                    index=i,
+                    kind=kind,
+                    value=value,
+                )
         elif kind in ("channel_url", "message_url"):
             host, path = split_url(value)
             if not host:
-                d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i,
-                      kind=kind, value=value)
+                d.add(
+                    "TGT_MALFORMED",
+                    field=where,
+                    legal_basis=legal_basis,
+                    index=i,
+                    kind=kind,
+                    value=value,
+                )
             elif not on_our_service(host, domains):
-                d.add("TGT_FOREIGN_SERVICE", field=where, legal_basis=legal_basis, index=i,
-                      host=host)
+                d.add(
+                    "TGT_FOREIGN_SERVICE", field=where, legal_basis=legal_basis, index=i, host=host
+                )
             elif kind == "message_url" and not is_message_path(path):
-                d.add("TGT_MESSAGE_URL_NO_ID", field=where, legal_basis=legal_basis,
-                      value=value)
+                d.add("TGT_MESSAGE_URL_NO_ID", field=where, legal_basis=legal_basis, value=value)
         else:
             d.add("TGT_UNKNOWN_KIND", field=where, legal_basis=legal_basis, index=i, kind=kind)
 
@@ -99,8 +123,14 @@ def _check_ip(
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i,
-              kind="ip_address", value=value)
+        d.add(
+            "TGT_MALFORMED",
+            field=where,
+            legal_basis=legal_basis,
+            index=i,
+            kind="ip_address",
+            value=value,
+        )
         return
     if timestamp is None:
         d.add("TGT_IP_NO_TIMESTAMP", field=where, legal_basis=legal_basis, value=value)
@@ -126,8 +156,12 @@ def check_time_range(d: Draft, *, legal_basis: str | None = None) -> None:
     elif start is not None and start >= received:
         d.add("RANGE_AFTER_RECEIPT", field="data_from", legal_basis=legal_basis)
     elif end is not None and end > received:
-        d.add("RANGE_TRUNCATED", field="data_to", legal_basis=legal_basis,
-              received_at=received.isoformat())
+        d.add(
+            "RANGE_TRUNCATED",
+            field="data_to",
+            legal_basis=legal_basis,
+            received_at=received.isoformat(),
+        )
 
 
 def check_language(d: Draft, *, legal_basis: str | None = None) -> None:
@@ -135,8 +169,13 @@ def check_language(d: Draft, *, legal_basis: str | None = None) -> None:
     language = d.facts.language.strip().lower()
     declared = d.config.declared_languages
     if language and language not in declared and language.split("-")[0] not in declared:
-        d.add("LANG_NOT_DECLARED", field="language", legal_basis=legal_basis,
-              language=language, declared=", ".join(declared))
+        d.add(
+            "LANG_NOT_DECLARED",
+            field="language",
+            legal_basis=legal_basis,
+            language=language,
+            declared=", ".join(declared),
+        )
 
 
 def check_confidentiality(d: Draft, *, legal_basis: str | None = None) -> None:

@@ -28,8 +28,17 @@ class Draft:
     a clarification (domain.md §12.4). Authority windows always count from the receipt.
     """
 
-    __slots__ = ("facts", "config", "annex", "period_start", "findings", "basis", "deadlines",
-                 "status", "categories")
+    __slots__ = (
+        "annex",
+        "basis",
+        "categories",
+        "config",
+        "deadlines",
+        "facts",
+        "findings",
+        "period_start",
+        "status",
+    )
 
     def __init__(
         self, facts: RequestFacts, config: ProviderConfig, period_start: datetime | None = None
@@ -78,9 +87,7 @@ class Draft:
 
     # --- reading -------------------------------------------------------------------------
     def blocked(self, category: str) -> bool:
-        return any(
-            f.data_category == category and f.severity == "error" for f in self.findings
-        )
+        return any(f.data_category == category and f.severity == "error" for f in self.findings)
 
     def has(self, code: str) -> bool:
         return any(f.code == code for f in self.findings)
@@ -139,5 +146,5 @@ def _join(parts: list[str]) -> str:
         return ""
     prefix = v.REG + " Art. "
     if all(p.startswith(prefix) for p in parts):
-        return prefix + ", ".join(p[len(prefix):] for p in parts)
+        return prefix + ", ".join(p[len(prefix) :] for p in parts)
     return "; ".join(parts)

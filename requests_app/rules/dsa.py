@@ -12,8 +12,15 @@ from datetime import datetime
 
 from . import vocab as v
 from .catalogue import finding
-from .checks import check_categories, check_language, check_time_range, check_targets
-from .checks import is_message_path, on_our_service, split_url
+from .checks import (
+    check_categories,
+    check_language,
+    check_targets,
+    check_time_range,
+    is_message_path,
+    on_our_service,
+    split_url,
+)
 from .config import ProviderConfig
 from .deadlines import as_utc, hours_deadline
 from .draft import Draft
@@ -31,11 +38,15 @@ def evaluate_dsa(d: Draft) -> None:
     art = "9" if removal else "10"
     details = facts.dsa or DsaDetails()
     if not details.legal_basis.strip():
-        d.add("DSA_LEGAL_BASIS_MISSING", field="dsa.legal_basis",
-              legal_basis=v.dsa(f"{art}(2)(a)(i)"))
+        d.add(
+            "DSA_LEGAL_BASIS_MISSING", field="dsa.legal_basis", legal_basis=v.dsa(f"{art}(2)(a)(i)")
+        )
     if not details.redress_information.strip():
-        d.add("DSA_REDRESS_MISSING", field="dsa.redress_information",
-              legal_basis=v.dsa(f"{art}(2)(a)(v)"))
+        d.add(
+            "DSA_REDRESS_MISSING",
+            field="dsa.redress_information",
+            legal_basis=v.dsa(f"{art}(2)(a)(v)"),
+        )
     check_language(d, legal_basis=v.dsa(f"{art}(2)(c), 11(3)"))
     if removal:
         _removal_order(d, details)
@@ -88,14 +99,28 @@ def _information_order(d: Draft, details: DsaDetails) -> None:
 def _deadlines(d: Draft, removal: bool) -> None:
     config, start = d.config, d.period_start
     if not removal:
-        d.deadlines.append(hours_deadline(
-            "dsa_receipt_ack_due", start, config.dsa_receipt_ack_hours,
-            legal_basis=v.dsa("10(1)"), config=config, internal=True,
-            what="Acknowledge receipt of the order"))
-    d.deadlines.append(hours_deadline(
-        "dsa_effect_report_due", start, config.dsa_effect_report_hours,
-        legal_basis=v.dsa("9(1)" if removal else "10(1)"), config=config, internal=True,
-        what="Inform the issuing authority if and when effect was given"))
+        d.deadlines.append(
+            hours_deadline(
+                "dsa_receipt_ack_due",
+                start,
+                config.dsa_receipt_ack_hours,
+                legal_basis=v.dsa("10(1)"),
+                config=config,
+                internal=True,
+                what="Acknowledge receipt of the order",
+            )
+        )
+    d.deadlines.append(
+        hours_deadline(
+            "dsa_effect_report_due",
+            start,
+            config.dsa_effect_report_hours,
+            legal_basis=v.dsa("9(1)" if removal else "10(1)"),
+            config=config,
+            internal=True,
+            what="Inform the issuing authority if and when effect was given",
+        )
+    )
 
 
 # --- R18: Art. 18 referral (outbound) ----------------------------------------------------
@@ -134,7 +159,13 @@ def art18_referral(
         recipients = f"the law-enforcement authorities of {states[0]} and Europol"
     found = finding("DSA18_REFERRAL", rule_id="R18", annex=False, recipients=recipients)
     deadline = hours_deadline(
-        "dsa_art18_referral_due", as_utc(detected_at), config.art18_referral_hours,
-        legal_basis=v.dsa("18(1)"), config=config, internal=True,
-        what="Refer the suspicion promptly", start_label="detection")
+        "dsa_art18_referral_due",
+        as_utc(detected_at),
+        config.art18_referral_hours,
+        legal_basis=v.dsa("18(1)"),
+        config=config,
+        internal=True,
+        what="Refer the suspicion promptly",
+        start_label="detection",
+    )
     return Art18Referral(states, europol, found, deadline)

@@ -38,8 +38,9 @@ EXTENSION_DAYS = 30  # Art. 11(1), once
 SERIOUS_MAX_MONTHS = 36  # Art. 5(4)(a): at least 3 years
 SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
 
-ENDED_STATUSES = frozenset({"released", "closed", "withdrawn", "refused", "not_executed",
-                            "rerouted"})
+ENDED_STATUSES = frozenset(
+    {"released", "closed", "withdrawn", "refused", "not_executed", "rerouted"}
+)
 
 # domain.md §6 row per (category, issuer group) for production orders.
 _PRODUCTION_ROWS = {
@@ -102,8 +103,9 @@ def _member_states(d: Draft) -> bool:
         return False
     if addressee not in config.bound_member_states:
         # R14, example 2: addressee located in a member state that is not bound. [V]/[M]
-        d.add("EE_ADDRESSEE_MS_NOT_BOUND", field="addressee_country", rule_id="R14",
-              country=addressee)
+        d.add(
+            "EE_ADDRESSEE_MS_NOT_BOUND", field="addressee_country", rule_id="R14", country=addressee
+        )
         return False
     if country == establishment:
         # R15: Art. 1(1) 2nd subparagraph, domestic order → national-law workflow. [V]
@@ -115,8 +117,12 @@ def _member_states(d: Draft) -> bool:
             d.add("EE_EMERGENCY_ADDRESSEE", field="addressee_country", country=addressee)
         else:
             # Art. 7(1): orders go to the designated establishment / legal representative. [M]
-            d.add("EE_WRONG_ADDRESSEE", field="addressee_country", country=addressee,
-                  establishment=establishment)
+            d.add(
+                "EE_WRONG_ADDRESSEE",
+                field="addressee_country",
+                country=addressee,
+                establishment=establishment,
+            )
             return False
     return True
 
@@ -141,16 +147,27 @@ def _art4(d: Draft, category: str, *, production: bool) -> bool:
         d.allow(category, row, v.reg(f"{para}(a)"))
         return True
     if issuer == v.PROSECUTOR:
-        d.add("EE_PROSECUTOR_CANNOT_ISSUE", category=category, field="issuer", rule_id=row,
-              legal_basis=v.reg("4(2)(a)"))
+        d.add(
+            "EE_PROSECUTOR_CANNOT_ISSUE",
+            category=category,
+            field="issuer",
+            rule_id=row,
+            legal_basis=v.reg("4(2)(a)"),
+        )
         return False
     if issuer != v.OTHER_COMPETENT:
-        d.add("EE_ISSUER_NOT_ART4_AUTHORITY", category=category, field="issuer", rule_id=row,
-              issuer_type=issuer)
+        d.add(
+            "EE_ISSUER_NOT_ART4_AUTHORITY",
+            category=category,
+            field="issuer",
+            rule_id=row,
+            issuer_type=issuer,
+        )
         return False
     validators = v.JUDICIAL if serious else v.JUDICIAL | {v.PROSECUTOR}
     validators_text = (
-        "a judge, court or investigating judge" if serious
+        "a judge, court or investigating judge"
+        if serious
         else "a judge, court, investigating judge or public prosecutor"
     )
     validation = facts.validation
@@ -161,16 +178,27 @@ def _art4(d: Draft, category: str, *, production: bool) -> bool:
                 d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
             return True
         if facts.emergency:
-            d.add("EE_NO_EMERGENCY_EXCEPTION", category=category, field="validation",
-                  rule_id=row)
+            d.add("EE_NO_EMERGENCY_EXCEPTION", category=category, field="validation", rule_id=row)
         else:
-            d.add("EE_VALIDATION_REQUIRED", category=category, field="validation", rule_id=row,
-                  legal_basis=v.reg(f"{para}(b)"), validators=validators_text)
+            d.add(
+                "EE_VALIDATION_REQUIRED",
+                category=category,
+                field="validation",
+                rule_id=row,
+                legal_basis=v.reg(f"{para}(b)"),
+                validators=validators_text,
+            )
         return False
     if validation.authority_type not in validators:
-        d.add("EE_VALIDATOR_NOT_COMPETENT", category=category, field="validation", rule_id=row,
-              legal_basis=v.reg(f"{para}(b)"), validator_type=validation.authority_type,
-              validators=validators_text)
+        d.add(
+            "EE_VALIDATOR_NOT_COMPETENT",
+            category=category,
+            field="validation",
+            rule_id=row,
+            legal_basis=v.reg(f"{para}(b)"),
+            validator_type=validation.authority_type,
+            validators=validators_text,
+        )
         return False
     d.allow(category, row, v.reg(f"{para}(b)"))
     return True
@@ -204,9 +232,15 @@ def _offence(d: Draft, category: str, *, production: bool) -> None:
         defect = _sentence_defect(se)
         if defect:
             article = "5(4)(d)" if serious else ("5(3)" if production else "6(3)")
-            d.add("EE_SENTENCE_EXECUTION_CONDITIONS", category=category, field="offence",
-                  rule_id=row, legal_basis=v.reg(article), detail=defect,
-                  annex_reason=v.AIII_OFFENCE_OUTSIDE_ART_5_4 if serious else None)
+            d.add(
+                "EE_SENTENCE_EXECUTION_CONDITIONS",
+                category=category,
+                field="offence",
+                rule_id=row,
+                legal_basis=v.reg(article),
+                detail=defect,
+                annex_reason=v.AIII_OFFENCE_OUTSIDE_ART_5_4 if serious else None,
+            )
             return
     if not serious:
         d.allow(category, row, v.reg("5(3)" if production else "6(3)"))
@@ -221,11 +255,21 @@ def _offence(d: Draft, category: str, *, production: bool) -> None:
     elif listed in v.LISTED_VIA_INFORMATION_SYSTEM and offence.via_information_system:
         d.allow(category, row, v.reg("5(4)(b)" + suffix))
     elif listed in v.LISTED_VIA_INFORMATION_SYSTEM:
-        d.add("EE_LISTED_OFFENCE_NOT_VIA_IS", category=category, field="offence", rule_id=row,
-              listed=listed)
+        d.add(
+            "EE_LISTED_OFFENCE_NOT_VIA_IS",
+            category=category,
+            field="offence",
+            rule_id=row,
+            listed=listed,
+        )
     elif months is not None:
-        d.add("EE_OFFENCE_BELOW_THRESHOLD", category=category, field="offence", rule_id=row,
-              months=months)
+        d.add(
+            "EE_OFFENCE_BELOW_THRESHOLD",
+            category=category,
+            field="offence",
+            rule_id=row,
+            months=months,
+        )
     else:
         d.add("EE_THRESHOLD_NOT_STATED", category=category, field="offence", rule_id=row)
 
@@ -251,19 +295,28 @@ def _notification(d: Draft) -> bool:
         return False
     if notified and exception:
         d.add("EE_EA_NOTIFICATION_CONTRADICTORY", field="art_8_2_exception")
+    row = rule_row(facts.instrument, serious[0], facts.issuer.authority_type)
     if notified:
         code = "EE_EA_NOTIFIED_EMERGENCY" if facts.emergency else "EE_EA_NOTIFIED_SUSPENSIVE"
-        d.add(code, field="enforcing_authority_notified", rule_id="R6")
+        d.add(code, field="enforcing_authority_notified", rule_id=row)
         return True
     if exception:
-        d.add("EE_ART_8_2_EXCEPTION", field="art_8_2_exception", rule_id="R6")
+        d.add("EE_ART_8_2_EXCEPTION", field="art_8_2_exception", rule_id=row)
         residence = facts.person_residence_country
         if residence and residence.upper() != facts.issuer.country:
-            d.add("EE_ART_8_2_RESIDENCE_MISMATCH", field="person_residence_country",
-                  residence=residence.upper(), country=facts.issuer.country)
+            d.add(
+                "EE_ART_8_2_RESIDENCE_MISMATCH",
+                field="person_residence_country",
+                residence=residence.upper(),
+                country=facts.issuer.country,
+            )
         return False
-    d.add("EE_EA_NOTIFICATION_MISSING", field="enforcing_authority_notified", rule_id="R6",
-          categories=", ".join(serious))
+    d.add(
+        "EE_EA_NOTIFICATION_MISSING",
+        field="enforcing_authority_notified",
+        rule_id=row,
+        categories=", ".join(serious),
+    )
     return False
 
 
@@ -275,35 +328,74 @@ def production_deadlines(
     enforcing authority's windows always count from the receipt (it was notified then)."""
     received = facts.received_at
     if facts.emergency:
-        out = [hours_deadline("production_due", start, EMERGENCY_HOURS,
-                              legal_basis=v.reg("10(4)"), config=config,
-                              what="Emergency: transmit without undue delay, at the latest",
-                              start_label=_label(start, received))]
+        out = [
+            hours_deadline(
+                "production_due",
+                start,
+                EMERGENCY_HOURS,
+                legal_basis=v.reg("10(4)"),
+                config=config,
+                what="Emergency: transmit without undue delay, at the latest",
+                start_label=_label(start, received),
+            )
+        ]
         if suspensive:
-            out.append(hours_deadline(
-                "ea_objection_window_end", received, EA_EMERGENCY_HOURS,
-                legal_basis=v.reg("10(4)"), config=config, informational=True,
-                what="The enforcing authority may object to the use of the data within"))
+            out.append(
+                hours_deadline(
+                    "ea_objection_window_end",
+                    received,
+                    EA_EMERGENCY_HOURS,
+                    legal_basis=v.reg("10(4)"),
+                    config=config,
+                    informational=True,
+                    what="The enforcing authority may object to the use of the data within",
+                )
+            )
         return out
     if suspensive:
         window = day_deadline(
-            "ea_window_end", received, EA_WINDOW_DAYS, rule_key=EE_EA_WINDOW,
-            legal_basis=v.reg("10(2), 12"), config=config, not_before=True,
-            what="Do not transmit before the enforcing authority's window ends")
-        own = day_deadline("production_due", start, PRODUCTION_DAYS, rule_key=EE_PRODUCTION,
-                           legal_basis=v.reg("10(2)"), config=config,
-                           what="Transmit at the end of the enforcing authority's window",
-                           start_label=_label(start, received))
+            "ea_window_end",
+            received,
+            EA_WINDOW_DAYS,
+            rule_key=EE_EA_WINDOW,
+            legal_basis=v.reg("10(2), 12"),
+            config=config,
+            not_before=True,
+            what="Do not transmit before the enforcing authority's window ends",
+        )
+        own = day_deadline(
+            "production_due",
+            start,
+            PRODUCTION_DAYS,
+            rule_key=EE_PRODUCTION,
+            legal_basis=v.reg("10(2)"),
+            config=config,
+            what="Transmit at the end of the enforcing authority's window",
+            start_label=_label(start, received),
+        )
         if own.due_at < window.due_at:
-            own = Deadline("production_due", window.due_at,
-                           "Transmit at the end of the enforcing authority's window (earlier "
-                           "upon its confirmation that it raises no ground): "
-                           + window.explanation, window.rule_applied, v.reg("10(2)"),
-                           window.warn_at)
+            own = Deadline(
+                "production_due",
+                window.due_at,
+                "Transmit at the end of the enforcing authority's window (earlier "
+                "upon its confirmation that it raises no ground): " + window.explanation,
+                window.rule_applied,
+                v.reg("10(2)"),
+                window.warn_at,
+            )
         return [own, window]
-    return [day_deadline("production_due", start, PRODUCTION_DAYS, rule_key=EE_PRODUCTION,
-                         legal_basis=v.reg("10(3)"), config=config,
-                         what="Transmit at the latest", start_label=_label(start, received))]
+    return [
+        day_deadline(
+            "production_due",
+            start,
+            PRODUCTION_DAYS,
+            rule_key=EE_PRODUCTION,
+            legal_basis=v.reg("10(3)"),
+            config=config,
+            what="Transmit at the latest",
+            start_label=_label(start, received),
+        )
+    ]
 
 
 def _label(start: datetime, received: datetime) -> str:
@@ -313,17 +405,31 @@ def _label(start: datetime, received: datetime) -> str:
 def _common_deadlines(d: Draft, route: str) -> None:
     facts, config = d.facts, d.config
     if route == v.CLARIFICATION_REQUIRED:
-        d.deadlines.append(day_deadline(
-            "clarification_reminder", facts.received_at, config.clarification_reminder_days,
-            rule_key=INTERNAL, legal_basis=v.reg("10(6) [M]"), config=config,
-            informational=True,
-            what="Remind the issuing authority (no automatic consequence, domain.md §12.4)"))
+        d.deadlines.append(
+            day_deadline(
+                "clarification_reminder",
+                facts.received_at,
+                config.clarification_reminder_days,
+                rule_key=INTERNAL,
+                legal_basis=v.reg("10(6) [M]"),
+                config=config,
+                informational=True,
+                what="Remind the issuing authority (no automatic consequence, domain.md §12.4)",
+            )
+        )
     if d.has("EE_EX_POST_VALIDATION_PENDING"):
-        d.deadlines.append(hours_deadline(
-            "ex_post_validation_mark", facts.received_at, EX_POST_VALIDATION_HOURS,
-            legal_basis=v.reg("4(5)"), config=config, informational=True,
-            what="Issuing authority's ex-post validation due (information only; issue time "
-                 "unknown, receipt used)"))
+        d.deadlines.append(
+            hours_deadline(
+                "ex_post_validation_mark",
+                facts.received_at,
+                EX_POST_VALIDATION_HOURS,
+                legal_basis=v.reg("4(5)"),
+                config=config,
+                informational=True,
+                what="Issuing authority's ex-post validation due (information only; issue time "
+                "unknown, receipt used)",
+            )
+        )
 
 
 # --- EPOC ---------------------------------------------------------------------------------
@@ -349,21 +455,29 @@ def _production_order(d: Draft) -> None:
     suspensive = _notification(d)
     route = d.route()
     if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
-        d.deadlines.extend(production_deadlines(facts, d.config, start=d.period_start,
-                                                suspensive=suspensive))
+        d.deadlines.extend(
+            production_deadlines(facts, d.config, start=d.period_start, suspensive=suspensive)
+        )
         if facts.emergency:
             d.status = v.ST_VERIFICATION_HOLD
         elif suspensive:
             d.status = v.ST_AWAITING_EA
     elif route == v.NOT_EXECUTABLE:
         # Art. 10(8) [M]: the Annex III goes to the issuing authority within the deadlines.
-        for deadline in production_deadlines(facts, d.config, start=d.period_start,
-                                             suspensive=False):
-            d.deadlines.append(Deadline(
-                "annex_iii_due", deadline.due_at,
-                "Send Annex III with the reasons within the production period: "
-                + deadline.explanation, deadline.rule_applied, v.reg("10(8) [M]"),
-                deadline.warn_at))
+        for deadline in production_deadlines(
+            facts, d.config, start=d.period_start, suspensive=False
+        ):
+            d.deadlines.append(
+                Deadline(
+                    "annex_iii_due",
+                    deadline.due_at,
+                    "Send Annex III with the reasons within the production period: "
+                    + deadline.explanation,
+                    deadline.rule_applied,
+                    v.reg("10(8) [M]"),
+                    deadline.warn_at,
+                )
+            )
     _common_deadlines(d, route)
 
 
@@ -396,12 +510,19 @@ def _preservation_order(d: Draft) -> None:
         d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
     route = d.route()
     if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
-        d.deadlines.append(day_deadline(
-            "preservation_expiry", facts.received_at, PRESERVATION_DAYS,
-            rule_key=EE_PRESERVATION, legal_basis=v.reg("11(1)"), config=d.config,
-            not_before=True,
-            what="Preservation ends unless extended (Annex VI) or production is confirmed "
-                 "(Annex V); do not release before"))
+        d.deadlines.append(
+            day_deadline(
+                "preservation_expiry",
+                facts.received_at,
+                PRESERVATION_DAYS,
+                rule_key=EE_PRESERVATION,
+                legal_basis=v.reg("11(1)"),
+                config=d.config,
+                not_before=True,
+                what="Preservation ends unless extended (Annex VI) or production is confirmed "
+                "(Annex V); do not release before",
+            )
+        )
         d.status = v.ST_PRESERVING
     _common_deadlines(d, route)
 
@@ -413,8 +534,12 @@ def _linked_preservation(d: Draft) -> bool:
         d.add("LINKED_UNKNOWN", field="linked_reference", reference=d.facts.case_reference)
         return False
     if linked.instrument != v.EPOC_PR:
-        d.add("LINKED_MISMATCH", field="linked_reference", linked_instrument=linked.instrument,
-              expected=v.EPOC_PR)
+        d.add(
+            "LINKED_MISMATCH",
+            field="linked_reference",
+            linked_instrument=linked.instrument,
+            expected=v.EPOC_PR,
+        )
         return False
     if linked.received_at > d.facts.received_at:
         d.add("LINKED_AFTER_REQUEST", field="linked_reference")
@@ -450,13 +575,20 @@ def _extension(d: Draft) -> None:
         d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
     else:
         expiry = day_deadline(
-            "preservation_expiry", linked.received_at, PRESERVATION_DAYS + EXTENSION_DAYS,
-            rule_key=EE_PRESERVATION, legal_basis=v.reg("11(1)"), config=config,
-            not_before=True, start_label="receipt of the EPOC-PR",
+            "preservation_expiry",
+            linked.received_at,
+            PRESERVATION_DAYS + EXTENSION_DAYS,
+            rule_key=EE_PRESERVATION,
+            legal_basis=v.reg("11(1)"),
+            config=config,
+            not_before=True,
+            start_label="receipt of the EPOC-PR",
             what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
-                 "do not release before")
-        d.add("EE_EXTENSION_GRANTED", field="linked_reference",
-              expires_at=expiry.due_at.isoformat())
+            "do not release before",
+        )
+        d.add(
+            "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()
+        )
         if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
             d.deadlines.append(expiry)
 
@@ -474,9 +606,10 @@ def _confirmation(d: Draft) -> None:
         expires = linked.preservation_expires_at or day_end(
             linked.received_at,
             PRESERVATION_DAYS + (EXTENSION_DAYS if linked.extensions_count else 0),
-            EE_PRESERVATION, config)
+            EE_PRESERVATION,
+            config,
+        )
         if facts.received_at > expires:
-            d.add("EE_CONFIRMATION_LATE", field="linked_reference",
-                  expired_at=expires.isoformat())
+            d.add("EE_CONFIRMATION_LATE", field="linked_reference", expired_at=expires.isoformat())
             return
     d.add("EE_PRESERVE_UNTIL_PRODUCTION", field="linked_reference")

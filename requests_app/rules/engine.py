@@ -78,9 +78,12 @@ def restart_after_clarification(
     original = as_utc(original_due_at) if original_due_at else _original_due(facts, config)
     if original is None or arrived <= original:
         return decision
-    late = finding("CLARIFICATION_AFTER_DEADLINE", field="clarification",
-                   annex=facts.instrument in v.EEVIDENCE_INSTRUMENTS,
-                   original_due_at=original.isoformat())
+    late = finding(
+        "CLARIFICATION_AFTER_DEADLINE",
+        field="clarification",
+        annex=facts.instrument in v.EEVIDENCE_INSTRUMENTS,
+        original_due_at=original.isoformat(),
+    )
     return replace(decision, findings=(*decision.findings, late))
 
 
@@ -90,8 +93,7 @@ def _original_due(facts: RequestFacts, config: ProviderConfig) -> datetime | Non
     suspensive = facts.enforcing_authority_notified and bool(
         facts.data_categories & v.SERIOUS_CATEGORIES
     )
-    deadlines = production_deadlines(facts, config, start=facts.received_at,
-                                     suspensive=suspensive)
+    deadlines = production_deadlines(facts, config, start=facts.received_at, suspensive=suspensive)
     return deadlines[0].due_at
 
 

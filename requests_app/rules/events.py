@@ -7,6 +7,7 @@ side records, so that the same citations and codes are used everywhere.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from . import vocab as v
 from .catalogue import CATALOGUE, finding
@@ -19,8 +20,12 @@ from .result import Deadline, Finding, ParamValue
 # Findings a person raises after looking at the data or the law (Annex III reasons the
 # engine cannot see in the facts: examples 18, 23, 24).
 LEGAL_TEAM_CODES = frozenset(
-    {"EE_DATA_NOT_STORED", "EE_DE_FACTO_IMPOSSIBILITY", "EE_IMMUNITIES_CONCERN",
-     "EE_THIRD_COUNTRY_CONFLICT"}
+    {
+        "EE_DATA_NOT_STORED",
+        "EE_DE_FACTO_IMPOSSIBILITY",
+        "EE_IMMUNITIES_CONCERN",
+        "EE_THIRD_COUNTRY_CONFLICT",
+    }
 )
 
 
@@ -31,7 +36,8 @@ def legal_team_finding(
     if code not in LEGAL_TEAM_CODES:
         raise ValueError(f"{code} is not raised by people; known: {sorted(LEGAL_TEAM_CODES)}")
     assert code in CATALOGUE
-    return finding(code, category=category, field=field, **params)
+    extra: dict[str, Any] = dict(params)
+    return finding(code, category=category, field=field, **extra)
 
 
 def assess_ea_objection(
@@ -43,16 +49,21 @@ def assess_ea_objection(
     received = as_utc(facts.received_at)
     at = as_utc(objection_received_at)
     if facts.emergency:
-        end = hours_deadline("ea_objection_window_end", received, EA_EMERGENCY_HOURS,
-                             legal_basis=v.reg("10(4)"), config=config, what="").due_at
+        end = hours_deadline(
+            "ea_objection_window_end",
+            received,
+            EA_EMERGENCY_HOURS,
+            legal_basis=v.reg("10(4)"),
+            config=config,
+            what="",
+        ).due_at
         in_time_code = "EE_EA_OBJECTION_USE_RESTRICTED"
     else:
         end = day_end(received, EA_WINDOW_DAYS, EE_EA_WINDOW, config)
         in_time_code = "EE_EA_GROUND_RAISED"
     if at <= end:
         return finding(in_time_code, field="enforcing_authority")
-    return finding("EE_EA_OBJECTION_LATE", field="enforcing_authority",
-                   window_end=end.isoformat())
+    return finding("EE_EA_OBJECTION_LATE", field="enforcing_authority", window_end=end.isoformat())
 
 
 def art17_objection_deadlines(
@@ -61,12 +72,25 @@ def art17_objection_deadlines(
     """Art. 17 [M], domain.md §12.5: a soft deadline (warn at day 7, due at day 10); never an
     automatic refusal or production."""
     received = as_utc(facts.received_at)
-    warn = day_deadline("art17_objection_warn", received, config.art17_warn_days,
-                        rule_key=INTERNAL, legal_basis=v.reg("17 [M]"), config=config,
-                        informational=True, what="Reasoned objection: reminder")
-    due = day_deadline("art17_objection_due", received, config.art17_due_days,
-                       rule_key=INTERNAL, legal_basis=v.reg("17 [M]"), config=config,
-                       what="Reasoned objection (soft deadline)")
+    warn = day_deadline(
+        "art17_objection_warn",
+        received,
+        config.art17_warn_days,
+        rule_key=INTERNAL,
+        legal_basis=v.reg("17 [M]"),
+        config=config,
+        informational=True,
+        what="Reasoned objection: reminder",
+    )
+    due = day_deadline(
+        "art17_objection_due",
+        received,
+        config.art17_due_days,
+        rule_key=INTERNAL,
+        legal_basis=v.reg("17 [M]"),
+        config=config,
+        what="Reasoned objection (soft deadline)",
+    )
     return warn, due
 
 
@@ -80,8 +104,12 @@ def assess_art17_objection(
     conflict = finding("EE_THIRD_COUNTRY_CONFLICT", field="objection")
     if at <= due:
         return (conflict,)
-    late = finding("EE_ART17_OBJECTION_LATE", field="objection", filed_at=at.isoformat(),
-                   due_at=due.isoformat())
+    late = finding(
+        "EE_ART17_OBJECTION_LATE",
+        field="objection",
+        filed_at=at.isoformat(),
+        due_at=due.isoformat(),
+    )
     return conflict, late
 
 
@@ -90,7 +118,11 @@ def preservation_release(*, notified_at: datetime) -> tuple[Finding, Deadline]:
     necessary → the obligation ceases; release now (not at the 60-day expiry)."""
     at = as_utc(notified_at)
     deadline = Deadline(
-        "preservation_release", at,
+        "preservation_release",
+        at,
         f"Release on notice that preservation is no longer necessary ({at:%Y-%m-%d %H:%M} "
-        "UTC): the obligation ceases at once.", "immediate", v.reg("11(3)"))
+        "UTC): the obligation ceases at once.",
+        "immediate",
+        v.reg("11(3)"),
+    )
     return finding("EE_PRESERVATION_RELEASED", field="linked_reference"), deadline

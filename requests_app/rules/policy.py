@@ -49,19 +49,24 @@ def evaluate_policy(d: Draft) -> None:
     inside = [c for c in d.categories if c in policy.allowed_categories]
     for category in d.categories:
         if category not in policy.allowed_categories:
-            d.add("POL_MLAT_REQUIRED", category=category, field="data_categories",
-                  rule_id="R24", redirect_to=policy.redirect_to)
+            d.add(
+                "POL_MLAT_REQUIRED",
+                category=category,
+                field="data_categories",
+                rule_id="R24",
+                redirect_to=policy.redirect_to,
+            )
     if d.categories and not inside:
         d.add("POL_REDIRECT_MLAT", rule_id="R24", redirect_to=policy.redirect_to)
         return
     judicial = judicial_order(d)
     for category in inside:
         if policy.require_judicial_order and not judicial:
-            d.add("POL_JUDICIAL_ORDER_REQUIRED", category=category, field="validation",
-                  rule_id="R24")
+            d.add(
+                "POL_JUDICIAL_ORDER_REQUIRED", category=category, field="validation", rule_id="R24"
+            )
         elif policy.require_suspect and facts.suspect_named is False:
-            d.add("POL_SUSPECT_REQUIRED", category=category, field="suspect_named",
-                  rule_id="R24")
+            d.add("POL_SUSPECT_REQUIRED", category=category, field="suspect_named", rule_id="R24")
         else:
             d.allow(category, "R24", basis)
     if any(not d.blocked(c) for c in inside):

@@ -78,8 +78,12 @@ def evaluate_us(d: Draft) -> None:
     check_time_range(d, legal_basis=basis)
     check_confidentiality(d, legal_basis=v.sca("2705(b)"))
     if instrument != v.US_SUBPOENA and not judicial_order(d):
-        d.add("US_COURT_NOT_IDENTIFIED", field="validation", rule_id=row,
-              instrument=instrument.replace("_", " "))
+        d.add(
+            "US_COURT_NOT_IDENTIFIED",
+            field="validation",
+            rule_id=row,
+            instrument=instrument.replace("_", " "),
+        )
     for category in d.categories:
         allowed, what = _LADDER[instrument][category]
         if allowed:
@@ -105,30 +109,53 @@ def _preservation(d: Draft) -> None:
         _new_preservation(d)
         return
     if linked.instrument != v.US_PRESERVATION:
-        d.add("LINKED_MISMATCH", field="linked_reference", legal_basis=basis,
-              linked_instrument=linked.instrument, expected=v.US_PRESERVATION)
+        d.add(
+            "LINKED_MISMATCH",
+            field="linked_reference",
+            legal_basis=basis,
+            linked_instrument=linked.instrument,
+            expected=v.US_PRESERVATION,
+        )
         return
     if linked.received_at > facts.received_at:
         d.add("LINKED_AFTER_REQUEST", field="linked_reference", legal_basis=basis)
         return
     expires = linked.preservation_expires_at or day_end(
-        linked.received_at, PRESERVATION_DAYS + RENEWAL_DAYS * linked.extensions_count,
-        US_PRESERVATION_RULE, config)
+        linked.received_at,
+        PRESERVATION_DAYS + RENEWAL_DAYS * linked.extensions_count,
+        US_PRESERVATION_RULE,
+        config,
+    )
     if linked.status in ENDED_STATUSES or facts.received_at > expires:
-        d.add("US_RENEWAL_AFTER_EXPIRY", field="linked_reference", rule_id="R22",
-              expired_at=expires.isoformat())
+        d.add(
+            "US_RENEWAL_AFTER_EXPIRY",
+            field="linked_reference",
+            rule_id="R22",
+            expired_at=expires.isoformat(),
+        )
         _new_preservation(d)
         return
     if linked.extensions_count >= 1 and not config.us_allow_further_renewals:
         d.add("US_RENEWAL_LIMIT", field="linked_reference", rule_id="R22")
         return
     expiry = day_deadline(
-        "preservation_expiry", expires, RENEWAL_DAYS, rule_key=US_PRESERVATION_RULE,
-        legal_basis=v.sca("2703(f)(2)"), config=config, not_before=True,
-        start_label="the current expiry", period_start=facts.received_at,
-        what="Renewed preservation ends; do not release before")
-    d.add("US_RENEWAL_GRANTED", field="linked_reference", rule_id="R22",
-          expires_at=expiry.due_at.isoformat())
+        "preservation_expiry",
+        expires,
+        RENEWAL_DAYS,
+        rule_key=US_PRESERVATION_RULE,
+        legal_basis=v.sca("2703(f)(2)"),
+        config=config,
+        not_before=True,
+        start_label="the current expiry",
+        period_start=facts.received_at,
+        what="Renewed preservation ends; do not release before",
+    )
+    d.add(
+        "US_RENEWAL_GRANTED",
+        field="linked_reference",
+        rule_id="R22",
+        expires_at=expiry.due_at.isoformat(),
+    )
     if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
         d.deadlines.append(expiry)
 
@@ -136,10 +163,18 @@ def _preservation(d: Draft) -> None:
 def _new_preservation(d: Draft) -> None:
     d.add("US_PRESERVATION", rule_id="R22")
     if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
-        d.deadlines.append(day_deadline(
-            "preservation_expiry", d.facts.received_at, PRESERVATION_DAYS,
-            rule_key=US_PRESERVATION_RULE, legal_basis=v.sca("2703(f)(2)"), config=d.config,
-            not_before=True, what="Preservation ends unless renewed; do not release before"))
+        d.deadlines.append(
+            day_deadline(
+                "preservation_expiry",
+                d.facts.received_at,
+                PRESERVATION_DAYS,
+                rule_key=US_PRESERVATION_RULE,
+                legal_basis=v.sca("2703(f)(2)"),
+                config=d.config,
+                not_before=True,
+                what="Preservation ends unless renewed; do not release before",
+            )
+        )
 
 
 def evaluate_emergency_disclosure(d: Draft) -> None:
@@ -158,12 +193,20 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
             section = "2702(b)(8)" if category == v.CONTENT else "2702(c)(4)"
             d.allow(category, "R23", v.sca(section))
         else:
-            d.add("EMG_CATEGORY_EXCLUDED", category=category, field="data_categories",
-                  rule_id="R23")
+            d.add(
+                "EMG_CATEGORY_EXCLUDED", category=category, field="data_categories", rule_id="R23"
+            )
     d.add("EMG_PROVIDER_DISCRETION", rule_id="R23")
     d.status = v.ST_VERIFICATION_HOLD
     if d.route() != v.NOT_EXECUTABLE:
-        d.deadlines.append(hours_deadline(
-            "emergency_triage_due", d.period_start, config.emergency_triage_hours,
-            legal_basis=basis, config=config, internal=True,
-            what="Triage the emergency request and call the authority back"))
+        d.deadlines.append(
+            hours_deadline(
+                "emergency_triage_due",
+                d.period_start,
+                config.emergency_triage_hours,
+                legal_basis=basis,
+                config=config,
+                internal=True,
+                what="Triage the emergency request and call the authority back",
+            )
+        )

@@ -104,7 +104,35 @@ AIII_OTHER: Final = "other"
 
 # --- Countries -----------------------------------------------------------------------------
 EU_MEMBER_STATES: Final = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    }
 )
 """ISO 3166-1 alpha-2 codes; Greece is ``GR`` (ISO), not ``EL`` (EU protocol order)."""
 
