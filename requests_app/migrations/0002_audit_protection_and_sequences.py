@@ -1,10 +1,13 @@
 """Database-level protection of the audit trail and the reference sequence.
 
 * The chain head row the audit writer locks (both databases).
-* PostgreSQL: triggers that refuse UPDATE, DELETE and TRUNCATE on the audit table, for
-  every role, even the table owner (the owner could drop them, which is why the application
-  runs as a separate role: docs/operations.md). The application role additionally has
-  only INSERT and SELECT on it (``manage.py grant_app_role``).
+* PostgreSQL: row triggers that refuse UPDATE and DELETE on the audit table for every role,
+  even the table owner (the owner could drop them, which is why the application runs as a
+  separate role: docs/operations.md). TRUNCATE fires no row trigger; it is refused to the
+  application role by privilege: it has only INSERT and SELECT on the table
+  (``manage.py grant_app_role``). A statement-level TRUNCATE trigger is deliberately absent:
+  it would add nothing against the owner (who can drop triggers) and would stop the owner's
+  maintenance and the test suite's database flushes.
 * SQLite (embedded mode): the same UPDATE/DELETE triggers.
 * PostgreSQL: the sequence behind readable references.
 """
@@ -28,14 +31,8 @@ PG_FORWARD = [
         BEFORE UPDATE OR DELETE ON requests_app_auditevent
         FOR EACH ROW EXECUTE FUNCTION requests_app_audit_refuse()
     """,
-    """
-    CREATE TRIGGER requests_app_audit_no_truncate
-        BEFORE TRUNCATE ON requests_app_auditevent
-        FOR EACH STATEMENT EXECUTE FUNCTION requests_app_audit_refuse()
-    """,
 ]
 PG_BACKWARD = [
-    "DROP TRIGGER IF EXISTS requests_app_audit_no_truncate ON requests_app_auditevent",
     "DROP TRIGGER IF EXISTS requests_app_audit_no_update_delete ON requests_app_auditevent",
     "DROP FUNCTION IF EXISTS requests_app_audit_refuse()",
     "DROP SEQUENCE IF EXISTS requests_app_reference_seq",

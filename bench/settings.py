@@ -1,0 +1,42 @@
+"""Production-like settings for the benchmarks (``--settings=bench.settings``).
+
+Production mode (PostgreSQL, Redis, DEBUG off, manifest static storage) on a dedicated
+database ``lrp_bench`` and Redis DB 14, plain HTTP on loopback, throttles set out of reach,
+and two extra endpoints for the floors (bench/floor_views.py). Every value can still be
+overridden from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+_DEFAULTS = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/lrp_bench",
+    "CACHE_URL": "redis://127.0.0.1:6379/14",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "BEHIND_TLS_PROXY": "false",
+    "LOG_LEVEL": "WARNING",
+    "PORTAL_VAR_DIR": "/tmp/lrp_bench_var",
+}
+for _name, _value in _DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
+
+from portal.settings import *  # noqa: E402, F403
+from portal.settings import REST_FRAMEWORK as _PORTAL_REST_FRAMEWORK  # noqa: E402
+
+ROOT_URLCONF = "bench.urls"
+DEBUG = False
+
+# The throttles stay in the request path (their cache round trips are part of the cost) but
+# can never refuse: at most one refusal per million requests a second.
+REST_FRAMEWORK = {
+    **_PORTAL_REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"authority": "1000000/s", "authority_submit": "1000000/s"},
+}
