@@ -93,7 +93,7 @@ class User(AbstractUser):
     )
     language = models.CharField(max_length=8, default="en")
 
-    objects = PortalUserManager()
+    objects = PortalUserManager()  # type: ignore[misc]
 
     class Meta:
         constraints = [

@@ -24,12 +24,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 
 
-def _task_for(topic: str) -> Callable[[OutboxMessage], None]:
+def _task_for(topic: str) -> Callable[[OutboxMessage], object]:
+    """The Celery task that consumes a topic, called with the outbox row."""
     # Imported lazily: tasks import services, which import this module.
     from . import tasks
 
-    handlers: dict[str, Callable[[OutboxMessage], None]] = {
-        "request.validate": lambda m: tasks.validate_request.apply_async(args=[m.request_id]),
+    handlers: dict[str, Callable[[OutboxMessage], object]] = {
+        "request.validate": lambda m: tasks.validate_request.apply_async(args=(m.request_id,)),
     }
     return handlers[topic]
 

@@ -29,7 +29,7 @@ def make_authority(db):
     def make(**overrides: Any):
         counter["n"] += 1
         n = counter["n"]
-        spec = {
+        spec: dict[str, Any] = {
             "name": f"Authority {n}",
             "country": "FR",
             "authority_type": "other_competent",

@@ -79,7 +79,7 @@ class RequestCreateSerializer(serializers.Serializer):
     instrument = serializers.ChoiceField(choices=Instrument.choices)
     data_categories = serializers.ListField(child=serializers.ChoiceField(choices=DataCategory.choices),
                                             required=False, default=list, max_length=4)
-    targets = TargetSerializer(many=True, required=False, default=list, max_length=MAX_TARGETS)
+    targets = TargetSerializer(many=True, required=False, default=list, max_length=MAX_TARGETS)  # type: ignore[call-arg]
     data_from = AwareDateTimeField(required=False, allow_null=True, default=None)
     data_to = AwareDateTimeField(required=False, allow_null=True, default=None)
     case_reference = serializers.CharField(max_length=128)
@@ -221,4 +221,4 @@ class RequestDetailSerializer(serializers.ModelSerializer):
         }
 
     def get_history(self, obj: LegalRequest) -> list[dict[str, Any]]:
-        return HistoryEntrySerializer(request_history(obj.pk), many=True).data
+        return list(HistoryEntrySerializer(request_history(obj.pk), many=True).data)

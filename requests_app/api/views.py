@@ -107,7 +107,8 @@ class RequestCheckView(APIView):
         linked = None
         if data.get("linked_reference"):
             linked = visible_requests(request.user).filter(reference=data["linked_reference"]).first()
-        facts = facts_from_data(data, authority=request.user.authority, received_at=timezone.now(), linked=linked)
+        authority = request.user.authority  # type: ignore[union-attr]
+        facts = facts_from_data(data, authority=authority, received_at=timezone.now(), linked=linked)
         findings = structural_findings(facts, provider_domains=settings.PROVIDER_DOMAINS)
         errors = any(f.severity == "error" for f in findings)
         return Response({

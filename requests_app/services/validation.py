@@ -66,7 +66,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     if request is None:
         return None
     if request.validation_attempts > MAX_ATTEMPTS:
-        decision = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
+        decision: dict[str, Any] = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
             "code": "validation_failed_repeatedly", "severity": "warning", "data_category": None,
             "legal_basis": "", "message": "Automatic validation failed repeatedly; assess manually.",
         }], "rulebook_version": CHECKS_VERSION}
