@@ -200,6 +200,12 @@ STORAGES = {
 # Uploaded orders and delivered packages live here, outside any web root, under generated names.
 PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(VAR_DIR / "private")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# Response packages: Fernet keys, newest first (requests_app/crypto.py); how long an authority
+# may download a released package, and when the encrypted payload is deleted.
+RESPONSE_ENCRYPTION_KEYS = env.list("RESPONSE_ENCRYPTION_KEYS", default=[])
+RESPONSE_AVAILABLE_DAYS = env.int("RESPONSE_AVAILABLE_DAYS", default=30)
+RESPONSE_RETENTION_DAYS = env.int("RESPONSE_RETENTION_DAYS", default=90)
+RESPONSE_MAX_BYTES = env.int("RESPONSE_MAX_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -255,6 +261,17 @@ API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # --- The provider -------------------------------------------------------------------------------
 # URLs in requests must point at the provider's own service (structural check).
 PROVIDER_DOMAINS = env.list("PROVIDER_DOMAINS", default=["t.me", "telegram.me", "telegram.org"])
+# Deadline badges in the legal team's queue: the share of each period after which a request
+# shows "warn" and "breach" (overdue once due_at has passed). Per lifecycle.
+DEADLINE_LEVELS = {
+    "production": {"warn": 0.7, "breach": 0.9},
+    "preservation": {"warn": 0.8, "breach": 0.95},
+    "dsa": {"warn": 0.7, "breach": 0.9},
+    "us_process": {"warn": 0.7, "breach": 0.9},
+    "emergency": {"warn": 0.5, "breach": 0.75},
+}
+# Who is alerted at once of every emergency request (the on-call list).
+ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.
 STUCK_REQUEST_AFTER = timedelta(seconds=env.int("STUCK_REQUEST_AFTER_SECONDS", default=120))
 

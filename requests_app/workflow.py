@@ -2,8 +2,9 @@
 
 Nothing else assigns ``LegalRequest.status`` (DESIGN.md §4.2). A move not in the table of
 the request's lifecycle is refused with ``TransitionNotAllowed`` and leaves no trace.
-The tables cover intake and validation fully; the legal review issue refines the review
-part (guards for four eyes and the emergency call-back).
+Guards hold the preconditions no caller may skip: four eyes before approval and release,
+the emergency call-back before an emergency request leaves ``verification_hold``, and the
+enforcing authority's window before release (``docs/workflow.md`` draws the tables).
 """
 
 from __future__ import annotations
@@ -19,21 +20,26 @@ from .states import TERMINAL_STATES, Lifecycle, Status
 
 S = Status
 
-# Moves every lifecycle shares: intake, validation, clarification, refusal.
+# Moves every lifecycle shares: intake, validation, clarification (Annex III), refusal.
 _COMMON: dict[str, set[str]] = {
     S.RECEIVED: {S.VALIDATING},
     S.VALIDATING: {S.IN_REVIEW, S.CLARIFICATION_REQUESTED, S.NOT_EXECUTED, S.REROUTED},
     S.CLARIFICATION_REQUESTED: {S.VALIDATING, S.NOT_EXECUTED},
     S.IN_REVIEW: {S.CLARIFICATION_REQUESTED, S.NOT_EXECUTED, S.REFUSED, S.REROUTED},
-    S.APPROVED: {S.PRODUCED},
+}
+# Moves of the lifecycles that end in a disclosure reviewed by two people.
+_DISCLOSURE: dict[str, set[str]] = {
+    S.IN_REVIEW: {S.APPROVED},
+    S.APPROVED: {S.PRODUCED, S.IN_REVIEW},  # back to review if the approval is withdrawn
     S.PRODUCED: {S.CLOSED},
 }
 
 
-def _table(extra: dict[str, set[str]]) -> dict[str, frozenset[str]]:
-    moves = {state: set(targets) for state, targets in _COMMON.items()}
-    for state, targets in extra.items():
-        moves.setdefault(state, set()).update(targets)
+def _table(*parts: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    moves: dict[str, set[str]] = {}
+    for part in (_COMMON, *parts):
+        for state, targets in part.items():
+            moves.setdefault(state, set()).update(targets)
     # The authority may withdraw any open request (its own decision, no legal effect).
     for state in Status.values:
         if state not in TERMINAL_STATES:
@@ -42,43 +48,82 @@ def _table(extra: dict[str, set[str]]) -> dict[str, frozenset[str]]:
 
 
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
-    # EPOC (Reg. (EU) 2023/1543 Art. 10): 10 days, 8 hours in emergencies; traffic and
-    # content wait for the enforcing authority (Art. 8, 10(2)); an emergency waits for the
-    # call-back verification.
+    # EPOC (Reg. (EU) 2023/1543 Art. 10): 10 days, 8 hours in emergencies. Traffic and
+    # content wait for the enforcing authority's 10 days unless it confirms earlier; its
+    # ground for refusal refuses (Art. 8, 10(2), 12). An emergency waits for the call-back.
+    # The provider may object for conflicting third-country law (Art. 17).
     Lifecycle.PRODUCTION: _table(
+        _DISCLOSURE,
         {
             S.VALIDATING: {S.AWAITING_ENFORCING_AUTHORITY, S.VERIFICATION_HOLD},
-            S.AWAITING_ENFORCING_AUTHORITY: {S.IN_REVIEW, S.OBJECTION_FILED},
-            S.OBJECTION_FILED: {S.REFUSED, S.IN_REVIEW},
-            S.VERIFICATION_HOLD: {S.IN_REVIEW, S.REFUSED},
-            S.IN_REVIEW: {S.APPROVED, S.VERIFICATION_HOLD},
-        }
+            S.VERIFICATION_HOLD: {S.IN_REVIEW, S.AWAITING_ENFORCING_AUTHORITY, S.REFUSED},
+            S.AWAITING_ENFORCING_AUTHORITY: {S.IN_REVIEW, S.REFUSED},
+            S.IN_REVIEW: {S.OBJECTION_FILED},
+            S.OBJECTION_FILED: {S.IN_REVIEW, S.NOT_EXECUTED},
+        },
     ),
-    # EPOC-PR (Art. 11): preserve 60 days, +30 once (Annex VI), or until production (Annex V).
+    # EPOC-PR (Art. 11): preserve 60 days, +30 once (Annex VI), or until production after
+    # Annex V; US 2703(f): 90 days + one 90-day renewal. Annex V/VI requests are their own
+    # rows: once applied to the order they refer to, they close.
     Lifecycle.PRESERVATION: _table(
         {
-            S.VALIDATING: {S.PRESERVING, S.VERIFICATION_HOLD},
-            S.VERIFICATION_HOLD: {S.PRESERVING, S.REFUSED},
-            S.IN_REVIEW: {S.PRESERVING},
-            S.PRESERVING: {S.RELEASED, S.PRODUCED, S.CLOSED},
+            S.VALIDATING: {S.PRESERVING, S.VERIFICATION_HOLD, S.CLOSED},
+            S.VERIFICATION_HOLD: {S.PRESERVING, S.IN_REVIEW, S.REFUSED},
+            S.IN_REVIEW: {S.PRESERVING, S.CLOSED},
+            S.PRESERVING: {S.RELEASED},
         }
     ),
-    # DSA Art. 9/10: act on the order and report the effect.
-    Lifecycle.DSA: _table({S.IN_REVIEW: {S.APPROVED}}),
+    # DSA Art. 9/10: check the order, give effect, inform the authority of the effect.
+    Lifecycle.DSA: _table(_DISCLOSURE),
     # US process (18 U.S.C. § 2703): review, approve, produce; objection if we contest.
     Lifecycle.US_PROCESS: _table(
-        {S.IN_REVIEW: {S.APPROVED, S.OBJECTION_FILED}, S.OBJECTION_FILED: {S.REFUSED, S.IN_REVIEW}}
+        _DISCLOSURE,
+        {S.IN_REVIEW: {S.OBJECTION_FILED}, S.OBJECTION_FILED: {S.IN_REVIEW, S.NOT_EXECUTED}},
     ),
-    # Voluntary emergency disclosure (18 U.S.C. § 2702(c)(4), provider policy): always
-    # verified by call-back before anything is released.
+    # Voluntary emergency disclosure (18 U.S.C. § 2702(c)(4), provider policy): always held
+    # until a call-back to the authority's registry number confirms it (security.md §1.6).
     Lifecycle.EMERGENCY: _table(
+        _DISCLOSURE,
         {
             S.VALIDATING: {S.VERIFICATION_HOLD},
-            S.VERIFICATION_HOLD: {S.APPROVED, S.REFUSED},
-            S.IN_REVIEW: {S.VERIFICATION_HOLD},
-        }
+            S.VERIFICATION_HOLD: {S.IN_REVIEW, S.REFUSED},
+        },
     ),
 }
+
+
+class TransitionGuardFailed(Exception):
+    """The move is in the table, but its precondition does not hold."""
+
+    def __init__(self, request: LegalRequest, target: str, reason: str) -> None:
+        self.current = request.status
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{request.reference}: cannot move from {request.status} to {target}: {reason}")
+
+
+def _has_confirmed_callback(request: LegalRequest) -> bool:
+    return request.callbacks.filter(outcome="confirmed").exists()
+
+
+def _guard(request: LegalRequest, target: str) -> str | None:
+    """Preconditions that no caller (admin, shell, task) can skip. None when the move may go."""
+    leaving_hold = request.status == S.VERIFICATION_HOLD and target in {
+        S.IN_REVIEW, S.PRESERVING, S.AWAITING_ENFORCING_AUTHORITY
+    }
+    if leaving_hold and not _has_confirmed_callback(request):
+        return "an emergency request needs a confirmed call-back to the authority's registry number"
+    if target == S.APPROVED:
+        if not request.responses.filter(approval__isnull=False, released_at__isnull=True).exists():
+            return "no second member of the legal team has approved the response (four eyes)"
+        if request.emergency and not _has_confirmed_callback(request):
+            return "an emergency request needs a confirmed call-back before release"
+    if target == S.PRODUCED and request.status == S.APPROVED:
+        if not request.responses.filter(released_at__isnull=False, approval__isnull=False).exists():
+            return "no approved response package has been released"
+        if request.hold_until and timezone.now() < request.hold_until:
+            return f"data may not be released before {request.hold_until:%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 class TransitionNotAllowed(Exception):
@@ -113,6 +158,9 @@ def transition(
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
         if target not in allowed_targets(locked.lifecycle, locked.status):
             raise TransitionNotAllowed(locked, target)
+        refusal = _guard(locked, target)
+        if refusal:
+            raise TransitionGuardFailed(locked, target, refusal)
         previous = locked.status
         locked.status = target
         locked.status_changed_at = timezone.now()

@@ -13,20 +13,38 @@ from .legal_request import (
     Target,
 )
 from .outbox import OutboxMessage, OutboxStatus, Timer
+from .review import (
+    AnnexIII,
+    AnnexIIIKind,
+    Approval,
+    CallbackOutcome,
+    CallbackVerification,
+    InternalNote,
+    ResponseFile,
+    ResponsePackage,
+)
 
 __all__ = [
+    "AnnexIII",
+    "AnnexIIIKind",
+    "Approval",
     "Attachment",
     "AttachmentKind",
     "AuditChainHead",
     "AuditEvent",
+    "CallbackOutcome",
+    "CallbackVerification",
     "Channel",
     "IdempotencyRecord",
+    "InternalNote",
     "LegalRequest",
     "Message",
     "MessageKind",
     "OutboxMessage",
     "OutboxStatus",
     "ReferenceCounter",
+    "ResponseFile",
+    "ResponsePackage",
     "Target",
     "Timer",
 ]

@@ -39,6 +39,12 @@ class LegalRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_requests"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
+    # The issuing authority's country, copied at submission so the legal team's queue can be
+    # filtered and ordered by it with one index.
+    country = models.CharField(max_length=2, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_requests"
+    )
 
     instrument = models.CharField(max_length=32, choices=Instrument.choices)
     lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices)
@@ -88,6 +94,11 @@ class LegalRequest(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True)
     deadline_explanation = models.TextField(blank=True)
+    # When the queue shows the warn and breach badges (a share of the period, per lifecycle).
+    warn_at = models.DateTimeField(null=True, blank=True)
+    breach_at = models.DateTimeField(null=True, blank=True)
+    # Earliest moment data may be released (end of the enforcing authority's window).
+    hold_until = models.DateTimeField(null=True, blank=True)
     # The stored decision of the rules (route, findings, deadlines, rulebook version).
     decision = models.JSONField(null=True, blank=True)
     validation_attempts = models.PositiveIntegerField(default=0)
@@ -101,6 +112,20 @@ class LegalRequest(models.Model):
             # The API list: one authority's requests, newest first, keyset paginated.
             models.Index(fields=["authority", "-received_at", "-id"], name="req_authority_recent"),
             models.Index(fields=["status", "status_changed_at"], name="req_status_changed"),
+            # The legal team's queue: emergencies first, then the nearest deadline; one index
+            # per filter so every filtered page is an index range scan (performance.md §6). ASC
+            # sorts NULLs last on PostgreSQL, matching the queue ordering (due_at ASC NULLS LAST).
+            models.Index(F("emergency").desc(), F("due_at").asc(), "id", name="queue_urgency"),
+            models.Index("status", F("emergency").desc(), F("due_at").asc(), "id",
+                         name="queue_status_urgency"),
+            models.Index("lifecycle", F("emergency").desc(), F("due_at").asc(), "id",
+                         name="queue_lifecycle_urgency"),
+            models.Index("instrument", F("emergency").desc(), F("due_at").asc(), "id",
+                         name="queue_instrument_urgency"),
+            models.Index("country", F("emergency").desc(), F("due_at").asc(), "id",
+                         name="queue_country_urgency"),
+            models.Index("assigned_to", F("emergency").desc(), F("due_at").asc(), "id",
+                         name="queue_assignee_urgency"),
             models.Index(fields=["case_reference"], name="req_case_reference"),
         ]
         constraints = [

@@ -172,7 +172,7 @@ def _art4(d: Draft, category: str, *, production: bool) -> bool:
     )
     validation = facts.validation
     if validation is None:
-        if facts.emergency and not serious:
+        if facts.emergency:
             d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
             if not d.has("EE_EX_POST_VALIDATION_PENDING"):
                 d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
@@ -223,10 +223,14 @@ def _offence(d: Draft, category: str, *, production: bool) -> None:
     those. Art. 6(3) [M]: preservation for every offence. Sentence execution: at least 4
     months, not in absentia, person absconded."""
     offence = d.facts.offence
-    if offence is None:
-        return  # EE_OFFENCE_MISSING is raised once for the order
     row = rule_row(d.facts.instrument, category, d.facts.issuer.authority_type)
     serious = production and category in v.SERIOUS_CATEGORIES
+    if offence is None:
+        # EE_OFFENCE_MISSING is raised once for the order; traffic/content also cannot show
+        # their threshold.
+        if serious:
+            d.add("EE_THRESHOLD_NOT_STATED", category=category, field="offence", rule_id=row)
+        return
     se = offence.sentence_execution
     if se is not None:
         defect = _sentence_defect(se)

@@ -134,6 +134,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         authority=authority,
         submitted_by=actor,
         channel=channel,
+        country=authority.country,
         instrument=instrument,
         lifecycle=LIFECYCLE_OF_INSTRUMENT[instrument],
         status=Status.RECEIVED,

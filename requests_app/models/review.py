@@ -1,0 +1,158 @@
+"""Legal review: internal notes, the four-eyes approval, emergency call-backs, Annex III
+records and the encrypted response package.
+
+Four eyes is enforced twice: ``review_approve`` refuses an approver who prepared the
+response, and the database refuses an ``Approval`` whose approver is its preparer and a
+released ``ResponsePackage`` without an approval (CHECK constraints).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class InternalNote(models.Model):
+    """A note of the legal team. Never shown to authorities (not in any API serializer)."""
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="internal_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note by {self.author_id} on {self.request_id}"
+
+
+class CallbackOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", _("Request confirmed by the authority")
+    NOT_CONFIRMED = "not_confirmed", _("The authority does not know this request")
+    NO_ANSWER = "no_answer", _("No answer; try again")
+
+
+class CallbackVerification(models.Model):
+    """A call to the switchboard number of the authority's registry record (never a number
+    from the request), made before an emergency request is worked (security.md §1.6)."""
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="callbacks")
+    phone_called = models.CharField(max_length=32)
+    called_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    called_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=16, choices=CallbackOutcome.choices)
+    person_reached = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["called_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=CallbackOutcome.values), name="callback_outcome_valid"),
+            models.CheckConstraint(condition=~Q(phone_called=""), name="callback_phone_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"call-back {self.outcome} on {self.request_id}"
+
+
+class Approval(models.Model):
+    """The second person's approval of a response prepared by a first (four eyes)."""
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="approvals")
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["approved_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(prepared_by=F("approved_by")), name="approval_four_eyes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of {self.request_id} by {self.approved_by_id}"
+
+
+class AnnexIIIKind(models.TextChoices):
+    CLARIFICATION = "clarification", _("Request for clarification")
+    NON_EXECUTION = "non_execution", _("Impossibility to execute")
+
+
+class AnnexIII(models.Model):
+    """The structured content of Annex III of Reg. (EU) 2023/1543 sent to the issuing
+    authority: reasons per identifier (section D), conflicting obligations (E), the
+    clarification asked (F) and what was preserved (G)."""
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="annex_iii")
+    kind = models.CharField(max_length=16, choices=AnnexIIIKind.choices)
+    # [{"identifier": "targets[0]" or value label, "reasons": ["incomplete", ...], "explanation": "..."}]
+    reasons = models.JSONField(default=list)
+    conflicting_obligations = models.TextField(blank=True)
+    clarification_asked = models.TextField(blank=True)
+    data_preserved = models.BooleanField(default=False)
+    preserved_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "Annex III form"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AnnexIIIKind.values), name="annex_iii_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Annex III ({self.kind}) for {self.request_id}"
+
+
+class ResponsePackage(models.Model):
+    """The data produced for a request, encrypted at rest, downloadable in the portal only."""
+
+    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="responses")
+    cover_note = models.TextField(blank=True)
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approval = models.OneToOneField(Approval, null=True, blank=True, on_delete=models.PROTECT)
+    released_at = models.DateTimeField(null=True, blank=True)
+    available_until = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # No data leaves without a second person's approval (four eyes, in the database).
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(approval__isnull=False), name="response_released_approved"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"response for {self.request_id}"
+
+    def is_downloadable(self, at=None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.released_at is not None
+            and self.purged_at is None
+            and (self.available_until is None or at < self.available_until)
+        )
+
+
+class ResponseFile(models.Model):
+    package = models.ForeignKey(ResponsePackage, on_delete=models.PROTECT, related_name="files")
+    original_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64, help_text=_("SHA-256 of the plaintext"))
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name
