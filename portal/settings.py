@@ -261,6 +261,17 @@ API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # --- The provider -------------------------------------------------------------------------------
 # URLs in requests must point at the provider's own service (structural check).
 PROVIDER_DOMAINS = env.list("PROVIDER_DOMAINS", default=["t.me", "telegram.me", "telegram.org"])
+# The provider's configuration for the jurisdiction rules (requests_app/provider.py,
+# docs/rules.md): where its EU establishment or legal representative is, which languages it
+# accepts orders in, which member states are bound (default: all but Denmark), per-basis
+# day-counting rules, and the policy for authorities no binding instrument covers.
+PROVIDER_RULES = {
+    "ESTABLISHMENT_COUNTRY": env.str("PROVIDER_ESTABLISHMENT_COUNTRY", default="BE"),
+    "DECLARED_LANGUAGES": env.list("PROVIDER_DECLARED_LANGUAGES", default=["en", "fr", "de"]),
+    "BOUND_MEMBER_STATES": env.list("PROVIDER_BOUND_MEMBER_STATES", default=[]),  # empty: the law's default
+    "DAY_RULES": env.json("PROVIDER_DAY_RULES", default={}),
+    "NON_EU_POLICY": env.json("PROVIDER_NON_EU_POLICY", default={}),
+}
 # Deadline badges in the legal team's queue: the share of each period after which a request
 # shows "warn" and "breach" (overdue once due_at has passed). Per lifecycle.
 DEADLINE_LEVELS = {

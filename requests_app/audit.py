@@ -135,7 +135,12 @@ def verify_chain(using: str = "default") -> BrokenLink | None:
         return broken
     head = AuditChainHead.objects.using(using).filter(pk=1).first() or AuditChainHead(seq=0, hash=GENESIS_HASH)
     if (head.seq, head.hash) != (last_seq, last_hash if last_seq else GENESIS_HASH):
-        return BrokenLink(last_seq + 1, f"chain head says seq {head.seq}: rows missing at the end or head altered")
+        problem = (
+            f"rows after seq {head.seq} were appended behind the chain head"
+            if head.seq < last_seq
+            else f"chain head says seq {head.seq}: rows missing at the end or head altered"
+        )
+        return BrokenLink(min(head.seq, last_seq) + 1, problem)
     return None
 
 

@@ -90,6 +90,9 @@ def facts_from_data(data: dict[str, Any], *, authority: Any, received_at: dateti
             territorial_scope=dsa.get("territorial_scope") or "",
             content_urls=tuple(dsa.get("content_urls") or ()),
         ) if dsa else None,
+        addressee_country=data.get("addressee_country") or None,
+        person_residence_country=data.get("person_residence_country") or None,
+        suspect_named=data.get("suspect_named"),
     )
 
 
@@ -125,6 +128,9 @@ def request_data(request: LegalRequest) -> dict[str, Any]:
         "linked_reference": request.linked_reference,
         "language": request.language,
         "dsa": request.dsa,
+        "addressee_country": request.addressee_country,
+        "person_residence_country": request.person_residence_country,
+        "suspect_named": request.suspect_named,
     }
 
 

@@ -29,6 +29,8 @@ def _task_for(topic: str) -> Callable[[OutboxMessage], object]:
     # Imported lazily: tasks import services, which import this module.
     from . import tasks
 
+    if topic.startswith(("notify.", "alert.")):
+        return lambda m: tasks.send_notifications.apply_async(args=(m.pk,))
     handlers: dict[str, Callable[[OutboxMessage], object]] = {
         "request.validate": lambda m: tasks.validate_request.apply_async(args=(m.request_id,)),
     }

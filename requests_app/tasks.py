@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, outbox
-from .models import LegalRequest, Timer
+from . import notifications, outbox, timers
+from .models import LegalRequest
 from .services.validation import request_validate
 from .states import Status
 
@@ -49,18 +49,26 @@ def sweep_stuck_requests() -> int:
 
 @shared_task
 def fire_due_timers() -> int:
-    """Mark due timers as fired, exactly once each (the row claim makes it idempotent)."""
-    fired = 0
-    now = timezone.now()
-    due = Timer.objects.filter(due_at__lte=now, fired_at__isnull=True, cancelled_at__isnull=True)
-    for timer_id in list(due.values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            claimed = Timer.objects.filter(pk=timer_id, fired_at__isnull=True).update(fired_at=now)
-            if not claimed:
-                continue
-            timer = Timer.objects.select_related("request").get(pk=timer_id)
-            audit.record("timer.fired", request=timer.request, obj=timer,
-                         authority_id=timer.request.authority_id,
-                         data={"kind": timer.kind, "due_at": timer.due_at})
-            fired += 1
-    return fired
+    """Fire each due timer exactly once (the row claim makes it idempotent)."""
+    return timers.fire_due()
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def send_notifications(outbox_id: int) -> int:
+    """Fan an outbox event out to one notification per recipient, each sent by its own task."""
+    ids = notifications.plan(outbox_id)
+    for notification_id in ids:
+        send_notification.apply_async(args=(notification_id,))
+    return len(ids)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def send_notification(self, notification_id: int) -> bool:
+    """Send one e-mail; retried with exponential backoff, then parked as failed (dead letter)."""
+    try:
+        return notifications.send(notification_id)
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:
+            notifications.mark_failed(notification_id, f"{type(exc).__name__}: {exc}")
+            return False
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc

@@ -115,7 +115,9 @@ def epoc_body(**overrides: Any) -> dict[str, Any]:
         },
         "emergency": False,
         "emergency_reason": "",
-        "validation": None,
+        # Police orders need prior validation by a judge or prosecutor (Art. 4(1)(b)).
+        "validation": {"authority_type": "prosecutor", "authority_name": "Parquet de Paris",
+                       "reference": "PQ-2026-1", "date": (now - timedelta(days=2)).date().isoformat()},
         "enforcing_authority_notified": False,
         "art_8_2_exception": False,
         "confidential": False,

@@ -10,7 +10,6 @@ import hashlib
 import io
 import pickle
 import random
-import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -745,9 +744,7 @@ def test_object_stream_decompression_bomb_is_rejected_quickly() -> None:
     payload += compressor.flush()
     assert len(payload) < 200_000
     data = build_objstm_pdf([b"<< >>"], objstm_payload=payload)
-    started = time.perf_counter()
     assert_rejected(data, "malformed_pdf")
-    assert time.perf_counter() - started < 2.0
 
 
 def test_xref_stream_decompression_bomb_is_bounded() -> None:
@@ -766,9 +763,7 @@ def test_xref_stream_decompression_bomb_is_bounded() -> None:
         + payload
         + f"\nendstream\nendobj\nstartxref\n{len(head)}\n%%EOF\n".encode()
     )
-    started = time.perf_counter()
     assert_rejected(data, "malformed_pdf")
-    assert time.perf_counter() - started < 3.0
     assert pikepdf.settings.get_qpdf_limits()["flate_max_memory"] > 0
 
 
@@ -822,15 +817,12 @@ def _big_pdf(target_bytes: int, pages: int) -> bytes:
     return make_pdf(mutate, pages=pages, compress=False)
 
 
-def test_ten_megabyte_pdf_is_fast() -> None:
+def test_ten_megabyte_pdf_is_accepted() -> None:
+    # Speed is measured in bench/, never asserted in tests.
     data = _big_pdf(10 * 1024 * 1024, pages=500)
     assert len(data) > 10 * 1024 * 1024
-    inspect_pdf(data, max_bytes=DEFAULT_MAX_BYTES)  # warm libmagic
-    started = time.perf_counter()
     result = inspect_pdf(data, max_bytes=DEFAULT_MAX_BYTES)
-    elapsed = time.perf_counter() - started
     assert result.page_count == 500
-    assert elapsed < 1.0, f"inspect_pdf took {elapsed:.2f}s on {len(data)} bytes"
 
 
 # --------------------------------------------------------------------------------------------

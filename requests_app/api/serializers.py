@@ -12,6 +12,7 @@ from accounts.models import AuthorityType
 
 from ..audit import request_history
 from ..models import Attachment, LegalRequest, Message
+from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
 MAX_TARGETS = 100
@@ -97,6 +98,9 @@ class RequestCreateSerializer(serializers.Serializer):
         "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv", "mt",
         "nl", "pl", "pt", "ro", "sk", "sl", "sv")], required=False, default="en")
     dsa = DsaSerializer(required=False, allow_null=True, default=None)
+    addressee_country = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_blank=True, default="")
+    person_residence_country = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_blank=True, default="")
+    suspect_named = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
@@ -120,6 +124,12 @@ class ClarificationSerializer(serializers.Serializer):
         value = dict(value)
         if "instrument" in value:
             raise serializers.ValidationError("The instrument cannot change; submit a new request instead.")
+        fixed = sorted(set(value) - set(AMENDABLE))
+        if fixed:
+            raise serializers.ValidationError(
+                f"These fields cannot be changed by a clarification: {', '.join(fixed)}. Allowed: "
+                f"{', '.join(AMENDABLE)}."
+            )
         inner = RequestCreateSerializer(data=value, partial=True)
         if not inner.is_valid():
             raise serializers.ValidationError(inner.errors)
@@ -192,7 +202,8 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "receipt_hash", "decision", "history", "data_categories", "targets", "data_from", "data_to",
             "case_reference", "summary", "offence", "emergency", "emergency_reason", "validation",
             "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason",
-            "linked_reference", "language", "dsa", "attachments", "messages",
+            "linked_reference", "language", "dsa", "addressee_country", "person_residence_country",
+            "suspect_named", "attachments", "messages",
         ]
 
     def get_offence(self, obj: LegalRequest) -> dict[str, Any]:

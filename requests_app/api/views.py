@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
@@ -14,9 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import get_visible_request, visible_requests
-from ..checks import structural_findings
 from ..facts import facts_from_data
 from ..models import Attachment, LegalRequest, Target
+from ..provider import provider_config
+from ..rules import evaluate
 from ..services.attachments import attachment_add, attachment_open
 from ..services.submission import clarification_submit, request_submit, request_withdraw
 from .filters import RequestFilter
@@ -52,6 +54,7 @@ class RequestListCreateView(generics.ListCreateAPIView):
     """List your authority's requests (newest first) or submit a new one."""
 
     pagination_class = NewestFirstCursorPagination
+    filter_backends = [DjangoFilterBackend]
     filterset_class = RequestFilter
     throttle_classes = [AuthorityRateThrottle, AuthoritySubmitThrottle]
 
@@ -98,7 +101,6 @@ class RequestCheckView(APIView):
 
     @extend_schema(request=RequestCreateSerializer, responses=DecisionSerializer)
     def post(self, request: Request) -> Response:
-        from django.conf import settings
         from django.utils import timezone
 
         serializer = RequestCreateSerializer(data=request.data)
@@ -109,12 +111,7 @@ class RequestCheckView(APIView):
             linked = visible_requests(request.user).filter(reference=data["linked_reference"]).first()
         authority = request.user.authority  # type: ignore[union-attr]
         facts = facts_from_data(data, authority=authority, received_at=timezone.now(), linked=linked)
-        findings = structural_findings(facts, provider_domains=settings.PROVIDER_DOMAINS)
-        errors = any(f.severity == "error" for f in findings)
-        return Response({
-            "route": "clarification_required" if errors else "accepted",
-            "findings": [f.to_dict() for f in findings],
-        })
+        return Response(evaluate(facts, provider_config()).to_dict())
 
 
 class RequestWithdrawView(APIView):

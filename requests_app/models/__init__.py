@@ -12,6 +12,7 @@ from .legal_request import (
     ReferenceCounter,
     Target,
 )
+from .notifications import Notification, NotificationStatus
 from .outbox import OutboxMessage, OutboxStatus, Timer
 from .review import (
     AnnexIII,
@@ -40,6 +41,8 @@ __all__ = [
     "LegalRequest",
     "Message",
     "MessageKind",
+    "Notification",
+    "NotificationStatus",
     "OutboxMessage",
     "OutboxStatus",
     "ReferenceCounter",

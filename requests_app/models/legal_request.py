@@ -90,6 +90,12 @@ class LegalRequest(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
     )
     dsa = models.JSONField(null=True, blank=True)
+    # Optional certificate details the rules use when given (None / "" = not stated):
+    # the addressee's member state (Annex I B), the person's residence (Art. 8(2)) and whether
+    # the order names the user as a suspect (provider policy for non-EU authorities).
+    addressee_country = models.CharField(max_length=2, blank=True)
+    person_residence_country = models.CharField(max_length=2, blank=True)
+    suspect_named = models.BooleanField(null=True, blank=True)
 
     received_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True)

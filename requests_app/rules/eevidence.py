@@ -1,4 +1,5 @@
-"""Regulation (EU) 2023/1543 (e-Evidence): rows R1-R15 of domain.md §6.
+"""Regulation (EU) 2023/1543 (e-Evidence): rows R1-R11, R14, R15 of domain.md §6, and the
+Art. 4 / Art. 5 checks that preservation.py (R12, R13) shares.
 
 Precedence inside this module (first match decides the route):
 1. who is bound (R14) and whether the order is domestic (R15): reroute;
@@ -21,8 +22,8 @@ from .checks import (
     check_targets,
     check_time_range,
 )
-from .config import EE_EA_WINDOW, EE_PRESERVATION, EE_PRODUCTION, INTERNAL, ProviderConfig
-from .deadlines import day_deadline, day_end, hours_deadline
+from .config import EE_EA_WINDOW, EE_PRODUCTION, INTERNAL, ProviderConfig
+from .deadlines import day_deadline, hours_deadline
 from .draft import Draft
 from .model import RequestFacts, SentenceExecution
 from .result import Deadline
@@ -72,22 +73,13 @@ def rule_row(instrument: str, category: str, authority_type: str) -> str:
     return "R13" if group == "other" else "R12"
 
 
-def evaluate_eevidence(d: Draft) -> None:
-    if not _member_states(d):
-        return
-    instrument = d.facts.instrument
-    if instrument == v.EPOC:
+def evaluate_epoc(d: Draft) -> None:
+    if member_states(d):
         _production_order(d)
-    elif instrument == v.EPOC_PR:
-        _preservation_order(d)
-    elif instrument == v.PRESERVATION_EXTENSION:
-        _extension(d)
-    else:
-        _confirmation(d)
 
 
 # --- R14 / R15 / Art. 7 ---------------------------------------------------------------------
-def _member_states(d: Draft) -> bool:
+def member_states(d: Draft) -> bool:
     """False when the request is not an order under the Regulation at all."""
     facts, config = d.facts, d.config
     country = facts.issuer.country
@@ -128,7 +120,7 @@ def _member_states(d: Draft) -> bool:
 
 
 # --- Art. 4: issuing and validating authorities ----------------------------------------
-def _art4(d: Draft, category: str, *, production: bool) -> bool:
+def art4(d: Draft, category: str, *, production: bool) -> bool:
     """R1-R13 column "Issuer"/"Validation". Returns True when the category passes Art. 4.
 
     Production, subscriber/identification: judge, court, investigating judge or prosecutor
@@ -172,7 +164,7 @@ def _art4(d: Draft, category: str, *, production: bool) -> bool:
     )
     validation = facts.validation
     if validation is None:
-        if facts.emergency:
+        if facts.emergency and not serious:
             d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
             if not d.has("EE_EX_POST_VALIDATION_PENDING"):
                 d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
@@ -216,7 +208,7 @@ def _sentence_defect(se: SentenceExecution) -> str:
     return ", ".join(problems)
 
 
-def _offence(d: Draft, category: str, *, production: bool) -> None:
+def offence_allows(d: Draft, category: str, *, production: bool) -> None:
     """Art. 5(3) [V]: subscriber/identification for every offence; Art. 5(4) [V (a)-(b),
     M (c)-(d)]: traffic/content only for a maximum of at least 3 years, a listed offence
     committed via an information system, terrorism, or the execution of a sentence for
@@ -278,7 +270,7 @@ def _offence(d: Draft, category: str, *, production: bool) -> None:
         d.add("EE_THRESHOLD_NOT_STATED", category=category, field="offence", rule_id=row)
 
 
-def _offence_stated(d: Draft) -> None:
+def offence_stated(d: Draft) -> None:
     offence = d.facts.offence
     if offence is None or not (offence.description.strip() or offence.legal_provisions.strip()):
         d.add("EE_OFFENCE_MISSING", field="offence")
@@ -406,7 +398,7 @@ def _label(start: datetime, received: datetime) -> str:
     return "receipt" if start == received else "arrival of the clarification"
 
 
-def _common_deadlines(d: Draft, route: str) -> None:
+def common_deadlines(d: Draft, route: str) -> None:
     facts, config = d.facts, d.config
     if route == v.CLARIFICATION_REQUIRED:
         d.deadlines.append(
@@ -445,17 +437,17 @@ def _production_order(d: Draft) -> None:
     check_time_range(d)
     check_language(d)
     check_confidentiality(d)
-    _offence_stated(d)
+    offence_stated(d)
     if not facts.summary.strip():
         d.add("EE_SUMMARY_MISSING", field="summary")
-    _validation_named(d)
+    validation_named(d)
     if facts.emergency:
         d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
         if not facts.emergency_reason.strip():
             d.add("EE_EMERGENCY_REASON_MISSING", field="emergency_reason")
     for category in d.categories:
-        if _art4(d, category, production=True):
-            _offence(d, category, production=True)
+        if art4(d, category, production=True):
+            offence_allows(d, category, production=True)
     suspensive = _notification(d)
     route = d.route()
     if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
@@ -482,10 +474,10 @@ def _production_order(d: Draft) -> None:
                     deadline.warn_at,
                 )
             )
-    _common_deadlines(d, route)
+    common_deadlines(d, route)
 
 
-def _validation_named(d: Draft) -> None:
+def validation_named(d: Draft) -> None:
     validation = d.facts.validation
     if (
         validation is not None
@@ -493,127 +485,3 @@ def _validation_named(d: Draft) -> None:
         and not validation.authority_name.strip()
     ):
         d.add("EE_VALIDATION_INCOMPLETE", field="validation")
-
-
-# --- EPOC-PR ------------------------------------------------------------------------------
-def _preservation_order(d: Draft) -> None:
-    facts = d.facts
-    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("11(1)"))
-    check_categories(d)
-    check_targets(d)
-    check_time_range(d)
-    check_language(d)
-    check_confidentiality(d)
-    _offence_stated(d)
-    _validation_named(d)
-    for category in d.categories:
-        if _art4(d, category, production=False):
-            _offence(d, category, production=False)
-    if facts.enforcing_authority_notified:
-        # Art. 8 covers production orders only. [V]
-        d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
-    route = d.route()
-    if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
-        d.deadlines.append(
-            day_deadline(
-                "preservation_expiry",
-                facts.received_at,
-                PRESERVATION_DAYS,
-                rule_key=EE_PRESERVATION,
-                legal_basis=v.reg("11(1)"),
-                config=d.config,
-                not_before=True,
-                what="Preservation ends unless extended (Annex VI) or production is confirmed "
-                "(Annex V); do not release before",
-            )
-        )
-        d.status = v.ST_PRESERVING
-    _common_deadlines(d, route)
-
-
-# --- Annex VI / Annex V ----------------------------------------------------------------
-def _linked_preservation(d: Draft) -> bool:
-    linked = d.facts.linked
-    if linked is None:
-        d.add("LINKED_UNKNOWN", field="linked_reference", reference=d.facts.case_reference)
-        return False
-    if linked.instrument != v.EPOC_PR:
-        d.add(
-            "LINKED_MISMATCH",
-            field="linked_reference",
-            linked_instrument=linked.instrument,
-            expected=v.EPOC_PR,
-        )
-        return False
-    if linked.received_at > d.facts.received_at:
-        d.add("LINKED_AFTER_REQUEST", field="linked_reference")
-        return False
-    if linked.status in ENDED_STATUSES:
-        d.add("EE_PRESERVATION_ENDED", field="linked_reference", status=linked.status)
-        return False
-    return True
-
-
-def _annex_common(d: Draft) -> None:
-    check_language(d)
-    _validation_named(d)
-    for category in d.categories:
-        _art4(d, category, production=False)
-
-
-def _extension(d: Draft) -> None:
-    """Annex VI, Art. 11(1) [V]: one extension of 30 days, received within the 60 days."""
-    _annex_common(d)
-    if not _linked_preservation(d):
-        return
-    facts, config = d.facts, d.config
-    linked = facts.linked
-    assert linked is not None
-    d.status = v.ST_PRESERVING
-    period_end = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
-    if linked.confirmed:
-        d.add("EE_EXTENSION_AFTER_CONFIRMATION", field="linked_reference")
-    elif linked.extensions_count >= 1:
-        d.add("EE_EXTENSION_ALREADY_USED", field="linked_reference")
-    elif facts.received_at > period_end:
-        d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
-    else:
-        expiry = day_deadline(
-            "preservation_expiry",
-            linked.received_at,
-            PRESERVATION_DAYS + EXTENSION_DAYS,
-            rule_key=EE_PRESERVATION,
-            legal_basis=v.reg("11(1)"),
-            config=config,
-            not_before=True,
-            start_label="receipt of the EPOC-PR",
-            what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
-            "do not release before",
-        )
-        d.add(
-            "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()
-        )
-        if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
-            d.deadlines.append(expiry)
-
-
-def _confirmation(d: Draft) -> None:
-    """Annex V, Art. 11(1)-(2) [V]: received during preservation → keep until production."""
-    _annex_common(d)
-    if not _linked_preservation(d):
-        return
-    facts, config = d.facts, d.config
-    linked = facts.linked
-    assert linked is not None
-    d.status = v.ST_PRESERVING
-    if not linked.confirmed:
-        expires = linked.preservation_expires_at or day_end(
-            linked.received_at,
-            PRESERVATION_DAYS + (EXTENSION_DAYS if linked.extensions_count else 0),
-            EE_PRESERVATION,
-            config,
-        )
-        if facts.received_at > expires:
-            d.add("EE_CONFIRMATION_LATE", field="linked_reference", expired_at=expires.isoformat())
-            return
-    d.add("EE_PRESERVE_UNTIL_PRODUCTION", field="linked_reference")

@@ -17,16 +17,18 @@ from .config import ProviderConfig
 from .deadlines import as_utc
 from .draft import Draft
 from .dsa import evaluate_dsa
-from .eevidence import evaluate_eevidence, production_deadlines
+from .eevidence import evaluate_epoc, production_deadlines
 from .model import LinkedRequest, RequestFacts
 from .policy import evaluate_national_order
+from .preservation import evaluate_preservation
 from .result import Deadline, Decision
 from .us import evaluate_emergency_disclosure, evaluate_us
 
 DEFAULT_CONFIG = ProviderConfig()
 
 _FAMILIES: dict[str, Callable[[Draft], None]] = {
-    **dict.fromkeys(v.EEVIDENCE_INSTRUMENTS, evaluate_eevidence),
+    v.EPOC: evaluate_epoc,
+    **dict.fromkeys(v.EEVIDENCE_INSTRUMENTS - {v.EPOC}, evaluate_preservation),
     **dict.fromkeys(v.DSA_INSTRUMENTS, evaluate_dsa),
     **dict.fromkeys(v.US_INSTRUMENTS, evaluate_us),
     v.EMERGENCY_DISCLOSURE: evaluate_emergency_disclosure,

@@ -15,7 +15,7 @@ from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageK
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
 from ..workflow import TransitionNotAllowed, transition
-from .errors import IdempotencyKeyReused, InvalidState
+from .errors import IdempotencyKeyReused, InvalidState, ServiceError
 
 
 def canonical_json(data: Any) -> str:
@@ -58,6 +58,9 @@ def _request_fields(data: dict[str, Any]) -> dict[str, Any]:
         "confidentiality_reason": data.get("confidentiality_reason") or "",
         "linked_reference": data.get("linked_reference") or "",
         "dsa": data.get("dsa") or None,
+        "addressee_country": data.get("addressee_country") or "",
+        "person_residence_country": data.get("person_residence_country") or "",
+        "suspect_named": data.get("suspect_named"),
     }
 
 
@@ -149,6 +152,9 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         for t in data.get("targets") or []
     )
     outbox.enqueue("request.validate", request=request)
+    if request.emergency or instrument == "emergency_disclosure":
+        # The on-call lawyer hears of every emergency at once, before validation.
+        outbox.enqueue("alert.emergency", request=request)
     audit.record(
         "request.submitted",
         actor=actor,
@@ -163,17 +169,25 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
 def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
                      ip_address: str | None = None) -> LegalRequest:
     """The authority withdraws its request; nothing more will be done with it."""
+    from .review import cancel_open_timers
+
     try:
-        return transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
-                          resolution="withdrawn_by_authority", ip_address=ip_address)
+        with transaction.atomic():
+            moved = transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
+                               resolution="withdrawn_by_authority", ip_address=ip_address)
+            cancel_open_timers(moved)
+            outbox.enqueue("notify.withdrawn", request=moved)
+            return moved
     except TransitionNotAllowed as exc:
         raise InvalidState(f"A request in state {exc.current} can no longer be withdrawn.") from exc
 
 
-# Fields an authority may correct when it answers a clarification request.
-AMENDABLE = ("data_categories", "data_from", "data_to", "case_reference", "summary", "offence", "emergency_reason",
-             "validation", "enforcing_authority_notified", "art_8_2_exception", "confidential",
-             "confidentiality_reason", "linked_reference", "dsa")
+# Fields an authority may correct when it answers a clarification request. Not among them:
+# instrument, emergency, language (a different order, or an escalation, is a new request).
+AMENDABLE = ("targets", "data_categories", "data_from", "data_to", "case_reference", "summary", "offence",
+             "emergency_reason", "validation", "enforcing_authority_notified", "art_8_2_exception", "confidential",
+             "confidentiality_reason", "linked_reference", "dsa", "addressee_country", "person_residence_country",
+             "suspect_named")
 
 
 def clarification_submit(*, actor: Any, request: LegalRequest, message: str, changes: dict[str, Any],
@@ -187,6 +201,10 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != Status.CLARIFICATION_REQUESTED:
             raise InvalidState("This request is not waiting for a clarification.")
+        refused = sorted(set(changes) - set(AMENDABLE))
+        if refused:
+            raise ServiceError(f"These fields cannot be changed by a clarification: {', '.join(refused)}.",
+                               fields={name: ["Not amendable."] for name in refused})
         model_changes = {k: v for k, v in _request_fields({**_current(locked), **changes}).items()}
         changed = {}
         for name, value in model_changes.items():

@@ -1,33 +1,38 @@
-"""Automatic validation of a request: structural checks now, jurisdiction rules next.
+"""Automatic validation of a request by the jurisdiction rules (``requests_app.rules``).
+
+The pure engine does the structural checks too (identifiers, time range, required elements
+per instrument, links to earlier orders), so one decision carries every finding.
 
 Called by the Celery task; idempotent. It claims the request (``received`` → ``validating``)
-in one transaction, assesses it outside any lock, then stores the outcome in a second
-transaction, after checking the request is still ``validating`` (a withdrawal or a second
-delivery of the same task may have happened meanwhile). A worker killed between the two
-leaves the request in ``validating``; the sweeper re-queues it and the task resumes.
+in one transaction, assesses it outside any lock (the rules are pure), then stores the
+decision, the deadlines (timers) and the move in a second transaction, after checking the
+request is still ``validating`` (a withdrawal or a second delivery of the same task may
+have happened meanwhile). A worker killed between the two leaves the request in
+``validating``; the sweeper re-queues it and the task resumes.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from .. import audit
-from ..checks import structural_findings
+from .. import audit, outbox
 from ..facts import facts_from_request
-from ..models import LegalRequest
-from ..rules.result import Finding
-from ..states import Status
-from ..workflow import transition
+from ..models import LegalRequest, MessageKind, Timer
+from ..provider import config_fingerprint, provider_config
+from ..rules import Decision, evaluate, restart_after_clarification
+from ..states import LINKED_INSTRUMENTS, Instrument, Status
+from ..timers import schedule_deadlines
+from ..workflow import allowed_targets, transition
 
 log = logging.getLogger(__name__)
 
 # After this many claims the request goes to a human instead of looping on a poison message.
 MAX_ATTEMPTS = 5
-CHECKS_VERSION = "structural-1"
 
 
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
@@ -43,21 +48,67 @@ def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
         return request
 
 
-def assess(request: LegalRequest) -> dict[str, Any]:
-    """The decision for a request: findings and the state it should move to."""
+def _clarified_at(request: LegalRequest) -> datetime | None:
+    answer = request.messages.filter(kind=MessageKind.CLARIFICATION_ANSWER).order_by("-created_at").first()
+    return answer.created_at if answer else None
+
+
+def assess(request: LegalRequest) -> tuple[Decision, datetime]:
+    """The decision for a request and the moment its own response period starts."""
     facts = facts_from_request(request)
-    findings: list[Finding] = structural_findings(facts, provider_domains=settings.PROVIDER_DOMAINS)
-    errors = [f for f in findings if f.severity == "error"]
-    return {
-        "route": "clarification_required" if errors else "accepted",
-        "target_status": Status.CLARIFICATION_REQUESTED if errors else Status.IN_REVIEW,
-        "rulebook_version": CHECKS_VERSION,
-        "findings": [f.to_dict() for f in findings],
-        "verdicts": [],
-        "deadlines": [],
-        "due_at": None,
-        "deadline_explanation": "",
-    }
+    config = provider_config()
+    clarified_at = _clarified_at(request)
+    if clarified_at is not None:
+        decision = restart_after_clarification(facts, config, clarification_received_at=clarified_at)
+    else:
+        decision = evaluate(facts, config)
+    return decision, clarified_at or request.received_at
+
+
+def decision_record(decision: Decision) -> dict[str, Any]:
+    record = decision.to_dict()
+    record["config_fingerprint"] = config_fingerprint()
+    return record
+
+
+def _target(request: LegalRequest, decision: Decision) -> str:
+    target = decision.target_status
+    if target not in allowed_targets(request.lifecycle, Status.VALIDATING):
+        log.warning("%s: rules asked for %s, not allowed in %s; sent to review", request.reference, target,
+                    request.lifecycle)
+        return Status.IN_REVIEW
+    return target
+
+
+def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
+    """Annex VI extends, Annex V confirms, the preservation order they refer to."""
+    linked = request.linked_request
+    if request.instrument not in LINKED_INSTRUMENTS or linked is None:
+        return None
+    if decision.route not in {"accepted", "partially_accepted"} or linked.status != Status.PRESERVING:
+        return None
+    now = timezone.now()
+    open_expiry = Timer.objects.filter(request=linked, kind="preservation_expiry", fired_at__isnull=True,
+                                       cancelled_at__isnull=True)
+    if request.instrument == Instrument.PRODUCTION_CONFIRMATION:
+        # Art. 11(2): preserve until the production request is executed; no expiry.
+        open_expiry.update(cancelled_at=now)
+        LegalRequest.objects.filter(pk=linked.pk).update(due_at=None, warn_at=None, breach_at=None,
+                                                         deadline_explanation="Held until production (Annex V).")
+        effect = "held_until_production"
+    else:
+        new_expiry = next((d for d in decision.deadlines if d.kind == "preservation_expiry"), None)
+        if new_expiry is None:
+            return None
+        open_expiry.update(cancelled_at=now)
+        Timer.objects.bulk_create([Timer(request=linked, kind="preservation_expiry", due_at=new_expiry.due_at,
+                                         payload={"explanation": new_expiry.explanation})], ignore_conflicts=True)
+        LegalRequest.objects.filter(pk=linked.pk).update(due_at=new_expiry.due_at,
+                                                         deadline_explanation=new_expiry.explanation)
+        effect = "preservation_extended"
+    audit.record(f"preservation.{effect}", request=linked, authority_id=linked.authority_id,
+                 data={"by": request.reference})
+    return effect
 
 
 def request_validate(*, request_id: int) -> LegalRequest | None:
@@ -65,25 +116,48 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     request = request_claim_for_validation(request_id=request_id)
     if request is None:
         return None
+    request = LegalRequest.objects.select_related("authority", "linked_request").get(pk=request.pk)
     if request.validation_attempts > MAX_ATTEMPTS:
-        decision: dict[str, Any] = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
-            "code": "validation_failed_repeatedly", "severity": "warning", "data_category": None,
-            "legal_basis": "", "message": "Automatic validation failed repeatedly; assess manually.",
-        }], "rulebook_version": CHECKS_VERSION}
-    else:
-        request = LegalRequest.objects.select_related("authority", "linked_request").get(pk=request.pk)
-        decision = assess(request)
+        return _give_up(request)
+    decision, period_start = assess(request)
+    with transaction.atomic():
+        current = LegalRequest.objects.select_for_update(of=("self",)).select_related("linked_request").get(
+            pk=request.pk
+        )
+        if current.status != Status.VALIDATING:
+            return None
+        record = decision_record(decision)
+        audit.record("request.validated", request=current, authority_id=current.authority_id, data={
+            "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
+        })
+        Timer.objects.filter(request=current, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
+            kind="preservation_expiry"
+        ).update(cancelled_at=timezone.now())
+        fields = schedule_deadlines(current, record["deadlines"], start=period_start)
+        target = _target(current, decision)
+        effect = _apply_follow_up(current, decision)
+        if effect:
+            target, fields["resolution"] = Status.CLOSED, effect
+        moved = transition(current, target, reason=f"automatic validation: {decision.route}",
+                           extra_fields={"decision": record, **fields})
+        if target == Status.CLARIFICATION_REQUESTED:
+            outbox.enqueue("notify.clarification_requested", request=moved)
+        elif target in {Status.NOT_EXECUTED, Status.REROUTED}:
+            outbox.enqueue("notify.decision", request=moved)
+        else:
+            outbox.enqueue("notify.new_request", request=moved)
+        return moved
+
+
+def _give_up(request: LegalRequest) -> LegalRequest | None:
     with transaction.atomic():
         current = LegalRequest.objects.select_for_update().get(pk=request.pk)
         if current.status != Status.VALIDATING:
             return None
-        audit.record("request.validated", request=current, authority_id=current.authority_id, data={
-            "route": decision["route"], "codes": [f["code"] for f in decision["findings"]],
-            "rulebook_version": decision["rulebook_version"],
-        })
-        return transition(
-            current,
-            decision["target_status"],
-            reason="automatic validation",
-            extra_fields={"decision": decision},
-        )
+        record = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
+            "code": "validation_failed_repeatedly", "severity": "warning", "data_category": None,
+            "legal_basis": "", "message": "Automatic validation failed repeatedly; assess manually.",
+        }], "verdicts": [], "deadlines": [], "rulebook_version": "n/a"}
+        outbox.enqueue("notify.new_request", request=current)
+        return transition(current, Status.IN_REVIEW, reason="automatic validation failed repeatedly",
+                          extra_fields={"decision": record})

@@ -43,8 +43,9 @@ def test_our_production_duty_counts_calendar_days_even_into_a_weekend() -> None:
 
 
 def test_enforcing_authority_window_is_the_later_of_calendar_and_1182_end() -> None:
-    d = evaluate(facts(received_at=THURSDAY, categories=("content",),
-                       enforcing_authority_notified=True))
+    d = evaluate(
+        facts(received_at=THURSDAY, categories=("content",), enforcing_authority_notified=True)
+    )
     window = _by_kind(d)["ea_window_end"]
     # Last day Sunday 20 → end of Monday 21 September.
     assert window.due_at == datetime(2026, 9, 22, tzinfo=UTC)
@@ -70,8 +71,10 @@ def test_holiday_then_weekend() -> None:
 
 def test_holiday_country_follows_the_establishment() -> None:
     received = datetime(2026, 9, 12, 8, 0, tzinfo=UTC)  # 11 Nov is no holiday in Ireland
-    d = evaluate(facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received),
-                 ProviderConfig(establishment_country="IE"))
+    d = evaluate(
+        facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received),
+        ProviderConfig(establishment_country="IE"),
+    )
     assert _by_kind(d)["preservation_expiry"].due_at == datetime(2026, 11, 12, tzinfo=UTC)
 
 
@@ -93,8 +96,15 @@ def test_production_can_be_switched_to_1182() -> None:
 
 def test_hour_periods_are_never_shifted() -> None:
     saturday = datetime(2026, 12, 26, 22, 15, tzinfo=UTC)  # also Boxing Day
-    d = evaluate(facts(received_at=saturday, emergency=True, emergency_reason="Threat",
-                       categories=("content",), enforcing_authority_notified=True))
+    d = evaluate(
+        facts(
+            received_at=saturday,
+            emergency=True,
+            emergency_reason="Threat",
+            categories=("content",),
+            enforcing_authority_notified=True,
+        )
+    )
     kinds = _by_kind(d)
     assert kinds["production_due"].due_at == saturday + timedelta(hours=8)
     assert kinds["production_due"].rule_applied == "hours"
@@ -102,8 +112,9 @@ def test_hour_periods_are_never_shifted() -> None:
 
 
 def test_ex_post_validation_mark_is_information_only() -> None:
-    d = evaluate(facts(issuer=("other_competent", "DE"), emergency=True,
-                       emergency_reason="Threat to life"))
+    d = evaluate(
+        facts(issuer=("other_competent", "DE"), emergency=True, emergency_reason="Threat to life")
+    )
     mark = _by_kind(d)["ex_post_validation_mark"]
     assert mark.informational and mark.due_at == d.deadlines[0].due_at + timedelta(hours=40)
     assert d.primary_deadline is not None and d.primary_deadline.kind == "production_due"
@@ -118,13 +129,15 @@ def test_warn_at_lies_inside_the_period() -> None:
 
 
 def test_clarification_restart_respects_the_enforcing_authority_window() -> None:
-    request = facts(received_at=THURSDAY, categories=("content",),
-                    enforcing_authority_notified=True)
+    request = facts(
+        received_at=THURSDAY, categories=("content",), enforcing_authority_notified=True
+    )
     soon = restart_after_clarification(request, clarification_received_at=THURSDAY)
     kinds = _by_kind(soon)
     assert kinds["production_due"].due_at == kinds["ea_window_end"].due_at
     later = restart_after_clarification(
-        request, clarification_received_at=THURSDAY + timedelta(days=4))
+        request, clarification_received_at=THURSDAY + timedelta(days=4)
+    )
     kinds = _by_kind(later)
     assert kinds["ea_window_end"].due_at == datetime(2026, 9, 22, tzinfo=UTC)  # unchanged
     assert kinds["production_due"].due_at == THURSDAY + timedelta(days=14)
@@ -134,14 +147,16 @@ def test_clarification_never_restarts_preservation() -> None:
     request = facts("epoc_pr", ("judge", "FR"), ("content",))
     original = recompute_deadlines(request)
     restarted = restart_after_clarification(
-        request, clarification_received_at=request.received_at + timedelta(days=20))
+        request, clarification_received_at=request.received_at + timedelta(days=20)
+    )
     assert restarted.deadlines == original
 
 
 def test_clarification_before_receipt_is_refused() -> None:
     with pytest.raises(ValueError):
         restart_after_clarification(
-            facts(), clarification_received_at=facts().received_at - timedelta(hours=1))
+            facts(), clarification_received_at=facts().received_at - timedelta(hours=1)
+        )
 
 
 def test_naive_receipt_is_refused() -> None:
@@ -161,11 +176,17 @@ def test_us_preservation_renewal_runs_from_the_current_expiry() -> None:
 
     first_received = facts().received_at - timedelta(days=80)
     linked = LinkedRequest("LRP-2", "us_preservation", first_received, "preserving")
-    d = evaluate(facts("us_preservation", ("other_competent", "US"), ("content",),
-                       linked=linked))
+    d = evaluate(facts("us_preservation", ("other_competent", "US"), ("content",), linked=linked))
     assert d.deadlines[0].due_at == first_received + timedelta(days=180)
-    late = evaluate(facts("us_preservation", ("other_competent", "US"), ("content",),
-                          linked=linked, received_at=first_received + timedelta(days=91)))
+    late = evaluate(
+        facts(
+            "us_preservation",
+            ("other_competent", "US"),
+            ("content",),
+            linked=linked,
+            received_at=first_received + timedelta(days=91),
+        )
+    )
     assert "US_RENEWAL_AFTER_EXPIRY" in late.codes()
     assert late.deadlines[0].due_at == first_received + timedelta(days=181)
 

@@ -9,6 +9,7 @@ from requests_app.rules import (
     Offence,
     ProviderConfig,
     Target,
+    Validation,
     art18_referral,
     assess_art17_objection,
     assess_ea_objection,
@@ -58,8 +59,9 @@ def test_03_domestic_order_goes_to_national_law() -> None:
 
 
 def test_04_police_with_prosecutor_validation_subscriber() -> None:
-    d = evaluate(facts(issuer=("other_competent", "DE"),
-                       validation=judge().__class__("prosecutor", "StA Köln")))
+    d = evaluate(
+        facts(issuer=("other_competent", "DE"), validation=Validation("prosecutor", "StA Köln"))
+    )
     assert d.route == "accepted"
     assert d.verdicts[0].legal_basis == REG + "4(1)(b), 5(3)"
     assert not any(f.code.startswith("EE_EA_NOTIFIED") for f in d.findings)
@@ -81,12 +83,21 @@ def test_07_prosecutor_content_production_refused_but_preservation_allowed() -> 
 
 
 def test_09_one_year_offence_blocks_traffic_and_content_only() -> None:
-    d = evaluate(facts(categories=("subscriber", "identification", "traffic", "content"),
-                       targets=(USER, IP), art_8_2_exception=True,
-                       offence=Offence("Online insult", "CP art. 595", 12)))
+    d = evaluate(
+        facts(
+            categories=("subscriber", "identification", "traffic", "content"),
+            targets=(USER, IP),
+            art_8_2_exception=True,
+            offence=Offence("Online insult", "CP art. 595", 12),
+        )
+    )
     assert d.route == "partially_accepted"
-    assert _verdicts(d) == {"subscriber": True, "identification": True, "traffic": False,
-                            "content": False}
+    assert _verdicts(d) == {
+        "subscriber": True,
+        "identification": True,
+        "traffic": False,
+        "content": False,
+    }
     refusals = [f for f in d.findings if f.code == "EE_OFFENCE_BELOW_THRESHOLD"]
     assert {f.data_category for f in refusals} == {"traffic", "content"}
     assert all(f.annex_iii_reason == "offence_outside_art_5_4" for f in refusals)
@@ -94,19 +105,35 @@ def test_09_one_year_offence_blocks_traffic_and_content_only() -> None:
 
 
 def test_13_art_8_2_exception_no_suspensive_effect() -> None:
-    d = evaluate(facts(issuer=("judge", "IT"), categories=("traffic",), art_8_2_exception=True,
-                       person_residence_country="IT"))
+    d = evaluate(
+        facts(
+            issuer=("judge", "IT"),
+            categories=("traffic",),
+            art_8_2_exception=True,
+            person_residence_country="IT",
+        )
+    )
     assert (d.route, d.target_status) == ("accepted", "in_review")
     assert [x.kind for x in d.deadlines] == ["production_due"]
     assert d.deadlines[0].due_at == T0 + timedelta(days=10)
-    mismatch = evaluate(facts(issuer=("judge", "IT"), categories=("traffic",),
-                              art_8_2_exception=True, person_residence_country="FR"))
+    mismatch = evaluate(
+        facts(
+            issuer=("judge", "IT"),
+            categories=("traffic",),
+            art_8_2_exception=True,
+            person_residence_country="FR",
+        )
+    )
     assert "EE_ART_8_2_RESIDENCE_MISMATCH" in mismatch.codes()
 
 
 def test_15_emergency_with_notification() -> None:
-    request = facts(categories=("content",), emergency=True, emergency_reason="Imminent attack",
-                    enforcing_authority_notified=True)
+    request = facts(
+        categories=("content",),
+        emergency=True,
+        emergency_reason="Imminent attack",
+        enforcing_authority_notified=True,
+    )
     d = evaluate(request)
     assert (d.route, d.target_status) == ("accepted", "verification_hold")
     kinds = {x.kind: x for x in d.deadlines}
@@ -122,9 +149,16 @@ def test_15_emergency_with_notification() -> None:
 
 def test_16_incomplete_certificate_asks_for_clarification() -> None:
     naive = Target("ip_address", "198.51.100.4", datetime(2026, 8, 20, 12, 0))
-    d = evaluate(facts(categories=("identification",),
-                       targets=(Target("ip_address", "198.51.100.3"), naive,
-                                Target("username", "Max Mustermann"))))
+    d = evaluate(
+        facts(
+            categories=("identification",),
+            targets=(
+                Target("ip_address", "198.51.100.3"),
+                naive,
+                Target("username", "Max Mustermann"),
+            ),
+        )
+    )
     assert (d.route, d.target_status) == ("clarification_required", "clarification_requested")
     by_field = {f.field: f for f in d.findings if f.severity == "error"}
     assert by_field["targets[0]"].code == "TGT_IP_NO_TIMESTAMP"
@@ -140,13 +174,15 @@ def test_16_incomplete_certificate_asks_for_clarification() -> None:
 def test_16_clarification_restarts_the_period() -> None:
     clarified = facts(categories=("identification",), targets=(IP,))
     on_time = restart_after_clarification(
-        clarified, CONFIG, clarification_received_at=T0 + timedelta(days=3))
+        clarified, CONFIG, clarification_received_at=T0 + timedelta(days=3)
+    )
     assert on_time.primary_deadline is not None
     assert on_time.primary_deadline.due_at == T0 + timedelta(days=13)
     assert "arrival of the clarification" in on_time.primary_deadline.explanation
     assert "CLARIFICATION_AFTER_DEADLINE" not in on_time.codes()
     late = restart_after_clarification(
-        clarified, CONFIG, clarification_received_at=T0 + timedelta(days=12))
+        clarified, CONFIG, clarification_received_at=T0 + timedelta(days=12)
+    )
     assert late.primary_deadline is not None
     assert late.primary_deadline.due_at == T0 + timedelta(days=22)
     assert "CLARIFICATION_AFTER_DEADLINE" in late.codes()
@@ -175,39 +211,69 @@ def test_19_preservation_full_lifecycle() -> None:
     first = evaluate(pr)
     assert first.target_status == "preserving"
     day0 = T0
-    extension = evaluate(facts("preservation_extension", ("judge", "FR"), ("content",),
-                               received_at=day0 + timedelta(days=55), linked=linked_pr(0)))
+    extension = evaluate(
+        facts(
+            "preservation_extension",
+            ("judge", "FR"),
+            ("content",),
+            received_at=day0 + timedelta(days=55),
+            linked=linked_pr(0),
+        )
+    )
     assert extension.route == "accepted"
     expiry = extension.deadlines[0]
     assert expiry.kind == "preservation_expiry"
     assert day0 + timedelta(days=90) <= expiry.due_at <= day0 + timedelta(days=94)
-    confirmation = evaluate(facts(
-        "production_confirmation", ("judge", "FR"), ("content",),
-        received_at=day0 + timedelta(days=85),
-        linked=linked_pr(0, extensions_count=1, preservation_expires_at=expiry.due_at)))
+    confirmation = evaluate(
+        facts(
+            "production_confirmation",
+            ("judge", "FR"),
+            ("content",),
+            received_at=day0 + timedelta(days=85),
+            linked=linked_pr(0, extensions_count=1, preservation_expires_at=expiry.due_at),
+        )
+    )
     assert (confirmation.route, confirmation.target_status) == ("accepted", "preserving")
     assert "EE_PRESERVE_UNTIL_PRODUCTION" in confirmation.codes()
     assert confirmation.deadlines == ()  # kept until production, no fixed end
-    production = evaluate(facts(issuer=("judge", "FR"), categories=("content",),
-                                received_at=day0 + timedelta(days=120),
-                                art_8_2_exception=True))
+    production = evaluate(
+        facts(
+            issuer=("judge", "FR"),
+            categories=("content",),
+            received_at=day0 + timedelta(days=120),
+            art_8_2_exception=True,
+        )
+    )
     assert production.route == "accepted"
 
 
 def test_19_late_or_second_extension_refused() -> None:
-    late = evaluate(facts("preservation_extension", ("judge", "FR"), ("content",),
-                          linked=linked_pr(70)))
+    late = evaluate(
+        facts("preservation_extension", ("judge", "FR"), ("content",), linked=linked_pr(70))
+    )
     assert late.route == "not_executable"
     assert "EE_EXTENSION_LATE" in late.codes()
-    second = evaluate(facts("preservation_extension", ("judge", "FR"), ("content",),
-                            linked=linked_pr(40, extensions_count=1)))
+    second = evaluate(
+        facts(
+            "preservation_extension",
+            ("judge", "FR"),
+            ("content",),
+            linked=linked_pr(40, extensions_count=1),
+        )
+    )
     assert second.route == "not_executable"
     assert "EE_EXTENSION_ALREADY_USED" in second.codes()
     orphan = evaluate(facts("production_confirmation", ("judge", "FR"), ("content",)))
     assert orphan.route == "clarification_required"
     assert orphan.findings[0].annex_iii_reason == "insufficient_information"
-    expired = evaluate(facts("production_confirmation", ("judge", "FR"), ("content",),
-                             linked=linked_pr(100, extensions_count=1)))
+    expired = evaluate(
+        facts(
+            "production_confirmation",
+            ("judge", "FR"),
+            ("content",),
+            linked=linked_pr(100, extensions_count=1),
+        )
+    )
     assert "EE_CONFIRMATION_LATE" in expired.codes()
 
 
@@ -243,14 +309,28 @@ def test_25_undeclared_language_goes_to_review() -> None:
 
 
 def test_27_dsa_order_without_locator() -> None:
-    d = evaluate(facts("dsa_removal_order", ("administrative", "FR"), (), targets=(),
-                       dsa=dsa_details(content_urls=())))
+    d = evaluate(
+        facts(
+            "dsa_removal_order",
+            ("administrative", "FR"),
+            (),
+            targets=(),
+            dsa=dsa_details(content_urls=()),
+        )
+    )
     assert (d.route, d.target_status) == ("not_executable", "not_executed")
     assert "DSA9_CANNOT_LOCATE" in d.codes()
     assert any(x.kind == "dsa_effect_report_due" for x in d.deadlines)  # tell the issuer
     assert all(f.annex_iii_reason is None for f in d.findings)  # Annex III is e-Evidence only
-    with_link = evaluate(facts("dsa_removal_order", ("administrative", "FR"), (),
-                               targets=(MESSAGE,), dsa=dsa_details(content_urls=())))
+    with_link = evaluate(
+        facts(
+            "dsa_removal_order",
+            ("administrative", "FR"),
+            (),
+            targets=(MESSAGE,),
+            dsa=dsa_details(content_urls=()),
+        )
+    )
     assert with_link.route == "accepted"
 
 
@@ -265,14 +345,26 @@ def test_28_art18_referral() -> None:
 
 
 def test_30_non_eu_content_request() -> None:
-    content = evaluate(facts("national_order", ("other_competent", "IN"), ("content",),
-                             validation=judge("Chief Judicial Magistrate")))
+    content = evaluate(
+        facts(
+            "national_order",
+            ("other_competent", "IN"),
+            ("content",),
+            validation=judge("Chief Judicial Magistrate"),
+        )
+    )
     assert (content.route, content.target_status) == ("rerouted", "rerouted")
     assert "MLAT" in content.findings[-1].message
-    ip_phone = evaluate(facts("national_order", ("other_competent", "IN"),
-                              ("subscriber", "identification"), targets=(USER, IP),
-                              validation=judge("Chief Judicial Magistrate"),
-                              suspect_named=True))
+    ip_phone = evaluate(
+        facts(
+            "national_order",
+            ("other_competent", "IN"),
+            ("subscriber", "identification"),
+            targets=(USER, IP),
+            validation=judge("Chief Judicial Magistrate"),
+            suspect_named=True,
+        )
+    )
     assert ip_phone.route == "accepted"
     assert "POL_SCOPE_LIMITED" in ip_phone.codes()
 
@@ -294,7 +386,11 @@ def test_received_at_is_converted_to_utc() -> None:
 
 
 def test_linked_request_types() -> None:
-    wrong = evaluate(facts("preservation_extension", linked=LinkedRequest(
-        "LRP-1", "epoc", T0 - timedelta(days=5), "in_review")))
+    wrong = evaluate(
+        facts(
+            "preservation_extension",
+            linked=LinkedRequest("LRP-1", "epoc", T0 - timedelta(days=5), "in_review"),
+        )
+    )
     assert wrong.route == "clarification_required"
     assert wrong.findings[-1].code == "LINKED_MISMATCH"

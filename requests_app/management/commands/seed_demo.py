@@ -83,16 +83,22 @@ class Command(BaseCommand):
         _, tokens[german.email] = token_issue(user=german, name="demo")
 
         submit = lambda actor, **kw: request_submit(actor=actor, data=_body(now, **kw), channel="web")[0]  # noqa: E731
-        submit(french, case_reference="OFAC-2026-0101")  # stays received until the worker runs
-        ok = submit(french, case_reference="OFAC-2026-0102",
+        validated_by = {"authority_type": "prosecutor", "authority_name": "Parquet de Paris",
+                        "reference": "PQ-2026-5521", "date": now.date()}
+        submit(french, case_reference="OFAC-2026-0101", validation=validated_by)  # validated when the worker runs
+        ok = submit(french, case_reference="OFAC-2026-0102", validation=validated_by,
                     targets=[{"kind": "phone", "value": "+33612345678"}])
-        unclear = submit(german, instrument="epoc", data_categories=["traffic"], case_reference="StA-2026-77",
+        unclear = submit(french, case_reference="OFAC-2026-0104", validation=validated_by,
                          targets=[{"kind": "ip_address", "value": "203.0.113.7"}])
+        refused = submit(german, instrument="epoc", data_categories=["traffic"], case_reference="StA-2026-77",
+                         targets=[{"kind": "username", "value": "suspect_account"}])
+        preserve = submit(german, instrument="epoc_pr", data_categories=["subscriber", "traffic", "content"],
+                          case_reference="StA-2026-78", targets=[{"kind": "username", "value": "suspect_account"}])
         emergency = submit(german, instrument="emergency_disclosure", emergency=True, case_reference="StA-2026-99",
                            emergency_reason="Credible threat to kill announced in a public channel.",
                            targets=[{"kind": "channel_url", "value": "https://t.me/example_channel"}])
         withdrawn = submit(french, case_reference="OFAC-2026-0103")
-        for request in (ok, unclear, emergency):
+        for request in (ok, unclear, refused, preserve, emergency):
             request_validate(request_id=request.pk)
         request_withdraw(actor=french, request=withdrawn, reason="Duplicate of OFAC-2026-0102.")
         return tokens

@@ -1,0 +1,156 @@
+"""Benchmark: decisions per second of the pure rules engine on one core.
+
+Run: .venv/bin/python bench/rules.py [--seconds 3]
+
+A mix of realistic requests (EPOC subscriber/content, emergency, EPOC-PR and Annex VI, DSA
+orders, US process, non-EU requests, defective certificates) is evaluated round-robin in a
+single process; the figure printed is decisions per second (not a test: timing decides
+nothing, see DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from requests_app.rules import (
+    DsaDetails,
+    Issuer,
+    LinkedRequest,
+    Offence,
+    ProviderConfig,
+    RequestFacts,
+    Target,
+    Validation,
+    evaluate,
+)
+
+T0 = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+USER = Target("username", "@suspect_account")
+IP = Target("ip_address", "203.0.113.7", T0 - timedelta(days=3))
+SERIOUS = Offence("Aggravated fraud", "StGB § 263(3)", 120)
+MINOR = Offence("Insult", "CP art. 595", 12)
+DSA = DsaDetails(
+    "Loi 2004-575 art. 6-3",
+    "Apology of terrorism",
+    "Tribunal administratif",
+    "FR",
+    ("https://t.me/somechannel/1234",),
+)
+
+
+def mix() -> list[RequestFacts]:
+    def f(
+        instrument: str, issuer: tuple[str, str], cats: tuple[str, ...], **kw: object
+    ) -> RequestFacts:
+        base: dict[str, object] = {
+            "instrument": instrument,
+            "issuer": Issuer(*issuer),
+            "received_at": T0,
+            "data_categories": frozenset(cats),
+            "targets": (USER, IP),
+            "case_reference": "AZ 1/26",
+            "summary": "Fraud ring",
+            "offence": SERIOUS,
+            "language": "en",
+        }
+        base.update(kw)
+        return RequestFacts(**base)  # type: ignore[arg-type]
+
+    judge = Validation("judge", "Amtsgericht", "V-1")
+    return [
+        f("epoc", ("judge", "DE"), ("subscriber", "identification")),
+        f(
+            "epoc",
+            ("other_competent", "DE"),
+            ("subscriber",),
+            validation=Validation("prosecutor", "StA"),
+        ),
+        f("epoc", ("judge", "FR"), ("traffic", "content"), enforcing_authority_notified=True),
+        f(
+            "epoc",
+            ("judge", "IT"),
+            ("subscriber", "traffic", "content"),
+            offence=MINOR,
+            art_8_2_exception=True,
+        ),
+        f("epoc", ("prosecutor", "IT"), ("content",)),
+        f(
+            "epoc",
+            ("other_competent", "NL"),
+            ("subscriber",),
+            emergency=True,
+            emergency_reason="Threat to life",
+        ),
+        f("epoc", ("judge", "DK"), ("subscriber",)),
+        f("epoc", ("prosecutor", "BE"), ("subscriber",)),
+        f(
+            "epoc",
+            ("judge", "DE"),
+            ("identification",),
+            targets=(Target("ip_address", "1.2.3.4"), Target("username", "A B")),
+        ),
+        f("epoc_pr", ("prosecutor", "ES"), ("subscriber", "traffic", "content")),
+        f(
+            "preservation_extension",
+            ("judge", "FR"),
+            ("content",),
+            linked=LinkedRequest("LRP-1", "epoc_pr", T0 - timedelta(days=55), "preserving"),
+        ),
+        f("dsa_removal_order", ("administrative", "FR"), (), dsa=DSA),
+        f("dsa_information_order", ("administrative", "NL"), ("subscriber",), dsa=DSA),
+        f("us_subpoena", ("prosecutor", "US"), ("subscriber", "traffic")),
+        f("us_search_warrant", ("other_competent", "US"), ("content",), validation=judge),
+        f("us_preservation", ("other_competent", "US"), ("content",)),
+        f(
+            "emergency_disclosure",
+            ("other_competent", "US"),
+            ("subscriber", "content"),
+            emergency=True,
+            emergency_reason="Kidnapping",
+        ),
+        f(
+            "national_order",
+            ("other_competent", "IN"),
+            ("subscriber", "content"),
+            validation=judge,
+            suspect_named=True,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    requests = mix()
+    config = ProviderConfig()
+    for request in requests:  # warm caches (holiday tables) before timing
+        evaluate(request, config)
+    count = 0
+    started = time.perf_counter()
+    deadline = started + args.seconds
+    while time.perf_counter() < deadline:
+        for request in requests:
+            evaluate(request, config)
+        count += len(requests)
+    elapsed = time.perf_counter() - started
+    routes: dict[str, int] = {}
+    for request in requests:
+        route = evaluate(request, config).route
+        routes[route] = routes.get(route, 0) + 1
+    print(
+        f"rules engine: {count / elapsed:,.0f} decisions/s on one core "
+        f"({count:,} decisions in {elapsed:.2f} s; mix of {len(requests)} requests: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(routes.items()))
+        + ")"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Who hears of which event, and sending it exactly once.
+
+An outbox row (``notify.*`` / ``alert.*``) written with the state change becomes one
+``Notification`` row per recipient, keyed ``<outbox id>:<address>``; a redelivered task
+finds the row and does not send twice. E-mails carry the reference, the status and a link
+into the portal, never target identifiers, personal data or internal notes; produced data
+never leave the portal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from . import audit
+from .models import LegalRequest, Notification, NotificationStatus, OutboxMessage
+from .permissions import ADMIN, APPROVER, REVIEWER
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    audience: tuple[str, ...]  # submitter | assignee | reviewers | approvers | admins | on_call | user
+    subject: Any
+    body: Any
+    urgent: bool = False
+
+
+EVENTS: dict[str, Event] = {
+    "notify.new_request": Event(("submitter", "reviewers"), _("Request received and validated"),
+                                _("The request has been received and assessed. Its status and due time are "
+                                  "shown in the portal.")),
+    "notify.clarification_requested": Event(("submitter",), _("Clarification requested"),
+                                            _("The provider needs a clarification before it can execute the "
+                                              "request. What is missing and by when is shown in the portal.")),
+    "notify.decision": Event(("submitter", "assignee"), _("Decision on your request"),
+                             _("A decision has been taken on the request. The decision and its reasons are "
+                               "shown in the portal.")),
+    "notify.response_ready": Event(("submitter",), _("Response ready for download"),
+                                   _("The response is ready. Sign in to the portal to download it; it is not "
+                                     "sent by e-mail.")),
+    "notify.withdrawn": Event(("submitter", "assignee"), _("Withdrawal confirmed"),
+                              _("The request has been withdrawn. Nothing more will be done with it.")),
+    "notify.message_to_authority": Event(("submitter",), _("New message from the provider's legal team"),
+                                         _("A new message about the request is waiting in the portal.")),
+    "notify.message_from_authority": Event(("assignee_or_reviewers",), _("New message from the authority"),
+                                           _("The authority wrote about this request.")),
+    "notify.assigned": Event(("user",), _("Request assigned to you"), _("A request has been assigned to you.")),
+    "notify.approval_needed": Event(("approvers",), _("Response awaiting approval"),
+                                    _("A prepared response needs the approval of a second member of the legal "
+                                      "team.")),
+    "alert.emergency": Event(("on_call", "reviewers"), _("EMERGENCY request received"),
+                             _("An emergency request was received. Verify it by calling the authority's "
+                               "registered switchboard number, never a number from the request."), urgent=True),
+    "alert.suspected_fraud": Event(("admins", "on_call"), _("Suspected fraudulent request"),
+                                   _("The authority's switchboard did not confirm an emergency request. "
+                                     "Treat the sending account as compromised."), urgent=True),
+    "alert.deadline_warn": Event(("assignee_or_reviewers",), _("Deadline approaching"),
+                                 _("The deadline of this request is approaching.")),
+    "alert.deadline_breach": Event(("assignee_or_reviewers", "admins"), _("Deadline about to be breached"),
+                                   _("The deadline of this request is about to be breached."), urgent=True),
+    "alert.deadline_due": Event(("assignee_or_reviewers", "admins"), _("Deadline passed"),
+                                _("The deadline of this request has passed."), urgent=True),
+    "alert.reminder": Event(("assignee_or_reviewers",), _("Reminder"), _("A timer of this request fell due.")),
+}
+
+
+def _staff(*groups: str) -> list[Any]:
+    return list(get_user_model().objects.filter(Q(groups__name__in=groups) | Q(is_superuser=True), is_active=True,
+                                    is_staff=True, authority__isnull=True).distinct())
+
+
+def recipients(event: Event, request: LegalRequest | None, payload: dict[str, Any]) -> dict[str, str]:
+    """E-mail address → language, for one event."""
+    found: dict[str, str] = {}
+
+    def add(users: list[Any]) -> None:
+        for user in users:
+            if user is not None and user.email and user.is_active:
+                found.setdefault(user.email.lower(), getattr(user, "language", "en") or "en")
+
+    user_model = get_user_model()
+    for audience in event.audience:
+        if audience == "submitter" and request is not None:
+            add([request.submitted_by])
+        elif audience == "assignee" and request is not None:
+            add([request.assigned_to])
+        elif audience == "assignee_or_reviewers" and request is not None:
+            add([request.assigned_to] if request.assigned_to_id else _staff(REVIEWER, APPROVER, ADMIN))
+        elif audience == "reviewers":
+            add(_staff(REVIEWER, APPROVER, ADMIN))
+        elif audience == "approvers":
+            add(_staff(APPROVER, ADMIN))
+        elif audience == "admins":
+            add(_staff(ADMIN))
+        elif audience == "on_call":
+            for address in settings.ON_CALL_EMAILS:
+                found.setdefault(address.lower(), "en")
+        elif audience == "user" and payload.get("user_id"):
+            add(list(user_model.objects.filter(pk=payload["user_id"])))
+    return found
+
+
+def _clean_header(value: str) -> str:
+    """No header injection through subjects: one line, bounded."""
+    return " ".join(str(value).split())[:190]
+
+
+def render(event_name: str, request: LegalRequest | None, language: str) -> tuple[str, str, str]:
+    event = EVENTS[event_name]
+    with translation.override(language):
+        reference = request.reference if request else ""
+        subject = _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
+        context = {
+            "subject": subject,
+            "body": str(event.body),
+            "reference": reference,
+            "status": request.get_status_display() if request else "",
+            "due_at": request.due_at if request else None,
+            "receipt_hash": request.receipt_hash if request else "",
+            "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/",
+            "urgent": event.urgent,
+        }
+        text = render_to_string("emails/notification.txt", context)
+        html = render_to_string("emails/notification.html", context)
+    return subject, text, html
+
+
+def plan(outbox_id: int) -> list[int]:
+    """Create the Notification rows of one outbox event (idempotent); return the pending ids."""
+    message = OutboxMessage.objects.select_related("request", "request__submitted_by",
+                                                   "request__assigned_to").get(pk=outbox_id)
+    event = EVENTS.get(message.topic)
+    if event is None:
+        log.error("no notification defined for %s", message.topic)
+        return []
+    rows = []
+    for address, language in recipients(event, message.request, message.payload).items():
+        subject, _text, _html = render(message.topic, message.request, language)
+        rows.append(Notification(key=f"{message.pk}:{address}", outbox=message, request=message.request,
+                                 event=message.topic, recipient=address, language=language, subject=subject))
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(Notification.objects.filter(outbox=message, status=NotificationStatus.PENDING)
+                .values_list("pk", flat=True))
+
+
+def send(notification_id: int) -> bool:
+    """Send one pending notification; True when sent now. Raises on an SMTP failure."""
+    try:
+        # The row lock is held while sending, so a concurrent redelivery skips the row; a
+        # crash after the SMTP server accepted but before commit is the only way to send twice.
+        with transaction.atomic():
+            row = (Notification.objects.select_for_update(skip_locked=True).select_related("request")
+                   .filter(pk=notification_id, status=NotificationStatus.PENDING).first())
+            if row is None:
+                return False
+            subject, text, html = render(row.event, row.request, row.language)
+            mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient])
+            mail.attach_alternative(html, "text/html")
+            mail.send()
+            row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
+            row.attempts += 1
+            row.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        audit.record("notification.sent", request=row.request, obj=row,
+                     authority_id=row.request.authority_id if row.request else None,
+                     data={"event": row.event, "recipient": row.recipient})
+    except Exception as exc:
+        Notification.objects.filter(pk=notification_id).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    return True
+
+
+def mark_failed(notification_id: int, error: str) -> None:
+    Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.FAILED, last_error=error[:2000]
+    )

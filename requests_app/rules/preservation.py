@@ -1,0 +1,169 @@
+"""Regulation (EU) 2023/1543, preservation: rows R12-R13 and the Art. 11 lifecycle.
+
+EPOC-PR (Annex II), extension (Annex VI) and confirmation of a production request (Annex V).
+Art. 11(1) [V]: preserve without undue delay; the obligation ceases after 60 days unless the
+issuing authority confirms a subsequent production request (Annex V) or, *during* the 60
+days, extends once by an additional 30 days (Annex VI); Art. 11(2) [V]: after Annex V keep
+the data as long as necessary to produce; Art. 11(3) [V]: release when told.
+"""
+
+from __future__ import annotations
+
+from . import vocab as v
+from .checks import (
+    check_categories,
+    check_confidentiality,
+    check_language,
+    check_targets,
+    check_time_range,
+)
+from .config import EE_PRESERVATION
+from .deadlines import day_deadline, day_end
+from .draft import Draft
+from .eevidence import (
+    ENDED_STATUSES,
+    EXTENSION_DAYS,
+    PRESERVATION_DAYS,
+    art4,
+    common_deadlines,
+    member_states,
+    offence_allows,
+    offence_stated,
+    validation_named,
+)
+
+
+def evaluate_preservation(d: Draft) -> None:
+    if not member_states(d):
+        return
+    instrument = d.facts.instrument
+    if instrument == v.EPOC_PR:
+        _preservation_order(d)
+    elif instrument == v.PRESERVATION_EXTENSION:
+        _extension(d)
+    else:
+        _confirmation(d)
+
+
+# --- EPOC-PR ------------------------------------------------------------------------------
+def _preservation_order(d: Draft) -> None:
+    facts = d.facts
+    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("11(1)"))
+    check_categories(d)
+    check_targets(d)
+    check_time_range(d)
+    check_language(d)
+    check_confidentiality(d)
+    offence_stated(d)
+    validation_named(d)
+    for category in d.categories:
+        if art4(d, category, production=False):
+            offence_allows(d, category, production=False)
+    if facts.enforcing_authority_notified:
+        # Art. 8 covers production orders only. [V]
+        d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
+    route = d.route()
+    if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
+        d.deadlines.append(
+            day_deadline(
+                "preservation_expiry",
+                facts.received_at,
+                PRESERVATION_DAYS,
+                rule_key=EE_PRESERVATION,
+                legal_basis=v.reg("11(1)"),
+                config=d.config,
+                not_before=True,
+                what="Preservation ends unless extended (Annex VI) or production is confirmed "
+                "(Annex V); do not release before",
+            )
+        )
+        d.status = v.ST_PRESERVING
+    common_deadlines(d, route)
+
+
+# --- Annex VI / Annex V ----------------------------------------------------------------
+def _linked_preservation(d: Draft) -> bool:
+    linked = d.facts.linked
+    if linked is None:
+        d.add("LINKED_UNKNOWN", field="linked_reference", reference=d.facts.case_reference)
+        return False
+    if linked.instrument != v.EPOC_PR:
+        d.add(
+            "LINKED_MISMATCH",
+            field="linked_reference",
+            linked_instrument=linked.instrument,
+            expected=v.EPOC_PR,
+        )
+        return False
+    if linked.received_at > d.facts.received_at:
+        d.add("LINKED_AFTER_REQUEST", field="linked_reference")
+        return False
+    if linked.status in ENDED_STATUSES:
+        d.add("EE_PRESERVATION_ENDED", field="linked_reference", status=linked.status)
+        return False
+    return True
+
+
+def _annex_common(d: Draft) -> None:
+    check_language(d)
+    validation_named(d)
+    for category in d.categories:
+        art4(d, category, production=False)
+
+
+def _extension(d: Draft) -> None:
+    """Annex VI, Art. 11(1) [V]: one extension of 30 days, received within the 60 days."""
+    _annex_common(d)
+    if not _linked_preservation(d):
+        return
+    facts, config = d.facts, d.config
+    linked = facts.linked
+    assert linked is not None
+    d.status = v.ST_PRESERVING
+    period_end = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
+    if linked.confirmed:
+        d.add("EE_EXTENSION_AFTER_CONFIRMATION", field="linked_reference")
+    elif linked.extensions_count >= 1:
+        d.add("EE_EXTENSION_ALREADY_USED", field="linked_reference")
+    elif facts.received_at > period_end:
+        d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
+    else:
+        expiry = day_deadline(
+            "preservation_expiry",
+            linked.received_at,
+            PRESERVATION_DAYS + EXTENSION_DAYS,
+            rule_key=EE_PRESERVATION,
+            legal_basis=v.reg("11(1)"),
+            config=config,
+            not_before=True,
+            start_label="receipt of the EPOC-PR",
+            what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
+            "do not release before",
+        )
+        d.add(
+            "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()
+        )
+        if d.route() in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
+            d.deadlines.append(expiry)
+
+
+def _confirmation(d: Draft) -> None:
+    """Annex V, Art. 11(1)-(2) [V]: received during preservation → keep until production."""
+    _annex_common(d)
+    if not _linked_preservation(d):
+        return
+    facts, config = d.facts, d.config
+    linked = facts.linked
+    assert linked is not None
+    d.status = v.ST_PRESERVING
+    if not linked.confirmed:
+        expires = linked.preservation_expires_at or day_end(
+            linked.received_at,
+            PRESERVATION_DAYS + (EXTENSION_DAYS if linked.extensions_count else 0),
+            EE_PRESERVATION,
+            config,
+        )
+        if facts.received_at > expires:
+            d.add("EE_CONFIRMATION_LATE", field="linked_reference", expired_at=expires.isoformat())
+            return
+    d.add("EE_PRESERVE_UNTIL_PRODUCTION", field="linked_reference")
