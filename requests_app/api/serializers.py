@@ -188,6 +188,8 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     """Everything the authority may see. Never internal legal notes."""
 
     targets = TargetSerializer(many=True, read_only=True)
+    data_categories = serializers.ListField(child=serializers.ChoiceField(choices=DataCategory.choices),
+                                            read_only=True)
     offence = serializers.SerializerMethodField()
     validation = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()

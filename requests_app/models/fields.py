@@ -12,7 +12,8 @@ from ..states import DataCategory
 CATEGORY_ORDER = [c.value for c in DataCategory]
 _ONE = "(" + "|".join(CATEGORY_ORDER) + ")"
 # Used by a CHECK constraint, so a value outside the vocabulary can never be stored.
-CATEGORY_LIST_REGEX = rf"^{_ONE}(,{_ONE})*$"
+# Empty is allowed: a DSA removal order asks for no data category.
+CATEGORY_LIST_REGEX = rf"^$|^{_ONE}(,{_ONE})*$"
 
 
 def canonical_categories(values: Any) -> list[str]:
