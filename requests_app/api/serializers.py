@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.models import AuthorityType
 
 from ..audit import request_history
-from ..models import Attachment, LegalRequest, Message
+from ..models import AnnexIII, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
 from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
@@ -172,6 +172,41 @@ class MessageSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "body", "created_at"]
 
 
+class MessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+
+
+class AnnexIIISerializer(serializers.ModelSerializer):
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AnnexIII
+        fields = ["id", "kind", "reasons", "conflicting_obligations", "clarification_asked", "data_preserved",
+                  "preserved_until", "created_at", "pdf_url"]
+
+    def get_pdf_url(self, obj: AnnexIII) -> str:
+        return f"/api/v1/requests/{obj.request.reference}/annex-iii/{obj.pk}/pdf/"
+
+
+class ResponseFileSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ResponseFile
+        fields = ["id", "original_name", "sha256", "size", "content_type", "download_url"]
+
+    def get_download_url(self, obj: ResponseFile) -> str:
+        return f"/api/v1/requests/{self.context['reference']}/response/files/{obj.pk}/"
+
+
+class ResponsePackageSerializer(serializers.ModelSerializer):
+    files = ResponseFileSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ResponsePackage
+        fields = ["cover_note", "released_at", "available_until", "files"]
+
+
 class HistoryEntrySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
     from_status = serializers.CharField(allow_null=True)
@@ -196,6 +231,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     history = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
+    annex_iii = AnnexIIISerializer(many=True, read_only=True)
 
     class Meta:
         model = LegalRequest
@@ -205,7 +241,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "case_reference", "summary", "offence", "emergency", "emergency_reason", "validation",
             "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason",
             "linked_reference", "language", "dsa", "addressee_country", "person_residence_country",
-            "suspect_named", "attachments", "messages",
+            "suspect_named", "attachments", "messages", "annex_iii",
         ]
 
     def get_offence(self, obj: LegalRequest) -> dict[str, Any]:

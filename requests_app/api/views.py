@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -14,12 +15,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import annex_iii_pdf, audit
 from ..access import get_visible_request, visible_requests
 from ..facts import facts_from_data
-from ..models import Attachment, LegalRequest, Target
+from ..models import AnnexIII, Attachment, LegalRequest, Target
 from ..provider import provider_config
 from ..rules import evaluate
 from ..services.attachments import attachment_add, attachment_open
+from ..services.delivery import released_package, response_file_read
+from ..services.errors import ServiceError
+from ..services.review import message_from_authority
 from ..services.submission import clarification_submit, request_submit, request_withdraw
 from .filters import RequestFilter
 from .pagination import NewestFirstCursorPagination
@@ -28,9 +33,12 @@ from .serializers import (
     AttachmentUploadSerializer,
     ClarificationSerializer,
     DecisionSerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
     RequestCreateSerializer,
     RequestDetailSerializer,
     RequestListSerializer,
+    ResponsePackageSerializer,
     WithdrawSerializer,
 )
 from .throttling import AuthorityRateThrottle, AuthoritySubmitThrottle
@@ -42,7 +50,8 @@ def client_ip(request: Request) -> str | None:
 
 def detail_queryset(user: Any) -> QuerySet[LegalRequest]:
     return visible_requests(user).prefetch_related(
-        Prefetch("targets", queryset=Target.objects.order_by("id")), "attachments", "messages"
+        Prefetch("targets", queryset=Target.objects.order_by("id")), "attachments", "messages",
+        Prefetch("annex_iii", queryset=AnnexIII.objects.select_related("request")),
     )
 
 
@@ -75,8 +84,6 @@ class RequestListCreateView(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not (1 <= len(key) <= 255):
-            from ..services.errors import ServiceError
-
             raise ServiceError("Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
         legal_request, created = request_submit(
             actor=request.user, data=serializer.validated_data, idempotency_key=key, ip_address=client_ip(request)
@@ -170,3 +177,62 @@ class AttachmentDownloadView(APIView):
         response["Cache-Control"] = "no-store"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         return response
+
+
+def _file_response(data: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename) or ""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+class ResponseView(APIView):
+    """The released response package: cover note and the files with their SHA-256."""
+
+    @extend_schema(responses=ResponsePackageSerializer)
+    def get(self, request: Request, reference: str) -> Response:
+        legal_request = _lookup(request, reference)
+        package = released_package(legal_request)
+        if package is None:
+            raise ServiceError("No response has been released for this request.", code="not_found")
+        if not package.is_downloadable():
+            raise ServiceError("The response is no longer available for download.", code="response_expired")
+        return Response(ResponsePackageSerializer(package, context={"reference": reference}).data)
+
+
+class ResponseFileView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, reference: str, file_id: int) -> HttpResponse:
+        legal_request = _lookup(request, reference)
+        item, data = response_file_read(actor=request.user, request=legal_request, file_id=file_id,
+                                        ip_address=client_ip(request))
+        return _file_response(data, item.original_name, "application/octet-stream")
+
+
+class AnnexIIIPdfView(APIView):
+    """Annex III (Reg. (EU) 2023/1543) as a PDF: the reasons and the clarification asked."""
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, reference: str, form_id: int) -> HttpResponse:
+        legal_request = _lookup(request, reference)
+        form = AnnexIII.objects.filter(request=legal_request, pk=form_id).select_related("request__authority").first()
+        if form is None:
+            raise ServiceError("No such Annex III form.", code="not_found")
+        audit.record("annex_iii.downloaded", actor=request.user, request=legal_request, obj=form,
+                     ip_address=client_ip(request))
+        return _file_response(annex_iii_pdf.render(form), f"annex-iii-{reference}-{form.pk}.pdf", "application/pdf")
+
+
+class MessageCreateView(APIView):
+    """Write to the provider's legal team about this request."""
+
+    @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        legal_request = _lookup(request, reference)
+        message = message_from_authority(actor=request.user, request=legal_request,
+                                         body=serializer.validated_data["body"], ip_address=client_ip(request))
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+# HTTP status of the codes that are not plain bad input.
+STATUS_BY_CODE = {
+    "not_found": 404,
+    "permission_denied": 403,
+    "four_eyes": 403,
+    "response_expired": 410,
+    "integrity_error": 500,
+}
+
 
 class ServiceError(Exception):
     code = "invalid"
@@ -12,6 +21,7 @@ class ServiceError(Exception):
         self.message = message
         if code:
             self.code = code
+            self.status = STATUS_BY_CODE.get(code, self.status)
         self.fields = fields or {}
 
 

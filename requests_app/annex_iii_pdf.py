@@ -1,0 +1,99 @@
+"""Render an Annex III form (Reg. (EU) 2023/1543) as a PDF the issuing authority downloads.
+
+The sections follow the Annex: A the certificate concerned, B the issuing authority, C the
+addressee, D the reasons per identifier, E conflicting obligations, F the clarification
+asked, G preservation of the data. No internal notes ever appear here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpdf import FPDF
+
+from .models import AnnexIII
+
+REASON_LABELS = {
+    "incomplete": "the certificate is incomplete",
+    "manifest_errors": "the certificate contains manifest errors",
+    "insufficient_information": "the certificate does not contain sufficient information",
+    "data_not_stored": "the data were not stored by or on behalf of the provider at the time of receipt",
+    "de_facto_impossibility": "other de facto impossibility not attributable to the provider",
+    "not_issued_or_validated_per_art_4": "the order was not issued or validated by an authority as specified "
+                                         "in Art. 4",
+    "offence_not_within_art_5_4": "the order for traffic or content data concerns an offence not within "
+                                  "Art. 5(4)",
+    "provider_not_covered": "the provider is not covered by the Regulation",
+    "immunities_or_privileges": "the data are protected by immunities or privileges (Art. 10(5), 11(4))",
+    "conflicting_obligations": "conflicting obligations under the law of a third country (Art. 17)",
+    "other": "other reasons",
+}
+_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+class _Form(FPDF):
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.unicode = (_FONT_DIR / "DejaVuSans.ttf").exists()
+        if self.unicode:
+            self.add_font("DejaVu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
+            self.add_font("DejaVu", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.family = "DejaVu" if self.unicode else "Helvetica"
+        self.set_auto_page_break(auto=True, margin=15)
+        self.add_page()
+
+    def text_safe(self, value: str) -> str:
+        return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.set_font(self.family, "B", 11)
+        self.multi_cell(0, 6, self.text_safe(text), new_x="LMARGIN", new_y="NEXT")
+
+    def line_item(self, label: str, value: str) -> None:
+        self.set_font(self.family, "B", 9)
+        self.multi_cell(0, 5, self.text_safe(label), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family, "", 9)
+        self.multi_cell(0, 5, self.text_safe(value or "—"), new_x="LMARGIN", new_y="NEXT")
+
+
+def render(form: AnnexIII) -> bytes:
+    request = form.request
+    pdf = _Form()
+    pdf.set_title(f"Annex III {request.reference}")
+    pdf.set_font(pdf.family, "B", 13)
+    pdf.multi_cell(0, 7, pdf.text_safe("ANNEX III — Information on the impossibility to execute an EPOC / EPOC-PR"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.family, "", 9)
+    kind = "Request for clarification" if form.kind == "clarification" else "Impossibility to execute"
+    pdf.multi_cell(0, 5, pdf.text_safe(f"{kind} · Regulation (EU) 2023/1543 · issued {form.created_at:%Y-%m-%d %H:%M} "
+                                       "UTC"), new_x="LMARGIN", new_y="NEXT")
+
+    pdf.heading("A. Certificate concerned")
+    pdf.line_item("Portal reference", request.reference)
+    pdf.line_item("Issuing authority's file number", request.case_reference)
+    pdf.line_item("Instrument", request.get_instrument_display())
+    pdf.line_item("Received", f"{request.received_at:%Y-%m-%d %H:%M} UTC")
+    pdf.heading("B. Issuing authority")
+    pdf.line_item("Authority", f"{request.authority.name} ({request.authority.country})")
+    pdf.heading("C. Addressee")
+    pdf.line_item("Addressee", "The provider's designated establishment / legal representative")
+
+    pdf.heading("D. Reasons why the order cannot be executed, per identifier")
+    if not form.reasons:
+        pdf.line_item("All identifiers", "See section F.")
+    for item in form.reasons:
+        reasons = "; ".join(REASON_LABELS.get(code, code) for code in item.get("reasons", []))
+        explanation = item.get("explanation") or ""
+        pdf.line_item(str(item.get("identifier") or "All identifiers"),
+                      reasons + (f". {explanation}" if explanation else ""))
+    pdf.heading("E. Conflicting obligations under third-country law (Art. 17)")
+    pdf.line_item("Conflicting obligations", form.conflicting_obligations or "None raised")
+    pdf.heading("F. Information required from the issuing authority")
+    pdf.line_item("Clarification asked", form.clarification_asked or "None")
+    pdf.heading("G. Preservation of the data")
+    preserved = "Yes" if form.data_preserved else "No"
+    if form.data_preserved and form.preserved_until:
+        preserved += f", until {form.preserved_until:%Y-%m-%d %H:%M} UTC"
+    pdf.line_item("Data preserved", preserved)
+    return bytes(pdf.output())
