@@ -327,6 +327,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
     "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
+    "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
 }
 # Outbox rows not yet sent after this delay are re-published by the sweeper.
 OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("OUTBOX_RESEND_AFTER_SECONDS", default=10))

@@ -48,6 +48,14 @@ def sweep_stuck_requests() -> int:
 
 
 @shared_task
+def recompute_deadlines() -> int:
+    """Deadlines of open requests decided under an older provider configuration."""
+    from .services.deadlines import recompute_stale
+
+    return recompute_stale()
+
+
+@shared_task
 def fire_due_timers() -> int:
     """Fire each due timer exactly once (the row claim makes it idempotent)."""
     return timers.fire_due()

@@ -1,0 +1,90 @@
+"""The audit trail of one request in human sentences, for the change page.
+
+"28 Nov 2026 10:41 — enqueteur@… moved the request from received to validating: automatic
+validation started". Sentences are plain text; the template escapes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from ..states import Status
+
+
+def _state(value: Any) -> str:
+    try:
+        return str(Status(value).label).lower()
+    except ValueError:
+        return str(value or "?")
+
+
+def _status_changed(data: dict[str, Any]) -> str:
+    text = f"moved the request from {_state(data.get('from'))} to {_state(data.get('to'))}"
+    return f"{text}: {data['reason']}" if data.get("reason") else text
+
+
+def _assigned(data: dict[str, Any]) -> str:
+    return "assigned the request" if data.get("to") else "removed the assignee"
+
+
+def _callback(data: dict[str, Any]) -> str:
+    return f"recorded a call-back to {data.get('phone_called', '?')}: {data.get('outcome', '?')}"
+
+
+def _prepared(data: dict[str, Any]) -> str:
+    return f"prepared a response of {len(data.get('files') or [])} file(s)"
+
+
+FIXED: dict[str, str] = {
+    "request.submitted": "submitted the request",
+    "request.validated": "validated the request against the rules",
+    "request.note_added": "added an internal note",
+    "request.message_sent": "sent a message to the authority",
+    "request.message_received": "received a message from the authority",
+    "request.clarification_answered": "answered the clarification request",
+    "attachment.added": "added an attachment",
+    "attachment.rejected": "had an attachment rejected",
+    "attachment.downloaded": "downloaded an attachment",
+    "response.approved": "approved the response (four eyes)",
+    "response.released": "released the response to the authority",
+    "response.downloaded": "downloaded the response",
+    "response.download_refused": "was refused a download of the response",
+    "response.purged": "purged the response files after retention",
+    "timer.fired": "fired a timer",
+    "notification.sent": "sent a notification",
+    "access.denied": "was denied access to the request",
+}
+BUILDERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "request.status_changed": _status_changed,
+    "request.assigned": _assigned,
+    "emergency.callback": _callback,
+    "response.prepared": _prepared,
+}
+# The actions the audit list filter offers (a fixed list: no DISTINCT over the audit table).
+KNOWN_ACTIONS: tuple[str, ...] = tuple(sorted({*FIXED, *BUILDERS}))
+
+
+def describe(action: str, data: dict[str, Any] | None) -> str:
+    data = data or {}
+    if action in BUILDERS:
+        return BUILDERS[action](data)
+    return FIXED.get(action, f"recorded “{action}”")
+
+
+@dataclass(frozen=True)
+class Line:
+    at: datetime
+    actor: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%d %b %Y %H:%M} — {self.actor} {self.text}"
+
+
+def timeline(events: Iterable[Any]) -> list[Line]:
+    return [Line(e.occurred_at, e.actor_label, describe(e.action, e.data)) for e in events]
