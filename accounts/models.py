@@ -74,6 +74,15 @@ class Authority(models.Model):
         return domain in {d.lower() for d in self.email_domains}
 
 
+class ApprovalStatus(models.TextChoices):
+    """An officer may see and make requests only once approved (by the legal team or an
+    administrator of their own authority): a verified address alone is never enough."""
+
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
 class PortalUserManager(UserManager["User"]):
     def create_user(self, username=None, email=None, password=None, **extra):  # type: ignore[override]
         email = self.normalize_email(email or username or "").lower()
@@ -92,6 +101,11 @@ class User(AbstractUser):
         Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
     )
     language = models.CharField(max_length=8, default="en")
+    approval_status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    approved_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # An authority administrator approves and deactivates the officers of their own authority.
+    is_authority_admin = models.BooleanField(default=False)
 
     objects = PortalUserManager()  # type: ignore[misc]
 
@@ -108,6 +122,41 @@ class User(AbstractUser):
     @property
     def is_officer(self) -> bool:
         return self.authority_id is not None
+
+    @property
+    def is_approved_officer(self) -> bool:
+        return self.is_active and self.authority_id is not None and self.approval_status == ApprovalStatus.APPROVED
+
+
+class RegistrationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending vetting")
+    REGISTERED = "registered", _("Authority registered")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AuthorityRegistrationRequest(models.Model):
+    """Someone whose address is on no registered authority's domain asks for the authority to
+    be registered. The legal team vets it out of band (official registry, call-back) before
+    creating the Authority; nothing here grants access by itself."""
+
+    authority_name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)
+    authority_type = models.CharField(max_length=32, choices=AuthorityType.choices)
+    email_domain = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    switchboard_phone = models.CharField(max_length=32)
+    official_source = models.CharField(max_length=500, help_text=_("Where the authority's details can be checked."))
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.authority_name} ({self.country}) – {self.status}"
 
 
 class ApiToken(models.Model):

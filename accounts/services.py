@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from requests_app import audit
 
-from .models import ApiToken, Authority, AuthorityType, User, VettingStatus
+from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
 
 TOKEN_PREFIX = "lrp_"
 
@@ -53,7 +53,9 @@ def officer_create(*, actor: Any = None, authority: Authority, email: str, passw
             f"{email} is not on a verified domain of {authority.name} ({', '.join(authority.email_domains)})."
         )
     with transaction.atomic():
-        user = User.objects.create_user(email=email, password=password, authority=authority)
+        user = User.objects.create_user(email=email, password=password, authority=authority,
+                                        approval_status=ApprovalStatus.APPROVED, approved_at=timezone.now(),
+                                        approved_by=actor if getattr(actor, "pk", None) else None)
         if password is None:
             user.set_unusable_password()
             user.save(update_fields=["password"])
@@ -68,8 +70,8 @@ def token_issue(
     days = days or settings.API_TOKEN_DEFAULT_DAYS
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
         raise ValidationError(f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days.")
-    if not user.is_active or user.authority_id is None:
-        raise ValidationError("Only active officers of an authority can hold API tokens.")
+    if not user.is_approved_officer:
+        raise ValidationError("Only active, approved officers of an authority can hold API tokens.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -100,9 +102,63 @@ def token_authenticate(raw: str) -> ApiToken | None:
         ApiToken.objects.select_related("user", "user__authority").filter(key_hash=hash_token(raw)).first()
     )
     now = timezone.now()
-    if token is None or not token.is_usable(now) or not token.user.is_active:
+    if token is None or not token.is_usable(now) or not token.user.is_approved_officer:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def authority_for_email(email: str) -> Authority | None:
+    """The one verified authority whose registered domains include this address's domain."""
+    domain = email.rsplit("@", 1)[-1].strip().lower()
+    if not domain:
+        return None
+    matches = [a for a in Authority.objects.filter(vetting_status=VettingStatus.VERIFIED) if domain in a.email_domains]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _may_manage(actor: Any, officer: User) -> bool:
+    legal_admin = bool(actor.is_active and actor.is_staff and actor.authority_id is None)
+    authority_admin = bool(actor.is_approved_officer and actor.is_authority_admin
+                           and actor.authority_id == officer.authority_id and actor.pk != officer.pk)
+    return legal_admin or authority_admin
+
+
+def officer_approve(*, actor: Any, officer: User) -> User:
+    """Approve a signed-up officer: by the legal team or an administrator of the same authority."""
+    if officer.authority_id is None or not _may_manage(actor, officer):
+        raise PermissionDenied("You may not approve this officer.")
+    with transaction.atomic():
+        User.objects.filter(pk=officer.pk).update(approval_status=ApprovalStatus.APPROVED, approved_by=actor,
+                                                  approved_at=timezone.now())
+        audit.record("officer.approved", actor=actor, obj=officer, authority_id=officer.authority_id,
+                     data={"email": officer.email})
+    officer.refresh_from_db()
+    return officer
+
+
+def officer_deactivate(*, actor: Any, officer: User, reason: str = "") -> User:
+    """Deactivate an officer: their sessions end (Django refuses inactive users on every
+    request) and every API token is revoked at once."""
+    if officer.authority_id is None or not _may_manage(actor, officer):
+        raise PermissionDenied("You may not deactivate this officer.")
+    with transaction.atomic():
+        now = timezone.now()
+        User.objects.filter(pk=officer.pk).update(is_active=False)
+        revoked = ApiToken.objects.filter(user=officer, revoked_at__isnull=True).update(revoked_at=now)
+        audit.record("officer.deactivated", actor=actor, obj=officer, authority_id=officer.authority_id,
+                     data={"email": officer.email, "tokens_revoked": revoked, "reason": reason})
+    _end_sessions(officer)
+    officer.refresh_from_db()
+    return officer
+
+
+def _end_sessions(user: User) -> None:
+    """Delete the user's stored sessions (database sessions; the cached ones expire with them)."""
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()

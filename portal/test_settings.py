@@ -21,3 +21,8 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"authority": "100
 
 # whitenoise warns once per process when STATIC_ROOT does not exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# MFA enrolment is enforced in production and in the embedded mode. Tests of other features
+# sign in with force_login and would all need an enrolled authenticator, so it is off here;
+# tests/accounts/ switches it on to prove the enforcement.
+REQUIRE_MFA = False

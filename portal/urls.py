@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,10 +6,14 @@ from requests_app import views as web_views
 
 admin.site.site_header = "Lawful Request Portal: legal team"
 admin.site.site_title = "Lawful Request Portal"
+# The admin signs in through allauth too: rate limits, lockout and the second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
     path("api/v1/", include("requests_app.api.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -21,7 +21,7 @@ class RequestNotFound(Exception):
 def visible_requests(user: Any) -> QuerySet[LegalRequest]:
     if user is None or not user.is_authenticated or not user.is_active:
         return LegalRequest.objects.none()
-    if user.authority_id is not None:
+    if getattr(user, "is_approved_officer", False):
         return LegalRequest.objects.filter(authority_id=user.authority_id)
     return LegalRequest.objects.none()
 

@@ -89,10 +89,11 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-# States in which nothing more will happen to a request.
+# States in which nothing more will happen to a request. ``produced`` is not among them: the
+# request stays open until it is closed (an enforcing authority may still object within 96
+# hours of an emergency production, Art. 10(4); the package is downloadable for a while).
 TERMINAL_STATES = frozenset(
     {
-        Status.PRODUCED,
         Status.NOT_EXECUTED,
         Status.REFUSED,
         Status.REROUTED,

@@ -40,9 +40,9 @@ def _table(*parts: dict[str, set[str]]) -> dict[str, frozenset[str]]:
     for part in (_COMMON, *parts):
         for state, targets in part.items():
             moves.setdefault(state, set()).update(targets)
-    # The authority may withdraw any open request (its own decision, no legal effect).
+    # The authority may withdraw any open request until the data have been produced.
     for state in Status.values:
-        if state not in TERMINAL_STATES:
+        if state not in TERMINAL_STATES and state != S.PRODUCED:
             moves.setdefault(state, set()).add(S.WITHDRAWN)
     return {state: frozenset(targets) for state, targets in moves.items()}
 

@@ -6,7 +6,7 @@ from rest_framework.permissions import BasePermission
 
 
 class IsVettedOfficer(BasePermission):
-    """An active officer of an authority the legal team has verified."""
+    """An active, approved officer of an authority the legal team has verified."""
 
     message = "Only officers of a verified authority may use the API."
 
@@ -15,7 +15,6 @@ class IsVettedOfficer(BasePermission):
         return bool(
             user is not None
             and user.is_authenticated
-            and user.is_active
-            and user.authority_id is not None
+            and user.is_approved_officer
             and user.authority.is_verified
         )

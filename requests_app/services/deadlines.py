@@ -21,7 +21,7 @@ from ..timers import schedule_deadlines
 
 # States whose deadlines are running (not paused by a clarification, not yet validated).
 RUNNING = [s for s in Status.values if s not in TERMINAL_STATES and s not in {
-    Status.RECEIVED, Status.VALIDATING, Status.CLARIFICATION_REQUESTED}]
+    Status.RECEIVED, Status.VALIDATING, Status.CLARIFICATION_REQUESTED, Status.PRODUCED}]
 
 
 def stale_requests(fingerprint: str, limit: int = 500) -> list[int]:

@@ -109,6 +109,9 @@ def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
             transition(locked, Status.PRODUCED, actor=actor, reason="response released", resolution="produced")
         except (TransitionNotAllowed, TransitionGuardFailed) as exc:
             raise InvalidState(str(exc)) from exc
+        from .review import cancel_open_timers
+
+        cancel_open_timers(locked)
         Timer.objects.create(request=locked, kind="response_purge",
                              due_at=now + timedelta(days=settings.RESPONSE_RETENTION_DAYS),
                              payload={"package_id": package.pk})

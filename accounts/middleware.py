@@ -1,0 +1,42 @@
+"""Session rules for people (the API uses tokens and is not affected).
+
+* Everyone signed in — officers and the legal team — must enrol a second factor (TOTP or a
+  passkey) before seeing anything else.
+* Idle sessions end after ``SESSION_IDLE_TIMEOUT`` seconds; the absolute lifetime is
+  ``SESSION_COOKIE_AGE`` from sign-in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+# Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
+# confirmation, MFA set-up, sign-out), static files, health and the API (token-authenticated).
+OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/register-authority/")
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith("/api/"):
+            now = int(time.time())
+            last_seen = request.session.get("last_seen", now)
+            if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)
+                return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+            if now - last_seen > 60:  # write the session at most once a minute
+                request.session["last_seen"] = now
+            request.session.setdefault("last_seen", now)
+            if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
+                return redirect("mfa_index")
+        return self.get_response(request)
