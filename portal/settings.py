@@ -332,6 +332,12 @@ DEADLINE_LEVELS = {
     "us_process": {"warn": 0.7, "breach": 0.9},
     "emergency": {"warn": 0.5, "breach": 0.75},
 }
+# The legal team's non-urgent e-mails: gathered into a digest every N minutes (0: off) and
+# held during quiet hours (local time of NOTIFY_TIME_ZONE, "HH:MM-HH:MM", empty: none).
+# Never applied to emergencies, deadline breaches or suspected fraud.
+NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=0)
+NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="")
+NOTIFY_TIME_ZONE = env.str("NOTIFY_TIME_ZONE", default="Europe/Brussels")
 # Who is alerted at once of every emergency request (the on-call list).
 ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.
@@ -378,6 +384,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
     "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
+    "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
 }
 # Outbox rows not yet sent after this delay are re-published by the sweeper.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,14 +83,21 @@ def _staff(*groups: str) -> list[Any]:
                                     is_staff=True, authority__isnull=True).distinct())
 
 
-def recipients(event: Event, request: LegalRequest | None, payload: dict[str, Any]) -> dict[str, str]:
-    """E-mail address → language, for one event."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class Recipient:
+    language: str
+    legal_team: bool  # digest and quiet hours apply only to the provider's own staff
+
+
+def recipients(event: Event, request: LegalRequest | None, payload: dict[str, Any]) -> dict[str, Recipient]:
+    """E-mail address → recipient, for one event."""
+    found: dict[str, Recipient] = {}
 
     def add(users: list[Any]) -> None:
         for user in users:
             if user is not None and user.email and user.is_active:
-                found.setdefault(user.email.lower(), getattr(user, "language", "en") or "en")
+                found.setdefault(user.email.lower(), Recipient(getattr(user, "language", "en") or "en",
+                                                               user.authority_id is None))
 
     user_model = get_user_model()
     for audience in event.audience:
@@ -106,7 +115,7 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
             add(_staff(ADMIN))
         elif audience == "on_call":
             for address in settings.ON_CALL_EMAILS:
-                found.setdefault(address.lower(), "en")
+                found.setdefault(address.lower(), Recipient("en", True))
         elif audience == "user" and payload.get("user_id"):
             add(list(user_model.objects.filter(pk=payload["user_id"])))
     return found
@@ -146,10 +155,15 @@ def plan(outbox_id: int) -> list[int]:
         log.error("no notification defined for %s", message.topic)
         return []
     rows = []
-    for address, language in recipients(event, message.request, message.payload).items():
-        subject, _text, _html = render(message.topic, message.request, language)
-        rows.append(Notification(key=f"{message.pk}:{address}", outbox=message, request=message.request,
-                                 event=message.topic, recipient=address, language=language, subject=subject))
+    now = timezone.now()
+    for address, recipient in recipients(event, message.request, message.payload).items():
+        subject, _text, _html = render(message.topic, message.request, recipient.language)
+        hold_until = None if event.urgent or not recipient.legal_team else held_until(now)
+        rows.append(Notification(
+            key=f"{message.pk}:{address}", outbox=message, request=message.request, event=message.topic,
+            recipient=address, language=recipient.language, subject=subject, urgent=event.urgent,
+            status=NotificationStatus.HELD if hold_until else NotificationStatus.PENDING, deliver_after=hold_until,
+        ))
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return list(Notification.objects.filter(outbox=message, status=NotificationStatus.PENDING)
                 .values_list("pk", flat=True))
@@ -187,3 +201,59 @@ def mark_failed(notification_id: int, error: str) -> None:
     Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
         status=NotificationStatus.FAILED, last_error=error[:2000]
     )
+
+
+# --- digest and quiet hours -----------------------------------------------------------------
+
+def _quiet_end(now: datetime) -> datetime | None:
+    """End of the quiet period ``now`` falls in (local time), or None outside quiet hours."""
+    spec = settings.NOTIFY_QUIET_HOURS.strip()
+    if not spec:
+        return None
+    start_s, end_s = spec.split("-")
+    zone = ZoneInfo(settings.NOTIFY_TIME_ZONE)
+    local = now.astimezone(zone)
+    start = local.replace(hour=int(start_s[:2]), minute=int(start_s[3:5]), second=0, microsecond=0)
+    end = local.replace(hour=int(end_s[:2]), minute=int(end_s[3:5]), second=0, microsecond=0)
+    if start <= end:  # e.g. 12:00-14:00
+        return end if start <= local < end else None
+    if local >= start:  # e.g. 20:00-07:00, evening part
+        return end + timedelta(days=1)
+    return end if local < end else None
+
+
+def held_until(now: datetime) -> datetime | None:
+    """When a non-urgent e-mail to the legal team may go out; None to send now."""
+    quiet = _quiet_end(now)
+    minutes = settings.NOTIFY_DIGEST_MINUTES
+    if minutes <= 0:
+        return quiet
+    slot = now + timedelta(minutes=minutes)
+    return max(slot, quiet) if quiet else slot
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """One e-mail per recipient gathering their held notifications whose time has come."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(status=NotificationStatus.HELD, deliver_after__lte=now)
+    sent = 0
+    for address in list(due.values_list("recipient", flat=True).distinct()):
+        with transaction.atomic():
+            rows = list(due.select_for_update(skip_locked=True).filter(recipient=address)
+                        .select_related("request").order_by("created_at"))
+            if not rows:
+                continue
+            language = rows[0].language
+            with translation.override(language):
+                subject = _clean_header(str(_("Digest: %(count)d updates")) % {"count": len(rows)})
+                context = {"items": [{"subject": r.subject, "reference": r.request.reference if r.request else "",
+                                      "status": r.request.get_status_display() if r.request else ""}
+                                     for r in rows],
+                           "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
+                text = render_to_string("emails/digest.txt", context)
+            EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
+            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+                status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1)
+            audit.record("notification.digest_sent", data={"recipient": address, "count": len(rows)})
+            sent += 1
+    return sent

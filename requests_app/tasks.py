@@ -80,3 +80,9 @@ def send_notification(self, notification_id: int) -> bool:
             notifications.mark_failed(notification_id, f"{type(exc).__name__}: {exc}")
             return False
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc
+
+
+@shared_task
+def send_digests() -> int:
+    """The legal team's held (non-urgent) notifications, one digest per recipient."""
+    return notifications.send_digests()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    HELD = "held", _("Held for the digest or until quiet hours end")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed (dead letter)")
     DISCARDED = "discarded", _("Discarded")
@@ -30,6 +31,9 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Held notifications go out in the recipient's digest at or after this time.
+    deliver_after = models.DateTimeField(null=True, blank=True)
+    urgent = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
