@@ -73,7 +73,8 @@ def record(
         obj = request
     if authority_id is None:
         authority_id = getattr(actor, "authority_id", None)
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: any failure rolls it all back.
+    with transaction.atomic(savepoint=False):
         head = _locked_head()
         event = AuditEvent(
             seq=head.seq + 1,

@@ -42,13 +42,15 @@ def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None =
     message = OutboxMessage.objects.create(
         topic=topic, request=request, payload=payload or {}, dedup_key=dedup_key
     )
-    transaction.on_commit(lambda: publish(message.pk), robust=True)
+    # Just committed, so the row is known: publish it without reading it back.
+    transaction.on_commit(lambda: publish(message.pk, message=message), robust=True)
     return message
 
 
-def publish(message_id: int) -> bool:
+def publish(message_id: int, *, message: OutboxMessage | None = None) -> bool:
     """Send one pending row to the queue; True when it was sent."""
-    message = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).first()
+    if message is None:
+        message = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).first()
     if message is None:
         return False
     try:

@@ -270,4 +270,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
         }
 
     def get_history(self, obj: LegalRequest) -> list[dict[str, Any]]:
-        return list(HistoryEntrySerializer(request_history(obj.pk), many=True).data)
+        history = self.context.get("history")
+        if history is None:
+            history = request_history(obj.pk)
+        return list(HistoryEntrySerializer(history, many=True).data)

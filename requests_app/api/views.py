@@ -88,7 +88,12 @@ class RequestListCreateView(generics.ListCreateAPIView):
         legal_request, created = request_submit(
             actor=request.user, data=serializer.validated_data, idempotency_key=key, ip_address=client_ip(request)
         )
-        body = RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data
+        if created:
+            # Everything about a new request is in hand: no read-back (performance.md §8).
+            history = [{"status": legal_request.status, "from_status": None, "at": legal_request.received_at}]
+            body = RequestDetailSerializer(legal_request, context={"history": history}).data
+        else:
+            body = RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data
         response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = f"/api/v1/requests/{legal_request.reference}/"
         if not created:
