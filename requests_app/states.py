@@ -116,7 +116,8 @@ class Lifecycle(models.TextChoices):
 
 LIFECYCLE_OF_INSTRUMENT: dict[str, str] = {
     Instrument.EPOC: Lifecycle.PRODUCTION,
-    Instrument.PRODUCTION_CONFIRMATION: Lifecycle.PRODUCTION,
+    # Annex V is a follow-up of a preservation order: it changes how long data are preserved.
+    Instrument.PRODUCTION_CONFIRMATION: Lifecycle.PRESERVATION,
     Instrument.NATIONAL_ORDER: Lifecycle.PRODUCTION,
     Instrument.EPOC_PR: Lifecycle.PRESERVATION,
     Instrument.PRESERVATION_EXTENSION: Lifecycle.PRESERVATION,

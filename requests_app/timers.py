@@ -118,6 +118,18 @@ def _deadline_alert(timer: Timer) -> None:
                        dedup_key=f"deadline-{level}-{timer.pk}")
 
 
+@handles("release_due")
+def _release_due(timer: Timer) -> None:
+    """An approval given during a hold takes effect when the hold ends."""
+    from django.contrib.auth import get_user_model
+
+    from .services.delivery import response_release
+
+    approver = get_user_model().objects.filter(pk=timer.payload.get("approver_id")).first()
+    if timer.request.status == Status.APPROVED and approver is not None:
+        response_release(actor=approver, request=timer.request)
+
+
 @handles("response_purge")
 def _response_purge(timer: Timer) -> None:
     from .services.delivery import response_purge

@@ -147,40 +147,58 @@ def transition(
     data: dict[str, Any] | None = None,
     extra_fields: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    already_locked: bool = False,
 ) -> LegalRequest:
     """Move ``request`` to ``target`` if its lifecycle allows it; return the locked row.
 
     Locks the row, re-reads the current state (the caller's copy may be stale), checks the
-    table, saves with ``update_fields`` and writes the audit event, all in one transaction.
-    ``extra_fields`` are saved with the move (decision, due_at, ...).
+    table and the guards, saves with ``update_fields`` and writes the audit event, all in one
+    transaction. ``extra_fields`` are saved with the move (decision, due_at, ...).
+    ``already_locked``: the caller holds ``request`` locked (``select_for_update``) in its
+    open transaction, so it is not read again; the move is checked before anything is
+    written, so a refusal leaves the caller's transaction usable.
     """
+    if already_locked:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("already_locked needs the caller's transaction holding the row lock")
+        _check(request, target)
+        return _apply(request, target, actor, reason, resolution, data, extra_fields, ip_address)
     with transaction.atomic():
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
-        if target not in allowed_targets(locked.lifecycle, locked.status):
-            raise TransitionNotAllowed(locked, target)
-        refusal = _guard(locked, target)
-        if refusal:
-            raise TransitionGuardFailed(locked, target, refusal)
-        previous = locked.status
-        locked.status = target
-        locked.status_changed_at = timezone.now()
-        fields = ["status", "status_changed_at", "updated_at"]
-        if resolution or target in TERMINAL_STATES:
-            locked.resolution = resolution or target
-            fields.append("resolution")
-        for name, value in (extra_fields or {}).items():
-            setattr(locked, name, value)
-            fields.append(name)
-        locked.save(update_fields=fields)
-        audit.record(
-            "request.status_changed",
-            actor=actor,
-            request=locked,
-            data={"from": previous, "to": target, "reason": reason, **(data or {})},
-            ip_address=ip_address,
-            authority_id=locked.authority_id,
-        )
-    return locked
+        _check(locked, target)
+        return _apply(locked, target, actor, reason, resolution, data, extra_fields, ip_address)
+
+
+def _check(request: LegalRequest, target: str) -> None:
+    if target not in allowed_targets(request.lifecycle, request.status):
+        raise TransitionNotAllowed(request, target)
+    refusal = _guard(request, target)
+    if refusal:
+        raise TransitionGuardFailed(request, target, refusal)
+
+
+def _apply(request: LegalRequest, target: str, actor: Any, reason: str, resolution: str,
+           data: dict[str, Any] | None, extra_fields: dict[str, Any] | None, ip_address: str | None) -> LegalRequest:
+    previous = request.status
+    request.status = target
+    request.status_changed_at = timezone.now()
+    fields = ["status", "status_changed_at", "updated_at"]
+    if resolution or target in TERMINAL_STATES:
+        request.resolution = resolution or target
+        fields.append("resolution")
+    for name, value in (extra_fields or {}).items():
+        setattr(request, name, value)
+        fields.append(name)
+    request.save(update_fields=fields)
+    audit.record(
+        "request.status_changed",
+        actor=actor,
+        request=request,
+        data={"from": previous, "to": target, "reason": reason, **(data or {})},
+        ip_address=ip_address,
+        authority_id=request.authority_id,
+    )
+    return request
 
 
 # --- documentation ------------------------------------------------------------------------

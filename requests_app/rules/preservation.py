@@ -77,7 +77,9 @@ def _preservation_order(d: Draft) -> None:
                 "(Annex V); do not release before",
             )
         )
-        d.status = v.ST_PRESERVING
+        # An emergency preservation (or account freeze) is held for the call-back like a
+        # disclosure: forged emergency requests ask for these too (security.md E7).
+        d.status = v.ST_VERIFICATION_HOLD if facts.emergency else v.ST_PRESERVING
     common_deadlines(d, route)
 
 

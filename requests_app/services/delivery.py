@@ -50,8 +50,6 @@ def _write_encrypted(data: bytes) -> str:
 def response_prepare(*, actor: Any, request: LegalRequest, files: list[Any], cover_note: str = "") -> ResponsePackage:
     """Store the response package, encrypted, awaiting a second person's approval."""
     require(actor, "prepare_response", request)
-    if request.status not in PREPARABLE:
-        raise InvalidState("A response can be prepared only while the request is under review.")
     if not files and not cover_note.strip():
         raise ServiceError("A response needs at least one file or a cover note.")
     written: list[str] = []
@@ -88,7 +86,12 @@ def response_prepare(*, actor: Any, request: LegalRequest, files: list[Any], cov
 
 
 def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
-    """Make the approved package available to the authority (approved → produced)."""
+    """Make the approved package available to the authority (approved → produced).
+
+    Called by ``review_approve`` right after the approval, or later by an approver when a
+    hold (the enforcing authority's window) delayed the release.
+    """
+    require(actor, "approve", request)
     with transaction.atomic():
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
         package = (

@@ -260,6 +260,14 @@ def ea_object(*, actor: Any, request: LegalRequest, grounds: str) -> LegalReques
 def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Approval:
     """Four eyes: a second member of the legal team approves the prepared response."""
     require(actor, "approve", request)
+    if request.callbacks.filter(outcome=CallbackOutcome.CONFIRMED, called_by=actor).exists():
+        # The person who took the call-back cannot also release: a social-engineered call
+        # must still convince a second person (security.md E2). Audited outside the
+        # transaction of the refused approval, so the refusal is kept.
+        audit.record("release.denied", actor=actor, request=request, authority_id=request.authority_id,
+                     data={"reason": "the approver made the emergency call-back"})
+        raise ServiceError("Four eyes: the person who verified the emergency by call-back cannot approve its "
+                           "release.", code="four_eyes")
     with transaction.atomic():
         locked = _lock(request)
         package = (
@@ -273,6 +281,7 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
         if package.prepared_by_id == actor.pk:
             raise ServiceError("Four eyes: the approver cannot be the person who prepared the response.",
                                code="four_eyes")
+
         approval = Approval.objects.create(request=locked, prepared_by_id=package.prepared_by_id, approved_by=actor,
                                            note=note.strip())
         package.approval = approval
@@ -285,6 +294,10 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
             from .delivery import response_release
 
             response_release(actor=actor, request=locked)
+        else:
+            # Released by the timer when the hold ends, on this approver's authority.
+            Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
+                                 payload={"approver_id": actor.pk})
     return approval
 
 
@@ -310,7 +323,7 @@ def request_close(*, actor: Any, request: LegalRequest, reason: str = "") -> Leg
 # --- timers -------------------------------------------------------------------------------
 
 # Timers that measure the production period: paused while a clarification is pending.
-DEADLINE_TIMER_KINDS = {"deadline_warn", "deadline_breach", "deadline_due"}
+DEADLINE_TIMER_KINDS = {"deadline_warn", "deadline_breach", "deadline_due", "production_due", "annex_iii_due"}
 
 
 def pause_deadline_timers(request: LegalRequest) -> int:

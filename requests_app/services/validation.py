@@ -28,6 +28,7 @@ from ..rules import Decision, evaluate, restart_after_clarification
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
 from ..timers import schedule_deadlines
 from ..workflow import allowed_targets, transition
+from .review import DEADLINE_TIMER_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,16 @@ MAX_ATTEMPTS = 5
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
     with transaction.atomic():
-        request = LegalRequest.objects.select_for_update().filter(pk=request_id).first()
+        request = (LegalRequest.objects.select_for_update(of=("self",)).select_related("authority")
+                   .filter(pk=request_id).first())
         if request is None or request.status not in {Status.RECEIVED, Status.VALIDATING}:
             return None
-        request.validation_attempts += 1
-        request.save(update_fields=["validation_attempts", "updated_at"])
+        attempts = {"validation_attempts": request.validation_attempts + 1}
         if request.status == Status.RECEIVED:
-            request = transition(request, Status.VALIDATING, reason="automatic validation started")
+            return transition(request, Status.VALIDATING, reason="automatic validation started",
+                              extra_fields=attempts, already_locked=True)
+        request.validation_attempts = attempts["validation_attempts"]
+        request.save(update_fields=["validation_attempts", "updated_at"])
         return request
 
 
@@ -88,24 +92,22 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
     if decision.route not in {"accepted", "partially_accepted"} or linked.status != Status.PRESERVING:
         return None
     now = timezone.now()
-    open_expiry = Timer.objects.filter(request=linked, kind="preservation_expiry", fired_at__isnull=True,
-                                       cancelled_at__isnull=True)
+    new_expiry = next((d for d in decision.deadlines if d.kind == "preservation_expiry"), None)
+    if request.instrument != Instrument.PRODUCTION_CONFIRMATION and new_expiry is None:
+        return None
+    # The linked order's expiry and its warn/breach/due timers all change.
+    Timer.objects.filter(request=linked, kind__in=["preservation_expiry", *DEADLINE_TIMER_KINDS],
+                         fired_at__isnull=True, cancelled_at__isnull=True).update(cancelled_at=now)
     if request.instrument == Instrument.PRODUCTION_CONFIRMATION:
         # Art. 11(2): preserve until the production request is executed; no expiry.
-        open_expiry.update(cancelled_at=now)
-        LegalRequest.objects.filter(pk=linked.pk).update(due_at=None, warn_at=None, breach_at=None,
-                                                         deadline_explanation="Held until production (Annex V).")
+        fields = {"due_at": None, "warn_at": None, "breach_at": None, "hold_until": None,
+                  "deadline_explanation": "Held until production (Annex V)."}
         effect = "held_until_production"
     else:
-        new_expiry = next((d for d in decision.deadlines if d.kind == "preservation_expiry"), None)
-        if new_expiry is None:
-            return None
-        open_expiry.update(cancelled_at=now)
-        Timer.objects.bulk_create([Timer(request=linked, kind="preservation_expiry", due_at=new_expiry.due_at,
-                                         payload={"explanation": new_expiry.explanation})], ignore_conflicts=True)
-        LegalRequest.objects.filter(pk=linked.pk).update(due_at=new_expiry.due_at,
-                                                         deadline_explanation=new_expiry.explanation)
+        assert new_expiry is not None
+        fields = schedule_deadlines(linked, [new_expiry.to_dict()], start=linked.received_at)
         effect = "preservation_extended"
+    LegalRequest.objects.filter(pk=linked.pk).update(**fields)
     audit.record(f"preservation.{effect}", request=linked, authority_id=linked.authority_id,
                  data={"by": request.reference})
     return effect
@@ -116,7 +118,6 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     request = request_claim_for_validation(request_id=request_id)
     if request is None:
         return None
-    request = LegalRequest.objects.select_related("authority", "linked_request").get(pk=request.pk)
     if request.validation_attempts > MAX_ATTEMPTS:
         return _give_up(request)
     decision, period_start = assess(request)
@@ -139,7 +140,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         if effect:
             target, fields["resolution"] = Status.CLOSED, effect
         moved = transition(current, target, reason=f"automatic validation: {decision.route}",
-                           extra_fields={"decision": record, **fields})
+                           extra_fields={"decision": record, **fields}, already_locked=True)
         if target == Status.CLARIFICATION_REQUESTED:
             outbox.enqueue("notify.clarification_requested", request=moved)
         elif target in {Status.NOT_EXECUTED, Status.REROUTED}:

@@ -316,7 +316,8 @@ ROWS: dict[str, Row] = {
         REG + "4(3)(b), 4(5)",
         "R13",
         ("EE_EX_POST_VALIDATION_PENDING",),
-        status="preserving",
+        # Held for the call-back first, like any emergency (security.md E7).
+        status="verification_hold",
     ),
     "R13 police preservation, no validation": Row(
         facts("epoc_pr", OTHER_DE, ("content",)),
