@@ -251,6 +251,8 @@ STORAGES = {
 # Uploaded orders and delivered packages live here, outside any web root, under generated names.
 PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(VAR_DIR / "private")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# Signs external anchors of the audit chain (manage.py audit_anchor); never stored in the DB.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
 # Response packages: Fernet keys, newest first (requests_app/crypto.py); how long an authority
 # may download a released package, and when the encrypted payload is deleted.
 RESPONSE_ENCRYPTION_KEYS = env.list("RESPONSE_ENCRYPTION_KEYS", default=[])

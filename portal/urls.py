@@ -10,7 +10,7 @@ admin.site.site_title = "Lawful Request Portal"
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("", web_views.home, name="home"),
+    path("", include("requests_app.web.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("api/v1/", include("requests_app.api.urls")),
     path("accounts/", include("allauth.urls")),

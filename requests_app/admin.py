@@ -1,16 +1,55 @@
-"""The legal team's admin. States and the audit trail are read-only here: states change only
-through services (the legal-review workflow adds its actions), audit rows never change."""
+"""The legal team's admin: the queue, the request page with its actions, and read-only views
+of the audit trail, the outbox, notifications and timers.
+
+States never change here except through the services (``admin_views/actions.py``); every
+field is read-only. Built for a million requests: a fixed urgency order matching the
+``queue_*`` indexes, choice-only filters, no full COUNT(*) (reference/performance.md §6).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from .models import Attachment, AuditEvent, LegalRequest, Message, OutboxMessage, Target, Timer
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db import transaction
+from django.db.models import F
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html_join
+
+from . import audit
+from .admin_views import views
+from .admin_views.actions import available
+from .admin_views.detail import related_context
+from .admin_views.queue import (
+    AssignedFilter,
+    CountryFilter,
+    EstimatedCountPaginator,
+    OverdueFilter,
+    badges,
+    search_queue,
+    time_left,
+)
+from .admin_views.timeline import KNOWN_ACTIONS
+from .models import AuditEvent, LegalRequest, Notification, NotificationStatus, OutboxMessage, OutboxStatus, Timer
+from .permissions import can
+
+admin.site.index_template = "admin/requests_app/site_index.html"
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class LegalTeamAdmin(admin.ModelAdmin):
+    """Read-only, visible to the whole legal team (the roles of requests_app.permissions)."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    sortable_by = ()
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "review")
+
+    def has_module_permission(self, request):
+        return can(request.user, "review")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -18,81 +57,184 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
 
-class TargetInline(ReadOnlyInline):
-    model = Target
-    fields = ["kind", "value", "timestamp"]
+    def has_administer_permission(self, request):
+        return can(request.user, "administer")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
 
 
-class AttachmentInline(ReadOnlyInline):
-    model = Attachment
-    fields = ["kind", "original_name", "sha256", "size", "uploaded_at"]
+# Long text and JSON columns the queue never shows stay in the database.
+QUEUE_DEFERRED = ("decision", "dsa", "summary", "deadline_explanation", "offence_description",
+                  "offence_legal_provisions", "emergency_reason", "confidentiality_reason")
 
 
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = ["kind", "body", "author", "created_at"]
+class QueueChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).defer(*QUEUE_DEFERRED)
 
 
 @admin.register(LegalRequest)
-class LegalRequestAdmin(admin.ModelAdmin):
-    list_display = ["reference", "status", "instrument", "authority", "emergency", "received_at", "due_at"]
-    list_filter = ["status", "lifecycle", "instrument", "emergency"]
-    search_fields = ["=reference", "case_reference", "targets__value"]
-    list_select_related = ["authority"]
-    show_full_result_count = False
-    ordering = ["-received_at"]
-    inlines = [TargetInline, AttachmentInline, MessageInline]
-    readonly_fields = [f.name for f in LegalRequest._meta.fields]
+class LegalRequestAdmin(LegalTeamAdmin):
+    list_display = ["reference", "badge", "status", "lifecycle", "instrument", "authority", "country",
+                    "assigned_to", "due_at", "left"]
+    list_filter = ["status", "lifecycle", CountryFilter, "instrument", "emergency", AssignedFilter, OverdueFilter]
+    list_select_related = ["authority", "assigned_to"]
+    list_per_page = 100
+    # Emergencies first, then the nearest deadline: the order of the queue_urgency index.
+    ordering = [F("emergency").desc(), F("due_at").asc(nulls_last=True), "id"]  # type: ignore[list-item]
+    search_fields = ["=reference", "=case_reference", "=targets__value"]
+    search_help_text = "A reference (LRP-2026-000042), a case reference or a target value, exactly as written."
+    fieldsets = [
+        (None, {"fields": ["reference", "status", "resolution", "lifecycle", "instrument", "authority", "country",
+                           "assigned_to", "emergency", "emergency_reason", "channel"]}),
+        ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation", "warn_at", "breach_at",
+                                  "hold_until", "status_changed_at"]}),
+        ("Request", {"fields": ["case_reference", "summary", "data_categories", "data_from", "data_to",
+                                "language", "linked_reference", "confidential", "confidentiality_reason"]}),
+        ("Offence", {"fields": ["offence_description", "offence_legal_provisions", "max_sentence_months",
+                                "listed_offence", "via_information_system", "sentence_months"]}),
+        ("Validation", {"fields": ["validation_authority_type", "validation_authority_name",
+                                   "validation_reference", "validation_date", "enforcing_authority_notified",
+                                   "art_8_2_exception"]}),
+    ]
+    change_form_template = "admin/requests_app/legalrequest/change_form.html"
+    change_list_template = "admin/requests_app/legalrequest/change_list.html"
 
-    def has_add_permission(self, request):
-        return False
+    class Media:
+        css = {"all": ["admin_queue/queue.css"]}
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_queue(queryset, search_term), False
+
+    @admin.display(description="")
+    def badge(self, obj):
+        found = badges(obj, timezone.now())
+        return format_html_join(" ", '<span class="lrp-badge lrp-badge-{}">{}</span>', ((b, b) for b in found))
+
+    @admin.display(description="time left")
+    def left(self, obj):
+        return time_left(obj, timezone.now())
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("provider-configuration/", wrap(self.provider_config_view), name="requests_app_provider_config"),
+            path("<path:object_id>/act/<slug:action_name>/", wrap(self.act_view),
+                 name="requests_app_legalrequest_act"),
+            *super().get_urls(),
+        ]
+
+    def act_view(self, request, object_id, action_name):
+        return views.act(self, request, object_id, action_name)
+
+    def provider_config_view(self, request):
+        return views.provider_config(self, request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra: dict[str, Any] = dict(extra_context or {})
+        if obj is not None:
+            extra.update(related_context(obj), lrp_actions=available(request.user, obj))
+        return super().change_view(request, object_id, form_url, extra)
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(a, a) for a in KNOWN_ACTIONS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(LegalTeamAdmin):
     list_display = ["seq", "occurred_at", "action", "actor_label", "object_type", "object_id", "request_id"]
-    list_filter = ["action"]
-    search_fields = ["=request_id", "actor_label", "=object_id"]
-    show_full_result_count = False
+    list_filter = [AuditActionFilter]
+    search_fields = ["=request_id", "=actor_label"]
+    search_help_text = "A request id (number) or an actor's exact e-mail."
     ordering = ["-seq"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(request_id=int(term)), False
+        return queryset.filter(actor_label=term.lower()), False
 
-    def has_change_permission(self, request, obj=None):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+class RetryDiscardAdmin(LegalTeamAdmin):
+    """Retry and discard, for legal admins only; each row changed is an audit event."""
+
+    actions = ["retry", "discard"]
+    retry_statuses: tuple[str, ...] = ()
+
+    def _audit(self, request, rows, action):
+        for row in rows:
+            audit.record(action, actor=request.user, request=row.request, obj=row, data={"status": row.status})
+
+    @admin.action(description="Retry the selected rows", permissions=["administer"])
+    def retry(self, request, queryset):
+        with transaction.atomic():
+            rows = list(queryset.select_for_update(of=("self",)).filter(status__in=self.retry_statuses))
+            self._audit(request, rows, f"{self.opts.model_name}.retried")
+            self.requeue(rows)
+        messages.success(request, f"{len(rows)} row(s) queued again.")
+
+    @admin.action(description="Discard the selected rows", permissions=["administer"])
+    def discard(self, request, queryset):
+        with transaction.atomic():
+            rows = list(queryset.select_for_update(of=("self",)).exclude(status__in=["sent", "discarded"]))
+            self._audit(request, rows, f"{self.opts.model_name}.discarded")
+            queryset.model.objects.filter(pk__in=[r.pk for r in rows]).update(status="discarded")
+        messages.success(request, f"{len(rows)} row(s) discarded.")
+
+    def requeue(self, rows):
+        raise NotImplementedError
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(RetryDiscardAdmin):
     list_display = ["id", "topic", "status", "request", "attempts", "available_at", "sent_at", "last_error"]
-    list_filter = ["status", "topic"]
-    show_full_result_count = False
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    list_filter = ["status"]
+    list_select_related = ["request"]
+    ordering = ["-id"]
+    retry_statuses = (OutboxStatus.FAILED, OutboxStatus.DISCARDED, OutboxStatus.PENDING)
 
-    def has_add_permission(self, request):
-        return False
+    def requeue(self, rows):
+        OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=OutboxStatus.PENDING, available_at=timezone.now(), attempts=0)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(Notification)
+class NotificationAdmin(RetryDiscardAdmin):
+    list_display = ["id", "event", "recipient", "status", "request", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
+    list_select_related = ["request"]
+    ordering = ["-created_at", "-id"]
+    retry_statuses = (NotificationStatus.FAILED, NotificationStatus.DISCARDED)
+
+    def requeue(self, rows):
+        from .tasks import send_notification
+
+        ids = [r.pk for r in rows]
+        Notification.objects.filter(pk__in=ids).update(status=NotificationStatus.PENDING, last_error="")
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: send_notification.apply_async(args=(pk,)), robust=True)
 
 
 @admin.register(Timer)
-class TimerAdmin(admin.ModelAdmin):
+class TimerAdmin(LegalTeamAdmin):
     list_display = ["request", "kind", "due_at", "fired_at", "cancelled_at"]
-    list_filter = ["kind"]
     list_select_related = ["request"]
-    readonly_fields = [f.name for f in Timer._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    ordering = ["due_at", "id"]

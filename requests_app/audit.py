@@ -11,6 +11,7 @@ deleted row (a gap in ``seq`` or a wrong ``prev_hash``) or an inserted row (a wr
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,3 +157,35 @@ def request_history(request_id: int) -> list[dict[str, Any]]:
     return [
         {"status": e.data.get("to"), "from_status": e.data.get("from"), "at": e.occurred_at} for e in events
     ]
+
+
+# --- external anchors (security.md §1.7 item 5) -------------------------------------------------
+# A database superuser can rewrite the table and recompute the whole chain. Anchors written
+# outside the database (a file on other storage, a ticket, a WORM bucket) make that visible:
+# each anchor is (seq, hash) of the head at a moment, with an HMAC under a key the database
+# never sees. ``verify_audit --anchors FILE`` checks every anchor is still in the chain.
+
+
+def _anchor_mac(seq: int, digest: str, at: str, key: str) -> str:
+    return hmac.new(key.encode(), f"{seq}|{digest}|{at}".encode(), hashlib.sha256).hexdigest()
+
+
+def make_anchor(key: str) -> dict[str, Any]:
+    head = AuditChainHead.objects.filter(pk=1).first()
+    seq, digest = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    at = timezone.now().isoformat()
+    return {"seq": seq, "hash": digest, "at": at, "mac": _anchor_mac(seq, digest, at, key)}
+
+
+def check_anchor(anchor: dict[str, Any], key: str) -> str | None:
+    """None when the anchor is authentic and its row still carries the anchored hash."""
+    if not hmac.compare_digest(anchor["mac"], _anchor_mac(anchor["seq"], anchor["hash"], anchor["at"], key)):
+        return f"anchor at seq {anchor['seq']} has a bad MAC (anchor file altered or wrong key)"
+    if anchor["seq"] == 0:
+        return None
+    row = AuditEvent.objects.filter(seq=anchor["seq"]).values_list("hash", flat=True).first()
+    if row is None:
+        return f"anchored row seq {anchor['seq']} is missing (chain truncated or rewritten)"
+    if row != anchor["hash"]:
+        return f"anchored row seq {anchor['seq']} has another hash (chain rewritten)"
+    return None

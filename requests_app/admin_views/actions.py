@@ -106,7 +106,7 @@ def _ea_object(actor, req, data, form):
 
 
 def _prepare(actor, req, data, form):
-    package = delivery.response_prepare(actor=actor, request=req, files=data["files"],
+    package = delivery.response_prepare(actor=actor, request=req, files=data["documents"],
                                         cover_note=data["cover_note"])
     return f"Response prepared ({package.files.count()} file(s)); a second person must approve it."
 

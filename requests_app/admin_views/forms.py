@@ -119,7 +119,7 @@ class MultipleFileField(forms.FileField):
 
 
 class PrepareForm(ActionForm):
-    files = MultipleFileField(required=False)
+    documents = MultipleFileField(required=False, label="Files")
     cover_note = forms.CharField(widget=TEXT, required=False, max_length=20000)
 
 

@@ -58,6 +58,10 @@ FIXED: dict[str, str] = {
     "timer.fired": "fired a timer",
     "notification.sent": "sent a notification",
     "access.denied": "was denied access to the request",
+    "outboxmessage.retried": "retried an outbox message",
+    "outboxmessage.discarded": "discarded an outbox message",
+    "notification.retried": "retried a notification",
+    "notification.discarded": "discarded a notification",
 }
 BUILDERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "request.status_changed": _status_changed,

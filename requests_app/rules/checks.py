@@ -16,7 +16,8 @@ from .draft import Draft
 
 _USERNAME = re.compile(r"@?[A-Za-z][A-Za-z0-9_]{3,31}")
 _USER_ID = re.compile(r"-?\d{1,20}")
-_PHONE = re.compile(r"\+?[1-9]\d{6,14}")
+# E.164: a plus sign, the country code and the number (spaces, dashes, dots allowed between).
+_PHONE = re.compile(r"\+[1-9]\d{6,14}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _MESSAGE_PATH = re.compile(r"(?:/c)?(?:/[A-Za-z0-9_]+)?/\d+/?")
 _PHONE_NOISE = str.maketrans("", "", " -().")

@@ -234,8 +234,9 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
                 for t in changes["targets"]
             )
             changed["targets"] = changes["targets"]
-        if changed:
-            locked.save(update_fields=[n for n in changed if n != "targets"] + ["updated_at"])
+        # A new validation round: the poison-message counter counts attempts within one round.
+        locked.validation_attempts = 0
+        locked.save(update_fields=[n for n in changed if n != "targets"] + ["validation_attempts", "updated_at"])
         answer = Message.objects.create(
             request=locked, kind=MessageKind.CLARIFICATION_ANSWER, body=message, author=actor,
             changes={"fields": sorted(changed)},

@@ -1,16 +1,289 @@
+"""The hash-chained audit trail (DESIGN.md §4.5; security.md §1.7 and matrix H1-H4, C6).
+
+Tampering is done the way a database superuser would do it: ``session_replication_role =
+replica`` switches the append-only triggers off for the session, then raw SQL rewrites rows.
+``verify_audit`` must notice and name the first broken ``seq``.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import pairwise
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, connections, transaction
 
 from requests_app import audit
-from requests_app.models import AuditEvent
+from requests_app.models import AuditChainHead, AuditEvent
+
+TABLE = "requests_app_auditevent"
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="triggers and roles: PostgreSQL")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_scratch():
-    audit.record("x.y", data={"a": 1})
-    assert AuditEvent.objects.count() == 1
+def record_events(n: int) -> list[AuditEvent]:
+    return [audit.record(f"test.event_{i}", data={"i": i, "note": "é ✓"}) for i in range(1, n + 1)]
+
+
+@contextmanager
+def triggers_bypassed():
+    """A superuser session with ordinary triggers off (security.md §3.2, 'Tampering')."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def verify_audit_error() -> CommandError:
+    with pytest.raises(CommandError) as info:
+        call_command("verify_audit")
+    assert info.value.returncode != 0  # manage.py exits with it
+    return info.value
+
+
+# --- An intact chain -------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_scratch2():
-    audit.record("x.y", data={"a": 1})
-    assert AuditEvent.objects.count() == 1
+def test_a_chain_of_events_verifies(capsys):
+    events = record_events(5)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[0].prev_hash == audit.GENESIS_HASH
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
+    assert audit.verify_chain() is None
+    call_command("verify_audit")
+    assert "audit chain intact: 5 events" in capsys.readouterr().out
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.seq, head.hash) == (5, events[-1].hash)
+
+
+@pytest.mark.django_db
+def test_an_empty_chain_verifies():
+    assert AuditEvent.objects.count() == 0
+    assert audit.verify_chain() is None
+    call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_awkward_payloads_hash_the_same_after_a_round_trip():
+    """Decimals, aware datetimes, control characters and non-ASCII text survive the JSON column."""
+    audit.record("test.awkward", data={
+        "amount": Decimal("1.10"),
+        "when": datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=UTC),
+        "text": "line1\r\nline2 \x1b[31mred\x1b[0m {\"fake\": \"json\"}",
+        "nested": {"b": [1, 2, {"z": None}], "a": "Grüße"},
+    }, ip_address="2001:db8::1")
+    assert audit.verify_chain() is None
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_append_leaves_no_gap():
+    audit.record("test.kept")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit.record("test.rolled_back")
+        raise RuntimeError("business change failed")
+    audit.record("test.kept_too")
+    assert list(AuditEvent.objects.values_list("seq", "action")) == [(1, "test.kept"), (2, "test.kept_too")]
+    assert audit.verify_chain() is None
+
+
+# --- Tampering by a superuser who switches the triggers off (H1, H2) ----------------------------
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_modified_row_is_detected():
+    record_events(5)
+    with triggers_bypassed() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET data = %s WHERE seq = 3", ['{"i": 3, "note": "changed"}'])
+        assert cursor.rowcount == 1
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == 3 and "modified" in broken.problem
+    assert "seq 3" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_modified_actor_is_detected_even_with_its_own_hash_recomputed():
+    """Rewriting a row and its own hash breaks the link to the next row."""
+    events = record_events(5)
+    forged = AuditEvent.objects.get(seq=2)
+    forged.actor_label = "someone-else@example.org"
+    forged.hash = audit.compute_hash(forged)
+    with triggers_bypassed() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET actor_label = %s, hash = %s WHERE seq = 2",
+                       [forged.actor_label, forged.hash])
+    assert forged.hash != events[1].hash
+    assert audit.verify_chain().seq == 3
+    assert "seq 3" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("deleted,reported", [(3, 3), (1, 1), (5, 5)], ids=["middle", "first", "last"])
+def test_a_deleted_row_is_detected(deleted, reported):
+    record_events(5)
+    with triggers_bypassed() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE seq = %s", [deleted])
+        assert cursor.rowcount == 1
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == reported
+    assert f"seq {reported}" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_deleted_tail_and_rewound_head_is_not_detectable_without_an_external_anchor():
+    """Documented limit (security.md §1.7): a superuser who also rewinds the head row wins.
+
+    This pins the limit so that adding the external anchor (H3) shows up as a test to update.
+    """
+    events = record_events(5)
+    with triggers_bypassed() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE seq = 5")
+    AuditChainHead.objects.filter(pk=1).update(seq=4, hash=events[3].hash)
+    assert audit.verify_chain() is None
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_row_inserted_in_the_middle_is_detected():
+    record_events(5)
+    with triggers_bypassed() as cursor:
+        # Make room at seq 3 (two steps: the unique index is checked row by row).
+        cursor.execute(f"UPDATE {TABLE} SET seq = seq + 1000 WHERE seq >= 3")
+        cursor.execute(f"UPDATE {TABLE} SET seq = seq - 999 WHERE seq >= 1000")
+    forged = AuditEvent(seq=3, occurred_at=AuditEvent.objects.get(seq=2).occurred_at, action="request.approved",
+                        actor_label="forger", prev_hash=AuditEvent.objects.get(seq=2).hash, data={})
+    forged.hash = audit.compute_hash(forged)
+    with triggers_bypassed():
+        forged.save(force_insert=True)
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
+    broken = audit.verify_chain()
+    # The forged row links correctly to seq 2; the row after it no longer does.
+    assert broken is not None and broken.seq == 4 and "prev_hash" in broken.problem
+    assert "seq 4" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_naive_row_appended_at_the_end_is_detected():
+    record_events(5)
+    with triggers_bypassed() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (seq, occurred_at, action, actor_label, object_type, object_id, data, prev_hash,"
+            " hash) VALUES (6, now(), 'request.approved', 'forger', '', '', '{}', %s, %s)",
+            ["f" * 64, "e" * 64],
+        )
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == 6
+    assert "seq 6" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_well_formed_row_appended_behind_the_heads_back_is_reported_at_its_seq():
+    events = record_events(5)
+    forged = AuditEvent(seq=6, occurred_at=events[-1].occurred_at, action="request.approved",
+                        actor_label="forger", prev_hash=events[-1].hash, data={})
+    forged.hash = audit.compute_hash(forged)
+    forged.save(force_insert=True)  # an INSERT: the triggers allow it, only the head is left behind
+    broken = audit.verify_chain()
+    assert broken is not None
+    assert broken.seq == 6 and "appended" in broken.problem
+    assert "seq 6" in str(verify_audit_error())
+
+
+# --- The triggers themselves (no bypass) ---------------------------------------------------------
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("statement", [
+    f"UPDATE {TABLE} SET action = 'x' WHERE seq = 1",
+    f"UPDATE {TABLE} SET seq = seq + 100",
+    f"DELETE FROM {TABLE} WHERE seq = 1",
+    f"DELETE FROM {TABLE}",
+], ids=["update-one", "update-all", "delete-one", "delete-all"])
+def test_triggers_refuse_update_and_delete_even_for_a_superuser(statement):
+    record_events(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            pytest.skip("the test role is not a superuser; test_db_roles covers the application role")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            cursor.execute(statement)
+    assert list(AuditEvent.objects.values_list("seq", "action")) == [(1, "test.event_1"), (2, "test.event_2")]
+    assert audit.verify_chain() is None
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_truncate_by_the_owner_is_detected():
+    """TRUNCATE is refused to the application role by privilege (test_db_roles), not by a trigger
+    (migration 0002); when the owner truncates the events, the chain head still tells."""
+    record_events(3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {TABLE}")
+    assert AuditEvent.objects.count() == 0
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == 1
+    assert "seq 1" in str(verify_audit_error())
+
+
+@pytest.mark.django_db
+def test_the_orm_cannot_update_or_delete_events():
+    [event] = record_events(1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="changed")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    event.action = "changed"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        event.save()
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.event_1"
+
+
+# --- Concurrent appends (C6) ----------------------------------------------------------------------
+
+
+THREADS = 20
+PER_THREAD = 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_give_a_gapless_intact_chain():
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def append(worker: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for i in range(PER_THREAD):
+                with transaction.atomic():
+                    audit.record("test.concurrent", data={"worker": worker, "i": i})
+        except BaseException as exc:  # reported below, in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    total = THREADS * PER_THREAD
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, total + 1))
+    assert sorted(AuditEvent.objects.values_list("data__worker", "data__i")) == sorted(
+        (w, i) for w in range(THREADS) for i in range(PER_THREAD)
+    )
+    assert audit.verify_chain() is None
+    call_command("verify_audit")

@@ -5,6 +5,8 @@ from django.db import connection
 from psycopg import sql
 
 AUDIT_TABLES = ["requests_app_auditevent"]
+# The chain head is read, advanced and (on an empty database) created; never deleted.
+CHAIN_HEAD_TABLE = "requests_app_auditchainhead"
 
 
 def grant_statements(role: str) -> list[sql.Composed]:
@@ -20,6 +22,11 @@ def grant_statements(role: str) -> list[sql.Composed]:
             sql.SQL("REVOKE ALL ON {} FROM {}").format(t, r),
             sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(t, r),
         ]
+    head = sql.Identifier(CHAIN_HEAD_TABLE)
+    statements += [
+        sql.SQL("REVOKE ALL ON {} FROM {}").format(head, r),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(head, r),
+    ]
     return statements
 
 

@@ -1,0 +1,43 @@
+"""What the change page shows besides the request's own fields: the decision, related rows
+and the audit timeline, each loaded with one query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+
+from ..models import AuditEvent, LegalRequest, ResponseFile, ResponsePackage
+from .timeline import timeline
+
+
+def decision_context(decision: dict[str, Any] | None) -> dict[str, Any]:
+    decision = decision or {}
+    return {
+        "route": decision.get("route", ""),
+        "rulebook_version": decision.get("rulebook_version", ""),
+        "findings": decision.get("findings") or [],
+        "verdicts": decision.get("verdicts") or [],
+        "deadlines": decision.get("deadlines") or [],
+    }
+
+
+def related_context(obj: LegalRequest) -> dict[str, Any]:
+    packages = ResponsePackage.objects.filter(request=obj).select_related(
+        "prepared_by", "approval__approved_by"
+    ).prefetch_related(Prefetch("files", queryset=ResponseFile.objects.order_by("id")))
+    events = AuditEvent.objects.filter(request_id=obj.pk).order_by("seq").only(
+        "occurred_at", "actor_label", "action", "data"
+    )
+    return {
+        "decision": decision_context(obj.decision),
+        "targets": list(obj.targets.all()),
+        "attachments": list(obj.attachments.select_related("uploaded_by")),
+        "authority_messages": list(obj.messages.select_related("author")),
+        "notes": list(obj.internal_notes.select_related("author")),
+        "callbacks": list(obj.callbacks.select_related("called_by")),
+        "approvals": list(obj.approvals.select_related("prepared_by", "approved_by")),
+        "annex_iii": list(obj.annex_iii.select_related("created_by")),
+        "packages": list(packages),
+        "timeline": timeline(events),
+    }

@@ -1,0 +1,1 @@
+"""Portal views, split by area."""

@@ -1,0 +1,59 @@
+"""The request page: status, deadlines, decision, messages, documents and the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from requests_app.audit import request_history
+from requests_app.models import LegalRequest
+from requests_app.services.delivery import released_package
+from requests_app.states import Status
+from requests_app.workflow import allowed_targets
+
+from ..decorators import officer_required
+from ..forms.misc import AttachmentForm, MessageForm
+from .lookup import find_request
+
+STATUS_LABELS = dict(Status.choices)
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _parse(value: str | None) -> datetime | str | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return value
+
+
+def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: int = 200,
+                  **forms: Any) -> HttpResponse:
+    decision = legal_request.decision or {}
+    findings = sorted(decision.get("findings", []), key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+    package = released_package(legal_request)
+    context = {
+        "req": legal_request,
+        "history": [{**entry, "label": STATUS_LABELS.get(entry["status"], entry["status"])}
+                    for entry in request_history(legal_request.pk)],
+        "decision": decision,
+        "findings": findings,
+        "deadlines": [{**d, "due_at": _parse(d.get("due_at"))} for d in decision.get("deadlines", [])
+                      if not d.get("informational")],
+        "package": package,
+        "package_downloadable": package.is_downloadable() if package else False,
+        "can_withdraw": Status.WITHDRAWN in allowed_targets(legal_request.lifecycle, legal_request.status),
+        "can_clarify": legal_request.status == Status.CLARIFICATION_REQUESTED,
+        "message_form": forms.get("message_form") or MessageForm(),
+        "attachment_form": forms.get("attachment_form") or AttachmentForm(),
+    }
+    return render(request, "portal/request_detail.html", context, status=status)
+
+
+@officer_required
+@require_GET
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    return render_detail(request, find_request(request, reference, detail=True))

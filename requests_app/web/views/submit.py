@@ -1,0 +1,117 @@
+"""The new-request form, its live rule check and the confirmation page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from requests_app.access import RequestNotFound, get_visible_request
+from requests_app.models import AttachmentKind, Channel
+from requests_app.services.attachments import attachment_add
+from requests_app.services.errors import ServiceError
+from requests_app.services.submission import request_submit
+from requests_app.uploads import UploadRejected
+
+from ..checks import check_request
+from ..decorators import client_ip, officer_required
+from ..findings import attach_findings, slot_names
+from ..forms.request_form import SECTION_INSTRUMENTS, RequestForm, TargetFormSet
+from ..forms.timezones import zone_for_country
+from .summary import summary_for
+
+
+def _forms(request: HttpRequest, data: Any = None, files: Any = None) -> tuple[RequestForm, Any]:
+    zone = zone_for_country(request.user.authority.country)  # type: ignore[union-attr]
+    targets = TargetFormSet(data, prefix="targets", initial=None if data is not None else [{"timezone": zone}] * 3)
+    initial = {"range_timezone": zone, "submission_key": uuid.uuid4().hex,
+               "language": getattr(request, "LANGUAGE_CODE", "en")}
+    form = RequestForm(data, files, targets=targets, initial=None if data is not None else initial)
+    return form, targets
+
+
+def _page(request: HttpRequest, form: RequestForm, targets: Any, *, decision: dict[str, Any] | None = None,
+          findings: list[dict[str, Any]] | None = None, checked: bool = False, status: int = 200) -> HttpResponse:
+    return render(request, "portal/request_form.html", {
+        "form": form, "targets": targets, "decision": decision, "findings": findings or [], "checked": checked,
+        "error_summary": summary_for(form, targets), "sections": SECTION_INSTRUMENTS,
+        "authority": request.user.authority,  # type: ignore[union-attr]
+    }, status=status)
+
+
+@never_cache
+@officer_required
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form, targets = _forms(request)
+        return _page(request, form, targets)
+    data = request.POST
+    if data.get("action") == "more_targets":
+        # Without JavaScript, "Add another target" comes back here with three more rows.
+        data = data.copy()
+        data["targets-TOTAL_FORMS"] = str(min(int(data.get("targets-TOTAL_FORMS") or 0) + 3, 100))
+        form, targets = _forms(request, data)
+        return _page(request, form, targets)
+    form, targets = _forms(request, data, request.FILES)
+    if not form.validate_with_api():
+        return _page(request, form, targets, status=400)
+    assert form.api_data is not None
+    if request.POST.get("action") == "check":
+        decision = check_request(request.user, form.api_data)
+        findings = attach_findings(form, targets, decision["findings"])
+        return _page(request, form, targets, decision=decision, findings=findings, checked=True)
+    key = form.cleaned_data.get("submission_key") or None
+    try:
+        with transaction.atomic():
+            legal_request, _created = request_submit(
+                actor=request.user, data=form.api_data, channel=Channel.WEB,
+                idempotency_key=f"web:{key}" if key else None, ip_address=client_ip(request))
+            upload = form.cleaned_data.get("order_file")
+            if upload and _created:
+                attachment_add(actor=request.user, request=legal_request, upload=upload, kind=AttachmentKind.ORDER,
+                               ip_address=client_ip(request))
+    except UploadRejected as rejected:
+        form.add_error("order_file", rejected.message)
+        return _page(request, form, targets, status=400)
+    except ServiceError as error:
+        form.add_error(None, error.message)
+        return _page(request, form, targets, status=400)
+    return redirect("portal:request_receipt", reference=legal_request.reference)
+
+
+@officer_required
+@require_POST
+def request_check(request: HttpRequest) -> HttpResponse:
+    """The live check (htmx): the findings panel plus out-of-band updates of every field's slot."""
+    form, targets = _forms(request, request.POST)
+    form.fields["order_file"].required = False
+    decision = None
+    findings: list[dict[str, Any]] = []
+    if form.validate_with_api():
+        assert form.api_data is not None
+        decision = check_request(request.user, form.api_data)
+        findings = attach_findings(form, targets, decision["findings"])
+    else:
+        attach_findings(form, targets, [])
+    by_slot = getattr(form, "findings_by_field", {})
+    slots = [(name, by_slot.get(name, [])) for name in slot_names(form, targets)]
+    return render(request, "portal/includes/check_result.html", {
+        "decision": decision, "findings": findings, "error_summary": summary_for(form, targets),
+        "slots": slots, "checked": True, "oob": True,
+    })
+
+
+@officer_required
+def request_receipt(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        legal_request = get_visible_request(request.user, reference, ip_address=client_ip(request))
+    except RequestNotFound as exc:
+        raise Http404(_("No such request.")) from exc
+    return render(request, "portal/request_receipt.html", {"req": legal_request})
