@@ -175,7 +175,7 @@ def send(notification_id: int) -> bool:
         # The row lock is held while sending, so a concurrent redelivery skips the row; a
         # crash after the SMTP server accepted but before commit is the only way to send twice.
         with transaction.atomic():
-            row = (Notification.objects.select_for_update(skip_locked=True).select_related("request")
+            row = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
                    .filter(pk=notification_id, status=NotificationStatus.PENDING).first())
             if row is None:
                 return False
@@ -239,7 +239,7 @@ def send_digests(now: datetime | None = None) -> int:
     sent = 0
     for address in list(due.values_list("recipient", flat=True).distinct()):
         with transaction.atomic():
-            rows = list(due.select_for_update(skip_locked=True).filter(recipient=address)
+            rows = list(due.select_for_update(skip_locked=True, of=("self",)).filter(recipient=address)
                         .select_related("request").order_by("created_at"))
             if not rows:
                 continue

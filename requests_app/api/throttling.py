@@ -1,21 +1,53 @@
 """Rate limits per authority (not per token or IP): a compromised authority account cannot
-flood the legal team by spreading requests over many tokens."""
+flood the legal team by spreading requests over many tokens.
+
+Fixed windows counted with an atomic ``incr`` in the shared cache: one round trip per check
+once the window exists, and no read-modify-write race between web workers (DRF's default
+throttle rewrites a list of timestamps).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 
 class AuthorityRateThrottle(SimpleRateThrottle):
     scope = "authority"
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False) or user.authority_id is None:
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
         return self.cache_format % {"scope": self.scope, "ident": f"authority-{user.authority_id}"}
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        self.now = now
+        bucket = f"{key}:{window}"
+        # add() is a no-op when the bucket exists; incr() is atomic in Redis and the DB cache.
+        cache.add(bucket, 0, timeout=int(self.duration) + 1)
+        try:
+            count = cache.incr(bucket)
+        except ValueError:  # expired between add and incr
+            cache.add(bucket, 1, timeout=int(self.duration) + 1)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return max(0.0, self.window_end - self.now)
 
 
 class AuthoritySubmitThrottle(AuthorityRateThrottle):

@@ -61,7 +61,8 @@ def assess(request: LegalRequest) -> tuple[Decision, datetime]:
     """The decision for a request and the moment its own response period starts."""
     facts = facts_from_request(request)
     config = provider_config()
-    clarified_at = _clarified_at(request)
+    # A clarification can only follow a first decision: skip the look-up on first validation.
+    clarified_at = _clarified_at(request) if request.decision is not None else None
     if clarified_at is not None:
         decision = restart_after_clarification(facts, config, clarification_received_at=clarified_at)
     else:
@@ -131,9 +132,10 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         audit.record("request.validated", request=current, authority_id=current.authority_id, data={
             "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
         })
-        Timer.objects.filter(request=current, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
-            kind="preservation_expiry"
-        ).update(cancelled_at=timezone.now())
+        if current.decision is not None:  # re-validation: the previous round's timers go
+            Timer.objects.filter(request=current, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
+                kind="preservation_expiry"
+            ).update(cancelled_at=timezone.now())
         fields = schedule_deadlines(current, record["deadlines"], start=period_start)
         target = _target(current, decision)
         effect = _apply_follow_up(current, decision)

@@ -85,7 +85,7 @@ def test_danish_orders_are_rerouted(make_authority):
     officer = officer_create(authority=danish, email="efterforsker@politi.dk")
     request = validate(submit(officer))
     assert request.status == "rerouted"
-    assert any("EE_MS_NOT_BOUND" == f["code"] for f in request.decision["findings"])
+    assert any(f["code"] == "EE_MS_NOT_BOUND" for f in request.decision["findings"])
 
 
 def test_a_second_delivery_changes_nothing(officer):

@@ -1,0 +1,238 @@
+"""Every action of the request page: its form (GET), and a POST that runs the service: the
+new state after a reload and its audit event. Refusals change nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from requests_app.models import (
+    AnnexIII,
+    Approval,
+    AuditEvent,
+    CallbackVerification,
+    InternalNote,
+    LegalRequest,
+    Message,
+    ResponsePackage,
+)
+
+from .conftest import act_url, change_url, login
+
+pytestmark = pytest.mark.django_db
+
+
+def events(obj: LegalRequest) -> list[str]:
+    return list(AuditEvent.objects.filter(request_id=obj.pk).order_by("seq").values_list("action", flat=True))
+
+
+def post(client, obj, action, data=None):
+    form = client.get(act_url(obj, action))
+    assert form.status_code == 200, form.content
+    assert 'name="csrfmiddlewaretoken"' in form.content.decode()
+    response = client.post(act_url(obj, action), data or {})
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    return response, texts
+
+
+def done(response, obj) -> None:
+    assert response.status_code == 302 and response["Location"] == change_url(obj)
+
+
+@pytest.mark.parametrize("action,data,status,audit,check", [
+    ("note", {"body": "Internal reasoning."}, "in_review", "request.note_added",
+     lambda o: InternalNote.objects.get(request=o).body == "Internal reasoning."),
+    ("message", {"body": "Please send the order."}, "in_review", "request.message_sent",
+     lambda o: Message.objects.get(request=o).kind == "to_authority"),
+    ("refuse", {"reason": "Abusive."}, "refused", "request.status_changed", lambda o: o.resolution == "refused"),
+    ("reroute", {"reason": "Use MLA."}, "rerouted", "request.status_changed", lambda o: o.resolution == "rerouted"),
+    ("close", {"reason": ""}, "closed", "request.status_changed", None),
+])
+def test_simple_actions(as_reviewer, make_request, action, data, status, audit, check):
+    lifecycle = {"close": ("preservation", "epoc_pr")}.get(action, ("production", "epoc"))
+    obj = make_request(lifecycle=lifecycle[0], instrument=lifecycle[1])
+    response, texts = post(as_reviewer, obj, action, data)
+    done(response, obj)
+    obj.refresh_from_db()
+    assert obj.status == status and events(obj)[-1] == audit
+    assert check is None or check(obj)
+    assert texts and "error" not in " ".join(texts).lower()
+
+
+def test_assign_to_me_and_to_a_reviewer(reviewer, reviewer2, make_request):
+    client = login(reviewer)
+    obj = make_request()
+    done(post(client, obj, "assign_me")[0], obj)
+    obj.refresh_from_db()
+    assert obj.assigned_to == reviewer and events(obj) == ["request.assigned"]
+    done(post(client, obj, "assign", {"reviewer": reviewer2.pk})[0], obj)
+    obj.refresh_from_db()
+    assert obj.assigned_to == reviewer2
+    done(post(client, obj, "assign", {"reviewer": ""})[0], obj)
+    obj.refresh_from_db()
+    assert obj.assigned_to is None and events(obj).count("request.assigned") == 3
+
+
+def test_assign_offers_only_the_legal_team(as_reviewer, reviewer, officer, make_request):
+    obj = make_request()
+    html = as_reviewer.get(act_url(obj, "assign")).content.decode()
+    assert reviewer.email in html and officer.email not in html
+    as_reviewer.post(act_url(obj, "assign"), {"reviewer": officer.pk})
+    obj.refresh_from_db()
+    assert obj.assigned_to is None
+
+
+def test_clarification_with_annex_iii_reasons_per_identifier(as_reviewer, make_request):
+    obj = make_request(targets=("suspect_account", "+33612345678"))
+    html = as_reviewer.get(act_url(obj, "clarify")).content.decode()
+    assert "Username: suspect_account" in html and "manifest errors" in html
+    response, _ = post(as_reviewer, obj, "clarify", {
+        "target_0_reasons": ["incomplete", "manifest_errors"], "target_0_explanation": "Which account?",
+        "clarification_asked": "Give the exact username.", "data_preserved": "on"})
+    done(response, obj)
+    obj.refresh_from_db()
+    form = AnnexIII.objects.get(request=obj)
+    assert obj.status == "clarification_requested" and form.kind == "clarification"
+    assert form.reasons == [{"identifier": "Username: suspect_account", "reasons": ["incomplete", "manifest_errors"],
+                             "explanation": "Which account?"}]
+    assert events(obj)[-1] == "request.status_changed"
+
+
+def test_not_executed_needs_a_reason(as_reviewer, make_request):
+    obj = make_request()
+    response = as_reviewer.post(act_url(obj, "not_executed"), {"conflicting_obligations": ""})
+    assert response.status_code == 200 and "Tick at least one Annex III reason" in response.content.decode()
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and events(obj) == []
+    response, _ = post(as_reviewer, obj, "not_executed", {"target_0_reasons": ["data_not_stored"]})
+    done(response, obj)
+    obj.refresh_from_db()
+    assert obj.status == "not_executed" and AnnexIII.objects.get(request=obj).kind == "non_execution"
+
+
+def test_callback_shows_the_registry_number_read_only(as_reviewer, authority, make_request):
+    obj = make_request(emergency=True, status="verification_hold", due_at=timezone.now() + timedelta(hours=8))
+    html = as_reviewer.get(act_url(obj, "callback")).content.decode()
+    assert authority.switchboard_phone in html
+    assert 'name="phone' not in html
+    response, _ = post(as_reviewer, obj, "callback", {
+        "outcome": "confirmed", "person_reached": "Duty officer", "notes": "ok", "phone_called": "+1555000"})
+    done(response, obj)
+    obj.refresh_from_db()
+    call = CallbackVerification.objects.get(request=obj)
+    assert call.phone_called == authority.switchboard_phone and obj.status == "in_review"
+    assert events(obj)[-2:] == ["emergency.callback", "request.status_changed"]
+
+
+def test_callback_not_confirmed_refuses(as_reviewer, make_request):
+    obj = make_request(emergency=True, status="verification_hold")
+    done(post(as_reviewer, obj, "callback", {"outcome": "not_confirmed"})[0], obj)
+    obj.refresh_from_db()
+    assert obj.status == "refused" and obj.resolution == "suspected_fraudulent_request"
+
+
+def test_callback_refused_outside_the_hold(as_reviewer, make_request):
+    obj = make_request()
+    response = as_reviewer.post(act_url(obj, "callback"), {"outcome": "confirmed"})
+    done(response, obj)
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("not possible" in t for t in texts)
+    assert not CallbackVerification.objects.exists() and events(obj) == []
+
+
+@pytest.mark.parametrize("action,data,status", [
+    ("ea_confirm", {"reason": "No grounds."}, "in_review"),
+    ("ea_object", {"reason": "Art. 12(1)(a) immunity."}, "refused"),
+])
+def test_enforcing_authority_answers(as_reviewer, make_request, action, data, status):
+    obj = make_request(status="awaiting_enforcing_authority", hold_until=timezone.now() + timedelta(days=5))
+    done(post(as_reviewer, obj, action, data)[0], obj)
+    obj.refresh_from_db()
+    assert obj.status == status and events(obj)[-1] == "request.status_changed"
+
+
+def test_release_preservation(as_reviewer, make_request):
+    obj = make_request(lifecycle="preservation", instrument="epoc_pr", status="preserving")
+    done(post(as_reviewer, obj, "release", {"reason": "No longer needed."})[0], obj)
+    obj.refresh_from_db()
+    assert obj.status == "released"
+
+
+def prepare(client, obj) -> None:
+    files = [SimpleUploadedFile("a.csv", b"one\n"), SimpleUploadedFile("b.csv", b"two\n")]
+    response, _ = post(client, obj, "prepare", {"documents": files, "cover_note": "Subscriber data."})
+    done(response, obj)
+
+
+def test_prepare_with_several_files_then_approve_by_a_second_person(reviewer, approver, make_request):
+    obj = make_request()
+    prepare(login(reviewer), obj)
+    package = ResponsePackage.objects.get(request=obj)
+    assert package.files.count() == 2 and package.prepared_by == reviewer
+    assert events(obj)[-1] == "response.prepared"
+    response, _ = post(login(approver), obj, "approve", {"note": "Checked."})
+    done(response, obj)
+    obj.refresh_from_db()
+    assert Approval.objects.get(request=obj).approved_by == approver
+    assert obj.status == "produced" and "response.approved" in events(obj)
+
+
+def test_four_eyes_the_preparer_cannot_approve(approver, make_request):
+    client = login(approver)
+    obj = make_request()
+    prepare(client, obj)
+    page = client.get(act_url(obj, "approve")).content.decode()
+    assert "You prepared this response" in page
+    before = events(obj)
+    response = client.post(act_url(obj, "approve"), {"note": "self"})
+    done(response, obj)
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("Four eyes" in t for t in texts)
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and not Approval.objects.exists() and events(obj) == before
+
+
+def test_a_reviewer_posting_approve_directly_is_refused(reviewer, reviewer2, make_request):
+    obj = make_request()
+    prepare(login(reviewer2), obj)
+    client = login(reviewer)
+    assert client.get(act_url(obj, "approve")).status_code == 403
+    assert client.post(act_url(obj, "approve"), {"note": "x"}).status_code == 403
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and not Approval.objects.exists()
+
+
+def test_approve_without_a_prepared_response_is_an_error(as_approver, make_request):
+    obj = make_request()
+    response, texts = post(as_approver, obj, "approve", {})
+    done(response, obj)
+    assert any("no prepared response" in t for t in texts)
+    obj.refresh_from_db()
+    assert obj.status == "in_review"
+
+
+def test_unknown_action_is_404(as_reviewer, make_request):
+    assert as_reviewer.get(act_url(make_request(), "explode")).status_code == 404
+
+
+def test_an_action_the_state_no_longer_allows_changes_nothing(as_reviewer, make_request):
+    obj = make_request(status="closed")
+    response = as_reviewer.post(act_url(obj, "refuse"), {"reason": "late"})
+    done(response, obj)
+    obj.refresh_from_db()
+    assert obj.status == "closed" and events(obj) == []
+
+
+def test_a_post_without_csrf_token_is_refused(reviewer, make_request):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer, backend="django.contrib.auth.backends.ModelBackend")
+    obj = make_request()
+    assert client.post(act_url(obj, "refuse"), {"reason": "x"}).status_code == 403
+    obj.refresh_from_db()
+    assert obj.status == "in_review"
