@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app import audit
+from requests_app import audit, outbox
 
 from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
 
@@ -135,6 +135,7 @@ def officer_approve(*, actor: Any, officer: User) -> User:
                                                   approved_at=timezone.now())
         audit.record("officer.approved", actor=actor, obj=officer, authority_id=officer.authority_id,
                      data={"email": officer.email})
+        outbox.enqueue("notify.account_approved", payload={"user_id": officer.pk})
     officer.refresh_from_db()
     return officer
 

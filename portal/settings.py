@@ -340,6 +340,8 @@ DEADLINE_LEVELS = {
 NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=0)
 NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="")
 NOTIFY_TIME_ZONE = env.str("NOTIFY_TIME_ZONE", default="Europe/Brussels")
+# How many days before a preservation ends the authority is told (Art. 11(1): 60 and 90 days).
+PRESERVATION_NOTICE_DAYS = env.int("PRESERVATION_NOTICE_DAYS", default=7)
 # Who is alerted at once of every emergency request (the on-call list).
 ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.

@@ -58,6 +58,16 @@ EVENTS: dict[str, Event] = {
                                          _("A new message about the request is waiting in the portal.")),
     "notify.message_from_authority": Event(("assignee_or_reviewers",), _("New message from the authority"),
                                            _("The authority wrote about this request.")),
+    "notify.account_approved": Event(("user",), _("Your portal account has been approved"),
+                                     _("Your account has been approved. Sign in, set up your second factor and "
+                                       "you can submit and follow requests.")),
+    "notify.preservation_expiring": Event(("submitter",), _("Preservation ending soon"),
+                                          _("The preservation of the data ends soon. To keep the data, send an "
+                                            "extension (Annex VI) or confirm a production request (Annex V) "
+                                            "before the date shown in the portal.")),
+    "notify.ea_window_ended": Event(("submitter", "assignee"), _("Enforcing authority's period ended"),
+                                    _("The enforcing authority raised no ground for refusal; the request proceeds "
+                                      "to execution.")),
     "notify.assigned": Event(("user",), _("Request assigned to you"), _("A request has been assigned to you.")),
     "notify.approval_needed": Event(("approvers",), _("Response awaiting approval"),
                                     _("A prepared response needs the approval of a second member of the legal "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -56,6 +56,13 @@ def schedule_deadlines(request: LegalRequest, deadlines: list[dict[str, Any]], *
                                    "informational": bool(deadline.get("informational"))}))
         if deadline.get("not_before"):
             fields["hold_until"] = _as_datetime(deadline["due_at"])
+    expiry = by_kind.get("preservation_expiry")
+    if expiry is not None:
+        # Tell the authority before the data are released (before day 60, and day 90 if extended).
+        notice = _as_datetime(expiry["due_at"]) - timedelta(days=settings.PRESERVATION_NOTICE_DAYS)
+        if notice > start:
+            rows.append(Timer(request=request, kind="preservation_expiry_notice", due_at=notice,
+                              payload={"expires_at": expiry["due_at"]}))
     if primary is not None:
         due = _as_datetime(primary["due_at"])
         warn, breach = levels(request, start, due)
@@ -97,8 +104,10 @@ def _try_move(request: LegalRequest, target: str, reason: str, **kwargs: Any) ->
 def _ea_window_end(timer: Timer) -> None:
     """Art. 10(2): no ground raised within 10 days → the data may be produced at the end."""
     request = timer.request
-    if request.status == Status.AWAITING_ENFORCING_AUTHORITY:
-        _try_move(request, Status.IN_REVIEW, "the enforcing authority's window ended without a ground for refusal")
+    if request.status == Status.AWAITING_ENFORCING_AUTHORITY and _try_move(
+        request, Status.IN_REVIEW, "the enforcing authority's window ended without a ground for refusal"
+    ):
+        outbox.enqueue("notify.ea_window_ended", request=request)
 
 
 @handles("preservation_expiry")
@@ -108,6 +117,14 @@ def _preservation_expiry(timer: Timer) -> None:
     if request.status == Status.PRESERVING:
         _try_move(request, Status.RELEASED, "the preservation period ended", resolution="preservation_expired")
         outbox.enqueue("notify.decision", request=request)
+
+
+@handles("preservation_expiry_notice")
+def _preservation_expiry_notice(timer: Timer) -> None:
+    if timer.request.status == Status.PRESERVING:
+        outbox.enqueue("notify.preservation_expiring", request=timer.request,
+                       payload={"expires_at": timer.payload.get("expires_at")},
+                       dedup_key=f"preservation-notice-{timer.pk}")
 
 
 @handles("deadline_warn", "deadline_breach", "deadline_due")

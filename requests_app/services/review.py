@@ -241,6 +241,7 @@ def ea_confirm(*, actor: Any, request: LegalRequest, note: str = "") -> LegalReq
                       data={"enforcing_authority": "confirmed"})
         Timer.objects.filter(request=locked, kind="ea_window_end", fired_at__isnull=True,
                              cancelled_at__isnull=True).update(cancelled_at=timezone.now())
+        outbox.enqueue("notify.ea_window_ended", request=moved, payload={"confirmed_early": True})
     return moved
 
 

@@ -97,7 +97,8 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
     if request.instrument != Instrument.PRODUCTION_CONFIRMATION and new_expiry is None:
         return None
     # The linked order's expiry and its warn/breach/due timers all change.
-    Timer.objects.filter(request=linked, kind__in=["preservation_expiry", *DEADLINE_TIMER_KINDS],
+    Timer.objects.filter(request=linked, kind__in=["preservation_expiry", "preservation_expiry_notice",
+                                                   *DEADLINE_TIMER_KINDS],
                          fired_at__isnull=True, cancelled_at__isnull=True).update(cancelled_at=now)
     if request.instrument == Instrument.PRODUCTION_CONFIRMATION:
         # Art. 11(2): preserve until the production request is executed; no expiry.
