@@ -116,7 +116,10 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
         elif audience == "assignee" and request is not None:
             add([request.assigned_to])
         elif audience == "assignee_or_reviewers" and request is not None:
-            add([request.assigned_to] if request.assigned_to_id else _staff(REVIEWER, APPROVER, ADMIN))
+            assignee = request.assigned_to
+            active_assignee = assignee is not None and assignee.is_active and assignee.is_staff
+            # An assignee who has left must not swallow alerts: the whole team hears of them.
+            add([assignee] if active_assignee else _staff(REVIEWER, APPROVER, ADMIN))
         elif audience == "reviewers":
             add(_staff(REVIEWER, APPROVER, ADMIN))
         elif audience == "approvers":
@@ -239,31 +242,52 @@ def held_until(now: datetime) -> datetime | None:
     if minutes <= 0:
         return quiet
     slot = now + timedelta(minutes=minutes)
-    return max(slot, quiet) if quiet else slot
+    if quiet:
+        return max(slot, quiet)
+    # The digest slot itself may fall in quiet hours that start later: wait for their end.
+    return _quiet_end(slot) or slot
 
 
 def send_digests(now: datetime | None = None) -> int:
-    """One e-mail per recipient gathering their held notifications whose time has come."""
+    """One e-mail per recipient gathering their held notifications whose time has come.
+
+    A recipient whose mailbox refuses keeps their rows (attempts and error recorded, failed
+    after ``MAX_DIGEST_ATTEMPTS``); the others still get their digests.
+    """
     now = now or timezone.now()
+    if _quiet_end(now):
+        return 0
     due = Notification.objects.filter(status=NotificationStatus.HELD, deliver_after__lte=now)
     sent = 0
     for address in list(due.values_list("recipient", flat=True).distinct()):
-        with transaction.atomic():
-            rows = list(due.select_for_update(skip_locked=True, of=("self",)).filter(recipient=address)
-                        .select_related("request").order_by("created_at"))
-            if not rows:
-                continue
-            language = rows[0].language
-            with translation.override(language):
-                subject = _clean_header(str(_("Digest: %(count)d updates")) % {"count": len(rows)})
-                context = {"items": [{"subject": r.subject, "reference": r.request.reference if r.request else "",
-                                      "status": r.request.get_status_display() if r.request else ""}
-                                     for r in rows],
-                           "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
-                text = render_to_string("emails/digest.txt", context)
-            EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
-            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
-                status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1)
-            audit.record("notification.digest_sent", data={"recipient": address, "count": len(rows)})
-            sent += 1
+        try:
+            sent += _send_digest(due, address, now)
+        except Exception as exc:
+            log.warning("digest to %s failed: %s", address, exc)
+            rows = due.filter(recipient=address)
+            rows.update(attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            rows.filter(attempts__gte=MAX_DIGEST_ATTEMPTS).update(status=NotificationStatus.FAILED)
     return sent
+
+
+MAX_DIGEST_ATTEMPTS = 6
+
+
+def _send_digest(due: Any, address: str, now: datetime) -> int:
+    with transaction.atomic():
+        rows = list(due.select_for_update(skip_locked=True, of=("self",)).filter(recipient=address)
+                    .select_related("request").order_by("created_at"))
+        if not rows:
+            return 0
+        with translation.override(rows[0].language):
+            subject = _clean_header(str(_("Digest: %(count)d updates")) % {"count": len(rows)})
+            context = {"items": [{"subject": r.subject, "reference": r.request.reference if r.request else "",
+                                  "status": r.request.get_status_display() if r.request else ""}
+                                 for r in rows],
+                       "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
+            text = render_to_string("emails/digest.txt", context)
+        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
+        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1)
+        audit.record("notification.digest_sent", data={"recipient": address, "count": len(rows)})
+    return 1
