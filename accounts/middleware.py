@@ -16,10 +16,12 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import translation
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
 # confirmation, MFA set-up, sign-out), static files, health and the API (token-authenticated).
-OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/register-authority/")
+OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/register-authority/",
+                 "/awaiting-approval/")
 
 
 class SessionPolicyMiddleware:
@@ -37,6 +39,11 @@ class SessionPolicyMiddleware:
             if now - last_seen > 60:  # write the session at most once a minute
                 request.session["last_seen"] = now
             request.session.setdefault("last_seen", now)
+            # The signed-in person's own language, whatever the browser says.
+            language = getattr(user, "language", "")
+            if language in dict(settings.LANGUAGES) and language != translation.get_language():
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
             if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
                 return redirect("mfa_index")
         return self.get_response(request)

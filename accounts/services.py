@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -59,6 +60,8 @@ def officer_create(*, actor: Any = None, authority: Authority, email: str, passw
         if password is None:
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        # Registered by the legal team from a verified domain: the address counts as verified.
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         audit.record("officer.created", actor=actor, obj=user, authority_id=authority.pk, data={"email": email})
     return user
 
@@ -163,3 +166,16 @@ def _end_sessions(user: User) -> None:
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
+
+
+def authority_registration_request_create(*, data: dict[str, Any], ip_address: str | None = None) -> Any:
+    """Someone asks for their authority to be registered; the legal team vets it out of band."""
+    from .models import AuthorityRegistrationRequest
+
+    with transaction.atomic():
+        registration = AuthorityRegistrationRequest.objects.create(**data)
+        audit.record("authority_registration.requested", obj=registration, ip_address=ip_address,
+                     data={"authority_name": registration.authority_name, "country": registration.country,
+                           "email_domain": registration.email_domain})
+        outbox.enqueue("alert.authority_registration", payload={"registration_id": registration.pk})
+    return registration

@@ -68,6 +68,9 @@ EVENTS: dict[str, Event] = {
     "notify.ea_window_ended": Event(("submitter", "assignee"), _("Enforcing authority's period ended"),
                                     _("The enforcing authority raised no ground for refusal; the request proceeds "
                                       "to execution.")),
+    "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
+                                          _("Vet the request in the admin: check the authority against an official "
+                                            "source and call its switchboard before registering it.")),
     "notify.assigned": Event(("user",), _("Request assigned to you"), _("A request has been assigned to you.")),
     "notify.approval_needed": Event(("approvers",), _("Response awaiting approval"),
                                     _("A prepared response needs the approval of a second member of the legal "

@@ -36,6 +36,8 @@ def _first_times(request_ids: list[int]) -> tuple[dict[int, datetime], dict[int,
     produced: dict[int, datetime] = {}
     events = AuditEvent.objects.filter(request_id__in=request_ids, action="request.status_changed").order_by("seq")
     for request_id, at, data in events.values_list("request_id", "occurred_at", "data"):
+        if request_id is None:
+            continue
         to = data.get("to")
         if to in ACKNOWLEDGED:
             acknowledged.setdefault(request_id, at)
@@ -45,8 +47,9 @@ def _first_times(request_ids: list[int]) -> tuple[dict[int, datetime], dict[int,
 
 
 def transparency_rows(start: datetime, end: datetime) -> list[dict[str, Any]]:
-    requests = list(LegalRequest.objects.filter(received_at__gte=start, received_at__lt=end).values(
-        "pk", "country", "instrument", "status", "emergency", "received_at"))
+    requests: list[dict[str, Any]] = [dict(r) for r in LegalRequest.objects.filter(
+        received_at__gte=start, received_at__lt=end).values("pk", "country", "instrument", "status", "emergency",
+                                                              "received_at")]
     ids = [r["pk"] for r in requests]
     targets = dict(Target.objects.filter(request_id__in=ids).values_list("request_id").annotate(n=Count("id")))
     acknowledged, produced = _first_times(ids)

@@ -1,17 +1,11 @@
-"""Plain web views. The authority portal proper is built on top of these later."""
+"""Health check for the load balancer (the authority portal lives in ``requests_app.web``)."""
 
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "requests_app/home.html")
 
 
 @never_cache

@@ -17,15 +17,13 @@ from rest_framework.views import APIView
 
 from .. import annex_iii_pdf, audit
 from ..access import get_visible_request, visible_requests
-from ..facts import facts_from_data
 from ..models import AnnexIII, Attachment, LegalRequest, Target
-from ..provider import provider_config
-from ..rules import evaluate
 from ..services.attachments import attachment_add, attachment_open
 from ..services.delivery import released_package, response_file_read
 from ..services.errors import ServiceError
 from ..services.review import message_from_authority
 from ..services.submission import clarification_submit, request_submit, request_withdraw
+from ..services.validation import request_check
 from .filters import RequestFilter
 from .pagination import NewestFirstCursorPagination
 from .serializers import (
@@ -113,17 +111,9 @@ class RequestCheckView(APIView):
 
     @extend_schema(request=RequestCreateSerializer, responses=DecisionSerializer)
     def post(self, request: Request) -> Response:
-        from django.utils import timezone
-
         serializer = RequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        linked = None
-        if data.get("linked_reference"):
-            linked = visible_requests(request.user).filter(reference=data["linked_reference"]).first()
-        authority = request.user.authority  # type: ignore[union-attr]
-        facts = facts_from_data(data, authority=authority, received_at=timezone.now(), linked=linked)
-        return Response(evaluate(facts, provider_config()).to_dict())
+        return Response(request_check(actor=request.user, data=serializer.validated_data))
 
 
 class RequestWithdrawView(APIView):

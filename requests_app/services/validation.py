@@ -165,3 +165,17 @@ def _give_up(request: LegalRequest) -> LegalRequest | None:
         outbox.enqueue("notify.new_request", request=current)
         return transition(current, Status.IN_REVIEW, reason="automatic validation failed repeatedly",
                           extra_fields={"decision": record})
+
+
+def request_check(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The decision for a validated request body, stored nowhere (``POST .../check/`` and the
+    portal form's live check). The issuer comes from the actor's verified authority."""
+    from ..access import visible_requests
+    from ..facts import facts_from_data
+    from ..rules import evaluate
+
+    linked = None
+    if data.get("linked_reference"):
+        linked = visible_requests(actor).filter(reference=data["linked_reference"]).first()
+    facts = facts_from_data(data, authority=actor.authority, received_at=timezone.now(), linked=linked)
+    return evaluate(facts, provider_config()).to_dict()

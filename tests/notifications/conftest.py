@@ -50,7 +50,9 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # Python folds a long encoded subject onto a continuation line; decoding keeps the fold's
+        # leading space, which mail clients drop.
+        return str(self.message["Subject"]).strip()
 
     @property
     def text(self) -> str:

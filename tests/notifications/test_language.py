@@ -24,7 +24,7 @@ def has_catalogue(language: str) -> bool:
 
 def in_language(text, language: str) -> str:
     with translation.override(language):
-        return str(text)
+        return translation.gettext(text) if isinstance(text, str) else str(text)
 
 
 @pytest.mark.parametrize("language", [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.boundfield import BoundField
 
 
@@ -54,7 +55,7 @@ class SummaryItem:
 class PortalFormMixin:
     """Shared by every portal form: custom bound fields and an error summary."""
 
-    bound_field_class = PortalBoundField
+    bound_field_class: type[BoundField] | None = PortalBoundField
 
     def error_summary(self) -> list[SummaryItem]:
         form: Any = self
@@ -62,7 +63,7 @@ class PortalFormMixin:
             return []
         items = [SummaryItem("", "", str(e)) for e in form.non_field_errors()]
         for name, errors in form.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS:
+            if name == NON_FIELD_ERRORS:
                 continue
             bound = form[name]
             for error in errors:

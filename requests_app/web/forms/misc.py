@@ -97,7 +97,7 @@ class AuthorityRegistrationForm(PortalFormMixin, forms.ModelForm):
         return domain
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         email, domain = data.get("contact_email") or "", data.get("email_domain") or ""
         email_domain = email.rsplit("@", 1)[-1].lower()
         if email and domain and email_domain != domain and not email_domain.endswith("." + domain):

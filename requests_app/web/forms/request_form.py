@@ -81,7 +81,7 @@ class TargetForm(PortalForm):
     timezone = forms.ChoiceField(label=_("Time zone of the time stamp"), choices=ZONE_CHOICES, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if data.get("value") and not data.get("kind"):
             self.add_error("kind", _("Choose the kind of identifier."))
         if data.get("kind") and not data.get("value"):
@@ -89,6 +89,11 @@ class TargetForm(PortalForm):
         if data.get("timestamp") and not data.get("timezone"):
             self.add_error("timezone", _("Choose the time zone of the time stamp."))
         return data
+
+    def __init__(self, *args: Any, default_zone: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if default_zone:
+            self.fields["timezone"].initial = default_zone
 
     def to_body(self) -> dict[str, Any] | None:
         data = self.cleaned_data
@@ -195,7 +200,7 @@ class RequestForm(PortalForm):
         return upload
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if (data.get("data_from") or data.get("data_to")) and not data.get("range_timezone"):
             self.add_error("range_timezone", _("Choose the time zone of the time range."))
         if data.get("sentence_execution") and data.get("sentence_months") is None:

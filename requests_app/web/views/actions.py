@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -25,6 +28,8 @@ from ..decorators import client_ip, officer_required
 from ..forms.misc import AttachmentForm, MessageForm, WithdrawForm
 from .detail import render_detail
 from .lookup import find_request
+
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 def _detail_url(reference: str, anchor: str = "") -> str:
@@ -87,7 +92,7 @@ def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
     return render_detail(request, find_request(request, reference, detail=True), attachment_form=form, status=400)
 
 
-def _download_headers(response: HttpResponse) -> HttpResponse:
+def _download_headers(response: R) -> R:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
@@ -96,7 +101,7 @@ def _download_headers(response: HttpResponse) -> HttpResponse:
 
 @officer_required
 @require_GET
-def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
     legal_request = find_request(request, reference)
     attachment = Attachment.objects.filter(request=legal_request, pk=attachment_id).first()
     if attachment is None:

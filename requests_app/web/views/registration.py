@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from requests_app import audit
+from accounts.services import authority_registration_request_create
 
 from ..decorators import client_ip
 from ..forms.misc import AuthorityRegistrationForm
@@ -41,11 +40,7 @@ def authority_registration(request: HttpRequest) -> HttpResponse:
         if _over_limit(request):
             return render(request, "portal/rate_limited.html", status=429)
         if form.is_valid():
-            with transaction.atomic():
-                registration = form.save()
-                audit.record("authority_registration.requested", obj=registration, ip_address=client_ip(request),
-                             data={"authority_name": registration.authority_name, "country": registration.country,
-                                   "email_domain": registration.email_domain})
+            authority_registration_request_create(data=form.cleaned_data, ip_address=client_ip(request))
             return redirect("portal:authority_registration_done")
     return render(request, "portal/authority_registration.html", {"form": form},
                   status=400 if request.method == "POST" else 200)

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from requests_app.access import RequestNotFound, get_visible_request
 from requests_app.models import AttachmentKind, Channel
+from requests_app.services import validation
 from requests_app.services.attachments import attachment_add
 from requests_app.services.errors import ServiceError
 from requests_app.services.submission import request_submit
 from requests_app.uploads import UploadRejected
 
-from ..checks import check_request
 from ..decorators import client_ip, officer_required
 from ..findings import attach_findings, slot_names
 from ..forms.request_form import SECTION_INSTRUMENTS, RequestForm, TargetFormSet
@@ -29,7 +29,7 @@ from .summary import summary_for
 
 def _forms(request: HttpRequest, data: Any = None, files: Any = None) -> tuple[RequestForm, Any]:
     zone = zone_for_country(request.user.authority.country)  # type: ignore[union-attr]
-    targets = TargetFormSet(data, prefix="targets", initial=None if data is not None else [{"timezone": zone}] * 3)
+    targets = TargetFormSet(data, prefix="targets", form_kwargs={"default_zone": zone})
     initial = {"range_timezone": zone, "submission_key": uuid.uuid4().hex,
                "language": getattr(request, "LANGUAGE_CODE", "en")}
     form = RequestForm(data, files, targets=targets, initial=None if data is not None else initial)
@@ -52,11 +52,12 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form, targets = _forms(request)
         return _page(request, form, targets)
-    data = request.POST
+    data: Any = request.POST
     if data.get("action") == "more_targets":
         # Without JavaScript, "Add another target" comes back here with three more rows.
         data = data.copy()
-        data["targets-TOTAL_FORMS"] = str(min(int(data.get("targets-TOTAL_FORMS") or 0) + 3, 100))
+        rows = data.get("targets-TOTAL_FORMS") or "0"
+        data["targets-TOTAL_FORMS"] = str(min((int(rows) if rows.isdigit() else 0) + 3, 100))
         form, targets = _forms(request, data)
         return _page(request, form, targets)
     form, targets = _forms(request, data, request.FILES)
@@ -64,7 +65,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
         return _page(request, form, targets, status=400)
     assert form.api_data is not None
     if request.POST.get("action") == "check":
-        decision = check_request(request.user, form.api_data)
+        decision = validation.request_check(actor=request.user, data=form.api_data)
         findings = attach_findings(form, targets, decision["findings"])
         return _page(request, form, targets, decision=decision, findings=findings, checked=True)
     key = form.cleaned_data.get("submission_key") or None
@@ -96,7 +97,7 @@ def request_check(request: HttpRequest) -> HttpResponse:
     findings: list[dict[str, Any]] = []
     if form.validate_with_api():
         assert form.api_data is not None
-        decision = check_request(request.user, form.api_data)
+        decision = validation.request_check(actor=request.user, data=form.api_data)
         findings = attach_findings(form, targets, decision["findings"])
     else:
         attach_findings(form, targets, [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,7 +21,8 @@ from ..forms.misc import TokenForm
 
 
 def _page(request: HttpRequest, form: TokenForm, *, raw: str = "", status: int = 200) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    user: Any = request.user
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at")
     return render(request, "portal/tokens.html", {"form": form, "tokens": tokens, "raw_token": raw}, status=status)
 
 
@@ -39,7 +42,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=400)
     try:
-        _token, raw = token_issue(actor=request.user, user=request.user, name=form.cleaned_data["name"],  # type: ignore[arg-type]
+        user: Any = request.user
+        _token, raw = token_issue(actor=user, user=user, name=form.cleaned_data["name"],
                                   days=form.cleaned_data["days"])
     except ValidationError as error:
         form.add_error(None, error)
@@ -51,7 +55,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @officer_required
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=token_id).select_related("user").first()
+    user: Any = request.user
+    token = ApiToken.objects.filter(user=user, pk=token_id).select_related("user").first()
     if token is None:
         raise Http404(_("No such token."))
     token_revoke(actor=request.user, token=token)
