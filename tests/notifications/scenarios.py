@@ -160,6 +160,7 @@ def ea_window_ended(w: World) -> Outcome:
     request = w.submit(judge, data_categories=["traffic"], validation=None, enforcing_authority_notified=True)
     assert request.status == Status.AWAITING_ENFORCING_AUTHORITY, request.decision
     w.flush()
+    assert request.hold_until is not None
     with time_machine.travel(request.hold_until + timedelta(seconds=1), tick=False):
         fire_due()
     return request, {judge.email}
@@ -172,7 +173,7 @@ def deadline_warn_unassigned(w: World) -> Outcome:
 @dataclass(frozen=True)
 class Scenario:
     topic: str
-    run: Callable[[World], Outcome]
+    run: Callable[..., Outcome]
     name: str = ""
 
     @property

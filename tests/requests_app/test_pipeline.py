@@ -65,7 +65,8 @@ def validation_rows(request: LegalRequest):
 
 
 def error_fields(request: LegalRequest) -> list[str]:
-    return [f.get("field") or "" for f in request.decision["findings"] if f["severity"] == "error"]
+    decision = request.decision or {}
+    return [f.get("field") or "" for f in decision["findings"] if f["severity"] == "error"]
 
 
 @pytest.fixture
