@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.utils import translation
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
@@ -35,7 +36,7 @@ class SessionPolicyMiddleware:
             last_seen = request.session.get("last_seen", now)
             if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 logout(request)
-                return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+                return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
             if now - last_seen > 60:  # write the session at most once a minute
                 request.session["last_seen"] = now
             request.session.setdefault("last_seen", now)
