@@ -191,7 +191,7 @@ REQUIRE_MFA = env.bool("REQUIRE_MFA", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "accounts.axes.attempted_username"
 AXES_RESET_ON_SUCCESS = True
 
 # --- Security headers ---------------------------------------------------------------------------
