@@ -1,0 +1,23 @@
+"""``{% load findings %}{{ finding|finding_message }}``: a rule finding's message in the active language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import template
+
+from requests_app.finding_messages import translated_message
+
+register = template.Library()
+
+
+@register.filter
+def finding_message(finding: Any) -> str:
+    """The translated message of a finding dict (Finding.to_dict()); other values unchanged."""
+    if isinstance(finding, Mapping):
+        return translated_message(finding)
+    message = getattr(finding, "message", None)
+    if message is not None and hasattr(finding, "to_dict"):
+        return translated_message(finding.to_dict())
+    return "" if finding is None else str(finding)
