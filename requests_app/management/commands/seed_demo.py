@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -24,9 +26,9 @@ AUTHORITIES = [
      "officers": ["staatsanwalt@sta.berlin.de"]},
 ]
 STAFF = [
-    ("admin@provider.example", "Legal admin", True),
-    ("reviewer@provider.example", "Legal reviewer", False),
-    ("approver@provider.example", "Legal approver", False),
+    ("admin@provider.example", "Legal admin", "legal_admin"),
+    ("reviewer@provider.example", "Legal reviewer", "legal_reviewer"),
+    ("approver@provider.example", "Legal approver", "legal_approver"),
 ]
 
 
@@ -73,12 +75,16 @@ class Command(BaseCommand):
             authority = authority_create(**spec)
             for email in emails:
                 officers.append(officer_create(authority=authority, email=email, password=OFFICER_PASSWORD))
-        for email, name, superuser in STAFF:
+        for email, name, role in STAFF:
             first, _, last = name.partition(" ")
-            User.objects.create_user(email=email, password=STAFF_PASSWORD, is_staff=True, is_superuser=superuser,
-                                     first_name=first, last_name=last)
+            user = User.objects.create_user(email=email, password=STAFF_PASSWORD, is_staff=True,
+                                            is_superuser=role == "legal_admin", first_name=first, last_name=last)
+            user.groups.add(Group.objects.get(name=role))
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         now = timezone.now()
         french, german = officers[0], officers[2]
+        # The French officer also administers their authority's officers (approvals).
+        User.objects.filter(pk=french.pk).update(is_authority_admin=True)
         _, tokens[french.email] = token_issue(user=french, name="demo")
         _, tokens[german.email] = token_issue(user=german, name="demo")
 
@@ -106,13 +112,14 @@ class Command(BaseCommand):
     def _print_logins(self, tokens):
         out = self.stdout.write
         out("")
-        out("Demo logins (embedded mode only):")
+        out("Demo logins (embedded mode only). Every account enrols a second factor (TOTP) at first sign-in:")
         out(f"  legal admin     admin@provider.example     / {STAFF_PASSWORD}")
         out(f"  legal reviewer  reviewer@provider.example  / {STAFF_PASSWORD}")
         out(f"  legal approver  approver@provider.example  / {STAFF_PASSWORD}")
         for spec in AUTHORITIES:
             for email in spec["officers"]:
-                out(f"  officer ({spec['country']})    {email:<28} / {OFFICER_PASSWORD}")
+                admin_note = "  (authority administrator)" if email == AUTHORITIES[0]["officers"][0] else ""
+                out(f"  officer ({spec['country']})    {email:<28} / {OFFICER_PASSWORD}{admin_note}")
         for email, raw in tokens.items():
             out(f"  API token for {email}: {raw}")
         if not tokens:
