@@ -34,7 +34,7 @@ run: $(VENV)/.installed
 ## Run the whole test suite on PostgreSQL and Redis (started if installed but down).
 test: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 ## The embedded-mode smoke test: Procfile processes on SQLite + filesystem broker.
 smoke: $(VENV)/.dev-installed

@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from .models import ApiToken, Authority, User
+from . import services
+from .models import ApiToken, ApprovalStatus, Authority, AuthorityRegistrationRequest, RegistrationStatus, User
 
 
 @admin.register(Authority)
@@ -13,17 +15,91 @@ class AuthorityAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    list_display = ["email", "authority", "is_active", "is_staff", "last_login"]
-    list_filter = ["is_active", "is_staff", "authority__country"]
+    """Officers and the legal team. Approval and deactivation go through the services (audited,
+    tokens revoked); only superusers may touch roles and privileges."""
+
+    list_display = ["email", "authority", "approval_status", "is_authority_admin", "is_active", "is_staff",
+                    "last_login"]
+    list_filter = ["approval_status", "is_active", "is_staff", "is_authority_admin"]
     search_fields = ["email", "authority__name"]
     list_select_related = ["authority"]
     ordering = ["email"]
+    actions = ["approve_officers", "deactivate_officers"]
     fieldsets = (
         (None, {"fields": ("email", "username", "password")}),
-        ("Authority", {"fields": ("authority", "language")}),
+        ("Authority", {"fields": ("authority", "language", "approval_status", "approved_by", "approved_at",
+                                  "is_authority_admin")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["approval_status", "approved_by", "approved_at", "last_login", "date_joined"]
+        if not request.user.is_superuser:
+            fixed += ["is_staff", "is_superuser", "groups", "user_permissions", "is_active", "authority"]
+        return fixed
+
+    @admin.action(description="Approve the selected officers", permissions=["change"])
+    def approve_officers(self, request, queryset):
+        self._each(request, queryset.filter(approval_status=ApprovalStatus.PENDING), services.officer_approve,
+                   "approved")
+
+    @admin.action(description="Deactivate the selected officers (ends sessions, revokes tokens)",
+                  permissions=["change"])
+    def deactivate_officers(self, request, queryset):
+        self._each(request, queryset.filter(is_active=True), services.officer_deactivate, "deactivated")
+
+    def _each(self, request, queryset, operation, verb):
+        done = 0
+        for officer in queryset.filter(authority__isnull=False):
+            try:
+                operation(actor=request.user, officer=officer)
+                done += 1
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{officer.email}: {exc}", messages.ERROR)
+        self.message_user(request, f"{done} officer(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(AuthorityRegistrationRequest)
+class AuthorityRegistrationRequestAdmin(admin.ModelAdmin):
+    """Requests to register an authority. Vet them out of band (official registry, a call to a
+    switchboard found independently) before registering: nothing here is trusted as given."""
+
+    list_display = ["authority_name", "country", "authority_type", "email_domain", "contact_email", "status",
+                    "created_at"]
+    list_filter = ["status", "authority_type", "country"]
+    search_fields = ["authority_name", "email_domain", "contact_email"]
+    actions = ["register", "reject"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in AuthorityRegistrationRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Register the selected authorities (after vetting)", permissions=["change"])
+    def register(self, request, queryset):
+        self._decide(request, queryset, register=True)
+
+    @admin.action(description="Reject the selected requests", permissions=["change"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, register=False)
+
+    def _decide(self, request, queryset, *, register):
+        done = 0
+        for registration in queryset.filter(status=RegistrationStatus.PENDING):
+            try:
+                services.authority_registration_decide(actor=request.user, registration=registration,
+                                                       register=register)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{registration.authority_name}: {'; '.join(exc.messages)}",
+                                  messages.ERROR)
+        self.message_user(request, f"{done} request(s) {'registered' if register else 'rejected'}.",
+                          messages.SUCCESS)
 
 
 @admin.register(ApiToken)

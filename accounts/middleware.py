@@ -18,6 +18,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
 # confirmation, MFA set-up, sign-out), static files, health and the API (token-authenticated).
@@ -47,4 +48,8 @@ class SessionPolicyMiddleware:
                 request.LANGUAGE_CODE = language
             if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
                 return redirect("mfa_index")
-        return self.get_response(request)
+        response = self.get_response(request)
+        if user is not None and user.is_authenticated and "Cache-Control" not in response:
+            # Pages of a signed-in person carry case data: never in a shared or browser cache.
+            patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -179,3 +179,22 @@ def authority_registration_request_create(*, data: dict[str, Any], ip_address: s
                            "email_domain": registration.email_domain})
         outbox.enqueue("alert.authority_registration", payload={"registration_id": registration.pk})
     return registration
+
+
+def authority_registration_decide(*, actor: Any, registration: Any, register: bool) -> Any:
+    """The legal team registers (as a verified authority) or rejects a registration request,
+    after vetting it out of band."""
+    from .models import RegistrationStatus
+
+    with transaction.atomic():
+        if register:
+            authority_create(actor=actor, name=registration.authority_name, country=registration.country,
+                             authority_type=registration.authority_type, domains=[registration.email_domain],
+                             switchboard_phone=registration.switchboard_phone, verified=True)
+        registration.status = RegistrationStatus.REGISTERED if register else RegistrationStatus.REJECTED
+        registration.decided_by = actor
+        registration.decided_at = timezone.now()
+        registration.save(update_fields=["status", "decided_by", "decided_at"])
+        audit.record("authority_registration.decided", actor=actor, obj=registration,
+                     data={"decision": registration.status, "authority_name": registration.authority_name})
+    return registration

@@ -36,6 +36,33 @@ is_reviewer = is_legal_staff & (_in_reviewer_group | _in_approver_group | _in_ad
 is_approver = is_legal_staff & (_in_approver_group | _in_admin_group | _superuser)
 is_legal_admin = is_legal_staff & (_in_admin_group | _superuser)
 
+# Django model permissions of each role, for the admin (app label → model → actions). The
+# business rules are the predicates above; these only let the admin show the pages.
+_REQUEST_MODELS = ["legalrequest", "target", "attachment", "message", "auditevent", "outboxmessage", "timer",
+                   "internalnote", "callbackverification", "approval", "annexiii", "responsepackage",
+                   "responsefile", "notification"]
+ROLE_PERMISSIONS: dict[str, dict[str, dict[str, list[str]]]] = {
+    REVIEWER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},
+    APPROVER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},
+    ADMIN: {
+        "requests_app": {m: ["view", "change"] for m in _REQUEST_MODELS},
+        "accounts": {"authority": ["view", "change"], "user": ["view", "change"],
+                     "authorityregistrationrequest": ["view", "change"], "apitoken": ["view", "change"]},
+    },
+}
+
+
+def ensure_role_groups(group_model: Any, permission_model: Any) -> None:
+    """Create the role groups with their admin permissions (idempotent). Runs after every
+    ``migrate`` and database flush (post_migrate), so the roles can never go missing."""
+    for role, apps in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        for app_label, models in apps.items():
+            codenames = [f"{action}_{model}" for model, actions in models.items() for action in actions]
+            group.permissions.add(*permission_model.objects.filter(content_type__app_label=app_label,
+                                                                   codename__in=codenames))
+
+
 PERMISSIONS = rules.RuleSet()
 PERMISSIONS.add_rule("review", is_reviewer)
 PERMISSIONS.add_rule("assign", is_reviewer)

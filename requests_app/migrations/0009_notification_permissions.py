@@ -1,23 +1,18 @@
-"""The legal team's groups also see notifications (delivery state per request)."""
+"""The legal team's groups also see notifications (requests_app.permissions.ROLE_PERMISSIONS)."""
 
 from django.db import migrations
-
-ROLES = {"legal_reviewer": ["view"], "legal_approver": ["view"], "legal_admin": ["view", "change"]}
 
 
 def grant(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
+    from requests_app.permissions import ensure_role_groups
+
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, actions in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(*Permission.objects.filter(
-            content_type__app_label="requests_app", codename__in=[f"{a}_notification" for a in actions]))
+    ensure_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):
