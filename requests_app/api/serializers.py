@@ -219,6 +219,25 @@ class RequestListSerializer(serializers.ModelSerializer):
         fields = ["reference", "status", "instrument", "case_reference", "emergency", "received_at", "due_at"]
 
 
+class RequestReceiptSerializer(serializers.ModelSerializer):
+    """The answer to a submission (DESIGN.md §5 "Response"): the receipt, state and decision.
+    The full request is at ``GET /api/v1/requests/{reference}/``."""
+
+    decision = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LegalRequest
+        fields = ["reference", "status", "instrument", "received_at", "due_at", "deadline_explanation",
+                  "receipt_hash", "decision", "history"]
+
+    def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:
+        return RequestDetailSerializer.get_decision(self, obj)  # type: ignore[arg-type]
+
+    def get_history(self, obj: LegalRequest) -> list[dict[str, Any]]:
+        return RequestDetailSerializer.get_history(self, obj)  # type: ignore[arg-type]
+
+
 class RequestDetailSerializer(serializers.ModelSerializer):
     """Everything the authority may see. Never internal legal notes."""
 

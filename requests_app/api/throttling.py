@@ -36,15 +36,16 @@ class AuthorityRateThrottle(SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         self.now = now
-        bucket = f"{key}:{window}"
-        # add() is a no-op when the bucket exists; incr() is atomic in Redis and the DB cache.
-        cache.add(bucket, 0, timeout=int(self.duration) + 1)
+        return self._count(f"{key}:{window}") <= self.num_requests
+
+    def _count(self, bucket: str) -> int:
+        """Atomic increment; one cache round trip once the window's bucket exists."""
         try:
-            count = cache.incr(bucket)
-        except ValueError:  # expired between add and incr
-            cache.add(bucket, 1, timeout=int(self.duration) + 1)
-            count = 1
-        return count <= self.num_requests
+            return cache.incr(bucket)
+        except ValueError:  # first request of the window
+            if cache.add(bucket, 1, timeout=int(self.duration) + 1):
+                return 1
+            return cache.incr(bucket)  # another worker created it meanwhile
 
     def wait(self) -> float | None:
         return max(0.0, self.window_end - self.now)

@@ -36,6 +36,7 @@ from .serializers import (
     RequestCreateSerializer,
     RequestDetailSerializer,
     RequestListSerializer,
+    RequestReceiptSerializer,
     ResponsePackageSerializer,
     WithdrawSerializer,
 )
@@ -73,7 +74,7 @@ class RequestListCreateView(generics.ListCreateAPIView):
 
     @extend_schema(
         request=RequestCreateSerializer,
-        responses={201: RequestDetailSerializer, 200: RequestDetailSerializer},
+        responses={201: RequestReceiptSerializer, 200: RequestReceiptSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                      description="Repeat a POST safely: the same key returns the first result.")],
     )
@@ -89,9 +90,9 @@ class RequestListCreateView(generics.ListCreateAPIView):
         if created:
             # Everything about a new request is in hand: no read-back (performance.md §8).
             history = [{"status": legal_request.status, "from_status": None, "at": legal_request.received_at}]
-            body = RequestDetailSerializer(legal_request, context={"history": history}).data
+            body = RequestReceiptSerializer(legal_request, context={"history": history}).data
         else:
-            body = RequestDetailSerializer(detail_queryset(request.user).get(pk=legal_request.pk)).data
+            body = RequestReceiptSerializer(legal_request).data
         response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = f"/api/v1/requests/{legal_request.reference}/"
         if not created:
