@@ -142,11 +142,18 @@ def _clean_header(value: str) -> str:
     return " ".join(str(value).split())[:190]
 
 
-def render(event_name: str, request: LegalRequest | None, language: str) -> tuple[str, str, str]:
+def subject_for(event_name: str, request: LegalRequest | None, language: str) -> str:
     event = EVENTS[event_name]
     with translation.override(language):
         reference = request.reference if request else ""
-        subject = _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
+        return _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
+
+
+def render(event_name: str, request: LegalRequest | None, language: str) -> tuple[str, str, str]:
+    event = EVENTS[event_name]
+    subject = subject_for(event_name, request, language)
+    with translation.override(language):
+        reference = request.reference if request else ""
         context = {
             "subject": subject,
             "body": str(event.body),
@@ -173,7 +180,7 @@ def plan(outbox_id: int) -> list[int]:
     rows = []
     now = timezone.now()
     for address, recipient in recipients(event, message.request, message.payload).items():
-        subject, _text, _html = render(message.topic, message.request, recipient.language)
+        subject = subject_for(message.topic, message.request, recipient.language)
         hold_until = None if event.urgent or not recipient.legal_team else held_until(now)
         rows.append(Notification(
             key=f"{message.pk}:{address}", outbox=message, request=message.request, event=message.topic,

@@ -63,10 +63,15 @@ def fire_due_timers() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
 def send_notifications(outbox_id: int) -> int:
-    """Fan an outbox event out to one notification per recipient, each sent by its own task."""
+    """Fan an outbox event out to one notification per recipient and send them here; a
+    recipient whose delivery fails gets its own retrying task, so one bad mailbox delays
+    nobody else."""
     ids = notifications.plan(outbox_id)
     for notification_id in ids:
-        send_notification.apply_async(args=(notification_id,))
+        try:
+            notifications.send(notification_id)
+        except Exception:
+            send_notification.apply_async(args=(notification_id,), countdown=5)
     return len(ids)
 
 
