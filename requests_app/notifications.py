@@ -209,9 +209,8 @@ def send(notification_id: int) -> bool:
             row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
             row.attempts += 1
             row.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        audit.record("notification.sent", request=row.request, obj=row,
-                     authority_id=row.request.authority_id if row.request else None,
-                     data={"event": row.event, "recipient": row.recipient})
+        # The Notification row (state, attempts, sent_at) is the delivery record; shown per request
+        # in the admin. E-mails are not audit events (they change nothing).
     except Exception as exc:
         Notification.objects.filter(pk=notification_id).update(
             attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]

@@ -39,5 +39,8 @@ def related_context(obj: LegalRequest) -> dict[str, Any]:
         "approvals": list(obj.approvals.select_related("prepared_by", "approved_by")),
         "annex_iii": list(obj.annex_iii.select_related("created_by")),
         "packages": list(packages),
+        # Delivery state of every e-mail about this request (retry/discard in the Notifications admin).
+        "notifications": list(obj.notifications.only("event", "recipient", "status", "attempts", "last_error",
+                                                     "sent_at", "created_at").order_by("created_at", "id")),
         "timeline": timeline(events),
     }
