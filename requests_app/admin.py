@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from . import audit
-from .admin_views import views
+from .admin_views import records, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
 from .admin_views.queue import (

@@ -40,7 +40,7 @@ is_legal_admin = is_legal_staff & (_in_admin_group | _superuser)
 # business rules are the predicates above; these only let the admin show the pages.
 _REQUEST_MODELS = ["legalrequest", "target", "attachment", "message", "auditevent", "outboxmessage", "timer",
                    "internalnote", "callbackverification", "approval", "annexiii", "responsepackage",
-                   "responsefile", "notification"]
+                   "responsefile", "notification", "idempotencyrecord"]
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, list[str]]]] = {
     REVIEWER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},
     APPROVER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},

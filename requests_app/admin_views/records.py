@@ -1,0 +1,123 @@
+"""Read-only admin lists of the records around a request (targets, documents, messages, notes,
+call-backs, approvals, Annex III forms, response packages, idempotency keys).
+
+They are written only by services; here the legal team can search and inspect them across
+requests. Nothing can be added, changed or deleted, and the lists never count whole tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+
+from ..models import (
+    AnnexIII,
+    Approval,
+    Attachment,
+    CallbackVerification,
+    IdempotencyRecord,
+    InternalNote,
+    Message,
+    ResponseFile,
+    ResponsePackage,
+    Target,
+)
+from .queue import EstimatedCountPaginator
+
+
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Target)
+class TargetAdmin(ReadOnlyRecordAdmin):
+    list_display = ["value", "kind", "timestamp", "request"]
+    list_filter = ["kind"]
+    search_fields = ["=value", "=request__reference"]
+    list_select_related = ["request"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyRecordAdmin):
+    list_display = ["original_name", "kind", "size", "sha256", "request", "uploaded_by", "uploaded_at"]
+    list_filter = ["kind"]
+    search_fields = ["=sha256", "=request__reference"]
+    list_select_related = ["request", "uploaded_by"]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "kind", "author", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "author"]
+
+
+@admin.register(InternalNote)
+class InternalNoteAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "author", "created_at"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "author"]
+
+
+@admin.register(CallbackVerification)
+class CallbackVerificationAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "outcome", "phone_called", "called_by", "called_at"]
+    list_filter = ["outcome"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "called_by"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "prepared_by", "approved_by", "approved_at"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "prepared_by", "approved_by"]
+
+
+@admin.register(AnnexIII)
+class AnnexIIIAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "kind", "data_preserved", "created_by", "created_at"]
+    list_filter = ["kind", "data_preserved"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "created_by"]
+
+
+@admin.register(ResponsePackage)
+class ResponsePackageAdmin(ReadOnlyRecordAdmin):
+    list_display = ["request", "prepared_by", "released_at", "available_until", "purged_at"]
+    search_fields = ["=request__reference"]
+    list_select_related = ["request", "prepared_by"]
+
+
+@admin.register(ResponseFile)
+class ResponseFileAdmin(ReadOnlyRecordAdmin):
+    list_display = ["original_name", "size", "sha256", "package"]
+    search_fields = ["=sha256"]
+    list_select_related = ["package"]
+    exclude = ["stored_name"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "stored_name"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyRecordAdmin):
+    list_display = ["key", "authority", "request", "created_at"]
+    search_fields = ["=key", "=request__reference"]
+    list_select_related = ["authority", "request"]
