@@ -33,7 +33,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import templatize
 
-from requests_app.finding_messages import translated_message
+from requests_app.finding_i18n import translated_message
 from requests_app.notifications import EVENTS
 from requests_app.rules import Issuer, Offence, RequestFacts, Target, evaluate
 from requests_app.rules.catalogue import CATALOGUE, finding
@@ -342,7 +342,7 @@ def test_every_finding_translates_and_keeps_its_parameters(code: str) -> None:
     ],
 )
 def test_vocabulary_parameters_are_translated(params: dict, fr: str, de: str) -> None:
-    from requests_app.finding_messages import translated_params
+    from requests_app.finding_i18n import translated_params
 
     name = next(iter(params))
     assert translated_params(params) == params  # English: as the engine wrote it

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from requests_app.finding_messages import translated_message
+from requests_app.finding_i18n import translated_message
 
 register = template.Library()
 
