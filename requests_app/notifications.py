@@ -10,6 +10,7 @@ never leave the portal.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -163,10 +164,45 @@ def render(event_name: str, request: LegalRequest | None, language: str) -> tupl
             "receipt_hash": request.receipt_hash if request else "",
             "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/",
             "urgent": event.urgent,
+            "details": details(event_name, request),
         }
         text = render_to_string("emails/notification.txt", context)
         html = render_to_string("emails/notification.html", context)
     return subject, text, html
+
+
+# Field names of the request body, without positions ("targets[2]" → "targets").
+_FIELD = re.compile(r"^([a-z_]+)")
+
+
+def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, str]]:
+    """What the recipient must know to act, without personal data: the fields concerned, the
+    articles that decide, the Annex III reasons, the date to answer by. Never target values,
+    finding messages (they may quote an identifier) or free text."""
+    if request is None or not request.decision:
+        return []
+    findings = [f for f in request.decision.get("findings", []) if f.get("severity") == "error"]
+    rows: list[tuple[str, str]] = []
+    if event_name == "notify.clarification_requested":
+        fields = sorted({m.group(1) for f in findings if (m := _FIELD.match(f.get("field") or ""))})
+        if fields:
+            rows.append((str(_("Fields to complete or correct")), ", ".join(fields)))
+        reminder = next((d for d in request.decision.get("deadlines", []) if d.get("kind") == "clarification_reminder"),
+                        None)
+        if reminder:
+            rows.append((str(_("Please answer by")), str(reminder["due_at"])[:16].replace("T", " ") + " UTC"))
+    if event_name in {"notify.decision", "notify.clarification_requested"}:
+        articles = sorted({f["legal_basis"] for f in findings if f.get("legal_basis")})
+        if articles:
+            rows.append((str(_("Deciding provisions")), "; ".join(articles)))
+    if event_name == "notify.decision":
+        from .annex_iii_pdf import REASON_LABELS
+
+        form = request.annex_iii.order_by("-created_at").first()
+        if form is not None:
+            codes = sorted({code for item in form.reasons for code in item.get("reasons", [])})
+            rows.append((str(_("Annex III reasons")), "; ".join(REASON_LABELS.get(c, c) for c in codes)))
+    return rows
 
 
 def plan(outbox_id: int) -> list[int]:
