@@ -12,13 +12,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db import transaction
 from django.db.models import F
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from . import audit
 from .admin_views import records, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
@@ -32,8 +30,9 @@ from .admin_views.queue import (
     time_left,
 )
 from .admin_views.timeline import KNOWN_ACTIONS
-from .models import AuditEvent, LegalRequest, Notification, NotificationStatus, OutboxMessage, OutboxStatus, Timer
+from .models import AuditEvent, LegalRequest, Notification, OutboxMessage, Timer
 from .permissions import can
+from .services import dead_letters
 
 admin.site.index_template = "admin/requests_app/site_index.html"
 
@@ -177,29 +176,18 @@ class RetryDiscardAdmin(LegalTeamAdmin):
     """Retry and discard, for legal admins only; each row changed is an audit event."""
 
     actions = ["retry", "discard"]
-    retry_statuses: tuple[str, ...] = ()
-
-    def _audit(self, request, rows, action):
-        for row in rows:
-            audit.record(action, actor=request.user, request=row.request, obj=row, data={"status": row.status})
-
     @admin.action(description="Retry the selected rows", permissions=["administer"])
     def retry(self, request, queryset):
-        with transaction.atomic():
-            rows = list(queryset.select_for_update(of=("self",)).filter(status__in=self.retry_statuses))
-            self._audit(request, rows, f"{self.opts.model_name}.retried")
-            self.requeue(rows)
-        messages.success(request, f"{len(rows)} row(s) queued again.")
+        count = self.requeue(list(queryset), actor=request.user)
+        messages.success(request, f"{count} row(s) queued again.")
 
     @admin.action(description="Discard the selected rows", permissions=["administer"])
     def discard(self, request, queryset):
-        with transaction.atomic():
-            rows = list(queryset.select_for_update(of=("self",)).exclude(status__in=["sent", "discarded"]))
-            self._audit(request, rows, f"{self.opts.model_name}.discarded")
-            queryset.model.objects.filter(pk__in=[r.pk for r in rows]).update(status="discarded")
-        messages.success(request, f"{len(rows)} row(s) discarded.")
+        ids = list(queryset.values_list("pk", flat=True))
+        count = dead_letters.discard(actor=request.user, model=queryset.model, ids=ids)
+        messages.success(request, f"{count} row(s) discarded.")
 
-    def requeue(self, rows):
+    def requeue(self, rows, *, actor) -> int:
         raise NotImplementedError
 
 
@@ -209,11 +197,9 @@ class OutboxMessageAdmin(RetryDiscardAdmin):
     list_filter = ["status"]
     list_select_related = ["request"]
     ordering = ["-id"]
-    retry_statuses = (OutboxStatus.FAILED, OutboxStatus.DISCARDED, OutboxStatus.PENDING)
 
-    def requeue(self, rows):
-        OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=OutboxStatus.PENDING, available_at=timezone.now(), attempts=0)
+    def requeue(self, rows, *, actor) -> int:
+        return dead_letters.outbox_retry(actor=actor, ids=[r.pk for r in rows])
 
 
 @admin.register(Notification)
@@ -222,15 +208,9 @@ class NotificationAdmin(RetryDiscardAdmin):
     list_filter = ["status"]
     list_select_related = ["request"]
     ordering = ["-created_at", "-id"]
-    retry_statuses = (NotificationStatus.FAILED, NotificationStatus.DISCARDED)
 
-    def requeue(self, rows):
-        from .tasks import send_notification
-
-        ids = [r.pk for r in rows]
-        Notification.objects.filter(pk__in=ids).update(status=NotificationStatus.PENDING, last_error="")
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: send_notification.apply_async(args=(pk,)), robust=True)
+    def requeue(self, rows, *, actor) -> int:
+        return dead_letters.notification_retry(actor=actor, ids=[r.pk for r in rows])
 
 
 @admin.register(Timer)

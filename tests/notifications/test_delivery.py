@@ -174,7 +174,7 @@ def test_refused_recipient_is_retried_then_parked_as_failed_then_retried_from_th
     smtp.refuse()
     model_admin = NotificationAdmin(Notification, admin.site)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        model_admin.requeue(list(Notification.objects.filter(status="failed")))
+        model_admin.requeue(list(Notification.objects.filter(status="failed")), actor=team.admin)
     assert len(callbacks) == 1
     refused.refresh_from_db()
     assert (refused.status, refused.last_error) == ("pending", "")
