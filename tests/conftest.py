@@ -13,7 +13,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.services import authority_create, officer_create, token_issue
+from requests_app.permissions import ADMIN, APPROVER, REVIEWER
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +135,55 @@ def epoc_body(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def body():
     return epoc_body
+
+
+# --- the provider's legal team ----------------------------------------------------------------
+
+
+def staff(email: str, *groups: str, superuser: bool = False) -> User:
+    """A member of the legal team (staff, no authority) in the given role groups."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(email=email, password=None, is_staff=True, is_superuser=superuser)
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return staff("reviewer@provider.example", REVIEWER)
+
+
+@pytest.fixture
+def reviewer2(db) -> User:
+    return staff("reviewer2@provider.example", REVIEWER)
+
+
+@pytest.fixture
+def approver(db) -> User:
+    return staff("approver@provider.example", APPROVER)
+
+
+@pytest.fixture
+def approver2(db) -> User:
+    return staff("approver2@provider.example", APPROVER)
+
+
+@pytest.fixture
+def legal_admin(db) -> User:
+    return staff("admin@provider.example", ADMIN)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return staff("root@provider.example", superuser=True)
+
+
+def validated(**overrides: Any) -> dict[str, Any]:
+    """``epoc_body(**overrides)`` as the API serializer hands it to the services."""
+    from requests_app.api.serializers import RequestCreateSerializer
+
+    serializer = RequestCreateSerializer(data=epoc_body(**overrides))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

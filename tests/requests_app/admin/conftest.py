@@ -14,13 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
 from requests_app.models import LegalRequest, Target
-from requests_app.permissions import ADMIN, APPROVER, REVIEWER
+from tests.conftest import staff  # noqa: F401  (the tests import it from here)
 
 CHANGELIST = "/admin/requests_app/legalrequest/"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -43,36 +42,11 @@ def no_publish(monkeypatch):
     monkeypatch.setattr(outbox, "publish", lambda message_id: False)
 
 
-def staff(email: str, *groups: str) -> User:
-    user = User.objects.create_user(email=email, password=None, is_staff=True)
-    for name in groups:
-        user.groups.add(Group.objects.get(name=name))
-    return user
 
 
-@pytest.fixture
-def reviewer(db) -> User:
-    return staff("reviewer@provider.example", REVIEWER)
 
 
-@pytest.fixture
-def reviewer2(db) -> User:
-    return staff("reviewer2@provider.example", REVIEWER)
 
-
-@pytest.fixture
-def approver(db) -> User:
-    return staff("approver@provider.example", APPROVER)
-
-
-@pytest.fixture
-def approver2(db) -> User:
-    return staff("approver2@provider.example", APPROVER)
-
-
-@pytest.fixture
-def legal_admin(db) -> User:
-    return staff("admin@provider.example", ADMIN)
 
 
 def login(user: User) -> Client:

@@ -13,15 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import User
 from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, Timer
-from requests_app.permissions import ADMIN, APPROVER, REVIEWER
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate
-from tests.conftest import client_for, epoc_body
+from tests.conftest import client_for, epoc_body, staff, validated  # noqa: F401  (re-exported)
 
 PAYLOAD = b"subscriber record: suspect_account, registered 2024-01-02, e-mail x@example.org\n"
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -35,51 +32,14 @@ def no_publish(monkeypatch):
     monkeypatch.setattr(outbox, "publish", lambda message_id: False)
 
 
-def staff(email: str, *groups: str, superuser: bool = False) -> User:
-    user = User.objects.create_user(username=email, email=email, password=None, is_staff=True,
-                                    is_superuser=superuser)
-    for name in groups:
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
-    return user
 
 
-@pytest.fixture
-def reviewer(db) -> User:
-    return staff("reviewer@provider.example", REVIEWER)
 
 
-@pytest.fixture
-def reviewer2(db) -> User:
-    return staff("reviewer2@provider.example", REVIEWER)
 
 
-@pytest.fixture
-def approver(db) -> User:
-    return staff("approver@provider.example", APPROVER)
 
 
-@pytest.fixture
-def approver2(db) -> User:
-    return staff("approver2@provider.example", APPROVER)
-
-
-@pytest.fixture
-def legal_admin(db) -> User:
-    return staff("admin@provider.example", ADMIN)
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return staff("root@provider.example", superuser=True)
-
-
-def validated(**overrides: Any) -> dict[str, Any]:
-    """The body as the API serializer hands it to the service."""
-    from requests_app.api.serializers import RequestCreateSerializer
-
-    serializer = RequestCreateSerializer(data=epoc_body(**overrides))
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @pytest.fixture
