@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from fpdf import FPDF
 
 from .models import AnnexIII
 
 REASON_LABELS = {
-    "incomplete": "the certificate is incomplete",
-    "manifest_errors": "the certificate contains manifest errors",
-    "insufficient_information": "the certificate does not contain sufficient information",
-    "data_not_stored": "the data were not stored by or on behalf of the provider at the time of receipt",
-    "de_facto_impossibility": "other de facto impossibility not attributable to the provider",
-    "not_issued_or_validated_per_art_4": "the order was not issued or validated by an authority as specified "
-                                         "in Art. 4",
-    "offence_not_within_art_5_4": "the order for traffic or content data concerns an offence not within "
-                                  "Art. 5(4)",
-    "provider_not_covered": "the provider is not covered by the Regulation",
-    "immunities_or_privileges": "the data are protected by immunities or privileges (Art. 10(5), 11(4))",
-    "conflicting_obligations": "conflicting obligations under the law of a third country (Art. 17)",
-    "other": "other reasons",
+    "incomplete": _("the certificate is incomplete"),
+    "manifest_errors": _("the certificate contains manifest errors"),
+    "insufficient_information": _("the certificate does not contain sufficient information"),
+    "data_not_stored": _("the data were not stored by or on behalf of the provider at the time of receipt"),
+    "de_facto_impossibility": _("other de facto impossibility not attributable to the provider"),
+    "not_issued_or_validated_per_art_4": _("the order was not issued or validated by an authority as specified "
+                                         "in Art. 4"),
+    "offence_not_within_art_5_4": _("the order for traffic or content data concerns an offence not within "
+                                  "Art. 5(4)"),
+    "provider_not_covered": _("the provider is not covered by the Regulation"),
+    "immunities_or_privileges": _("the data are protected by immunities or privileges (Art. 10(5), 11(4))"),
+    "conflicting_obligations": _("conflicting obligations under the law of a third country (Art. 17)"),
+    "other": _("other reasons"),
 }
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -58,6 +60,13 @@ class _Form(FPDF):
 
 
 def render(form: AnnexIII) -> bytes:
+    # The form is laid out in English, the Regulation's common language for the certificates;
+    # the labels are translatable for the e-mails, so pin the language here.
+    with translation.override("en"):
+        return _render(form)
+
+
+def _render(form: AnnexIII) -> bytes:
     request = form.request
     pdf = _Form()
     pdf.set_title(f"Annex III {request.reference}")
@@ -83,7 +92,7 @@ def render(form: AnnexIII) -> bytes:
     if not form.reasons:
         pdf.line_item("All identifiers", "See section F.")
     for item in form.reasons:
-        reasons = "; ".join(REASON_LABELS.get(code, code) for code in item.get("reasons", []))
+        reasons = "; ".join(str(REASON_LABELS.get(code, code)) for code in item.get("reasons", []))
         explanation = item.get("explanation") or ""
         pdf.line_item(str(item.get("identifier") or "All identifiers"),
                       reasons + (f". {explanation}" if explanation else ""))

@@ -201,7 +201,7 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
         form = request.annex_iii.order_by("-created_at").first()
         if form is not None:
             codes = sorted({code for item in form.reasons for code in item.get("reasons", [])})
-            rows.append((str(_("Annex III reasons")), "; ".join(REASON_LABELS.get(c, c) for c in codes)))
+            rows.append((str(_("Annex III reasons")), "; ".join(str(REASON_LABELS.get(c, c)) for c in codes)))
     return rows
 
 
