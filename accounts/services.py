@@ -198,3 +198,12 @@ def authority_registration_decide(*, actor: Any, registration: Any, register: bo
         audit.record("authority_registration.decided", actor=actor, obj=registration,
                      data={"decision": registration.status, "authority_name": registration.authority_name})
     return registration
+
+
+def user_set_language(*, user: User, language: str) -> bool:
+    """Keep the person's language on their account, so e-mails reach them in it too."""
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return False
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -59,54 +60,27 @@ def check_targets(d: Draft, *, legal_basis: str | None = None) -> None:
     for i, target in enumerate(facts.targets):
         where = f"targets[{i}]"
         kind, value = target.kind, target.value.strip()
+
+        def malformed(kind: str = kind, value: str = value, where: str = where, i: int = i) -> None:
+            d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
+
         if kind == "ip_address":
             _check_ip(d, i, value, target.timestamp, legal_basis)
         elif kind == "username":
             if _USERNAME.fullmatch(value) is None:
                 display = bool(value) and (" " in value or not value.isascii())
-                code = "TGT_DISPLAY_NAME" if display else "TGT_MALFORMED"
-                d.add(code, field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
-        elif kind == "user_id":
-            if _USER_ID.fullmatch(value) is None:
-                d.add(
-                    "TGT_MALFORMED",
-                    field=where,
-                    legal_basis=legal_basis,
-                    index=i,
-                    kind=kind,
-                    value=value,
-                )
-        elif kind == "phone":
-            if _PHONE.fullmatch(value.translate(_PHONE_NOISE)) is None:
-                d.add(
-                    "TGT_MALFORMED",
-                    field=where,
-                    legal_basis=legal_basis,
-                    index=i,
-                    kind=kind,
-                    value=value,
-                )
-        elif kind == "email":
-            if _EMAIL.fullmatch(value) is None:
-                d.add(
-                    "TGT_MALFORMED",
-                    field=where,
-                    legal_basis=legal_basis,
-                    index=i,
-                    kind=kind,
-                    value=value,
-                )
+                if display:
+                    d.add("TGT_DISPLAY_NAME", field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
+                else:
+                    malformed()
+        elif kind in _FORMATS:
+            pattern, normalise = _FORMATS[kind]
+            if pattern.fullmatch(normalise(value)) is None:
+                malformed()
         elif kind in ("channel_url", "message_url"):
             host, path = split_url(value)
             if not host:
-                d.add(
-                    "TGT_MALFORMED",
-                    field=where,
-                    legal_basis=legal_basis,
-                    index=i,
-                    kind=kind,
-                    value=value,
-                )
+                malformed()
             elif not on_our_service(host, domains):
                 d.add(
                     "TGT_FOREIGN_SERVICE", field=where, legal_basis=legal_basis, index=i, host=host
@@ -115,6 +89,14 @@ def check_targets(d: Draft, *, legal_basis: str | None = None) -> None:
                 d.add("TGT_MESSAGE_URL_NO_ID", field=where, legal_basis=legal_basis, value=value)
         else:
             d.add("TGT_UNKNOWN_KIND", field=where, legal_basis=legal_basis, index=i, kind=kind)
+
+
+# Identifiers checked by their written form alone: pattern and what is stripped first.
+_FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
+    "user_id": (_USER_ID, str.strip),
+    "phone": (_PHONE, lambda value: value.translate(_PHONE_NOISE)),
+    "email": (_EMAIL, str.strip),
+}
 
 
 def _check_ip(

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from accounts.services import user_set_language
+
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
-    language = request.POST.get("language", "")
     user: Any = request.user
-    if user.is_authenticated and language in dict(settings.LANGUAGES) and user.language != language:
-        user.language = language
-        user.save(update_fields=["language"])
+    if user.is_authenticated:
+        user_set_language(user=user, language=request.POST.get("language", ""))
     return django_set_language(request)
