@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORTAL_PORT ?= 8000
 export PORTAL_PORT
 
-.PHONY: run test smoke lint check-deploy bench clean
+.PHONY: run test test-awkward-clock smoke lint check-deploy bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
 	$(PY) -m pytest -n 2
+
+## The suite again on an awkward frozen instant (tests/conftest.py, frozen_clock): Saturday
+## 27 Mar 2027 23:30 UTC is already Sunday 00:30 in Brussels, the night the clocks go forward,
+## on Easter Sunday before the Easter Monday holiday. A date dependence shows here.
+AWKWARD_INSTANT ?= 2027-03-27T23:30:00+00:00
+test-awkward-clock: $(VENV)/.dev-installed
+	./scripts/ensure_services.sh
+	PORTAL_TEST_NOW=$(AWKWARD_INSTANT) $(PY) -m pytest -n 2 -q
 
 ## The embedded-mode smoke test: Procfile processes on SQLite + filesystem broker.
 smoke: $(VENV)/.dev-installed

@@ -26,3 +26,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # sign in with force_login and would all need an enrolled authenticator, so it is off here;
 # tests/accounts/ switches it on to prove the enforcement.
 REQUIRE_MFA = False
+
+# Processes that the tests start (Celery workers) begin at the tests' instant, so that their
+# clock agrees with the test's frozen one (tests/conftest.py, ``frozen_clock``). The clock runs.
+if os.environ.get("PORTAL_CLOCK_START"):
+    import time_machine
+
+    time_machine.travel(os.environ["PORTAL_CLOCK_START"], tick=True).start()

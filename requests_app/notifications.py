@@ -198,7 +198,7 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
     if event_name == "notify.decision":
         from .annex_iii_pdf import REASON_LABELS
 
-        form = request.annex_iii.order_by("-created_at").first()
+        form = request.annex_iii.order_by("-created_at", "-pk").first()
         if form is not None:
             codes = sorted({code for item in form.reasons for code in item.get("reasons", [])})
             rows.append((str(_("Annex III reasons")), "; ".join(str(REASON_LABELS.get(c, c)) for c in codes)))
@@ -321,7 +321,7 @@ MAX_DIGEST_ATTEMPTS = 6
 def _send_digest(due: Any, address: str, now: datetime) -> int:
     with transaction.atomic():
         rows = list(due.select_for_update(skip_locked=True, of=("self",)).filter(recipient=address)
-                    .select_related("request").order_by("created_at"))
+                    .select_related("request").order_by("created_at", "pk"))
         if not rows:
             return 0
         with translation.override(rows[0].language):

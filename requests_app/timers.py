@@ -188,5 +188,6 @@ def fire(timer_id: int, *, now: datetime | None = None) -> bool:
 
 def fire_due(limit: int = 500) -> int:
     now = timezone.now()
-    due = Timer.objects.filter(due_at__lte=now, fired_at__isnull=True, cancelled_at__isnull=True).order_by("due_at")
+    due = (Timer.objects.filter(due_at__lte=now, fired_at__isnull=True, cancelled_at__isnull=True)
+           .order_by("due_at", "pk"))
     return sum(fire(timer_id, now=now) for timer_id in list(due.values_list("pk", flat=True)[:limit]))

@@ -6,16 +6,42 @@ client, plus an anonymous client. Files go to a temporary private storage root.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import authority_create, officer_create, token_issue
 from requests_app.permissions import ADMIN, APPROVER, REVIEWER
+
+# --- the clock ----------------------------------------------------------------------------------
+#
+# Every test runs on a frozen clock, so that no result depends on the day the suite runs (a
+# 10-day period that ends on a weekend rolls over under Reg. 1182/71 Art. 3(4)). The default
+# instant is an ordinary Tuesday morning after the Regulation's applicability date;
+# ``PORTAL_TEST_NOW`` moves the whole suite to another instant (`.ci/run` runs the suite a second
+# time on an awkward one: ``AWKWARD_INSTANT`` in the Makefile). A test that needs another instant
+# travels explicitly (``time_machine.travel(...)`` nests inside this one).
+FROZEN_AT = datetime.fromisoformat(os.environ.get("PORTAL_TEST_NOW") or "2026-09-15T08:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """The clock for this test: stopped at ``FROZEN_AT``, or started there and running.
+
+    Tests that talk to other processes (Celery workers, a browser, the embedded Procfile) mark
+    themselves ``running_clock``: the clock starts at ``FROZEN_AT`` and runs, so that polling
+    loops and timeouts work; their worker processes start at the same instant through
+    ``PORTAL_CLOCK_START`` (``portal/test_settings.py``).
+    """
+    tick = request.node.get_closest_marker("running_clock") is not None
+    with time_machine.travel(FROZEN_AT, tick=tick) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

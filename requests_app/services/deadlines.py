@@ -38,7 +38,7 @@ def recompute_one(request_id: int, fingerprint: str) -> bool:
             "authority", "linked_request").get(pk=request_id)
         if request.status not in RUNNING or (request.decision or {}).get("config_fingerprint") == fingerprint:
             return False
-        answer = request.messages.filter(kind=MessageKind.CLARIFICATION_ANSWER).order_by("-created_at").first()
+        answer = request.messages.filter(kind=MessageKind.CLARIFICATION_ANSWER).order_by("-created_at", "-pk").first()
         start = answer.created_at if answer else request.received_at
         deadlines = recompute_deadlines(facts_from_request(request), provider_config(),
                                         period_start=answer.created_at if answer else None)

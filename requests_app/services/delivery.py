@@ -97,7 +97,7 @@ def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
         package = (
             ResponsePackage.objects.select_for_update()
             .filter(request=locked, approval__isnull=False, released_at__isnull=True, purged_at__isnull=True)
-            .order_by("-created_at")
+            .order_by("-created_at", "-pk")
             .first()
         )
         if package is None or locked.status != Status.APPROVED:
@@ -128,7 +128,7 @@ def released_package(request: LegalRequest) -> ResponsePackage | None:
     return (
         ResponsePackage.objects.filter(request=request, released_at__isnull=False)
         .prefetch_related("files")
-        .order_by("-released_at")
+        .order_by("-released_at", "-pk")
         .first()
     )
 

@@ -274,7 +274,7 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
         package = (
             ResponsePackage.objects.select_for_update()
             .filter(request=locked, approval__isnull=True, released_at__isnull=True)
-            .order_by("-created_at")
+            .order_by("-created_at", "-pk")
             .first()
         )
         if package is None:

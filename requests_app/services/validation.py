@@ -53,7 +53,7 @@ def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
 
 
 def _clarified_at(request: LegalRequest) -> datetime | None:
-    answer = request.messages.filter(kind=MessageKind.CLARIFICATION_ANSWER).order_by("-created_at").first()
+    answer = request.messages.filter(kind=MessageKind.CLARIFICATION_ANSWER).order_by("-created_at", "-pk").first()
     return answer.created_at if answer else None
 
 

@@ -21,7 +21,7 @@ from tests.conftest import epoc_body
 
 from .conftest import WORKER_APP_NAME
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.running_clock]
 
 POLL_LIMIT = 30.0
 PENDING = {Status.RECEIVED, Status.VALIDATING}

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import epoc_body
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.running_clock]
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

@@ -22,7 +22,7 @@ from ..forms.misc import TokenForm
 
 def _page(request: HttpRequest, form: TokenForm, *, raw: str = "", status: int = 200) -> HttpResponse:
     user: Any = request.user
-    tokens = ApiToken.objects.filter(user=user).order_by("-created_at")
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
     return render(request, "portal/tokens.html", {"form": form, "tokens": tokens, "raw_token": raw}, status=status)
 
 

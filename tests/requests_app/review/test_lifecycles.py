@@ -7,8 +7,9 @@ outbox rows it queued.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
+import holidays
 import pytest
 import time_machine
 from django.utils import timezone
@@ -43,8 +44,21 @@ def produce(request, preparer, approver):
 
 
 def assert_days(delta: timedelta, days: int) -> None:
-    """A day period ends at the end of a calendar day: between ``days`` and ``days + 1``."""
-    assert timedelta(days=days) <= delta <= timedelta(days=days + 1), delta
+    """Our own duty (production within N days): never later than N x 24 h, and not much sooner."""
+    assert timedelta(days=days - 1) <= delta <= timedelta(days=days), delta
+
+
+def assert_waiting_period(start: datetime, end: datetime, days: int) -> None:
+    """Where we wait on an authority (domain.md §13.2): never before the end of the N-th day,
+    rolled over weekends and Belgian public holidays (Reg. 1182/71 Art. 3(4)), and no later than
+    the end of that working day in the latest zone in use (a day of slack)."""
+    assert end >= start + timedelta(days=days), (start, end)
+    last_day = start.astimezone(UTC).date() + timedelta(days=days)
+    closed = holidays.country_holidays("BE", years=[last_day.year, last_day.year + 1])
+    while last_day.weekday() >= 5 or last_day in closed:
+        last_day += timedelta(days=1)
+    assert end.astimezone(UTC).date() >= last_day, (start, end, last_day)
+    assert end <= datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=UTC), (start, end, last_day)
 
 
 # --- Production (EPOC, Reg. (EU) 2023/1543 Art. 10) ------------------------------------------
@@ -109,7 +123,7 @@ def awaiting_ea(submit):
 
 
 def test_traffic_with_enforcing_authority_notified_waits_ten_days(awaiting_ea):
-    assert_days(awaiting_ea.hold_until - awaiting_ea.received_at, 10)
+    assert_waiting_period(awaiting_ea.received_at, awaiting_ea.hold_until, 10)
     timers = open_timers(awaiting_ea)
     assert timers["ea_window_end"] == awaiting_ea.hold_until
     assert awaiting_ea.due_at >= awaiting_ea.hold_until
@@ -194,7 +208,7 @@ def expiry(request):
 
 
 def test_preservation_has_an_expiry_timer_at_sixty_days(preserving):
-    assert_days(expiry(preserving) - preserving.received_at, 60)
+    assert_waiting_period(preserving.received_at, expiry(preserving), 60)
     assert preserving.due_at == expiry(preserving)
     assert transitions(preserving) == [("received", "validating"), ("validating", "preserving")]
 
@@ -207,7 +221,7 @@ def test_annex_vi_within_sixty_days_moves_expiry_to_ninety(submit, preserving):
     preserving.refresh_from_db()
     assert preserving.status == Status.PRESERVING
     new = expiry(preserving)
-    assert_days(new - preserving.received_at, 90)
+    assert_waiting_period(preserving.received_at, new, 90)
     assert preserving.due_at == new
     assert Timer.objects.get(request=preserving, kind="preservation_expiry", due_at=first).cancelled_at
     assert "preservation.preservation_extended" in actions(preserving)
