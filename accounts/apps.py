@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Authorities and accounts"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from . import middleware, schema  # noqa: F401  (the sign-in receiver; the OpenAPI authentication extension)

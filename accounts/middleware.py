@@ -3,18 +3,23 @@
 * Everyone signed in — officers and the legal team — must enrol a second factor (TOTP or a
   passkey) before seeing anything else.
 * Idle sessions end after ``SESSION_IDLE_TIMEOUT`` seconds; the absolute lifetime is
-  ``SESSION_COOKIE_AGE`` from sign-in.
+  ``SESSION_COOKIE_AGE`` from sign-in, and activity does not extend it (OWASP Session
+  Management Cheat Sheet, "Absolute Timeout"): Django's own expiry moves with every save of
+  the session, so the sign-in instant is kept in the session and checked here.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import translation
@@ -26,6 +31,13 @@ OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/regi
                  "/awaiting-approval/")
 
 
+@receiver(user_logged_in, dispatch_uid="accounts.session_signed_in_at")
+def _note_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """The absolute lifetime runs from here (see the module docstring)."""
+    if request is not None and hasattr(request, "session"):
+        request.session["signed_in_at"] = int(time.time())
+
+
 class SessionPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -35,7 +47,8 @@ class SessionPolicyMiddleware:
         if user is not None and user.is_authenticated and not request.path.startswith("/api/"):
             now = int(time.time())
             last_seen = request.session.get("last_seen", now)
-            if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+            signed_in_at = request.session.setdefault("signed_in_at", now)
+            if now - last_seen > settings.SESSION_IDLE_TIMEOUT or now - signed_in_at > settings.SESSION_COOKIE_AGE:
                 logout(request)
                 return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
             if now - last_seen > 60:  # write the session at most once a minute
@@ -49,7 +62,9 @@ class SessionPolicyMiddleware:
             if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
                 return redirect("mfa_index")
         response = self.get_response(request)
-        if user is not None and user.is_authenticated and "Cache-Control" not in response:
-            # Pages of a signed-in person carry case data: never in a shared or browser cache.
+        signed_in = user is not None and user.is_authenticated
+        if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response:
+            # Pages of a signed-in person and every API answer (token-authenticated, so
+            # ``request.user`` is not known here) carry case data: never in a shared or browser cache.
             patch_cache_control(response, private=True, no_store=True)
         return response

@@ -24,6 +24,12 @@ _DEFAULTS = {
     "BEHIND_TLS_PROXY": "false",
     "LOG_LEVEL": "WARNING",
     "PORTAL_VAR_DIR": "/tmp/lrp_bench_var",
+    # Production refuses to start without these (portal/settings.py); the e-mail backend is
+    # put back to the console below, after the check, so the bench sends nothing.
+    "RESPONSE_ENCRYPTION_KEYS": "YmVuY2gtb25seS1mZXJuZXQta2V5LTAxMjM0NTY3ODk=",
+    "EMAIL_URL": "smtp://127.0.0.1:25",
+    "PORTAL_BASE_URL": "https://bench.invalid",
+    "ON_CALL_EMAILS": "oncall@bench.invalid",
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)
@@ -33,6 +39,7 @@ from portal.settings import REST_FRAMEWORK as _PORTAL_REST_FRAMEWORK  # noqa: E4
 
 ROOT_URLCONF = "bench.urls"
 DEBUG = False
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # The throttles stay in the request path (their cache round trips are part of the cost) but
 # can never refuse: at most one refusal per million requests a second.

@@ -260,6 +260,13 @@ RESPONSE_AVAILABLE_DAYS = env.int("RESPONSE_AVAILABLE_DAYS", default=30)
 RESPONSE_RETENTION_DAYS = env.int("RESPONSE_RETENTION_DAYS", default=90)
 RESPONSE_MAX_BYTES = env.int("RESPONSE_MAX_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# API JSON bodies: the largest accepted (413 beyond) and the deepest nesting (400 beyond).
+API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=12)
+# Misses (unknown or another authority's references) one account may make per window before
+# it is throttled and no longer audited miss by miss (requests_app/access.py).
+API_PROBE_LIMIT = env.int("API_PROBE_LIMIT", default=30)
+API_PROBE_WINDOW_SECONDS = env.int("API_PROBE_WINDOW_SECONDS", default=600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- E-mail -----------------------------------------------------------------------------------
@@ -281,7 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["requests_app.api.permissions.IsVettedOfficer"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "requests_app.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -403,3 +410,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Production refuses to start half-configured (issue 14 item 8; security.md §1.3) ----------
+# Checked at import, like SECRET_KEY above, so no process (web, worker, beat, manage.py) runs
+# with a key derived from SECRET_KEY, e-mail that goes nowhere, links over http or nobody on call.
+_EMAIL_BACKENDS_THAT_DELIVER = {
+    "django.core.mail.backends.smtp.EmailBackend",
+}
+if PRODUCTION:
+    _problems: list[str] = []
+    if not RESPONSE_ENCRYPTION_KEYS:
+        _problems.append("RESPONSE_ENCRYPTION_KEYS (Fernet keys, newest first; no key is derived from "
+                         "SECRET_KEY in production, see docs/operations.md for migrating from one)")
+    else:
+        from cryptography.fernet import Fernet as _Fernet
+
+        for _position, _key in enumerate(RESPONSE_ENCRYPTION_KEYS, start=1):
+            try:
+                _Fernet(_key.encode())
+            except ValueError:
+                _problems.append(f"RESPONSE_ENCRYPTION_KEYS entry {_position} is not a Fernet key")
+    if EMAIL_BACKEND not in _EMAIL_BACKENDS_THAT_DELIVER:
+        _problems.append(f"EMAIL_URL (smtp:// or smtp+tls://; the backend {EMAIL_BACKEND} delivers nothing)")
+    if not PORTAL_BASE_URL.startswith("https://"):
+        _problems.append("PORTAL_BASE_URL with https:// (links in e-mails and the portal's own origin)")
+    if not ON_CALL_EMAILS:
+        _problems.append("ON_CALL_EMAILS (who is alerted at once of every emergency request)")
+    if _problems:
+        raise ImproperlyConfigured("DJANGO_ENV=production is not fully configured: " + "; ".join(_problems))

@@ -18,6 +18,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Generous limits so ordinary tests never hit them; throttling tests set their own.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"authority": "100000/minute",  # noqa: F405
                                                                 "authority_submit": "100000/minute"}}
+API_PROBE_LIMIT = 100000  # tests/requests_app/api/test_hardening.py sets its own
 
 # whitenoise warns once per process when STATIC_ROOT does not exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

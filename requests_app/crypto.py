@@ -3,8 +3,11 @@
 ``RESPONSE_ENCRYPTION_KEYS`` lists Fernet keys, newest first. New files are encrypted with
 the first; any listed key decrypts. Rotation: put a new key first, run
 ``manage.py rotate_response_keys`` (re-encrypts every stored file with the newest key), then
-drop the old key (docs/operations.md). Without the variable, a key is derived from
-``SECRET_KEY`` so the embedded mode works out of the box.
+drop the old key (docs/operations.md). Without the variable, outside production only, a key
+is derived from ``SECRET_KEY`` so the embedded mode works out of the box; production refuses to
+start without the variable (portal/settings.py). An installation that ran on the derived key
+migrates with ``rotate_response_keys --from-secret-key``: the derived key then decrypts (never
+encrypts) for that one run.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ def _derived_key() -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
-@lru_cache(maxsize=4)
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    material = [k.encode() for k in keys] or [_derived_key()]
+@lru_cache(maxsize=8)
+def _fernet(keys: tuple[str, ...], accept_derived: bool) -> MultiFernet:
+    material = [k.encode() for k in keys]
+    if not material or accept_derived:
+        material.append(_derived_key())  # last: MultiFernet encrypts with the first key only
     return MultiFernet([Fernet(k) for k in material])
 
 
-def fernet() -> MultiFernet:
-    return _fernet(tuple(settings.RESPONSE_ENCRYPTION_KEYS))
+def fernet(*, accept_derived: bool = False) -> MultiFernet:
+    return _fernet(tuple(settings.RESPONSE_ENCRYPTION_KEYS), accept_derived)
 
 
 def encrypt(data: bytes) -> bytes:
@@ -40,5 +45,5 @@ def decrypt(token: bytes) -> bytes:
     return fernet().decrypt(token)
 
 
-def rotate(token: bytes) -> bytes:
-    return fernet().rotate(token)
+def rotate(token: bytes, *, accept_derived: bool = False) -> bytes:
+    return fernet(accept_derived=accept_derived).rotate(token)

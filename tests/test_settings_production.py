@@ -13,12 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parents[1]
 # Variables of the surrounding shell or test run that would change what the settings see.
 SCRUBBED = ("DJANGO_SETTINGS_MODULE", "DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
             "CACHE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-            "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "BEHIND_TLS_PROXY", "CELERY_TASK_ALWAYS_EAGER")
+            "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "BEHIND_TLS_PROXY", "CELERY_TASK_ALWAYS_EAGER",
+            "RESPONSE_ENCRYPTION_KEYS", "PORTAL_BASE_URL", "ON_CALL_EMAILS")
 
 
 def manage(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
@@ -36,6 +38,10 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": "postgres://portal_app:secret@db.internal:5432/portal",
         "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
         "CACHE_URL": "redis://redis.internal:6379/1",
+        "RESPONSE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp+tls://portal:secret@smtp.internal:587",
+        "PORTAL_BASE_URL": "https://portal.example.org",
+        "ON_CALL_EMAILS": "oncall@provider.example",
     }
     env.update(overrides)
     return env
@@ -81,3 +87,26 @@ def test_production_has_no_security_warning_and_debug_off(tmp_path):
     shown = manage(tmp_path, "shell", "-c", code, **production_env())
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split("\n")[-2] == "False True True True 63072000 ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"RESPONSE_ENCRYPTION_KEYS": ""}, "RESPONSE_ENCRYPTION_KEYS"),
+        ({"RESPONSE_ENCRYPTION_KEYS": "not-a-fernet-key"}, "RESPONSE_ENCRYPTION_KEYS entry 1"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL"),
+        ({"EMAIL_URL": "consolemail://"}, "EMAIL_URL"),
+        ({"EMAIL_URL": "dummymail://"}, "EMAIL_URL"),
+        ({"PORTAL_BASE_URL": "http://portal.example.org"}, "PORTAL_BASE_URL"),
+        ({"PORTAL_BASE_URL": ""}, "PORTAL_BASE_URL"),
+        ({"ON_CALL_EMAILS": ""}, "ON_CALL_EMAILS"),
+    ],
+)
+def test_production_refuses_to_start_half_configured(tmp_path, overrides, named):
+    """Issue 14 item 8: no derived key, no e-mail into the void, no http links, nobody on call."""
+    env = production_env(**overrides)
+    env = {k: v for k, v in env.items() if v != ""}
+    result = manage(tmp_path, "check", **env)
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in error and named in error

@@ -13,11 +13,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..access import RequestNotFound
+from ..access import ProbesThrottled, RequestNotFound
 from ..services.errors import ServiceError
 from ..uploads import UploadRejected
+from .parsers import BodyTooDeep, BodyTooLarge
 
 _CODES: dict[type[Exception], str] = {
+    BodyTooDeep: "body_too_deep",
+    BodyTooLarge: "body_too_large",
     exceptions.ValidationError: "validation_error",
     exceptions.ParseError: "parse_error",
     exceptions.NotAuthenticated: "not_authenticated",
@@ -39,6 +42,8 @@ def error_response(code: str, message: str, http_status: int, fields: dict | Non
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ProbesThrottled):
+        exc = exceptions.Throttled(wait=exc.retry_after, detail="Too many requests for unknown references.")
     if isinstance(exc, RequestNotFound | Http404):
         exc = exceptions.NotFound("No such request.") if isinstance(exc, RequestNotFound) else exceptions.NotFound()
     if isinstance(exc, PermissionDenied):

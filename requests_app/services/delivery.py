@@ -178,14 +178,18 @@ def _unlink_all(names: list[str]) -> None:
         response_path(name).unlink(missing_ok=True)
 
 
-def rotate_keys() -> int:
-    """Re-encrypt every stored response file with the newest key (MultiFernet.rotate)."""
+def rotate_keys(*, from_secret_key: bool = False) -> int:
+    """Re-encrypt every stored response file with the newest key (MultiFernet.rotate).
+
+    ``from_secret_key``: files encrypted with the key derived from SECRET_KEY (an installation
+    that ran without RESPONSE_ENCRYPTION_KEYS) are decrypted with it during this run.
+    """
     count = 0
     for item in ResponseFile.objects.filter(package__purged_at__isnull=True).iterator():
         path = response_path(item.stored_name)
         if not path.exists():
             continue
-        rotated = crypto.rotate(path.read_bytes())
+        rotated = crypto.rotate(path.read_bytes(), accept_derived=from_secret_key)
         tmp = path.with_suffix(".rotating")
         tmp.write_bytes(rotated)
         os.chmod(tmp, 0o600)

@@ -61,11 +61,24 @@ def test_an_active_session_continues(client, officer):
     assert signed_in(client)
 
 
-def test_the_session_lifetime_is_absolute():
-    from django.conf import settings
+def test_activity_does_not_extend_the_session_beyond_its_absolute_lifetime(client, officer, settings):
+    """A stolen session cookie kept busy still dies SESSION_COOKIE_AGE after sign-in."""
+    import time_machine
+    from django.utils import timezone
 
-    assert settings.SESSION_SAVE_EVERY_REQUEST is False  # activity does not extend it
-    assert settings.SESSION_COOKIE_AGE <= 12 * 3600
+    start = timezone.now()
+    client.force_login(officer)
+    step = settings.SESSION_IDLE_TIMEOUT // 2
+    elapsed = 0
+    with time_machine.travel(start, tick=False) as traveller:
+        while elapsed + step < settings.SESSION_COOKIE_AGE:
+            elapsed += step
+            traveller.move_to(start + timezone.timedelta(seconds=elapsed))
+            assert client.get(reverse("portal:request_list")).status_code == 200, elapsed
+        traveller.move_to(start + timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60))
+        response = client.get(reverse("portal:request_list"))
+    assert response.status_code == 302 and reverse("account_login") in response["Location"]
+    assert not signed_in(client)
 
 
 def test_the_legal_team_must_enrol_mfa_before_the_admin(client, settings):

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from requests_app.services.delivery import rotate_keys
 
@@ -6,5 +7,13 @@ from requests_app.services.delivery import rotate_keys
 class Command(BaseCommand):
     help = "Re-encrypt every stored response file with the newest RESPONSE_ENCRYPTION_KEYS key."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--from-secret-key", action="store_true",
+            help="Also decrypt files encrypted with the key derived from SECRET_KEY (migration to real keys).",
+        )
+
     def handle(self, *args, **opts):
-        self.stdout.write(f"re-encrypted {rotate_keys()} files")
+        if opts["from_secret_key"] and not settings.RESPONSE_ENCRYPTION_KEYS:
+            raise CommandError("Set RESPONSE_ENCRYPTION_KEYS first: the files are re-encrypted with its first key.")
+        self.stdout.write(f"re-encrypted {rotate_keys(from_secret_key=opts['from_secret_key'])} files")

@@ -69,6 +69,24 @@ def test_key_rotation_keeps_files_readable_with_the_new_key_only(produced, offic
     assert response.status_code == 200 and response.content == PAYLOAD
 
 
+def test_an_installation_on_the_derived_key_migrates_with_from_secret_key(produced, officer_api, settings):
+    """Files written without RESPONSE_ENCRYPTION_KEYS (key derived from SECRET_KEY) move to a real key."""
+    from django.core.management import call_command
+
+    request, _, item = produced
+    path = delivery.response_path(item.stored_name)
+    settings.RESPONSE_ENCRYPTION_KEYS = []
+    path.write_bytes(crypto.encrypt(PAYLOAD))  # as the embedded default wrote it
+    real = Fernet.generate_key().decode()
+    settings.RESPONSE_ENCRYPTION_KEYS = [real]
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(path.read_bytes())  # a configured key never falls back to the derived one
+    call_command("rotate_response_keys", "--from-secret-key")
+    assert Fernet(real.encode()).decrypt(path.read_bytes()) == PAYLOAD
+    response = officer_api.get(file_url(request, item))
+    assert response.status_code == 200 and response.content == PAYLOAD
+
+
 def test_without_the_key_the_file_cannot_be_read(produced, settings):
     _, _, item = produced
     settings.RESPONSE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
