@@ -58,9 +58,15 @@ def response_prepare(*, actor: Any, request: LegalRequest, files: list[Any], cov
             locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
             if locked.status not in PREPARABLE:
                 raise InvalidState("A response can be prepared only while the request is under review.")
-            # A new package replaces an unapproved draft.
-            ResponsePackage.objects.filter(request=locked, approval__isnull=True, released_at__isnull=True,
-                                           purged_at__isnull=True).update(purged_at=timezone.now())
+            # A new package replaces an unapproved draft, whose encrypted files are deleted once
+            # this commits (produced data must not outlive its use: GDPR Art. 5(1)(e)).
+            replaced = ResponsePackage.objects.filter(request=locked, approval__isnull=True,
+                                                      released_at__isnull=True, purged_at__isnull=True)
+            replaced_names = list(ResponseFile.objects.filter(package__in=replaced)
+                                  .values_list("stored_name", flat=True))
+            replaced.update(purged_at=timezone.now())
+            if replaced_names:
+                transaction.on_commit(lambda: _unlink_all(replaced_names))
             package = ResponsePackage.objects.create(request=locked, prepared_by=actor, cover_note=cover_note.strip())
             manifest = []
             for upload in files:

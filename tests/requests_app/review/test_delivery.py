@@ -69,6 +69,23 @@ def test_key_rotation_keeps_files_readable_with_the_new_key_only(produced, offic
     assert response.status_code == 200 and response.content == PAYLOAD
 
 
+def test_a_replaced_draft_is_deleted_from_storage(submit, reviewer, reviewer2, approver, keys,
+                                                  django_capture_on_commit_callbacks):
+    """Issue 14 item 9: produced data of a draft nobody will release does not stay on disk."""
+    request = submit()
+    with django_capture_on_commit_callbacks(execute=True):
+        old = delivery.response_prepare(actor=reviewer, request=request, files=[upload(b"old data")])
+    old_path = delivery.response_path(old.files.get().stored_name)
+    assert old_path.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        new = delivery.response_prepare(actor=reviewer2, request=request, files=[upload(b"new data")])
+    old.refresh_from_db()
+    assert old.purged_at is not None
+    assert not old_path.exists()
+    assert ResponseFile.objects.filter(package=old).exists()  # the metadata stays, for the record
+    assert delivery.response_path(new.files.get().stored_name).exists()
+
+
 def test_an_installation_on_the_derived_key_migrates_with_from_secret_key(produced, officer_api, settings):
     """Files written without RESPONSE_ENCRYPTION_KEYS (key derived from SECRET_KEY) move to a real key."""
     from django.core.management import call_command
