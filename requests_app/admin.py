@@ -127,6 +127,8 @@ class LegalRequestAdmin(LegalTeamAdmin):
             path("provider-configuration/", wrap(self.provider_config_view), name="requests_app_provider_config"),
             path("<path:object_id>/act/<slug:action_name>/", wrap(self.act_view),
                  name="requests_app_legalrequest_act"),
+            path("<path:object_id>/draft-file/<int:file_id>/", wrap(views.draft_file),
+                 name="requests_app_legalrequest_draft_file"),
             *super().get_urls(),
         ]
 

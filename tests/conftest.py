@@ -213,3 +213,12 @@ def validated(**overrides: Any) -> dict[str, Any]:
     serializer = RequestCreateSerializer(data=epoc_body(**overrides))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def approve_seen(*, actor: Any, request: Any, note: str = "") -> Any:
+    """Approve the newest prepared package as the admin shows it: by its id and its files' SHA-256."""
+    from requests_app.services import delivery, review
+
+    package = delivery.pending_package(request)
+    return review.review_approve(actor=actor, request=request, package_id=package.pk if package else 0,
+                                 digests=delivery.package_digests(package) if package else [], note=note)

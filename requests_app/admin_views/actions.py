@@ -112,8 +112,12 @@ def _prepare(actor, req, data, form):
 
 
 def _approve(actor, req, data, form):
-    review.review_approve(actor=actor, request=req, note=data["note"])
-    return "The response was approved."
+    review.review_approve(actor=actor, request=req, package_id=data["package_id"] or 0, digests=form.digest_list(),
+                          note=data["note"])
+    req.refresh_from_db()
+    if req.status == Status.APPROVED:
+        return "The response was approved; it is released to the authority when the hold ends."
+    return "The response was approved and released to the authority."
 
 
 def _release(actor, req, data, form):

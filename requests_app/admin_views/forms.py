@@ -124,4 +124,21 @@ class PrepareForm(ActionForm):
 
 
 class ApproveForm(ActionForm):
+    """Carries what the approver was shown (the package id and its files' SHA-256), so the
+    service refuses the approval if the newest draft is no longer that package."""
+
+    package_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    digests = forms.CharField(widget=forms.HiddenInput, required=False)
     note = forms.CharField(widget=TEXT, required=False, max_length=5000)
+
+    def __init__(self, *args: Any, request_obj: LegalRequest, **kwargs: Any) -> None:
+        super().__init__(*args, request_obj=request_obj, **kwargs)
+        from ..services.delivery import package_digests, pending_package
+
+        package = pending_package(request_obj)
+        if package is not None:
+            self.fields["package_id"].initial = package.pk
+            self.fields["digests"].initial = ",".join(package_digests(package))
+
+    def digest_list(self) -> list[str]:
+        return [d for d in self.cleaned_data.get("digests", "").split(",") if d]

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 
 from ..models import LegalRequest
 from ..permissions import can
 from ..provider import config_as_dict
+from ..services.delivery import draft_file_read, pending_package
 from ..services.errors import ServiceError
+from ..web.decorators import client_ip
 from .actions import ACTIONS
 
 TEMPLATES = "admin/requests_app/legalrequest"
@@ -51,6 +55,7 @@ def act(model_admin: Any, request: HttpRequest, object_id: str, action_name: str
             return HttpResponseRedirect(change_url(obj))
     else:
         form = action.form(request_obj=obj)
+    pending = pending_package(obj)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -58,10 +63,33 @@ def act(model_admin: Any, request: HttpRequest, object_id: str, action_name: str
         "action": action,
         "form": form,
         "title": f"{action.label}: {obj.reference}",
-        "pending_package": obj.responses.filter(approval__isnull=True, released_at__isnull=True,
-                                                purged_at__isnull=True).select_related("prepared_by").last(),
+        "pending_package": pending,
+        "pending_files": list(pending.files.order_by("pk")) if pending is not None else [],
     }
     return TemplateResponse(request, f"{TEMPLATES}/act.html", context)
+
+
+@reauthentication_required
+def draft_file(request: HttpRequest, object_id: str, file_id: int) -> HttpResponse:
+    """A file of a prepared, unreleased response, for the approver to see what they approve.
+
+    Re-authenticated (allauth: a password or second factor within the last
+    ``ACCOUNT_REAUTHENTICATION_TIMEOUT``) and audited by the service; served as an attachment
+    that the browser may not sniff, cache or run.
+    """
+    obj = get_object_or_404(LegalRequest, pk=object_id)
+    try:
+        item, data = draft_file_read(actor=request.user, request=obj, file_id=file_id, ip_address=client_ip(request))
+    except ServiceError as exc:
+        if exc.code == "permission_denied":
+            raise PermissionDenied from exc
+        raise Http404(exc.message) from exc
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, item.original_name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -184,6 +184,38 @@ def _unlink_all(names: list[str]) -> None:
         response_path(name).unlink(missing_ok=True)
 
 
+def pending_package(request: LegalRequest) -> ResponsePackage | None:
+    """The newest draft awaiting a second person (the one an approval must name)."""
+    return (ResponsePackage.objects.filter(request=request, approval__isnull=True, released_at__isnull=True,
+                                           purged_at__isnull=True)
+            .select_related("prepared_by").order_by("-created_at", "-pk").first())
+
+
+def package_digests(package: ResponsePackage) -> list[str]:
+    """What an approver saw of a package: the SHA-256 of each file, in a stable order."""
+    return sorted(package.files.values_list("sha256", flat=True))
+
+
+def draft_file_read(*, actor: Any, request: LegalRequest, file_id: int, ip_address: str | None = None) -> tuple[
+    ResponseFile, bytes
+]:
+    """The legal team opens a file of a package not yet released, so that the approver checks
+    what they approve (four eyes bound to the object seen). Every opening is audited."""
+    require(actor, "prepare_response", request)
+    item = (ResponseFile.objects.select_related("package")
+            .filter(pk=file_id, package__request=request, package__released_at__isnull=True,
+                    package__purged_at__isnull=True).first())
+    if item is None:
+        raise ServiceError("No such file in a prepared response of this request.", code="not_found")
+    data = crypto.decrypt(response_path(item.stored_name).read_bytes())
+    if hashlib.sha256(data).hexdigest() != item.sha256:
+        raise ServiceError("The stored file failed its integrity check.", code="integrity_error")
+    audit.record("response.draft_viewed", actor=actor, request=request, obj=item, ip_address=ip_address,
+                 authority_id=request.authority_id,
+                 data={"package_id": item.package_id, "sha256": item.sha256, "size": item.size})
+    return item, data
+
+
 def rotate_keys(*, from_secret_key: bool = False) -> int:
     """Re-encrypt every stored response file with the newest key (MultiFernet.rotate).
 

@@ -258,8 +258,15 @@ def ea_object(*, actor: Any, request: LegalRequest, grounds: str) -> LegalReques
     return moved
 
 
-def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Approval:
-    """Four eyes: a second member of the legal team approves the prepared response."""
+def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digests: list[str],
+                   note: str = "") -> Approval:
+    """Four eyes: a second member of the legal team approves the prepared response they saw.
+
+    The approval names the package (``package_id``) and the SHA-256 of each of its files
+    (``digests``) as the approver was shown them; it is refused if the newest draft is another
+    one (a new draft was prepared meanwhile) or its files differ, so nobody approves a package
+    swapped in behind their back (security.md, four eyes bound to the object seen).
+    """
     require(actor, "approve", request)
     if request.callbacks.filter(outcome=CallbackOutcome.CONFIRMED, called_by=actor).exists():
         # The person who took the call-back cannot also release: a social-engineered call
@@ -269,11 +276,13 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
                      data={"reason": "the approver made the emergency call-back"})
         raise ServiceError("Four eyes: the person who verified the emergency by call-back cannot approve its "
                            "release.", code="four_eyes")
+    from .delivery import package_digests, response_release
+
     with transaction.atomic():
         locked = _lock(request)
         package = (
             ResponsePackage.objects.select_for_update()
-            .filter(request=locked, approval__isnull=True, released_at__isnull=True)
+            .filter(request=locked, approval__isnull=True, released_at__isnull=True, purged_at__isnull=True)
             .order_by("-created_at", "-pk")
             .first()
         )
@@ -282,23 +291,30 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
         if package.prepared_by_id == actor.pk:
             raise ServiceError("Four eyes: the approver cannot be the person who prepared the response.",
                                code="four_eyes")
-
-        approval = Approval.objects.create(request=locked, prepared_by_id=package.prepared_by_id, approved_by=actor,
-                                           note=note.strip())
-        package.approval = approval
-        package.save(update_fields=["approval"])
-        audit.record("response.approved", actor=actor, request=locked, obj=approval,
-                     authority_id=locked.authority_id, data={"package_id": package.pk,
-                                                             "prepared_by": package.prepared_by_id})
-        _move(locked, Status.APPROVED, actor=actor, reason=note or "approved (four eyes)")
-        if locked.hold_until is None or locked.hold_until <= timezone.now():
-            from .delivery import response_release
-
-            response_release(actor=actor, request=locked)
+        stale = package.pk != package_id or package_digests(package) != sorted(digests)
+        if stale:
+            # Committed with this block (no exception inside it), so the refusal is on record.
+            audit.record("approval.refused_stale", actor=actor, request=locked, authority_id=locked.authority_id,
+                         data={"package_id_seen": package_id, "package_id_newest": package.pk})
         else:
-            # Released by the timer when the hold ends, on this approver's authority.
-            Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
-                                 payload={"approver_id": actor.pk})
+            approval = Approval.objects.create(request=locked, prepared_by_id=package.prepared_by_id,
+                                               approved_by=actor, note=note.strip())
+            package.approval = approval
+            package.save(update_fields=["approval"])
+            audit.record("response.approved", actor=actor, request=locked, obj=approval,
+                         authority_id=locked.authority_id,
+                         data={"package_id": package.pk, "prepared_by": package.prepared_by_id,
+                               "files_sha256": package_digests(package)})
+            _move(locked, Status.APPROVED, actor=actor, reason=note or "approved (four eyes)")
+            if locked.hold_until is None or locked.hold_until <= timezone.now():
+                response_release(actor=actor, request=locked)
+            else:
+                # Released by the timer when the hold ends, on this approver's authority.
+                Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
+                                     payload={"approver_id": actor.pk})
+    if stale:
+        raise ServiceError("The prepared response changed since you opened it: review the newest package and "
+                           "approve again.", code="stale_package")
     return approval
 
 

@@ -20,6 +20,7 @@ from requests_app.services import delivery, review
 from requests_app.services.submission import request_withdraw
 from requests_app.states import Status
 from requests_app.timers import fire_due
+from tests.conftest import approve_seen
 
 from .conftest import ON_CALL, PERSONAL, SmtpSink, Team, deliver, upload
 
@@ -76,7 +77,7 @@ def response_ready(w: World) -> Outcome:
     request = w.in_review()
     delivery.response_prepare(actor=w.team.reviewer, request=request, files=[upload()], cover_note=PERSONAL["cover"])
     w.flush()
-    review.review_approve(actor=w.team.approver, request=request, note=PERSONAL["note"])
+    approve_seen(actor=w.team.approver, request=request, note=PERSONAL["note"])
     return request, {w.officer.email}
 
 

@@ -9,6 +9,7 @@ from requests_app.models import Attachment, AuditEvent, Message
 from requests_app.permissions import APPROVER, REVIEWER
 from requests_app.services import delivery, review
 from requests_app.states import Status
+from tests.conftest import approve_seen
 from tests.requests_app.api.helpers import pdf_bytes, upload
 from tests.requests_app.review.conftest import PAYLOAD, PAYLOAD_SHA256, staff
 from tests.requests_app.review.conftest import upload as text_upload
@@ -118,7 +119,7 @@ def test_a_non_pdf_upload_is_refused(own_request, officer_client):
 def test_response_download_needs_reauthentication(own_request, officer, officer_client, reviewer, approver):
     assert own_request.status == Status.IN_REVIEW
     delivery.response_prepare(actor=reviewer, request=own_request, files=[text_upload()])
-    review.review_approve(actor=approver, request=own_request)
+    approve_seen(actor=approver, request=own_request)
     package = delivery.released_package(own_request)
     item = package.files.get()
     detail = officer_client.get(url("request_detail", own_request)).content.decode()
@@ -142,7 +143,7 @@ def test_response_download_needs_reauthentication(own_request, officer, officer_
 def test_other_authority_cannot_download_the_response(own_request, other_officer, other_client, reviewer,
                                                      approver):
     delivery.response_prepare(actor=reviewer, request=own_request, files=[text_upload()])
-    review.review_approve(actor=approver, request=own_request)
+    approve_seen(actor=approver, request=own_request)
     item = delivery.released_package(own_request).files.get()
     reauthenticated(other_client, other_officer)
     assert other_client.get(url("response_download", own_request, item.pk)).status_code == 404

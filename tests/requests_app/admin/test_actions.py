@@ -3,6 +3,7 @@ new state after a reload and its audit event. Refusals change nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -30,11 +31,19 @@ def events(obj: LegalRequest) -> list[str]:
     return list(AuditEvent.objects.filter(request_id=obj.pk).order_by("seq").values_list("action", flat=True))
 
 
+HIDDEN = re.compile(r'<input type="hidden" name="(?!csrfmiddlewaretoken)([^"]+)" value="([^"]*)"')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """What a browser sends back unasked: the form's hidden inputs (e.g. the package an approver saw)."""
+    return dict(HIDDEN.findall(page))
+
+
 def post(client, obj, action, data=None):
     form = client.get(act_url(obj, action))
     assert form.status_code == 200, form.content
     assert 'name="csrfmiddlewaretoken"' in form.content.decode()
-    response = client.post(act_url(obj, action), data or {})
+    response = client.post(act_url(obj, action), {**hidden_fields(form.content.decode()), **(data or {})})
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     return response, texts
 
@@ -188,7 +197,7 @@ def test_four_eyes_the_preparer_cannot_approve(approver, make_request):
     page = client.get(act_url(obj, "approve")).content.decode()
     assert "You prepared this response" in page
     before = events(obj)
-    response = client.post(act_url(obj, "approve"), {"note": "self"})
+    response = client.post(act_url(obj, "approve"), {**hidden_fields(page), "note": "self"})
     done(response, obj)
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("Four eyes" in t for t in texts)
@@ -236,3 +245,60 @@ def test_a_post_without_csrf_token_is_refused(reviewer, make_request):
     assert client.post(act_url(obj, "refuse"), {"reason": "x"}).status_code == 403
     obj.refresh_from_db()
     assert obj.status == "in_review"
+
+
+def test_the_approve_page_shows_the_package_and_binds_the_approval_to_it(reviewer, reviewer2, approver,
+                                                                         make_request):
+    """Issue 14 item 2: the approver sees the files, their SHA-256 and the cover note, and
+    approves that package only; a new draft meanwhile voids the page they saw."""
+    import hashlib
+
+    obj = make_request()
+    prepare(login(reviewer), obj)
+    seen = ResponsePackage.objects.get(request=obj)
+    client = login(approver)
+    page = client.get(act_url(obj, "approve")).content.decode()
+    for content in (b"one\n", b"two\n"):
+        assert hashlib.sha256(content).hexdigest() in page
+    assert "Subscriber data." in page and "a.csv" in page and f"#{seen.pk}" in page
+    # A colleague prepares another package while the approver is reading.
+    files = [SimpleUploadedFile("swapped.csv", b"other data\n")]
+    response, _ = post(login(reviewer2), obj, "prepare", {"documents": files, "cover_note": "Swapped."})
+    done(response, obj)
+    response = client.post(act_url(obj, "approve"), {**hidden_fields(page), "note": "Looks right."})
+    done(response, obj)
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("changed since you opened it" in t for t in texts)
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and not Approval.objects.exists()
+    assert events(obj)[-1] == "approval.refused_stale"
+    # Approving the newest package, as now shown, works.
+    response, texts = post(client, obj, "approve", {"note": "Checked the new one."})
+    done(response, obj)
+    obj.refresh_from_db()
+    assert obj.status == "produced" and any("released" in t for t in texts)
+    assert Approval.objects.get(request=obj).approved_by == approver
+
+
+def test_a_draft_file_opens_for_the_approver_after_reauthentication_and_is_audited(reviewer, approver,
+                                                                                   make_request):
+    from requests_app.models import AuditEvent
+
+    obj = make_request()
+    prepare(login(reviewer), obj)
+    item = ResponsePackage.objects.get(request=obj).files.get(original_name="a.csv")
+    url = f"{change_url(obj).removesuffix('change/')}draft-file/{item.pk}/"
+    approver.set_password("correct-horse-battery")  # a password to re-enter (allauth)
+    approver.save()
+    client = login(approver)
+    first = client.get(url)
+    assert first.status_code == 302 and "reauthenticate" in first["Location"]
+    assert not AuditEvent.objects.filter(action="response.draft_viewed").exists()
+    again = client.post(first["Location"], {"password": "correct-horse-battery"})
+    assert again.status_code == 302
+    opened = client.get(url)
+    assert opened.status_code == 200 and opened.content == b"one\n"
+    assert opened["Content-Disposition"].startswith("attachment")
+    assert opened["X-Content-Type-Options"] == "nosniff" and "no-store" in opened["Cache-Control"]
+    viewed = AuditEvent.objects.get(action="response.draft_viewed")
+    assert viewed.actor_id == approver.pk and viewed.data["sha256"] == item.sha256

@@ -14,6 +14,7 @@ from requests_app import crypto
 from requests_app.models import AuditEvent, ResponseFile
 from requests_app.services import delivery, review
 from requests_app.timers import fire_due
+from tests.conftest import approve_seen
 
 from .conftest import PAYLOAD, PAYLOAD_SHA256, last_seq, upload
 
@@ -33,7 +34,7 @@ def keys(settings):
 def produced(submit, reviewer, approver, keys):
     request = submit()
     package = delivery.response_prepare(actor=reviewer, request=request, files=[upload()], cover_note="Data.")
-    review.review_approve(actor=approver, request=request)
+    approve_seen(actor=approver, request=request)
     request.refresh_from_db()
     package.refresh_from_db()
     return request, package, package.files.get()

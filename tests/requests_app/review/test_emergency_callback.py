@@ -10,6 +10,7 @@ from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status
 from requests_app.workflow import TransitionGuardFailed, transition
+from tests.conftest import approve_seen
 
 from .conftest import actions, last_seq, open_timers, topics, transitions, upload
 
@@ -107,11 +108,11 @@ def test_after_the_callback_four_eyes_still_apply(held, reviewer, approver, appr
     held.refresh_from_db()
     delivery.response_prepare(actor=approver, request=held, files=[upload()])
     with pytest.raises(ServiceError) as refused:
-        review.review_approve(actor=approver, request=held)
+        approve_seen(actor=approver, request=held)
     assert refused.value.code == "four_eyes"
     held.refresh_from_db()
     assert held.status == Status.IN_REVIEW and not Approval.objects.exists()
-    review.review_approve(actor=approver2, request=held)
+    approve_seen(actor=approver2, request=held)
     held.refresh_from_db()
     assert held.status == Status.PRODUCED
 
@@ -121,7 +122,7 @@ def test_the_person_who_took_the_callback_cannot_approve_the_release(held, revie
     held.refresh_from_db()
     delivery.response_prepare(actor=reviewer, request=held, files=[upload()])
     with pytest.raises(ServiceError):
-        review.review_approve(actor=approver, request=held)
+        approve_seen(actor=approver, request=held)
     held.refresh_from_db()
     assert held.status == Status.IN_REVIEW
 

@@ -14,6 +14,7 @@ from requests_app.services import delivery, review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status
 from requests_app.workflow import TransitionGuardFailed, transition
+from tests.conftest import approve_seen
 
 from .conftest import last_seq, open_timers, topics, upload
 
@@ -38,7 +39,7 @@ def test_the_preparer_cannot_approve(in_review, approver):
     delivery.response_prepare(actor=approver, request=in_review, files=[upload()])
     seq, outbox = last_seq(), topics(in_review)
     with pytest.raises(ServiceError) as refused:
-        review.review_approve(actor=approver, request=in_review)
+        approve_seen(actor=approver, request=in_review)
     assert refused.value.code == "four_eyes" and refused.value.status == 403
     assert not Approval.objects.exists()
     assert_untouched(in_review, seq)
@@ -49,7 +50,7 @@ def test_a_reviewer_cannot_approve(in_review, reviewer, reviewer2):
     delivery.response_prepare(actor=reviewer, request=in_review, files=[upload()])
     seq = last_seq()
     with pytest.raises(ServiceError) as refused:
-        review.review_approve(actor=reviewer2, request=in_review)
+        approve_seen(actor=reviewer2, request=in_review)
     assert refused.value.code == "permission_denied"
     assert not Approval.objects.exists()
     assert_untouched(in_review, seq)
@@ -58,8 +59,8 @@ def test_a_reviewer_cannot_approve(in_review, reviewer, reviewer2):
 def test_a_second_approver_after_a_refusal_may_approve(in_review, approver, approver2):
     delivery.response_prepare(actor=approver, request=in_review, files=[upload()])
     with pytest.raises(ServiceError):
-        review.review_approve(actor=approver, request=in_review)
-    review.review_approve(actor=approver2, request=in_review)
+        approve_seen(actor=approver, request=in_review)
+    approve_seen(actor=approver2, request=in_review)
     in_review.refresh_from_db()
     assert in_review.status == Status.PRODUCED
 
@@ -67,7 +68,7 @@ def test_a_second_approver_after_a_refusal_may_approve(in_review, approver, appr
 def test_nothing_to_approve_without_a_prepared_response(in_review, approver):
     seq = last_seq()
     with pytest.raises(ServiceError) as refused:
-        review.review_approve(actor=approver, request=in_review)
+        approve_seen(actor=approver, request=in_review)
     assert refused.value.code == "invalid_state"
     assert_untouched(in_review, seq)
 
@@ -75,7 +76,7 @@ def test_nothing_to_approve_without_a_prepared_response(in_review, approver):
 def test_a_new_draft_replaces_the_old_one_and_only_the_new_one_is_released(in_review, reviewer, reviewer2, approver):
     old = delivery.response_prepare(actor=reviewer, request=in_review, files=[upload(b"old")])
     new = delivery.response_prepare(actor=reviewer2, request=in_review, files=[upload(b"new")])
-    review.review_approve(actor=approver, request=in_review)
+    approve_seen(actor=approver, request=in_review)
     old.refresh_from_db()
     new.refresh_from_db()
     assert old.purged_at is not None and old.released_at is None and old.approval is None
@@ -111,7 +112,7 @@ def test_a_shell_cannot_produce_without_a_released_package(in_review, reviewer, 
     """Approved but held (release deferred to hold_until): ``produced`` needs the released package."""
     delivery.response_prepare(actor=reviewer, request=in_review, files=[upload()])
     LegalRequest.objects.filter(pk=in_review.pk).update(hold_until=timezone.now() + timedelta(days=2))
-    review.review_approve(actor=approver, request=in_review)
+    approve_seen(actor=approver, request=in_review)
     in_review.refresh_from_db()
     assert in_review.status == Status.APPROVED
     seq = last_seq()
@@ -139,7 +140,7 @@ REVIEW_CALLS = {
         actor=actor, request=r, outcome="confirmed"),
     "ea_confirm": lambda actor, r, other: review.ea_confirm(actor=actor, request=r),
     "ea_object": lambda actor, r, other: review.ea_object(actor=actor, request=r, grounds="x"),
-    "review_approve": lambda actor, r, other: review.review_approve(actor=actor, request=r),
+    "review_approve": lambda actor, r, other: approve_seen(actor=actor, request=r),
     "preservation_release": lambda actor, r, other: review.preservation_release(actor=actor, request=r, reason="x"),
     "request_close": lambda actor, r, other: review.request_close(actor=actor, request=r),
     "response_prepare": lambda actor, r, other: delivery.response_prepare(actor=actor, request=r, files=[upload()]),
@@ -161,10 +162,42 @@ def test_an_officer_cannot_release_an_approved_response(in_review, officer, revi
     delivery.response_prepare(actor=reviewer, request=in_review, files=[upload()])
     # Set-up only: a hold defers the release, so the approved package waits unreleased.
     LegalRequest.objects.filter(pk=in_review.pk).update(hold_until=timezone.now() + timedelta(days=1))
-    review.review_approve(actor=approver, request=in_review)
+    approve_seen(actor=approver, request=in_review)
     LegalRequest.objects.filter(pk=in_review.pk).update(hold_until=None)
     in_review.refresh_from_db()
     assert in_review.status == Status.APPROVED
     with pytest.raises(ServiceError) as refused:
         delivery.response_release(actor=officer, request=in_review)
     assert refused.value.code == "permission_denied"
+
+
+def test_an_approval_naming_a_package_that_is_no_longer_the_newest_is_refused(in_review, reviewer, reviewer2,
+                                                                              approver):
+    """Issue 14 item 2: four eyes bound to the object seen."""
+    seen = delivery.response_prepare(actor=reviewer, request=in_review, files=[upload(b"seen")])
+    digests = delivery.package_digests(seen)
+    newer = delivery.response_prepare(actor=reviewer2, request=in_review, files=[upload(b"swapped in")])
+    assert "notify.approval_needed" in topics(in_review)  # the approvers hear of the new draft
+    seq = last_seq()
+    with pytest.raises(ServiceError) as refused:
+        review.review_approve(actor=approver, request=in_review, package_id=seen.pk, digests=digests)
+    assert refused.value.code == "stale_package"
+    assert not Approval.objects.exists()
+    in_review.refresh_from_db()
+    assert in_review.status == Status.IN_REVIEW
+    refusal = AuditEvent.objects.get(seq__gt=seq)
+    assert refusal.action == "approval.refused_stale"
+    assert refusal.data == {"package_id_seen": seen.pk, "package_id_newest": newer.pk}
+
+
+def test_an_approval_whose_digests_differ_from_the_package_is_refused(in_review, reviewer, approver):
+    package = delivery.response_prepare(actor=reviewer, request=in_review, files=[upload(b"data")])
+    with pytest.raises(ServiceError) as refused:
+        review.review_approve(actor=approver, request=in_review, package_id=package.pk, digests=["0" * 64])
+    assert refused.value.code == "stale_package"
+    assert not Approval.objects.exists()
+    review.review_approve(actor=approver, request=in_review, package_id=package.pk,
+                          digests=delivery.package_digests(package))
+    assert Approval.objects.get().approved_by == approver
+    event = AuditEvent.objects.get(action="response.approved")
+    assert event.data["files_sha256"] == delivery.package_digests(package)

@@ -20,7 +20,7 @@ from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState
 from requests_app.states import Lifecycle, Status
 from requests_app.timers import fire_due
-from tests.conftest import client_for
+from tests.conftest import approve_seen, client_for
 
 from .conftest import PAYLOAD, PAYLOAD_SHA256, actions, last_seq, open_timers, topics, transitions, upload
 
@@ -37,7 +37,7 @@ def judge_validation() -> dict:
 def produce(request, preparer, approver):
     """Prepare (first person) and approve (second person); approval releases at once."""
     package = delivery.response_prepare(actor=preparer, request=request, files=[upload()], cover_note="Data.")
-    review.review_approve(actor=approver, request=request, note="Checked.")
+    approve_seen(actor=approver, request=request, note="Checked.")
     request.refresh_from_db()
     package.refresh_from_db()
     return package
@@ -81,7 +81,7 @@ def test_production_from_submission_to_download_and_close(submit, officer, offic
     assert topics(request)[-1] == "notify.approval_needed"
 
     seq = last_seq()
-    approval = review.review_approve(actor=approver, request=request, note="Checked.")
+    approval = approve_seen(actor=approver, request=request, note="Checked.")
     request.refresh_from_db()
     package.refresh_from_db()
     assert request.status == Status.PRODUCED and request.resolution == "produced"
@@ -133,7 +133,7 @@ def test_no_approval_while_the_enforcing_authority_window_runs(awaiting_ea, revi
     delivery.response_prepare(actor=reviewer, request=awaiting_ea, files=[upload()])
     seq = last_seq()
     with pytest.raises(InvalidState):
-        review.review_approve(actor=approver, request=awaiting_ea)
+        approve_seen(actor=approver, request=awaiting_ea)
     awaiting_ea.refresh_from_db()
     assert awaiting_ea.status == Status.AWAITING_ENFORCING_AUTHORITY
     assert not Approval.objects.exists() and actions(awaiting_ea, seq) == []
@@ -163,7 +163,7 @@ def test_enforcing_authority_objects_refuses_and_nothing_can_be_released(awaitin
 
     seq = last_seq()
     with pytest.raises(InvalidState):
-        review.review_approve(actor=approver, request=awaiting_ea)
+        approve_seen(actor=approver, request=awaiting_ea)
     with pytest.raises(InvalidState):
         delivery.response_release(actor=approver, request=awaiting_ea)
     with pytest.raises(InvalidState):
