@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Authorities and accounts"
 
     def ready(self) -> None:
-        from . import middleware, schema  # noqa: F401  (the sign-in receiver; the OpenAPI authentication extension)
+        # Receivers (audit of account events, the sign-in instant) and the OpenAPI auth extension.
+        from . import audit_signals, middleware, schema  # noqa: F401

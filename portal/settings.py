@@ -253,6 +253,12 @@ PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(VAR_DIR 
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # Signs external anchors of the audit chain (manage.py audit_anchor); never stored in the DB.
 AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
+# Where beat appends an anchor every AUDIT_ANCHOR_INTERVAL_SECONDS (off while either is unset).
+AUDIT_ANCHOR_FILE = env.str("AUDIT_ANCHOR_FILE", default="")
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=3600)
+# How far one host's clock may lag another's before a step back in time along the audit chain
+# counts as a backdated or inserted event (verify_audit).
+AUDIT_CLOCK_SKEW_SECONDS = env.float("AUDIT_CLOCK_SKEW_SECONDS", default=1.0)
 # Response packages: Fernet keys, newest first (requests_app/crypto.py); how long an authority
 # may download a released package, and when the encrypted payload is deleted.
 RESPONSE_ENCRYPTION_KEYS = env.list("RESPONSE_ENCRYPTION_KEYS", default=[])
@@ -397,6 +403,8 @@ CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
+    "write-audit-anchor": {"task": "requests_app.tasks.write_audit_anchor",
+                           "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
 # Outbox rows not yet sent after this delay are re-published by the sweeper.
 OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("OUTBOX_RESEND_AFTER_SECONDS", default=10))

@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from . import audit
 from .admin_views import records, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
@@ -33,6 +34,7 @@ from .admin_views.timeline import KNOWN_ACTIONS
 from .models import AuditEvent, LegalRequest, Notification, OutboxMessage, Timer
 from .permissions import can
 from .services import dead_letters
+from .web.decorators import client_ip
 
 admin.site.index_template = "admin/requests_app/site_index.html"
 
@@ -110,6 +112,10 @@ class LegalRequestAdmin(LegalTeamAdmin):
         return QueueChangeList
 
     def get_search_results(self, request, queryset, search_term):
+        if search_term.strip():
+            # Who looked for whom: a search for a target is a read of personal data (issue 14 item 11).
+            audit.record("request.searched", actor=request.user, ip_address=client_ip(request),
+                         data={"term": search_term.strip()[:200]})
         return search_queue(queryset, search_term), False
 
     @admin.display(description="")
@@ -143,6 +149,9 @@ class LegalRequestAdmin(LegalTeamAdmin):
         extra: dict[str, Any] = dict(extra_context or {})
         if obj is not None:
             extra.update(related_context(obj), lrp_actions=available(request.user, obj))
+            if request.method == "GET" and self.has_view_permission(request, obj):
+                audit.record("request.viewed", actor=request.user, request=obj, authority_id=obj.authority_id,
+                             ip_address=client_ip(request))
         return super().change_view(request, object_id, form_url, extra)
 
 

@@ -15,9 +15,10 @@ import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -117,7 +118,11 @@ class BrokenLink:
 
 
 def _walk(events: Iterator[AuditEvent]) -> tuple[BrokenLink | None, int, str]:
-    expected_seq, prev_hash = 1, GENESIS_HASH
+    expected_seq, prev_hash, prev_at = 1, GENESIS_HASH, None
+    # Events are numbered under the head's row lock with the time read after it, so time only
+    # moves forward along the chain; a step back beyond the hosts' clock skew means an event
+    # was backdated or put in later (a chain recomputed by someone who could write the table).
+    tolerance = timedelta(seconds=settings.AUDIT_CLOCK_SKEW_SECONDS)
     for event in events:
         if event.seq != expected_seq:
             return BrokenLink(expected_seq, f"row missing (next row found is seq {event.seq})"), 0, ""
@@ -125,7 +130,10 @@ def _walk(events: Iterator[AuditEvent]) -> tuple[BrokenLink | None, int, str]:
             return BrokenLink(event.seq, "prev_hash does not match the row before (row inserted or replaced)"), 0, ""
         if compute_hash(event) != event.hash:
             return BrokenLink(event.seq, "content does not match its hash (row modified)"), 0, ""
-        expected_seq, prev_hash = event.seq + 1, event.hash
+        if prev_at is not None and event.occurred_at < prev_at - tolerance:
+            return BrokenLink(event.seq, f"time goes backwards ({event.occurred_at.isoformat()} after "
+                                         f"{prev_at.isoformat()}): event backdated or inserted"), 0, ""
+        expected_seq, prev_hash, prev_at = event.seq + 1, event.hash, event.occurred_at
     return None, expected_seq - 1, prev_hash
 
 
@@ -189,3 +197,16 @@ def check_anchor(anchor: dict[str, Any], key: str) -> str | None:
     if row != anchor["hash"]:
         return f"anchored row seq {anchor['seq']} has another hash (chain rewritten)"
     return None
+
+
+def append_anchor(path: str, key: str) -> dict[str, Any]:
+    """Append one signed anchor as a JSON line to ``path`` (storage the database host cannot
+    write: a WORM bucket mount, another machine's share) and flush it to disk."""
+    import os
+
+    anchor = make_anchor(key)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(anchor, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return anchor

@@ -288,11 +288,13 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
         )
         if package is None:
             raise InvalidState("There is no prepared response to approve.")
-        if package.prepared_by_id == actor.pk:
-            raise ServiceError("Four eyes: the approver cannot be the person who prepared the response.",
-                               code="four_eyes")
+        own = package.prepared_by_id == actor.pk
         stale = package.pk != package_id or package_digests(package) != sorted(digests)
-        if stale:
+        if own:
+            # Committed with this block (no exception inside it), so the refused attempt is on record.
+            audit.record("approval.refused_four_eyes", actor=actor, request=locked,
+                         authority_id=locked.authority_id, data={"package_id": package.pk})
+        elif stale:
             # Committed with this block (no exception inside it), so the refusal is on record.
             audit.record("approval.refused_stale", actor=actor, request=locked, authority_id=locked.authority_id,
                          data={"package_id_seen": package_id, "package_id_newest": package.pk})
@@ -312,6 +314,9 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
                 # Released by the timer when the hold ends, on this approver's authority.
                 Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
                                      payload={"approver_id": actor.pk})
+    if own:
+        raise ServiceError("Four eyes: the approver cannot be the person who prepared the response.",
+                           code="four_eyes")
     if stale:
         raise ServiceError("The prepared response changed since you opened it: review the newest package and "
                            "approve again.", code="stale_package")

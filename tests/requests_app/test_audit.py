@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -287,3 +287,33 @@ def test_concurrent_appends_give_a_gapless_intact_chain():
     )
     assert audit.verify_chain() is None
     call_command("verify_audit")
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_backdated_event_in_a_recomputed_chain_is_detected(settings):
+    """Issue 14 item 11: a chain recomputed around a backdated event still fails, because time
+    only moves forward along the chain (beyond AUDIT_CLOCK_SKEW_SECONDS)."""
+    import time_machine
+    from django.utils import timezone
+
+    start = timezone.now()
+    for minute in range(5):
+        with time_machine.travel(start + timedelta(minutes=minute), tick=False):
+            audit.record(f"test.event_{minute}")
+    rows = list(AuditEvent.objects.order_by("seq"))
+    rows[3].occurred_at = start - timedelta(hours=1)  # seq 4: "it happened before the others"
+    prev = rows[2].hash
+    with triggers_bypassed() as cursor:
+        for row in rows[3:]:
+            row.prev_hash = prev
+            row.hash = audit.compute_hash(row)
+            prev = row.hash
+            cursor.execute(f"UPDATE {TABLE} SET occurred_at = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                           [row.occurred_at, row.prev_hash, row.hash, row.seq])
+        AuditChainHead.objects.filter(pk=1).update(hash=prev)
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == 4 and "time goes backwards" in broken.problem
+    # Within the tolerated clock skew of the hosts, a small step back is not an alarm.
+    settings.AUDIT_CLOCK_SKEW_SECONDS = 2 * 3600
+    assert audit.verify_chain() is None

@@ -56,3 +56,24 @@ def test_a_forged_anchor_is_refused(settings, tmp_path):
     path.write_text(json.dumps(anchor) + "\n")
     with pytest.raises(CommandError, match="bad MAC"):
         call_command("verify_audit", anchors=str(path))
+
+
+def test_beat_writes_anchors_at_its_interval_and_verify_checks_them(settings, tmp_path):
+    """Issue 14 item 11: anchors come from beat at a configurable interval, not from memory."""
+    from requests_app import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["write-audit-anchor"]["schedule"] == settings.AUDIT_ANCHOR_INTERVAL_SECONDS
+    path = tmp_path / "anchors.jsonl"
+    settings.AUDIT_ANCHOR_KEY, settings.AUDIT_ANCHOR_FILE = KEY, ""
+    assert tasks.write_audit_anchor() is None and not path.exists()  # off until configured
+    settings.AUDIT_ANCHOR_FILE = str(path)
+    audit.record("test.event")
+    assert tasks.write_audit_anchor() == 1
+    audit.record("test.event")
+    audit.record("test.event")
+    assert tasks.write_audit_anchor() == 3
+    assert [json.loads(line)["seq"] for line in path.read_text().splitlines()] == [1, 3]
+    call_command("verify_audit", anchors=str(path))
+    rewrite_whole_chain_from(1)
+    with pytest.raises(CommandError, match="another hash"):
+        call_command("verify_audit", anchors=str(path))

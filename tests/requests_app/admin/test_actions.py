@@ -202,7 +202,8 @@ def test_four_eyes_the_preparer_cannot_approve(approver, make_request):
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("Four eyes" in t for t in texts)
     obj.refresh_from_db()
-    assert obj.status == "in_review" and not Approval.objects.exists() and events(obj) == before
+    assert obj.status == "in_review" and not Approval.objects.exists()
+    assert events(obj) == [*before, "approval.refused_four_eyes"]
 
 
 def test_a_reviewer_posting_approve_directly_is_refused(reviewer, reviewer2, make_request):

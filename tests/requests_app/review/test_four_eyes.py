@@ -42,7 +42,10 @@ def test_the_preparer_cannot_approve(in_review, approver):
         approve_seen(actor=approver, request=in_review)
     assert refused.value.code == "four_eyes" and refused.value.status == 403
     assert not Approval.objects.exists()
-    assert_untouched(in_review, seq)
+    # The refused attempt is on record (issue 14 item 11), and nothing else happened.
+    refusal = AuditEvent.objects.get(seq__gt=seq)
+    assert refusal.action == "approval.refused_four_eyes" and refusal.actor_id == approver.pk
+    assert_untouched(in_review, refusal.seq)
     assert topics(in_review) == outbox
 
 
