@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import audit
@@ -53,7 +53,14 @@ def visible_requests(user: Any) -> QuerySet[LegalRequest]:
     if user is None or not user.is_authenticated or not user.is_active:
         return LegalRequest.objects.none()
     if getattr(user, "is_approved_officer", False):
-        return LegalRequest.objects.filter(authority_id=user.authority_id)
+        own = LegalRequest.objects.filter(authority_id=user.authority_id)
+        if getattr(user, "is_authority_admin", False):
+            return own
+        # A confidential request (Art. 13(2): the person must not learn of it) is need-to-know
+        # inside the authority too: its submitter, the authority's administrators and the
+        # colleagues named on it (issue 14 item 10).
+        delegated = LegalRequest.delegates.through.objects.filter(legalrequest_id=OuterRef("pk"), user_id=user.pk)
+        return own.filter(Q(confidential=False) | Q(submitted_by_id=user.pk) | Exists(delegated))
     return LegalRequest.objects.none()
 
 
@@ -71,11 +78,12 @@ def get_visible_request(user: Any, reference: str, *, ip_address: str | None = N
         raise ProbesThrottled(reference, retry_after)
     other = LegalRequest.objects.filter(reference=reference).only("pk", "authority_id").first()
     if other is not None:
+        same_authority = other.authority_id == getattr(user, "authority_id", None)
         audit.record(
             "access.denied",
             actor=user,
             request=other,
-            data={"reference": reference, "reason": "other_authority"},
+            data={"reference": reference, "reason": "confidential" if same_authority else "other_authority"},
             ip_address=ip_address,
         )
     raise RequestNotFound(reference)

@@ -93,6 +93,9 @@ class RequestCreateSerializer(serializers.Serializer):
     art_8_2_exception = serializers.BooleanField(required=False, default=False)
     confidential = serializers.BooleanField(required=False, default=False)
     confidentiality_reason = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    # Colleagues (e-mail addresses of officers of the same authority) who may see a
+    # confidential request besides the submitter and the authority's administrators.
+    delegates = serializers.ListField(child=serializers.EmailField(), required=False, default=list, max_length=50)
     linked_reference = serializers.CharField(max_length=32, allow_blank=True, required=False, default="")
     language = serializers.ChoiceField(choices=[(c, c) for c in (
         "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv", "mt",
@@ -251,6 +254,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     attachments = AttachmentSerializer(many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
     annex_iii = AnnexIIISerializer(many=True, read_only=True)
+    delegates: serializers.Field = serializers.SlugRelatedField(many=True, read_only=True, slug_field="email")
 
     class Meta:
         model = LegalRequest
@@ -260,7 +264,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "case_reference", "summary", "offence", "emergency", "emergency_reason", "validation",
             "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason",
             "linked_reference", "language", "dsa", "addressee_country", "person_residence_country",
-            "suspect_named", "attachments", "messages", "annex_iii",
+            "suspect_named", "attachments", "messages", "annex_iii", "delegates",
         ]
 
     def get_offence(self, obj: LegalRequest) -> dict[str, Any]:

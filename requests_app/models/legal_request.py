@@ -39,6 +39,9 @@ class LegalRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_requests"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
+    # Colleagues of the submitting officer who may see a confidential request besides the
+    # submitter and the authority's administrators (requests_app/access.py).
+    delegates = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="delegated_requests")
     # The issuing authority's country, copied at submission so the legal team's queue can be
     # filtered and ordered by it with one index.
     country = models.CharField(max_length=2, blank=True)

@@ -64,6 +64,22 @@ def _request_fields(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _resolve_delegates(actor: Any, emails: list[str]) -> list[Any]:
+    """Colleagues named to see a confidential request: active officers of the same authority."""
+    from django.contrib.auth import get_user_model
+
+    wanted = {str(e).strip().lower() for e in emails if str(e).strip()}
+    if not wanted:
+        return []
+    found = list(get_user_model().objects.filter(authority_id=actor.authority_id, is_active=True,
+                                                 email__in=wanted).exclude(pk=actor.pk))
+    unknown = sorted(wanted - {u.email.lower() for u in found} - {actor.email.lower()})
+    if unknown:
+        raise ServiceError("Delegates must be active colleagues of your authority.", code="validation_error",
+                           fields={"delegates": [f"Not a colleague: {e}" for e in unknown]})
+    return found
+
+
 def _find_linked(authority_id: int, reference: str) -> LegalRequest | None:
     """Annex V/VI follow an order of the same authority; anyone else's reference is unknown."""
     if not reference:
@@ -147,6 +163,9 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         linked_request=linked,
         **fields,
     )
+    delegates = _resolve_delegates(actor, data.get("delegates") or [])
+    if delegates:
+        request.delegates.set(delegates)
     targets = Target.objects.bulk_create(
         Target(request=request, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
         for t in data.get("targets") or []

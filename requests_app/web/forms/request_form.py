@@ -152,6 +152,12 @@ class RequestForm(PortalForm):
 
     confidential = forms.BooleanField(label=_("The user must not be informed (Art. 13(2))"), required=False)
     confidentiality_reason = _text(_("Reason for confidentiality"), max_length=5000, rows=2)
+    delegates = forms.CharField(
+        label=_("Colleagues who may see this request"), required=False, max_length=2000,
+        help_text=_("E-mail addresses of colleagues of your authority, one per line. A confidential request is "
+                    "seen only by you, your authority's administrators and these colleagues."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     enforcing_authority_notified = forms.BooleanField(label=_("The enforcing authority has been notified (Art. 8)"),
                                                       required=False)
@@ -251,6 +257,7 @@ class RequestForm(PortalForm):
             "art_8_2_exception": bool(d.get("art_8_2_exception")),
             "confidential": bool(d.get("confidential")),
             "confidentiality_reason": d.get("confidentiality_reason") or "",
+            "delegates": [e for e in (d.get("delegates") or "").replace(",", " ").split() if e],
             "linked_reference": (d.get("linked_reference") or "").strip(),
             "addressee_country": (d.get("addressee_country") or "").upper(),
             "person_residence_country": (d.get("person_residence_country") or "").upper(),

@@ -82,7 +82,14 @@ def request_new(request: HttpRequest) -> HttpResponse:
         form.add_error("order_file", rejected.message)
         return _page(request, form, targets, status=400)
     except ServiceError as error:
-        form.add_error(None, error.message)
+        placed = False
+        for name, problems in (error.fields or {}).items():
+            if name in form.fields:
+                for problem in problems:
+                    form.add_error(name, problem)
+                placed = True
+        if not placed:
+            form.add_error(None, error.message)
         return _page(request, form, targets, status=400)
     return redirect("portal:request_receipt", reference=legal_request.reference)
 
