@@ -44,6 +44,20 @@ def frozen_clock(request):
         yield traveller
 
 
+def _never_published(message_id: int, *, message: Any = None) -> bool:
+    """Stands in for ``requests_app.outbox.publish`` (same signature): nothing is sent."""
+    return False
+
+
+@pytest.fixture
+def no_publish(monkeypatch):
+    """Outbox rows stay pending: nothing reaches the Celery broker and rows can be counted.
+    Directories whose every test needs this use it from an autouse fixture of their conftest."""
+    from requests_app import outbox
+
+    monkeypatch.setattr(outbox, "publish", _never_published)
+
+
 @pytest.fixture(autouse=True)
 def private_storage(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"

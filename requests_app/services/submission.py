@@ -140,6 +140,7 @@ def request_submit(
 
 def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, ip_address: str | None,
             content_hash: str) -> LegalRequest:
+    delegates = _resolve_delegates(actor, data.get("delegates") or [])  # refused before a reference is taken
     received_at = timezone.now()
     reference = next_reference(received_at)
     fields = _request_fields(data)
@@ -163,15 +164,12 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         linked_request=linked,
         **fields,
     )
-    delegates = _resolve_delegates(actor, data.get("delegates") or [])
     if delegates:
         request.delegates.set(delegates)
-    targets = Target.objects.bulk_create(
+    Target.objects.bulk_create(
         Target(request=request, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
         for t in data.get("targets") or []
     )
-    # A new request has these and nothing else: callers can render it without reading it back.
-    prime_relations(request, targets=targets, attachments=[], messages=[], annex_iii=[])
     outbox.enqueue("request.validate", request=request)
     if request.emergency or instrument == "emergency_disclosure":
         # The on-call lawyer hears of every emergency at once, before validation.
@@ -185,17 +183,6 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         ip_address=ip_address,
     )
     return request
-
-
-def prime_relations(instance: Any, **relations: list[Any]) -> None:
-    """Fill the prefetch cache of ``instance`` with relations the caller already holds."""
-    cache = getattr(instance, "_prefetched_objects_cache", {})
-    for name, items in relations.items():
-        queryset = getattr(instance, name).all()
-        queryset._result_cache = list(items)
-        queryset._prefetch_done = True
-        cache[name] = queryset
-    instance._prefetched_objects_cache = cache
 
 
 def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",

@@ -33,7 +33,6 @@ from tests.conftest import epoc_body
 ON_CALL = ["oncall@provider.example", "duty.lawyer@provider.example"]
 
 
-
 # --- the SMTP server --------------------------------------------------------------------------
 
 @dataclass
@@ -153,11 +152,8 @@ def notify_settings(settings):
 
 
 @pytest.fixture(autouse=True)
-def no_publish(monkeypatch):
-    """Nothing reaches the broker: ``deliver()`` plays the tasks' part synchronously."""
-    from requests_app import outbox
-
-    monkeypatch.setattr(outbox, "publish", lambda *args, **kwargs: False)
+def _outbox_stays_pending(no_publish):
+    """Every test here: outbox rows stay pending (tests/conftest.py, ``no_publish``)."""
 
 
 # --- the outbox → notification path -----------------------------------------------------------

@@ -93,7 +93,6 @@ def test_forbidden_moves_raise_write_nothing_and_keep_the_state(officer, lifecyc
     request = put_in(submitted(officer), lifecycle, state)
     events_before = AuditEvent.objects.count()
     forbidden = [t for t in ALL_STATES if t not in allowed_targets(lifecycle, state)] + ["bogus"]
-    assert state in forbidden or state in allowed_targets(lifecycle, state)
     for target in forbidden:
         with pytest.raises(TransitionNotAllowed) as info:
             transition(request, target, actor=officer)

@@ -24,10 +24,8 @@ from tests.conftest import epoc_body
 
 
 @pytest.fixture(autouse=True)
-def no_publish(monkeypatch):
-    from requests_app import outbox
-
-    monkeypatch.setattr(outbox, "publish", lambda message_id: False)
+def _outbox_stays_pending(no_publish):
+    """Every test here: outbox rows stay pending (tests/conftest.py, ``no_publish``)."""
 
 
 @pytest.fixture

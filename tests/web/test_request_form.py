@@ -139,7 +139,12 @@ def test_invalid_input_shows_an_error_summary_linking_to_fields(officer_client):
     assert 'href="#id_case_reference"' in body
     assert 'href="#id_targets-0-kind"' in body
     assert 'href="#id_targets-1-timezone"' in body
-    assert 'aria-describedby="id_case_reference_errors' in body or 'id_case_reference_errors' in body
+    # The field's error list exists and the input points at it for screen readers.
+    assert 'id="id_case_reference_errors"' in body
+    field_input = re.search(r'<input[^>]*name="case_reference"[^>]*>', body)
+    assert field_input is not None
+    described = re.search(r'aria-describedby="([^"]*)"', field_input.group(0))
+    assert described is not None and "id_case_reference_errors" in described.group(1).split()
     assert LegalRequest.objects.count() == 0
 
 

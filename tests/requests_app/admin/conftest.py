@@ -36,17 +36,8 @@ def act_url(obj: LegalRequest, action: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_publish(monkeypatch):
-    from requests_app import outbox
-
-    monkeypatch.setattr(outbox, "publish", lambda message_id: False)
-
-
-
-
-
-
-
+def _outbox_stays_pending(no_publish):
+    """Every test here: outbox rows stay pending (tests/conftest.py, ``no_publish``)."""
 
 
 def login(user: User) -> Client:

@@ -32,14 +32,6 @@ def own_request(submit) -> LegalRequest:
 
 
 @pytest.fixture
-def no_publish(monkeypatch):
-    """Outbox rows stay pending: nothing is sent to the Celery broker during the test."""
-    from requests_app import outbox
-
-    monkeypatch.setattr(outbox, "publish", lambda message_id: False)
-
-
-@pytest.fixture
 def threads_db(transactional_db, no_publish) -> None:
     """Committed transactions that other threads' connections can see (the flush at the end is
     safe since the audit table refuses TRUNCATE by privilege, not by trigger; audit.record

@@ -25,21 +25,8 @@ PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 
 
 @pytest.fixture(autouse=True)
-def no_publish(monkeypatch):
-    """Outbox rows stay pending: nothing reaches the broker, rows can be counted."""
-    from requests_app import outbox
-
-    monkeypatch.setattr(outbox, "publish", lambda message_id: False)
-
-
-
-
-
-
-
-
-
-
+def _outbox_stays_pending(no_publish):
+    """Every test here: outbox rows stay pending (tests/conftest.py, ``no_publish``)."""
 
 
 @pytest.fixture
