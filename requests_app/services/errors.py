@@ -7,6 +7,7 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "permission_denied": 403,
     "four_eyes": 403,
+    "conflict": 409,
     "response_expired": 410,
     "integrity_error": 500,
 }

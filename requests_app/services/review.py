@@ -53,7 +53,13 @@ def _lock(request: LegalRequest) -> LegalRequest:
 def _move(request: LegalRequest, target: str, **kwargs: Any) -> LegalRequest:
     try:
         return transition(request, target, **kwargs)
-    except (TransitionNotAllowed, TransitionGuardFailed) as exc:
+    except TransitionNotAllowed as exc:
+        if exc.current != request.status:
+            # The row changed between the page the person saw and the lock: say so plainly.
+            raise InvalidState(f"{request.reference} was moved to {exc.current} meanwhile (by another member of "
+                               f"the legal team or a timer); reload it before acting.") from exc
+        raise InvalidState(str(exc)) from exc
+    except TransitionGuardFailed as exc:
         raise InvalidState(str(exc)) from exc
 
 
@@ -287,6 +293,12 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
             .first()
         )
         if package is None:
+            done = (ResponsePackage.objects.filter(pk=package_id, request=locked, approval__isnull=False)
+                    .select_related("approval__approved_by").first())
+            if done is not None and done.approval is not None:
+                # Two approvers at once: the second waited on the row lock and finds it done.
+                raise ServiceError(f"This response was already approved by {done.approval.approved_by.email} "
+                                   f"meanwhile; nothing more to do.", code="conflict")
             raise InvalidState("There is no prepared response to approve.")
         own = package.prepared_by_id == actor.pk
         stale = package.pk != package_id or package_digests(package) != sorted(digests)
