@@ -12,6 +12,7 @@ from accounts.models import AuthorityType
 
 from ..audit import request_history
 from ..models import AnnexIII, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
+from ..rules.vocab import iso_country
 from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
@@ -101,6 +102,12 @@ class RequestCreateSerializer(serializers.Serializer):
     addressee_country = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_blank=True, default="")
     person_residence_country = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_blank=True, default="")
     suspect_named = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate_addressee_country(self, value: str) -> str:
+        return iso_country(value) if value else value  # EL → GR, UK → GB (ISO 3166-1)
+
+    def validate_person_residence_country(self, value: str) -> str:
+        return iso_country(value) if value else value
 
     def validate_data_categories(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
