@@ -156,10 +156,32 @@ class FindingSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True, required=False)
 
 
+class CategoryVerdictSerializer(serializers.Serializer):
+    """Per data category: may it be disclosed/preserved, and why (issue 11 item 3)."""
+
+    data_category = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason_code = serializers.CharField(help_text="'allowed' or the code of the blocking finding.")
+    rule_id = serializers.CharField(allow_null=True, required=False)
+    legal_basis = serializers.CharField()
+
+
+class TargetVerdictSerializer(serializers.Serializer):
+    """Per target (index in ``targets``): a malformed one never suspends the valid ones."""
+
+    index = serializers.IntegerField()
+    kind = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason_code = serializers.CharField(help_text="'allowed' or the code of the blocking finding.")
+    legal_basis = serializers.CharField()
+
+
 class DecisionSerializer(serializers.Serializer):
     route = serializers.CharField()
     findings = FindingSerializer(many=True)
     rulebook_version = serializers.CharField(required=False)
+    categories = CategoryVerdictSerializer(many=True, required=False)
+    targets = TargetVerdictSerializer(many=True, required=False)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -291,6 +313,8 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "route": obj.decision.get("route"),
             "findings": [{k: f.get(k) for k in keep} for f in obj.decision.get("findings", [])],
             "verdicts": obj.decision.get("verdicts", []),
+            "categories": obj.decision.get("categories", obj.decision.get("verdicts", [])),
+            "targets": obj.decision.get("targets", []),
             "deadlines": obj.decision.get("deadlines", []),
             "rulebook_version": obj.decision.get("rulebook_version"),
         }
