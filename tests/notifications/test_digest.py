@@ -17,7 +17,7 @@ from .scenarios import PARAMS, World
 
 pytestmark = pytest.mark.django_db
 
-# 2026-01-15 21:30 UTC is 22:30 in Brussels (UTC+1 in winter).
+# 2027-01-14 21:30 UTC is 22:30 in Brussels (UTC+1 in winter).
 EVENING = datetime(2027, 1, 14, 21, 30, tzinfo=UTC)  # after 18 Aug 2026: a binding EPOC (Reg. 2023/1543 Art. 34(2))
 
 
