@@ -21,10 +21,6 @@ MESSAGES: tuple[str, ...] = (
     ),
     gettext_noop("A national order of {country}, where our establishment is: assess under national law."),
     gettext_noop(
-        "A public prosecutor cannot issue a production order for {category} data; only a judge, court or "
-        "investigating judge can."
-    ),
-    gettext_noop(
         "A subpoena reaches basic subscriber information only; {category} data need a § 2703(d) court order or a "
         "warrant."
     ),
@@ -35,15 +31,16 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop(
         "A {instrument} must be issued by a court; neither the issuer nor the validation is a court or judge."
     ),
-    gettext_noop("A {issuer_type} authority is not an issuing authority under Art. 4."),
     gettext_noop("A {validator_type} cannot validate an order for {category} data; required: {validators}."),
     gettext_noop("Acknowledge receipt without undue delay, then report if and when effect was given."),
     gettext_noop(
         "An authority of {country}, not an EU member state, cannot issue a European order; handle under our "
         "policy or MLA."
     ),
-    gettext_noop("An order of an 'other competent authority' for {category} data needs validation by {validators}."),
-    gettext_noop("Art. 8(2) invoked but the person is stated to reside in {residence}, not in {country}."),
+    gettext_noop(
+        "An order of a {issuer_type} authority for {category} data is valid only once validated by {validators}; "
+        "no validation is stated."
+    ),
     gettext_noop("Compliance would conflict with third-country law: reasoned objection (Annex III); keep preserving."),
     gettext_noop("Confidentiality is requested without a justification."),
     gettext_noop("Content needs a search warrant."),
@@ -51,11 +48,17 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("Disclosure limited to {scope}, after a legal analysis."),
     gettext_noop("Emergency claimed without the duly justified reasons."),
     gettext_noop(
-        "Emergency order addressed to our establishment in {country} (Art. 7(2)): forward it to the case system."
+        "Emergency order addressed to our establishment in {country} because our designated establishment or "
+        "legal representative failed to react in time (Art. 7(2)): executed as addressed."
+    ),
+    gettext_noop(
+        "Emergency order addressed to our establishment in {country}, although our designated establishment in "
+        "{establishment} did not fail to react: forwarded to it, which executes the order within the emergency "
+        "deadline."
     ),
     gettext_noop(
         "Emergency order without prior validation: the issuing authority must seek ex-post validation within 48 "
-        "hours. Information only; act when a refusal or withdrawal is notified (domain.md §12.3)."
+        "hours. Information only; act when a refusal or withdrawal of the validation is notified."
     ),
     gettext_noop(
         "Emergency with notification: no suspensive effect; the enforcing authority may object within 96 hours."
@@ -72,7 +75,7 @@ MESSAGES: tuple[str, ...] = (
     ),
     gettext_noop("IP address {value} has no time stamp; an IP address alone identifies no user."),
     gettext_noop("Inform the issuing authority, without undue delay, if and when effect was given."),
-    gettext_noop("Informing the user is a legal-team action, never automatic (domain.md §12.6)."),
+    gettext_noop("Informing the user is a legal-team action, never automatic."),
     gettext_noop(
         "Issued in {country}, the member state of our establishment/legal representative: a domestic order under "
         "national law, not an EPOC/EPOC-PR."
@@ -103,6 +106,11 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("Production request confirmed: preserve until the production request is received and executed."),
     gettext_noop("Production was already confirmed (Annex V): data are kept until production."),
     gettext_noop(
+        "Received on {received_on}, before Regulation 2023/1543 applies (18 August 2026): the order has no "
+        "binding force under it and is handled as a national or voluntary request; no deadline of the Regulation "
+        "runs."
+    ),
+    gettext_noop(
         "Refer promptly to {recipients}, with the content, its publication time with time zone and the account "
         "identifiers."
     ),
@@ -117,7 +125,7 @@ MESSAGES: tuple[str, ...] = (
     ),
     gettext_noop(
         "The clarification arrived after the original deadline ({original_due_at}); the production period "
-        "restarts in full (domain.md §12.4)."
+        "restarts in full."
     ),
     gettext_noop("The confirmation arrived after the preservation expired ({expired_at})."),
     gettext_noop("The data were not stored at the time of receipt."),
@@ -147,10 +155,7 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("The preservation already ended (status {status}); nothing is held any more."),
     gettext_noop("The preservation was already extended once; only one 30-day extension exists."),
     gettext_noop("The provider is configured as not subject to the SCA: the request follows our policy."),
-    gettext_noop(
-        "The reasoned objection was filed on {filed_at}, after the 10-day soft deadline ({due_at}) (domain.md "
-        "§12.5)."
-    ),
+    gettext_noop("The reasoned objection was filed on {filed_at}, after the 10-day soft deadline ({due_at})."),
     gettext_noop("The referenced request '{reference}' is unknown."),
     gettext_noop("The referenced request is a {linked_instrument}, not a {expected}."),
     gettext_noop("The referenced request was received after this one."),
@@ -161,10 +166,9 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("The request does not say whether the user is a suspect: legal analysis."),
     gettext_noop(
         "The request is in '{language}', not a declared language ({declared}): legal review decides whether to "
-        "accept it or ask for a translation (domain.md §12.7)."
+        "accept it or ask for a translation."
     ),
     gettext_noop("The statute provides one 90-day renewal, and it was used."),
-    gettext_noop("The summary description of the case is missing."),
     gettext_noop("The time range ends before it starts."),
     gettext_noop("The time stamp of target {index} has no time zone."),
     gettext_noop("The time stamp of target {index} is after the receipt of the request."),
@@ -178,18 +182,26 @@ MESSAGES: tuple[str, ...] = (
         "Voluntary disclosure at our discretion, in good faith: verify by call-back, then decide; ask for legal "
         "process afterwards."
     ),
-    gettext_noop(
-        "{categories} data requested, but the certificate neither notifies the enforcing authority nor invokes "
-        "the Art. 8(2) exception."
-    ),
     gettext_noop("{category} data are disclosed to this authority only through {redirect_to}."),
     gettext_noop(
         "{category} data need an offence with a maximum sentence of at least 3 years or a listed offence; neither"
         " is stated."
     ),
     gettext_noop(
+        "{category} data requested, but the certificate neither notifies the enforcing authority nor invokes the "
+        "Art. 8(2) exception: manifest error, not executed before clarification."
+    ),
+    gettext_noop(
         "{category} data: '{listed}' qualifies only if committed wholly or partly by means of an information "
         "system."
+    ),
+    gettext_noop(
+        "{category} data: Art. 8(2) invoked but the offence is stated to have been committed in "
+        "{offence_country}, not in {country}: manifest error, not executed before clarification."
+    ),
+    gettext_noop(
+        "{category} data: Art. 8(2) invoked but the person is stated to reside in {residence}, not in {country}: "
+        "manifest error, not executed before clarification."
     ),
     gettext_noop(
         "{category} data: the maximum sentence ({months} months) is below 3 years and no listed offence applies."

@@ -287,7 +287,7 @@ def _prosecutor_content_order() -> dict:
             language="en",
         )
     )
-    return next(f.to_dict() for f in decision.findings if f.code == "EE_PROSECUTOR_CANNOT_ISSUE")
+    return next(f.to_dict() for f in decision.findings if f.code == "EE_VALIDATION_REQUIRED")
 
 
 def test_a_real_finding_is_translated() -> None:
@@ -299,12 +299,14 @@ def test_a_real_finding_is_translated() -> None:
     with translation.override("de"):
         german = translated_message(refusal)
     assert french == (
-        "Un procureur ne peut pas émettre d'injonction de production portant sur des données relatives au "
-        "contenu ; seul un juge, une juridiction ou un juge d'instruction le peut."
+        "Une injonction émise par une autorité de type procureur portant sur des données relatives au contenu "
+        "n'est valable qu'une fois validée par un juge, une juridiction ou un juge d'instruction ; aucune "
+        "validation n'est indiquée."
     )
     assert german == (
-        "Eine Staatsanwaltschaft kann keine Herausgabeanordnung für Inhaltsdaten erlassen; dies kann nur ein "
-        "Richter, ein Gericht oder ein Ermittlungsrichter."
+        "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft für Inhaltsdaten ist erst nach Validierung "
+        "durch einen Richter, ein Gericht oder einen Ermittlungsrichter wirksam; es ist keine Validierung "
+        "angegeben."
     )
 
 
@@ -369,7 +371,7 @@ def test_filter_and_portal_template_use_the_active_language() -> None:
     with translation.override("de"):
         assert "Inhaltsdaten" in template.render(Context({"finding": refusal}))
         html = render_to_string("portal/includes/finding.html", {"finding": refusal})
-    assert "Eine Staatsanwaltschaft kann keine Herausgabeanordnung" in html
+    assert "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft" in html
     assert refusal["message"] not in html
 
 

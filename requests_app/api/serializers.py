@@ -12,6 +12,7 @@ from accounts.models import AuthorityType
 
 from ..audit import request_history
 from ..models import AnnexIII, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
+from ..rules.vocab import iso_country
 from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
@@ -105,6 +106,12 @@ class RequestCreateSerializer(serializers.Serializer):
     person_residence_country = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_blank=True, default="")
     suspect_named = serializers.BooleanField(required=False, allow_null=True, default=None)
 
+    def validate_addressee_country(self, value: str) -> str:
+        return iso_country(value) if value else value  # EL → GR, UK → GB (ISO 3166-1)
+
+    def validate_person_residence_country(self, value: str) -> str:
+        return iso_country(value) if value else value
+
     def validate_data_categories(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise serializers.ValidationError("Each data category may appear once.")
@@ -152,10 +159,32 @@ class FindingSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True, required=False)
 
 
+class CategoryVerdictSerializer(serializers.Serializer):
+    """Per data category: may it be disclosed/preserved, and why (issue 11 item 3)."""
+
+    data_category = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason_code = serializers.CharField(help_text="'allowed' or the code of the blocking finding.")
+    rule_id = serializers.CharField(allow_null=True, required=False)
+    legal_basis = serializers.CharField()
+
+
+class TargetVerdictSerializer(serializers.Serializer):
+    """Per target (index in ``targets``): a malformed one never suspends the valid ones."""
+
+    index = serializers.IntegerField()
+    kind = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason_code = serializers.CharField(help_text="'allowed' or the code of the blocking finding.")
+    legal_basis = serializers.CharField()
+
+
 class DecisionSerializer(serializers.Serializer):
     route = serializers.CharField()
     findings = FindingSerializer(many=True)
     rulebook_version = serializers.CharField(required=False)
+    categories = CategoryVerdictSerializer(many=True, required=False)
+    targets = TargetVerdictSerializer(many=True, required=False)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -288,6 +317,8 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "route": obj.decision.get("route"),
             "findings": [{k: f.get(k) for k in keep} for f in obj.decision.get("findings", [])],
             "verdicts": obj.decision.get("verdicts", []),
+            "categories": obj.decision.get("categories", obj.decision.get("verdicts", [])),
+            "targets": obj.decision.get("targets", []),
             "deadlines": obj.decision.get("deadlines", []),
             "rulebook_version": obj.decision.get("rulebook_version"),
         }

@@ -88,7 +88,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        "Data after the receipt ({received_at}) are not covered; the range is cut there."),
     _s("LANG_NOT_DECLARED", REVIEW, v.reg("9 [M]; Dir. (EU) 2023/1544 Art. 4"), "[M]",
        "The request is in '{language}', not a declared language ({declared}): legal review "
-       "decides whether to accept it or ask for a translation (domain.md §12.7)."),
+       "decides whether to accept it or ask for a translation."),
     _s("CONF_REASON_MISSING", REVIEW, v.reg("13(2)"), "[V]",
        "Confidentiality is requested without a justification."),
     # --- e-Evidence: who is bound, domestic orders, addressee ---------------------------
@@ -104,22 +104,25 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_WRONG_ADDRESSEE", REFUSE, v.reg("7(1)"), "[M]",
        "The order is addressed to our establishment in {country}, not to our designated "
        "establishment or legal representative in {establishment}.", v.AIII_OTHER),
-    _s("EE_EMERGENCY_ADDRESSEE", INFO, v.reg("7(2)"), "[V]",
-       "Emergency order addressed to our establishment in {country} (Art. 7(2)): forward it "
-       "to the case system."),
+    _s("EE_EMERGENCY_ADDRESSEE", INFO, v.reg("7(2)"), "[M]",
+       "Emergency order addressed to our establishment in {country} because our designated "
+       "establishment or legal representative failed to react in time (Art. 7(2)): executed "
+       "as addressed."),
+    _s("EE_EMERGENCY_FORWARD_TO_DESIGNATED", REVIEW, v.reg("7(1)-(2)"), "[M]",
+       "Emergency order addressed to our establishment in {country}, although our designated "
+       "establishment in {establishment} did not fail to react: forwarded to it, which "
+       "executes the order within the emergency deadline."),
+    _s("EE_NOT_YET_APPLICABLE", REVIEW, v.reg("34(2)"), "[S]",
+       "Received on {received_on}, before Regulation 2023/1543 applies (18 August 2026): the "
+       "order has no binding force under it and is handled as a national or voluntary "
+       "request; no deadline of the Regulation runs."),
     _s("EE_DOMESTIC_ORDER", REROUTE, v.reg("1(1) second subparagraph"), "[V]",
        "Issued in {country}, the member state of our establishment/legal representative: a "
        "domestic order under national law, not an EPOC/EPOC-PR."),
     # --- e-Evidence: Art. 4 issuing and validating authorities --------------------------
-    _s("EE_ISSUER_NOT_ART4_AUTHORITY", REFUSE, v.reg("4"), "[V]",
-       "A {issuer_type} authority is not an issuing authority under Art. 4.",
-       v.AIII_NOT_ISSUED_PER_ART_4),
-    _s("EE_PROSECUTOR_CANNOT_ISSUE", REFUSE, v.reg("4(2)"), "[V]",
-       "A public prosecutor cannot issue a production order for {category} data; only a "
-       "judge, court or investigating judge can.", v.AIII_NOT_ISSUED_PER_ART_4),
-    _s("EE_VALIDATION_REQUIRED", REFUSE, v.reg("4(1)(b), 4(2)(b), 4(3)(b)"), "[V]/[S]",
-       "An order of an 'other competent authority' for {category} data needs validation by "
-       "{validators}.", v.AIII_NOT_ISSUED_PER_ART_4),
+    _s("EE_VALIDATION_REQUIRED", REFUSE, v.reg("4(1)(b), 4(2)(b), 4(3)(b)"), "[V]/[A]",
+       "An order of a {issuer_type} authority for {category} data is valid only once validated "
+       "by {validators}; no validation is stated.", v.AIII_NOT_ISSUED_PER_ART_4),
     _s("EE_VALIDATOR_NOT_COMPETENT", REFUSE, v.reg("4(1)(b), 4(2)(b), 4(3)(b)"), "[V]/[S]",
        "A {validator_type} cannot validate an order for {category} data; required: "
        "{validators}.", v.AIII_NOT_ISSUED_PER_ART_4),
@@ -129,8 +132,8 @@ _SPECS: tuple[FindingSpec, ...] = (
        v.AIII_NOT_ISSUED_PER_ART_4),
     _s("EE_EX_POST_VALIDATION_PENDING", INFO, v.reg("4(5)"), "[S]",
        "Emergency order without prior validation: the issuing authority must seek ex-post "
-       "validation within 48 hours. Information only; act when a refusal or withdrawal is "
-       "notified (domain.md §12.3)."),
+       "validation within 48 hours. Information only; act when a refusal or withdrawal of "
+       "the validation is notified."),
     _s("EE_VALIDATION_INCOMPLETE", CLARIFY, "Reg. (EU) 2023/1543 Annex I Section J", "[M]",
        "The validating authority is not named.", v.AIII_INCOMPLETE),
     # --- e-Evidence: Art. 5 / Art. 6 conditions ------------------------------------------
@@ -149,8 +152,6 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_SENTENCE_EXECUTION_CONDITIONS", REFUSE, v.reg("5(3), 5(4)(d), 6(3)"), "[V]/[M]",
        "Execution of a sentence qualifies only for at least 4 months, not rendered in "
        "absentia, where the person absconded ({detail}).", v.AIII_OTHER),
-    _s("EE_SUMMARY_MISSING", CLARIFY, v.reg("5(5)(j)"), "[M]",
-       "The summary description of the case is missing.", v.AIII_INCOMPLETE),
     _s("EE_EMERGENCY_REASON_MISSING", REVIEW, v.reg("5(5)(g)"), "[M]",
        "Emergency claimed without the duly justified reasons."),
     _s("EE_EMERGENCY_VERIFICATION", INFO, v.reg("10(4)"), "[V]",
@@ -163,18 +164,24 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_EA_NOTIFIED_EMERGENCY", INFO, v.reg("8(4), 10(4)"), "[V]",
        "Emergency with notification: no suspensive effect; the enforcing authority may "
        "object within 96 hours."),
-    _s("EE_EA_NOTIFICATION_MISSING", REVIEW, v.reg("8(1)-(2)"), "[V]",
-       "{categories} data requested, but the certificate neither notifies the enforcing "
-       "authority nor invokes the Art. 8(2) exception."),
+    _s("EE_EA_NOTIFICATION_MISSING", CLARIFY, v.reg("8(1)-(2)"), "[V]",
+       "{category} data requested, but the certificate neither notifies the enforcing "
+       "authority nor invokes the Art. 8(2) exception: manifest error, not executed before "
+       "clarification.", v.AIII_MANIFEST_ERRORS),
     _s("EE_EA_NOTIFICATION_CONTRADICTORY", REVIEW, v.reg("8(1)-(2)"), "[V]",
        "The certificate both notifies the enforcing authority and invokes the Art. 8(2) "
        "exception; treated as notified."),
     _s("EE_ART_8_2_EXCEPTION", INFO, v.reg("8(2)"), "[V]",
        "No notification under Art. 8(2) (offence in, and person resident in, the issuing "
        "state): no suspensive effect."),
-    _s("EE_ART_8_2_RESIDENCE_MISMATCH", REVIEW, v.reg("8(2)(b)"), "[V]",
-       "Art. 8(2) invoked but the person is stated to reside in {residence}, not in "
-       "{country}."),
+    _s("EE_ART_8_2_RESIDENCE_MISMATCH", CLARIFY, v.reg("8(2)(b)"), "[V]",
+       "{category} data: Art. 8(2) invoked but the person is stated to reside in {residence}, "
+       "not in {country}: manifest error, not executed before clarification.",
+       v.AIII_MANIFEST_ERRORS),
+    _s("EE_ART_8_2_OFFENCE_MISMATCH", CLARIFY, v.reg("8(2)(a)"), "[V]",
+       "{category} data: Art. 8(2) invoked but the offence is stated to have been committed "
+       "in {offence_country}, not in {country}: manifest error, not executed before "
+       "clarification.", v.AIII_MANIFEST_ERRORS),
     _s("EE_EA_NOTIFICATION_NOT_REQUIRED", INFO, v.reg("8(1)"), "[V]",
        "Notification of the enforcing authority is not required for this order."),
     _s("EE_PRESERVE_ON_RECEIPT", INFO, v.reg("10(1), 11(1)"), "[V]",
@@ -221,7 +228,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        "keep preserving.", v.AIII_THIRD_COUNTRY_CONFLICT),
     _s("EE_ART17_OBJECTION_LATE", REVIEW, v.reg("17"), "[M]",
        "The reasoned objection was filed on {filed_at}, after the 10-day soft deadline "
-       "({due_at}) (domain.md §12.5)."),
+       "({due_at})."),
     _s("EE_EA_GROUND_RAISED", REFUSE, v.reg("12"), "[V]",
        "The enforcing authority raised a ground for refusal: do not transfer the data."),
     _s("EE_EA_OBJECTION_USE_RESTRICTED", INFO, v.reg("10(4)"), "[V]",
@@ -232,7 +239,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        "The issuing authority says preservation is no longer necessary: release now."),
     _s("CLARIFICATION_AFTER_DEADLINE", REVIEW, v.reg("10(6) [M]"), "[M]",
        "The clarification arrived after the original deadline ({original_due_at}); the "
-       "production period restarts in full (domain.md §12.4)."),
+       "production period restarts in full."),
     # --- DSA Art. 9 / 10 / 18 ------------------------------------------------------------
     _s("DSA_ISSUER_NOT_MEMBER_STATE", REROUTE, v.dsa("9(1), 10(1)"), "[V]",
        "Only authorities of EU member states issue DSA orders; {country} is not one."),
@@ -260,7 +267,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("DSA10_ACK_RECEIPT", INFO, v.dsa("10(1)"), "[V]",
        "Acknowledge receipt without undue delay, then report if and when effect was given."),
     _s("DSA_USER_NOTICE_MANUAL", INFO, v.dsa("9(5), 10(5)"), "[M]",
-       "Informing the user is a legal-team action, never automatic (domain.md §12.6)."),
+       "Informing the user is a legal-team action, never automatic."),
     _s("DSA18_REFERRAL", INFO, v.dsa("18(1)-(2)"), "[V]",
        "Refer promptly to {recipients}, with the content, its publication time with time "
        "zone and the account identifiers."),

@@ -8,7 +8,7 @@ from . import vocab as v
 from .catalogue import CLARIFY, REFUSE, REROUTE, finding, kind_of
 from .config import ProviderConfig
 from .model import RequestFacts
-from .result import CategoryVerdict, Deadline, Decision, Finding, ParamValue
+from .result import CategoryVerdict, Deadline, Decision, Finding, ParamValue, TargetVerdict
 
 # Order-wide findings of these kinds block every category; order-wide clarifications do not
 # (the category stays lawful once the order is completed).
@@ -93,7 +93,14 @@ class Draft:
         return any(f.code == code for f in self.findings)
 
     def route(self) -> str:
+        """Partial execution (Reg. 2023/1543 Art. 10(8), Annex III [A]): a finding about one
+        data category or one target blocks that part only; the valid part keeps its
+        deadline. Only when nothing valid is left does the order as a whole go to
+        clarification (something to complete) or non-execution."""
         refused: set[str] = set()
+        clarified: set[str] = set()
+        bad_targets: set[int] = set()
+        target_clarify = target_refuse = False
         order_refused = clarify = False
         for f in self.findings:
             if f.severity != "error":
@@ -101,18 +108,31 @@ class Draft:
             kind = kind_of(f.code)
             if kind == REROUTE:
                 return v.REROUTED
-            if kind == REFUSE:
+            index = target_index(f)
+            if f.data_category is None and index is not None:
+                bad_targets.add(index)
+                target_clarify |= kind == CLARIFY
+                target_refuse |= kind == REFUSE
+            elif kind == REFUSE:
                 if f.data_category is None:
                     order_refused = True
                 else:
                     refused.add(f.data_category)
             elif kind == CLARIFY:
-                clarify = True
-        if order_refused or (self.categories and refused.issuperset(self.categories)):
+                if f.data_category is None:
+                    clarify = True
+                else:
+                    clarified.add(f.data_category)
+        blocked = refused | clarified
+        all_categories = bool(self.categories) and blocked.issuperset(self.categories)
+        all_targets = bool(self.facts.targets) and len(bad_targets) >= len(self.facts.targets)
+        if order_refused or (all_categories and not clarified - refused):
             return v.NOT_EXECUTABLE
-        if clarify:
+        if all_targets and target_refuse and not target_clarify:
+            return v.NOT_EXECUTABLE
+        if clarify or all_categories or all_targets:
             return v.CLARIFICATION_REQUIRED
-        return v.PARTIALLY_ACCEPTED if refused else v.ACCEPTED
+        return v.PARTIALLY_ACCEPTED if blocked or bad_targets else v.ACCEPTED
 
     # --- result ---------------------------------------------------------------------------
     def decision(self) -> Decision:
@@ -126,7 +146,18 @@ class Draft:
             deadlines=deadlines,
             target_status=_STATUS_BY_ROUTE.get(route, self.status),
             rulebook_version=v.RULEBOOK_VERSION,
+            targets=tuple(self._target_verdict(i) for i in range(len(self.facts.targets))),
         )
+
+    def _target_verdict(self, index: int) -> TargetVerdict:
+        kind = self.facts.targets[index].kind
+        for f in self.findings:
+            if f.severity != "error":
+                continue
+            order_wide = f.data_category is None and kind_of(f.code) in _ORDER_WIDE
+            if target_index(f) == index or (order_wide and target_index(f) is None):
+                return TargetVerdict(index, kind, False, f.code, f.legal_basis)
+        return TargetVerdict(index, kind, True, "allowed")
 
     def _verdict(self, category: str) -> CategoryVerdict:
         rule_id, parts = self.basis.get(category, (None, []))
@@ -138,6 +169,15 @@ class Draft:
                 return CategoryVerdict(category, False, f.code, f.rule_id or rule_id, f.legal_basis)
         legal_basis = _join(parts)
         return CategoryVerdict(category, True, "allowed", rule_id, legal_basis)
+
+
+def target_index(f: Finding) -> int | None:
+    """The target a finding is about (``field="targets[2]"`` → 2), or None."""
+    where = f.field or ""
+    if where.startswith("targets[") and where.endswith("]"):
+        inner = where[len("targets[") : -1]
+        return int(inner) if inner.isdigit() else None
+    return None
 
 
 def _join(parts: list[str]) -> str:

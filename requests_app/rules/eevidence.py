@@ -12,7 +12,7 @@ national law and Art. 8(2) are the issuing authority's to judge (domain.md §1.3
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from . import vocab as v
 from .checks import (
@@ -26,6 +26,7 @@ from .config import EE_EA_WINDOW, EE_PRODUCTION, INTERNAL, ProviderConfig
 from .deadlines import day_deadline, hours_deadline
 from .draft import Draft
 from .model import RequestFacts, SentenceExecution
+from .policy import evaluate_national_order
 from .result import Deadline
 
 # Statutory periods read in the primary text ([V]).
@@ -38,6 +39,8 @@ PRESERVATION_DAYS = 60  # Art. 11(1)
 EXTENSION_DAYS = 30  # Art. 11(1), once
 SERIOUS_MAX_MONTHS = 36  # Art. 5(4)(a): at least 3 years
 SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
+# Art. 34(2): the Regulation applies from 18 August 2026, read from 00:00 Brussels time (CEST).
+APPLIES_FROM = datetime(2026, 8, 17, 22, 0, tzinfo=UTC)
 
 ENDED_STATUSES = frozenset(
     {"released", "closed", "withdrawn", "refused", "not_executed", "rerouted"}
@@ -103,10 +106,30 @@ def member_states(d: Draft) -> bool:
         # R15: Art. 1(1) 2nd subparagraph, domestic order → national-law workflow. [V]
         d.add("EE_DOMESTIC_ORDER", field="issuer", rule_id="R15", country=country)
         return False
+    if facts.instrument in (v.EPOC, v.EPOC_PR) and facts.received_at < APPLIES_FROM:
+        # Art. 34(2) [S]: no binding force before 18 August 2026 → a national or voluntary
+        # request (our policy), legal review, no deadline of the Regulation.
+        d.add(
+            "EE_NOT_YET_APPLICABLE",
+            field="received_at",
+            received_on=facts.received_at.date().isoformat(),
+        )
+        evaluate_national_order(d)
+        return False
     if addressee != establishment:
-        if facts.emergency:
-            # Art. 7(2): emergency orders may go to any establishment in a bound state. [V]
+        if facts.emergency and facts.designated_unresponsive:
+            # Art. 7(2) [M]: another establishment only where the designated one failed to
+            # react within the deadline (we always have one designated).
             d.add("EE_EMERGENCY_ADDRESSEE", field="addressee_country", country=addressee)
+        elif facts.emergency:
+            # Art. 7(1)-(2) [M]: route to the designated establishment; being ours, it
+            # executes within the emergency deadline (never lose the 8 hours).
+            d.add(
+                "EE_EMERGENCY_FORWARD_TO_DESIGNATED",
+                field="addressee_country",
+                country=addressee,
+                establishment=establishment,
+            )
         else:
             # Art. 7(1): orders go to the designated establishment / legal representative. [M]
             d.add(
@@ -123,12 +146,16 @@ def member_states(d: Draft) -> bool:
 def art4(d: Draft, category: str, *, production: bool) -> bool:
     """R1-R13 column "Issuer"/"Validation". Returns True when the category passes Art. 4.
 
-    Production, subscriber/identification: judge, court, investigating judge or prosecutor
-    issue (4(1)(a)); another competent authority needs validation by one of them (4(1)(b)),
-    or in an emergency may issue unvalidated (4(5), ex-post validation within 48 h). [V]/[S]
-    Production, traffic/content: only judge, court, investigating judge issue (4(2)(a)); the
-    validation must come from them, never a prosecutor (4(2)(b)); no emergency exception. [V]
-    Preservation, any category: as subscriber production (4(3), 4(5)). [S]
+    (a) issuers need no validation: for subscriber/identification production and for
+    preservation a judge, court, investigating judge or public prosecutor (4(1)(a), 4(3)(a));
+    for traffic/content production only a judge, court or investigating judge (4(2)(a)). [V]
+    (b) "any other competent authority" acting as investigating authority in criminal
+    proceedings (a public prosecutor for traffic/content, police or an administrative
+    authority where national law makes them competent) issues validly once the order is
+    validated: by a judge, court or investigating judge for traffic/content (4(2)(b)); by one
+    of them or a prosecutor otherwise (4(1)(b), 4(3)(b)). [A] The validation is read before
+    any refusal. Emergency without prior validation: subscriber/identification production and
+    preservation only (4(5), ex-post validation within 48 h). [S]
     """
     facts = d.facts
     issuer = facts.issuer.authority_type
@@ -138,24 +165,6 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
     if issuer in v.JUDICIAL or (issuer == v.PROSECUTOR and not serious):
         d.allow(category, row, v.reg(f"{para}(a)"))
         return True
-    if issuer == v.PROSECUTOR:
-        d.add(
-            "EE_PROSECUTOR_CANNOT_ISSUE",
-            category=category,
-            field="issuer",
-            rule_id=row,
-            legal_basis=v.reg("4(2)(a)"),
-        )
-        return False
-    if issuer != v.OTHER_COMPETENT:
-        d.add(
-            "EE_ISSUER_NOT_ART4_AUTHORITY",
-            category=category,
-            field="issuer",
-            rule_id=row,
-            issuer_type=issuer,
-        )
-        return False
     validators = v.JUDICIAL if serious else v.JUDICIAL | {v.PROSECUTOR}
     validators_text = (
         "a judge, court or investigating judge"
@@ -178,6 +187,7 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
                 field="validation",
                 rule_id=row,
                 legal_basis=v.reg(f"{para}(b)"),
+                issuer_type=issuer,
                 validators=validators_text,
             )
         return False
@@ -280,7 +290,11 @@ def offence_stated(d: Draft) -> None:
 def _notification(d: Draft) -> bool:
     """Returns whether the enforcing authority's notification applies (Art. 8(1), 8(4)).
 
-    The provider reads the certificate's tick boxes and only flags inconsistencies. [V]
+    The provider reads the certificate's tick boxes. A traffic/content order stating neither
+    the notification nor the Art. 8(2) exception, or claiming the exception while the order
+    itself places the person's residence or the offence outside the issuing state, is a
+    manifest error: clarification of those categories, never execution without the
+    suspensive window. [V 8(1)-(2)]
     """
     facts = d.facts
     notified, exception = facts.enforcing_authority_notified, facts.art_8_2_exception
@@ -296,23 +310,39 @@ def _notification(d: Draft) -> bool:
         code = "EE_EA_NOTIFIED_EMERGENCY" if facts.emergency else "EE_EA_NOTIFIED_SUSPENSIVE"
         d.add(code, field="enforcing_authority_notified", rule_id=row)
         return True
-    if exception:
-        d.add("EE_ART_8_2_EXCEPTION", field="art_8_2_exception", rule_id=row)
+    country = facts.issuer.country
+    for category in serious:
+        row = rule_row(facts.instrument, category, facts.issuer.authority_type)
+        if not exception:
+            d.add(
+                "EE_EA_NOTIFICATION_MISSING",
+                category=category,
+                field="enforcing_authority_notified",
+                rule_id=row,
+            )
+            continue
         residence = facts.person_residence_country
-        if residence and residence.upper() != facts.issuer.country:
+        if residence and residence != country:
             d.add(
                 "EE_ART_8_2_RESIDENCE_MISMATCH",
+                category=category,
                 field="person_residence_country",
-                residence=residence.upper(),
-                country=facts.issuer.country,
+                rule_id=row,
+                residence=residence,
+                country=country,
             )
-        return False
-    d.add(
-        "EE_EA_NOTIFICATION_MISSING",
-        field="enforcing_authority_notified",
-        rule_id=row,
-        categories=", ".join(serious),
-    )
+        offence_country = facts.offence_country
+        if offence_country and offence_country != country:
+            d.add(
+                "EE_ART_8_2_OFFENCE_MISMATCH",
+                category=category,
+                field="offence_country",
+                rule_id=row,
+                offence_country=offence_country,
+                country=country,
+            )
+    if exception and any(not d.blocked(c) for c in serious):
+        d.add("EE_ART_8_2_EXCEPTION", field="art_8_2_exception", rule_id=row)
     return False
 
 
@@ -410,7 +440,7 @@ def common_deadlines(d: Draft, route: str) -> None:
                 legal_basis=v.reg("10(6) [M]"),
                 config=config,
                 informational=True,
-                what="Remind the issuing authority (no automatic consequence, domain.md §12.4)",
+                what="Remind the issuing authority (internal reminder, no legal consequence)",
             )
         )
     if d.has("EE_EX_POST_VALIDATION_PENDING"):
@@ -438,8 +468,8 @@ def _production_order(d: Draft) -> None:
     check_language(d)
     check_confidentiality(d)
     offence_stated(d)
-    if not facts.summary.strip():
-        d.add("EE_SUMMARY_MISSING", field="summary")
+    # Art. 9(2), Annex I: the case summary and the grounds of necessity stay with the issuing
+    # authority; their absence is never a defect of the order. [A]
     validation_named(d)
     if facts.emergency:
         d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
@@ -479,9 +509,10 @@ def _production_order(d: Draft) -> None:
 
 def validation_named(d: Draft) -> None:
     validation = d.facts.validation
-    if (
-        validation is not None
-        and d.facts.issuer.authority_type == v.OTHER_COMPETENT
-        and not validation.authority_name.strip()
-    ):
+    issuer = d.facts.issuer.authority_type
+    needs_validation = issuer not in v.JUDICIAL and (
+        issuer != v.PROSECUTOR
+        or (d.facts.instrument == v.EPOC and bool(set(d.categories) & v.SERIOUS_CATEGORIES))
+    )
+    if validation is not None and needs_validation and not validation.authority_name.strip():
         d.add("EE_VALIDATION_INCOMPLETE", field="validation")

@@ -125,10 +125,12 @@ def normalise(facts: RequestFacts) -> RequestFacts:
     if received is not facts.received_at:
         changes["received_at"] = received
     country = facts.issuer.country
-    if country != country.upper():
-        changes["issuer"] = replace(facts.issuer, country=country.upper())
-    if facts.addressee_country and facts.addressee_country != facts.addressee_country.upper():
-        changes["addressee_country"] = facts.addressee_country.upper()
+    if country != v.iso_country(country):
+        changes["issuer"] = replace(facts.issuer, country=v.iso_country(country))
+    for name in ("addressee_country", "person_residence_country", "offence_country"):
+        value = getattr(facts, name)
+        if value and value != v.iso_country(value):
+            changes[name] = v.iso_country(value)
     if facts.linked is not None:
         linked = _linked_utc(facts.linked)
         if linked is not facts.linked:

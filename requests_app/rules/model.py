@@ -115,3 +115,7 @@ class RequestFacts:
     addressee_country: str | None = None  # Annex I Section B: None = our DE/LR
     person_residence_country: str | None = None  # Art. 8(2)(b), where the certificate says
     suspect_named: bool | None = None  # the order confirms the user is a suspect (policy)
+    offence_country: str | None = None  # Art. 8(2)(a): where the offence was committed
+    # Art. 7(2): the order states that our designated establishment / legal representative
+    # failed to react to an emergency order within the deadline.
+    designated_unresponsive: bool = False

@@ -68,6 +68,31 @@ class CategoryVerdict:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetVerdict:
+    """Whether one identifier of the request can be acted on (partial execution per target).
+
+    ``index`` is the position in ``RequestFacts.targets``; ``reason_code`` is ``"allowed"``
+    or the code of the first error finding about this target. One malformed target never
+    suspends the valid ones (they keep the order's deadline).
+    """
+
+    index: int
+    kind: str
+    allowed: bool
+    reason_code: str
+    legal_basis: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "allowed": self.allowed,
+            "reason_code": self.reason_code,
+            "legal_basis": self.legal_basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A timer. ``informational`` deadlines change no state by themselves (e.g. the 48 h
     ex-post validation mark); ``not_before`` ones are the earliest moment to act (release at
@@ -103,6 +128,7 @@ class Decision:
     deadlines: tuple[Deadline, ...]
     target_status: str
     rulebook_version: str
+    targets: tuple[TargetVerdict, ...] = ()
 
     @property
     def primary_deadline(self) -> Deadline | None:
@@ -128,6 +154,8 @@ class Decision:
             "target_status": self.target_status,
             "rulebook_version": self.rulebook_version,
             "verdicts": [v.to_dict() for v in self.verdicts],
+            "categories": [v.to_dict() for v in self.verdicts],
+            "targets": [t.to_dict() for t in self.targets],
             "findings": [f.to_dict() for f in self.findings],
             "deadlines": [d.to_dict() for d in self.deadlines],
             "due_at": primary.due_at.isoformat() if primary else None,

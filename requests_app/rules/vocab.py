@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-RULEBOOK_VERSION: Final = "2026.08-r1"
+RULEBOOK_VERSION: Final = "2026.12-r1"
 """Bump on every change that can alter a decision (see docs/rules.md, "Changing a rule")."""
 
 # --- Instruments (DESIGN.md §5 ``instrument``) ----------------------------------------------
@@ -135,6 +135,16 @@ EU_MEMBER_STATES: Final = frozenset(
     }
 )
 """ISO 3166-1 alpha-2 codes; Greece is ``GR`` (ISO), not ``EL`` (EU protocol order)."""
+
+COUNTRY_ALIASES: Final = {"EL": "GR", "UK": "GB"}
+"""EU documents write Greece as EL and many forms the United Kingdom as UK: accepted at
+input, stored and compared as ISO 3166-1 alpha-2."""
+
+
+def iso_country(code: str) -> str:
+    """``"el"`` → ``"GR"``, ``"UK"`` → ``"GB"``, ``" de "`` → ``"DE"``."""
+    upper = code.strip().upper()
+    return COUNTRY_ALIASES.get(upper, upper)
 
 # --- Citations ----------------------------------------------------------------------------
 REG: Final = "Reg. (EU) 2023/1543"

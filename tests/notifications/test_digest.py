@@ -17,8 +17,8 @@ from .scenarios import PARAMS, World
 
 pytestmark = pytest.mark.django_db
 
-# 2026-01-15 21:30 UTC is 22:30 in Brussels (UTC+1 in winter).
-EVENING = datetime(2026, 1, 15, 21, 30, tzinfo=UTC)
+# 2027-01-14 21:30 UTC is 22:30 in Brussels (UTC+1 in winter).
+EVENING = datetime(2027, 1, 14, 21, 30, tzinfo=UTC)  # after 18 Aug 2026: a binding EPOC (Reg. 2023/1543 Art. 34(2))
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -28,12 +28,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 @pytest.mark.parametrize(("now", "digest", "quiet", "expected"), [
     pytest.param(EVENING, 0, "", None, id="off"),
     pytest.param(EVENING, 15, "", EVENING + timedelta(minutes=15), id="digest"),
-    pytest.param(EVENING, 0, "20:00-07:00", utc(2026, 1, 16, 6, 0), id="quiet-evening-part"),
-    pytest.param(utc(2026, 1, 16, 3, 0), 0, "20:00-07:00", utc(2026, 1, 16, 6, 0), id="quiet-morning-part"),
-    pytest.param(utc(2026, 1, 16, 11, 30), 0, "12:00-14:00", utc(2026, 1, 16, 13, 0), id="quiet-same-day"),
-    pytest.param(utc(2026, 1, 16, 9, 0), 0, "12:00-14:00", None, id="outside-quiet"),
-    pytest.param(utc(2026, 1, 16, 5, 50), 15, "20:00-07:00", utc(2026, 1, 16, 6, 5), id="digest-after-quiet-end"),
-    pytest.param(EVENING, 15, "20:00-07:00", utc(2026, 1, 16, 6, 0), id="digest-within-quiet"),
+    pytest.param(EVENING, 0, "20:00-07:00", utc(2027, 1, 15, 6, 0), id="quiet-evening-part"),
+    pytest.param(utc(2027, 1, 15, 3, 0), 0, "20:00-07:00", utc(2027, 1, 15, 6, 0), id="quiet-morning-part"),
+    pytest.param(utc(2027, 1, 15, 11, 30), 0, "12:00-14:00", utc(2027, 1, 15, 13, 0), id="quiet-same-day"),
+    pytest.param(utc(2027, 1, 15, 9, 0), 0, "12:00-14:00", None, id="outside-quiet"),
+    pytest.param(utc(2027, 1, 15, 5, 50), 15, "20:00-07:00", utc(2027, 1, 15, 6, 5), id="digest-after-quiet-end"),
+    pytest.param(EVENING, 15, "20:00-07:00", utc(2027, 1, 15, 6, 0), id="digest-within-quiet"),
     # Brussels moves to summer time in the night of 28-29 March 2026: 07:00 local is 05:00 UTC.
     pytest.param(utc(2026, 3, 28, 22, 0), 0, "22:00-07:00", utc(2026, 3, 29, 5, 0), id="dst-night"),
 ])
@@ -44,8 +44,8 @@ def test_held_until(settings, now, digest, quiet, expected):
 
 def test_a_digest_slot_inside_quiet_hours_waits_for_their_end(settings):
     settings.NOTIFY_DIGEST_MINUTES, settings.NOTIFY_QUIET_HOURS = 15, "22:00-07:00"
-    ten_to_ten = utc(2026, 1, 15, 20, 50)  # 21:50 in Brussels; the slot would be 22:05, in quiet hours
-    assert notifications.held_until(ten_to_ten) == utc(2026, 1, 16, 6, 0)
+    ten_to_ten = utc(2027, 1, 14, 20, 50)  # 21:50 in Brussels; the slot would be 22:05, in quiet hours
+    assert notifications.held_until(ten_to_ten) == utc(2027, 1, 15, 6, 0)
 
 
 def statuses(topic: str) -> dict[str, str]:
@@ -89,7 +89,7 @@ def test_non_urgent_mail_to_the_legal_team_is_held_then_sent_as_one_digest(setti
 
 def test_quiet_hours_hold_the_team_until_morning_not_the_officer(settings, officer, team, submit, smtp):
     settings.NOTIFY_QUIET_HOURS = "20:00-07:00"
-    morning = utc(2026, 1, 16, 6, 0)  # 07:00 in Brussels
+    morning = utc(2027, 1, 15, 6, 0)  # 07:00 in Brussels
     with time_machine.travel(EVENING, tick=False):
         request = submit()
         review.message_to_authority(actor=team.reviewer, request=request, body=PERSONAL["message"])
@@ -132,7 +132,7 @@ def held_overnight(submit) -> datetime:
     with time_machine.travel(EVENING, tick=False):
         submit()
         deliver()
-    return utc(2026, 1, 16, 6, 0)
+    return utc(2027, 1, 15, 6, 0)
 
 
 def test_smtp_down_at_digest_time_keeps_the_rows_held_until_it_is_back(settings, officer, team, submit, smtp):

@@ -44,10 +44,20 @@ def test_02_addressee_in_denmark_is_invalid() -> None:
     finding = d.findings[0]
     assert (finding.code, finding.annex_iii_reason) == ("EE_ADDRESSEE_MS_NOT_BOUND", "other")
     # Art. 7(2): in an emergency another establishment in a *bound* member state may receive
-    # it; Denmark remains excluded.
+    # it only where the designated one failed to react; Denmark remains excluded.
     assert evaluate(facts(addressee_country="DK", emergency=True)).route == "not_executable"
-    nl = evaluate(facts(addressee_country="NL", emergency=True, emergency_reason="Hostage"))
+    nl = evaluate(
+        facts(
+            addressee_country="NL",
+            emergency=True,
+            emergency_reason="Hostage",
+            designated_unresponsive=True,
+        )
+    )
     assert nl.route == "accepted" and "EE_EMERGENCY_ADDRESSEE" in nl.codes()
+    forwarded = evaluate(facts(addressee_country="NL", emergency=True, emergency_reason="Hostage"))
+    assert forwarded.route == "accepted"
+    assert "EE_EMERGENCY_FORWARD_TO_DESIGNATED" in forwarded.codes()
     assert evaluate(facts(addressee_country="NL")).route == "not_executable"
 
 
@@ -70,11 +80,24 @@ def test_04_police_with_prosecutor_validation_subscriber() -> None:
     assert due.legal_basis == REG + "10(3)"
 
 
-def test_07_prosecutor_content_production_refused_but_preservation_allowed() -> None:
+def test_07_prosecutor_content_production_needs_judicial_validation_preservation_not() -> None:
+    """Art. 4(2)(b) as corrected by the audit: a prosecutor's content order is valid once a
+    judge validated it; without validation it is proposed for non-execution."""
     production = evaluate(facts(issuer=("prosecutor", "IT"), categories=("content",)))
     assert production.route == "not_executable"
-    refusal = next(f for f in production.findings if f.code == "EE_PROSECUTOR_CANNOT_ISSUE")
+    refusal = next(f for f in production.findings if f.code == "EE_VALIDATION_REQUIRED")
     assert refusal.annex_iii_reason == "not_issued_per_art_4"
+    assert refusal.legal_basis == REG + "4(2)(b)"
+    validated = evaluate(
+        facts(
+            issuer=("prosecutor", "IT"),
+            categories=("content",),
+            validation=Validation("investigating_judge", "GIP Milano"),
+            enforcing_authority_notified=True,
+        )
+    )
+    assert validated.route == "accepted"
+    assert validated.target_status == "awaiting_enforcing_authority"
     assert "EE_PRESERVE_ON_RECEIPT" in production.codes()  # preserve meanwhile
     preservation = evaluate(facts("epoc_pr", ("prosecutor", "IT"), ("content",)))
     assert (preservation.route, preservation.target_status) == ("accepted", "preserving")

@@ -158,13 +158,15 @@ ROWS: dict[str, Row] = {
         ("EE_ART_8_2_EXCEPTION",),
         status="in_review",
     ),
-    "R6 judge traffic, neither box ticked": Row(
+    "R6 judge traffic, neither box ticked (manifest error)": Row(
         facts(categories=("traffic",)),
-        "accepted",
-        {"traffic": True},
+        "clarification_required",
+        {"traffic": False},
         REG + "8(1)-(2)",
         "R6",
         ("EE_EA_NOTIFICATION_MISSING",),
+        status="clarification_requested",
+        annex=("manifest_errors",),
     ),
     "R6 judge traffic, 2-year offence": Row(
         facts(categories=("traffic",), offence=Offence("Stalking", "§ 238", 24)),
@@ -184,14 +186,38 @@ ROWS: dict[str, Row] = {
         ("EE_THRESHOLD_NOT_STATED",),
         status="clarification_requested",
     ),
-    "R7 prosecutor traffic": Row(
+    "R7 prosecutor traffic, no validation": Row(
         facts(issuer=("prosecutor", "IT"), categories=("traffic",)),
         "not_executable",
         {"traffic": False},
-        REG + "4(2)",
+        REG + "4(2)(b)",
         "R7",
-        ("EE_PROSECUTOR_CANNOT_ISSUE",),
+        ("EE_VALIDATION_REQUIRED",),
         annex=("not_issued_per_art_4",),
+    ),
+    "R7 prosecutor traffic, judge validation": Row(
+        facts(
+            issuer=("prosecutor", "IT"),
+            categories=("traffic",),
+            validation=judge("Tribunale di Roma"),
+            art_8_2_exception=True,
+        ),
+        "accepted",
+        {"traffic": True},
+        REG + "4(2)(b)",
+        "R7",
+    ),
+    "R7 prosecutor traffic, prosecutor validation": Row(
+        facts(
+            issuer=("prosecutor", "IT"),
+            categories=("traffic",),
+            validation=prosecutor_validation(),
+        ),
+        "not_executable",
+        {"traffic": False},
+        REG + "4(2)(b)",
+        "R7",
+        ("EE_VALIDATOR_NOT_COMPETENT",),
     ),
     "R8 police traffic, judge validation": Row(
         facts(issuer=OTHER_DE, categories=("traffic",), validation=judge(), art_8_2_exception=True),
@@ -270,13 +296,26 @@ ROWS: dict[str, Row] = {
         ("EE_SENTENCE_EXECUTION_CONDITIONS",),
         annex=("offence_outside_art_5_4",),
     ),
-    "R10 prosecutor content": Row(
+    "R10 prosecutor content, no validation": Row(
         facts(issuer=("prosecutor", "IT"), categories=("content",)),
         "not_executable",
         {"content": False},
-        REG + "4(2)",
+        REG + "4(2)(b)",
         "R10",
-        ("EE_PROSECUTOR_CANNOT_ISSUE",),
+        ("EE_VALIDATION_REQUIRED",),
+    ),
+    "R10 prosecutor content, court validation": Row(
+        facts(
+            issuer=("prosecutor", "IT"),
+            categories=("content",),
+            validation=Validation("court", "Tribunale di Roma", "V-9"),
+            enforcing_authority_notified=True,
+        ),
+        "accepted",
+        {"content": True},
+        REG + "4(2)(b)",
+        "R10",
+        status="awaiting_enforcing_authority",
     ),
     "R11 police content, judge validation": Row(
         facts(
@@ -624,19 +663,23 @@ def test_every_rule_row_is_covered() -> None:
     assert expected <= covered
 
 
-def test_prosecutor_may_not_reach_content_even_with_subscriber_allowed() -> None:
+def test_unvalidated_prosecutor_content_blocks_content_only() -> None:
     decision = evaluate(facts(issuer=("prosecutor", "IT"), categories=("subscriber", "content")))
     assert decision.route == "partially_accepted"
     content = decision.verdict("content")
     assert content is not None and not content.allowed
-    assert content.reason_code == "EE_PROSECUTOR_CANNOT_ISSUE"
-    assert content.legal_basis == REG + "4(2)(a)"
+    assert content.reason_code == "EE_VALIDATION_REQUIRED"
+    assert content.legal_basis == REG + "4(2)(b)"
 
 
-def test_administrative_authority_is_no_art4_authority() -> None:
+def test_administrative_authority_competent_under_national_law_with_validation() -> None:
+    """Art. 4(1)(b): "any other competent authority" includes an administrative authority
+    where national law makes it competent; competence is the issuing state's to judge."""
     decision = evaluate(facts(issuer=("administrative", "FR"), validation=judge()))
-    assert decision.route == "not_executable"
-    assert decision.codes().count("EE_ISSUER_NOT_ART4_AUTHORITY") == 1
+    assert decision.route == "accepted"
+    assert decision.verdicts[0].legal_basis.startswith(REG + "4(1)(b)")
+    unvalidated = evaluate(facts(issuer=("administrative", "FR")))
+    assert unvalidated.codes().count("EE_VALIDATION_REQUIRED") == 1
 
 
 def test_subscriber_only_needs_no_threshold() -> None:

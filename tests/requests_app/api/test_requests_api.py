@@ -326,6 +326,34 @@ def test_check_reports_errors_as_clarification_required_and_stores_nothing(api):
     assert counts() == before
 
 
+def test_check_executes_the_valid_targets_and_says_which_target_is_not(api):
+    """Partial execution (Reg. 2023/1543 Art. 10(8)): one target on another service does not
+    suspend the valid one; the decision names the verdict per category and per target."""
+    body = epoc_body(validation=VALIDATED, targets=[
+        {"kind": "username", "value": "@suspect_account"},
+        {"kind": "channel_url", "value": "https://example.com/channel"},
+    ])
+    response = api.post(f"{API}check/", body, format="json")
+    assert response.status_code == 200
+    decision = response.json()
+    assert decision["route"] == "partially_accepted", decision
+    assert decision["due_at"] is not None
+    assert [(t["index"], t["allowed"], t["reason_code"]) for t in decision["targets"]] == [
+        (0, True, "allowed"), (1, False, "TGT_FOREIGN_SERVICE")]
+    assert all({"allowed", "reason_code", "legal_basis"} <= set(c) for c in decision["categories"])
+    assert decision["categories"]
+
+
+@pytest.mark.parametrize(("given", "stored"), [("EL", "GR"), ("UK", "GB"), ("GR", "GR"), ("DE", "DE")])
+def test_country_codes_el_and_uk_are_stored_as_iso_3166(given, stored):
+    from requests_app.api.serializers import RequestCreateSerializer
+
+    serializer = RequestCreateSerializer(data=epoc_body(person_residence_country=given, addressee_country=given))
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["person_residence_country"] == stored
+    assert serializer.validated_data["addressee_country"] == stored
+
+
 def test_check_treats_another_authoritys_linked_reference_as_unknown(api, other_api, submit):
     theirs = submit(client=other_api, instrument="epoc_pr")["reference"]
     mine = submit(instrument="epoc_pr")["reference"]
