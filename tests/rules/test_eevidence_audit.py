@@ -26,7 +26,7 @@ def _due(decision: Any, kind: str = "production_due") -> datetime | None:
 
 
 # --- Art. 4(1)(b), 4(2)(b), 4(3)(b): "any other competent authority", validated ---------------
-ART4 = {
+ART4: dict[str, tuple[Any, ...]] = {
     "4(2)(b) prosecutor traffic, judge validation": (
         dict(
             issuer=("prosecutor", "IT"),
@@ -239,7 +239,7 @@ def test_all_targets_malformed_asks_for_clarification() -> None:
 
 
 # --- Art. 8: consistency of the notification as a manifest error -------------------------------
-ART8 = {
+ART8: dict[str, tuple[Any, ...]] = {
     "traffic, neither notified nor exception": (
         dict(categories=("traffic",)),
         "EE_EA_NOTIFICATION_MISSING",

@@ -54,7 +54,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         return list(pool.map(run, calls))
 
 
-def outcome(results: list[Any]) -> tuple[list[Any], list[ServiceError]]:
+def outcome(results: list[Any]) -> tuple[list[Any], list[Any]]:
     errors = [r for r in results if isinstance(r, Exception)]
     assert all(isinstance(e, ServiceError) for e in errors), errors
     return [r for r in results if not isinstance(r, Exception)], errors
