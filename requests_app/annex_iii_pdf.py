@@ -10,26 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 from fpdf import FPDF
 
-from .models import AnnexIII
+from .models import AnnexIII, AnnexIIIReason
 
-REASON_LABELS = {
-    "incomplete": _("the certificate is incomplete"),
-    "manifest_errors": _("the certificate contains manifest errors"),
-    "insufficient_information": _("the certificate does not contain sufficient information"),
-    "data_not_stored": _("the data were not stored by or on behalf of the provider at the time of receipt"),
-    "de_facto_impossibility": _("other de facto impossibility not attributable to the provider"),
-    "not_issued_or_validated_per_art_4": _("the order was not issued or validated by an authority as specified "
-                                         "in Art. 4"),
-    "offence_not_within_art_5_4": _("the order for traffic or content data concerns an offence not within "
-                                  "Art. 5(4)"),
-    "provider_not_covered": _("the provider is not covered by the Regulation"),
-    "immunities_or_privileges": _("the data are protected by immunities or privileges (Art. 10(5), 11(4))"),
-    "conflicting_obligations": _("conflicting obligations under the law of a third country (Art. 17)"),
-    "other": _("other reasons"),
-}
+# The one Annex III vocabulary (rules.vocab.ANNEX_III_REASONS) with its labels.
+REASON_LABELS = dict(AnnexIIIReason.choices)
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 

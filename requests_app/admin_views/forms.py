@@ -7,9 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from ..models import CallbackOutcome, LegalRequest
+from ..models import AnnexIIIReason, CallbackOutcome, LegalRequest
 from ..permissions import ROLES
-from ..services.review import ANNEX_III_REASONS
 
 TEXT = forms.Textarea(attrs={"rows": 4, "cols": 80})
 
@@ -58,7 +57,7 @@ class CallbackForm(ActionForm):
     notes = forms.CharField(widget=TEXT, required=False, max_length=5000)
 
 
-REASON_CHOICES = [(code, code.replace("_", " ")) for code in ANNEX_III_REASONS]
+REASON_CHOICES = AnnexIIIReason.choices
 
 
 class AnnexIIIForm(ActionForm):

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.models import AuthorityType
 
 from ..audit import request_history
-from ..models import AnnexIII, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
+from ..models import AnnexIII, AnnexIIIReason, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
 from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
@@ -176,8 +176,18 @@ class MessageCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10000)
 
 
+class AnnexIIIItemSerializer(serializers.Serializer):
+    """Annex III section D: one item per identifier and data category (empty = the whole order)."""
+
+    identifier = serializers.CharField()
+    data_category = serializers.ChoiceField(choices=DataCategory.choices, allow_null=True, required=False)
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=AnnexIIIReason.choices))
+    explanation = serializers.CharField(allow_blank=True)
+
+
 class AnnexIIISerializer(serializers.ModelSerializer):
     pdf_url = serializers.SerializerMethodField()
+    reasons = AnnexIIIItemSerializer(many=True, read_only=True)
 
     class Meta:
         model = AnnexIII

@@ -27,23 +27,13 @@ from ..models import (
     Timer,
 )
 from ..permissions import require
+from ..rules import vocab as v
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
 from .errors import InvalidState, ServiceError
 
-ANNEX_III_REASONS = (
-    "incomplete",
-    "manifest_errors",
-    "insufficient_information",
-    "data_not_stored",
-    "de_facto_impossibility",
-    "not_issued_or_validated_per_art_4",
-    "offence_not_within_art_5_4",
-    "provider_not_covered",
-    "immunities_or_privileges",
-    "conflicting_obligations",
-    "other",
-)
+# One vocabulary for the engine, the models, the PDF, the admin forms and the API.
+ANNEX_III_REASONS = v.ANNEX_III_REASONS
 
 
 def _lock(request: LegalRequest) -> LegalRequest:
@@ -114,6 +104,8 @@ def message_from_authority(*, actor: Any, request: LegalRequest, body: str, ip_a
 
 
 def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Annex III section D items: per identifier (``identifier``, ``target`` index) and per data
+    category (``data_category``; none = every category), reasons from the one vocabulary."""
     cleaned = []
     for item in reasons:
         codes = [r for r in item.get("reasons", []) if r in ANNEX_III_REASONS]
@@ -122,8 +114,15 @@ def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise ServiceError(f"Unknown Annex III reasons: {', '.join(sorted(unknown))}.")
         if not codes:
             raise ServiceError("Each identifier needs at least one Annex III reason.")
-        cleaned.append({"identifier": str(item.get("identifier", "")), "reasons": codes,
-                        "explanation": str(item.get("explanation", ""))})
+        category = item.get("data_category") or None
+        if category is not None and category not in v.CATEGORIES:
+            raise ServiceError(f"Unknown data category: {category}.")
+        target = item.get("target")
+        entry: dict[str, Any] = {"identifier": str(item.get("identifier", "")), "data_category": category,
+                                 "reasons": codes, "explanation": str(item.get("explanation", ""))}
+        if target is not None:
+            entry["target"] = int(target)
+        cleaned.append(entry)
     return cleaned
 
 

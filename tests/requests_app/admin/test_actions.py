@@ -97,8 +97,8 @@ def test_clarification_with_annex_iii_reasons_per_identifier(as_reviewer, make_r
     obj.refresh_from_db()
     form = AnnexIII.objects.get(request=obj)
     assert obj.status == "clarification_requested" and form.kind == "clarification"
-    assert form.reasons == [{"identifier": "Username: suspect_account", "reasons": ["incomplete", "manifest_errors"],
-                             "explanation": "Which account?"}]
+    assert form.reasons == [{"identifier": "Username: suspect_account", "data_category": None,
+                             "reasons": ["incomplete", "manifest_errors"], "explanation": "Which account?"}]
     assert events(obj)[-1] == "request.status_changed"
 
 
