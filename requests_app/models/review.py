@@ -124,6 +124,14 @@ class AnnexIII(models.Model):
     preserved_until = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
+    # The person of the legal team who decided and signed it (never an automatic actor), and
+    # what the rules engine had drafted (the findings' reasons), kept to show what was changed.
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    engine_proposal = models.JSONField(default=dict, blank=True)
+    # What the signed form decides, per data category and per target (rules.proposal.decided_verdicts).
+    decided = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

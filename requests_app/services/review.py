@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..permissions import require
 from ..rules import vocab as v
+from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
 from .errors import InvalidState, ServiceError
@@ -126,6 +127,25 @@ def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
+def refusal_proposal(request: LegalRequest) -> dict[str, Any]:
+    """The engine's drafted Annex III for ``request`` (stored with its decision; drafted again
+    from the findings for decisions stored before proposals existed)."""
+    decision = request.decision or {}
+    if decision.get("proposal"):
+        return dict(decision["proposal"])
+    targets = [(t.kind, t.value) for t in request.targets.all()]
+    return draft_annex_iii(decision, targets) if decision else {"recommendation": "review", "route": "", "items": []}
+
+
+def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> dict[str, Any]:
+    """The signature, the engine's draft and what the person decided, per category and target."""
+    targets = [(t.kind, t.value) for t in locked.targets.all()]
+    decided = decided_verdicts(cleaned, [c for c in v.CATEGORIES if c in (locked.data_categories or [])], targets,
+                               eevidence=locked.instrument in v.EEVIDENCE_INSTRUMENTS)
+    return {"signed_by": actor, "signed_at": timezone.now(), "engine_proposal": refusal_proposal(locked),
+            "decided": decided}
+
+
 def clarification_request(*, actor: Any, request: LegalRequest, clarification_asked: str,
                           reasons: list[dict[str, Any]] | None = None, data_preserved: bool = True,
                           preserved_until: Any = None) -> AnnexIII:
@@ -142,7 +162,7 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         form = AnnexIII.objects.create(
             request=locked, kind=AnnexIIIKind.CLARIFICATION, reasons=_clean_reasons(reasons or []),
             clarification_asked=clarification_asked.strip(), data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor,
+            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, _clean_reasons(reasons or [])),
         )
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
@@ -154,7 +174,12 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
 def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, Any]],
                  conflicting_obligations: str = "", data_preserved: bool = False,
                  preserved_until: Any = None) -> AnnexIII:
-    """Record that the order cannot be executed, with Annex III reasons per identifier."""
+    """A person of the legal team decides and signs the non-execution (Annex III of Reg. (EU)
+    2023/1543; for US and DSA orders the same structured record): reasons and free text per
+    identifier and data category, usually edited from the engine's draft (``refusal_proposal``).
+    The record and its PDF are then available to the authority in the portal, with an e-mail
+    notice (``notify.decision``). Only a person may do this: the guard of ``transition``
+    refuses ``not_executed`` to every automatic actor."""
     require(actor, "review", request)
     cleaned = _clean_reasons(reasons)
     if not cleaned:
@@ -164,7 +189,7 @@ def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, A
         form = AnnexIII.objects.create(
             request=locked, kind=AnnexIIIKind.NON_EXECUTION, reasons=cleaned,
             conflicting_obligations=conflicting_obligations, data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor,
+            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, cleaned),
         )
         _move(locked, Status.NOT_EXECUTED, actor=actor, resolution="not_executed",
               reason="; ".join(sorted({r for item in cleaned for r in item["reasons"]})),
