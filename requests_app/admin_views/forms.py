@@ -87,6 +87,7 @@ class AnnexIIIForm(ActionForm):
                  if item["target"] is not None and item["data_category"] is not None]
         # (key, target index, category, label)
         self.items: list[tuple[str, int | None, str | None, str]] = []
+        self.drafted = proposed
         for target, category in rows:
             key = item_key(target, category).replace(".", "__")
             if any(k == key for k, *_ in self.items):
@@ -112,7 +113,9 @@ class AnnexIIIForm(ActionForm):
     def reasons(self) -> list[dict[str, Any]]:
         return [
             {"identifier": label if target is not None else "", "target": target, "data_category": category,
-             "reasons": self.cleaned_data[f"{key}_reasons"], "explanation": self.cleaned_data[f"{key}_explanation"]}
+             "reasons": self.cleaned_data[f"{key}_reasons"], "explanation": self.cleaned_data[f"{key}_explanation"],
+             # The articles the findings of the drafted item cite.
+             "legal_basis": self.drafted.get(item_key(target, category), {}).get("legal_basis", [])}
             for key, target, category, label in self.items
             if self.cleaned_data.get(f"{key}_reasons")
         ]

@@ -184,6 +184,8 @@ class AnnexIIIItemSerializer(serializers.Serializer):
     data_category = serializers.ChoiceField(choices=DataCategory.choices, allow_null=True, required=False)
     reasons = serializers.ListField(child=serializers.ChoiceField(choices=AnnexIIIReason.choices))
     explanation = serializers.CharField(allow_blank=True)
+    legal_basis = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="The articles the findings behind this item cite.")
 
 
 class DecidedCategorySerializer(serializers.Serializer):

@@ -107,8 +107,13 @@ def decided_verdicts(items: Sequence[dict[str, Any]], categories: Sequence[str],
     ``targets`` lists only the targets whose verdict differs from their category's.
     """
 
+    def specificity(item: dict[str, Any]) -> int:
+        return 2 * (item.get("target") is not None) + (item.get("data_category") is not None)
+
+    ranked = sorted(items, key=specificity, reverse=True)  # the most specific item decides
+
     def covering(target: int | None, category: str) -> dict[str, Any] | None:
-        for item in items:
+        for item in ranked:
             t, c = item.get("target"), item.get("data_category")
             if t in (None, target) and c in (None, category):
                 return item
@@ -117,15 +122,16 @@ def decided_verdicts(items: Sequence[dict[str, Any]], categories: Sequence[str],
     def verdict(item: dict[str, Any] | None) -> dict[str, Any]:
         if item is None:
             return {"allowed": True, "reason_code": "allowed", "legal_basis": ""}
-        bases = [*([v.reg("Annex III")] if eevidence else []), *(item.get("legal_basis") or [])]
+        bases = [*([f"{v.REG} Annex III"] if eevidence else []), *(item.get("legal_basis") or [])]
         return {"allowed": False, "reason_code": (item.get("reasons") or [v.AIII_OTHER])[0],
                 "legal_basis": "; ".join(bases)}
 
-    category_rows = [{"data_category": c, **verdict(covering(None, c))} for c in categories]
+    by_category = {c: verdict(covering(None, c)) for c in categories}
+    category_rows = [{"data_category": c, **by_category[c]} for c in categories]
     target_rows = []
     for index, (kind, value) in enumerate(targets):
         per_category = {c: verdict(covering(index, c)) for c in categories}
-        if any(per_category[c] != next(r for r in category_rows if r["data_category"] == c) for c in categories):
+        if any(per_category[c] != by_category[c] for c in categories):
             target_rows.append({"index": index, "identifier": target_label(kind, value),
                                 "categories": [{"data_category": c, **per_category[c]} for c in categories]})
     return {"categories": category_rows, "targets": target_rows}

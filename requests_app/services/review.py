@@ -123,6 +123,9 @@ def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                  "reasons": codes, "explanation": str(item.get("explanation", ""))}
         if target is not None:
             entry["target"] = int(target)
+        bases = [str(b) for b in item.get("legal_basis") or [] if str(b).strip()]
+        if bases:
+            entry["legal_basis"] = bases
         cleaned.append(entry)
     return cleaned
 
