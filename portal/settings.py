@@ -322,6 +322,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "requests_app.states.Status",
         "InstrumentEnum": "requests_app.states.Instrument",
+        "DataCategoryEnum": "requests_app.states.DataCategory",
+        "AnnexIIIReasonEnum": "requests_app.models.review.AnnexIIIReason",
     },
 }
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)

@@ -2,7 +2,8 @@
 
 The sections follow the Annex: A the certificate concerned, B the issuing authority, C the
 addressee, D the reasons per identifier, E conflicting obligations, F the clarification
-asked, G preservation of the data. No internal notes ever appear here.
+asked, G preservation of the data, H the signature of the person who decided. No internal
+notes ever appear here.
 """
 
 from __future__ import annotations
@@ -10,26 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 from fpdf import FPDF
 
-from .models import AnnexIII
+from .models import AnnexIII, AnnexIIIReason
+from .states import DataCategory
 
-REASON_LABELS = {
-    "incomplete": _("the certificate is incomplete"),
-    "manifest_errors": _("the certificate contains manifest errors"),
-    "insufficient_information": _("the certificate does not contain sufficient information"),
-    "data_not_stored": _("the data were not stored by or on behalf of the provider at the time of receipt"),
-    "de_facto_impossibility": _("other de facto impossibility not attributable to the provider"),
-    "not_issued_or_validated_per_art_4": _("the order was not issued or validated by an authority as specified "
-                                         "in Art. 4"),
-    "offence_not_within_art_5_4": _("the order for traffic or content data concerns an offence not within "
-                                  "Art. 5(4)"),
-    "provider_not_covered": _("the provider is not covered by the Regulation"),
-    "immunities_or_privileges": _("the data are protected by immunities or privileges (Art. 10(5), 11(4))"),
-    "conflicting_obligations": _("conflicting obligations under the law of a third country (Art. 17)"),
-    "other": _("other reasons"),
-}
+# The one Annex III vocabulary (rules.vocab.ANNEX_III_REASONS) with its labels.
+REASON_LABELS = dict(AnnexIIIReason.choices)
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
@@ -88,14 +76,17 @@ def _render(form: AnnexIII) -> bytes:
     pdf.heading("C. Addressee")
     pdf.line_item("Addressee", "The provider's designated establishment / legal representative")
 
-    pdf.heading("D. Reasons why the order cannot be executed, per identifier")
+    pdf.heading("D. Reasons why the order cannot be executed, per identifier and data category")
     if not form.reasons:
         pdf.line_item("All identifiers", "See section F.")
+    categories = dict(DataCategory.choices)
     for item in form.reasons:
         reasons = "; ".join(str(REASON_LABELS.get(code, code)) for code in item.get("reasons", []))
         explanation = item.get("explanation") or ""
-        pdf.line_item(str(item.get("identifier") or "All identifiers"),
-                      reasons + (f". {explanation}" if explanation else ""))
+        category = item.get("data_category")
+        scope = str(item.get("identifier") or "All identifiers") + " — " + (
+            str(categories.get(category, category)) if category else "all data categories")
+        pdf.line_item(scope, reasons + (f". {explanation}" if explanation else ""))
     pdf.heading("E. Conflicting obligations under third-country law (Art. 17)")
     pdf.line_item("Conflicting obligations", form.conflicting_obligations or "None raised")
     pdf.heading("F. Information required from the issuing authority")
@@ -105,4 +96,8 @@ def _render(form: AnnexIII) -> bytes:
     if form.data_preserved and form.preserved_until:
         preserved += f", until {form.preserved_until:%Y-%m-%d %H:%M} UTC"
     pdf.line_item("Data preserved", preserved)
+    pdf.heading("H. Signature of the addressee")
+    signer = form.signed_by.get_full_name() if form.signed_by else ""
+    signed = f"{signer or 'Legal team of the provider'}, {form.signed_at:%Y-%m-%d %H:%M} UTC" if form.signed_at else "—"
+    pdf.line_item("Decided and signed by a person of the legal team", signed)
     return bytes(pdf.output())

@@ -2,7 +2,8 @@
 
 Nothing else assigns ``LegalRequest.status`` (DESIGN.md §4.2). A move not in the table of
 the request's lifecycle is refused with ``TransitionNotAllowed`` and leaves no trace.
-Guards hold the preconditions no caller may skip: four eyes before approval and release,
+Guards hold the preconditions no caller may skip: a person of the legal team (never an
+automatic actor) for every non-execution, refusal or reroute, four eyes before approval and release,
 the emergency call-back before an emergency request leaves ``verification_hold``, and the
 enforcing authority's window before release (``docs/workflow.md`` draws the tables).
 """
@@ -23,7 +24,9 @@ S = Status
 # Moves every lifecycle shares: intake, validation, clarification (Annex III), refusal.
 _COMMON: dict[str, set[str]] = {
     S.RECEIVED: {S.VALIDATING},
-    S.VALIDATING: {S.IN_REVIEW, S.CLARIFICATION_REQUESTED, S.NOT_EXECUTED, S.REROUTED},
+    # Validation brings a request only into review or clarification (and, per lifecycle,
+    # verification): a person decides every refusal (no machine-final refusal, DESIGN.md §8).
+    S.VALIDATING: {S.IN_REVIEW, S.CLARIFICATION_REQUESTED},
     S.CLARIFICATION_REQUESTED: {S.VALIDATING, S.NOT_EXECUTED},
     S.IN_REVIEW: {S.CLARIFICATION_REQUESTED, S.NOT_EXECUTED, S.REFUSED, S.REROUTED},
 }
@@ -106,8 +109,23 @@ def _has_confirmed_callback(request: LegalRequest) -> bool:
     return request.callbacks.filter(outcome="confirmed").exists()
 
 
-def _guard(request: LegalRequest, target: str) -> str | None:
+# States that close a request against the authority: only a person of the legal team enters
+# them (the engine recommends, a person decides; Art. 10(4)-(5), 11(3)-(4) and Annex III of
+# Reg. (EU) 2023/1543 leave the non-execution to the addressee, i.e. to a person).
+DECIDED_BY_A_PERSON = frozenset({S.NOT_EXECUTED, S.REFUSED, S.REROUTED})
+
+
+def is_person(actor: Any) -> bool:
+    """A signed-in, active member of the provider's legal team (not a task, timer or shell)."""
+    from .permissions import is_reviewer
+
+    return bool(actor is not None and getattr(actor, "pk", None) is not None and is_reviewer(actor))
+
+
+def _guard(request: LegalRequest, target: str, actor: Any = None) -> str | None:
     """Preconditions that no caller (admin, shell, task) can skip. None when the move may go."""
+    if target in DECIDED_BY_A_PERSON and not is_person(actor):
+        return "only a member of the legal team may decide a non-execution, refusal or reroute"
     leaving_hold = request.status == S.VERIFICATION_HOLD and target in {
         S.IN_REVIEW, S.PRESERVING, S.AWAITING_ENFORCING_AUTHORITY
     }
@@ -161,18 +179,18 @@ def transition(
     if already_locked:
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("already_locked needs the caller's transaction holding the row lock")
-        _check(request, target)
+        _check(request, target, actor)
         return _apply(request, target, actor, reason, resolution, data, extra_fields, ip_address)
     with transaction.atomic():
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
-        _check(locked, target)
+        _check(locked, target, actor)
         return _apply(locked, target, actor, reason, resolution, data, extra_fields, ip_address)
 
 
-def _check(request: LegalRequest, target: str) -> None:
+def _check(request: LegalRequest, target: str, actor: Any = None) -> None:
     if target not in allowed_targets(request.lifecycle, request.status):
         raise TransitionNotAllowed(request, target)
-    refusal = _guard(request, target)
+    refusal = _guard(request, target, actor)
     if refusal:
         raise TransitionGuardFailed(request, target, refusal)
 
@@ -211,6 +229,11 @@ instrument. Every state except the terminal ones may also move to `withdrawn` (t
 authority withdraws); those arrows are left out of the diagrams for readability.
 
 Guards that no caller can skip (the admin, the API, a task or a shell):
+
+- `not_executed`, `refused` and `rerouted` are entered only by a member of the legal team
+  (an actor with the reviewer role): the validation task, the timers and any other automatic
+  actor bring a request into review, verification or clarification, never further; the
+  rules engine only proposes a refusal (a drafted Annex III) that a person decides and signs;
 
 - leaving `verification_hold` needs a confirmed call-back to the switchboard number of the
   authority's registry record;

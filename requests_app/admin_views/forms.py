@@ -7,9 +7,11 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from ..models import CallbackOutcome, LegalRequest
+from ..models import AnnexIIIReason, CallbackOutcome, LegalRequest
 from ..permissions import ROLES
-from ..services.review import ANNEX_III_REASONS
+from ..rules.proposal import item_key
+from ..services.review import refusal_proposal
+from ..states import DataCategory
 
 TEXT = forms.Textarea(attrs={"rows": 4, "cols": 80})
 
@@ -58,37 +60,70 @@ class CallbackForm(ActionForm):
     notes = forms.CharField(widget=TEXT, required=False, max_length=5000)
 
 
-REASON_CHOICES = [(code, code.replace("_", " ")) for code in ANNEX_III_REASONS]
+REASON_CHOICES = AnnexIIIReason.choices
 
 
 class AnnexIIIForm(ActionForm):
-    """Annex III section D: reasons per identifier (one checkbox group per target)."""
+    """Annex III section D, drafted by the engine, decided by a person: one group of reason
+    checkboxes and a free text per item, where an item is the whole order, a data category,
+    an identifier (target) or an identifier for one category. The engine's proposal
+    (``review.refusal_proposal``) ticks the reasons and writes the explanations; the person
+    edits them and signs."""
 
     require_reason = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.identifiers: list[tuple[str, str]] = []
-        for index, target in enumerate(self.request_obj.targets.all()):
-            label = f"{target.get_kind_display()}: {target.value}"
-            self.identifiers.append((f"target_{index}", label))
-            self.fields[f"target_{index}_reasons"] = forms.MultipleChoiceField(
-                label=label, choices=REASON_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
-            self.fields[f"target_{index}_explanation"] = forms.CharField(
-                label="Explanation", required=False, max_length=2000)
+        request = self.request_obj
+        self.proposal = refusal_proposal(request)
+        proposed = {item["key"]: item for item in self.proposal.get("items", [])}
+        targets = list(request.targets.all())
+        categories = [c for c in DataCategory.values if c in (request.data_categories or [])]
+        labels = dict(DataCategory.choices)
+        rows: list[tuple[int | None, str | None]] = [(None, None)]
+        rows += [(None, c) for c in categories]
+        rows += [(i, None) for i in range(len(targets))]
+        rows += [(item["target"], item["data_category"]) for item in proposed.values()
+                 if item["target"] is not None and item["data_category"] is not None]
+        # (key, target index, category, label)
+        self.items: list[tuple[str, int | None, str | None, str]] = []
+        self.drafted = proposed
+        for target, category in rows:
+            key = item_key(target, category).replace(".", "__")
+            if any(k == key for k, *_ in self.items):
+                continue
+            parts = []
+            if target is not None and target < len(targets):
+                parts.append(f"{targets[target].get_kind_display()}: {targets[target].value}")
+            if category is not None:
+                parts.append(str(labels.get(category, category)))
+            label = " — ".join(parts) or "The whole order (all identifiers and categories)"
+            self.items.append((key, target, category, label))
+            draft = proposed.get(item_key(target, category), {})
+            self.fields[f"{key}_reasons"] = forms.MultipleChoiceField(
+                label=label, choices=REASON_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+                initial=draft.get("reasons", []),
+                help_text=("Proposed by the rules: " + ", ".join(draft["findings"])) if draft else "")
+            self.fields[f"{key}_explanation"] = forms.CharField(
+                label="Explanation", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                initial=draft.get("explanation", ""))
+        self.identifiers = [(key, label) for key, _t, _c, label in self.items]
         self.fields["data_preserved"] = forms.BooleanField(required=False, initial=True)
 
     def reasons(self) -> list[dict[str, Any]]:
         return [
-            {"identifier": label, "reasons": self.cleaned_data[f"{key}_reasons"],
-             "explanation": self.cleaned_data[f"{key}_explanation"]}
-            for key, label in self.identifiers
+            {"identifier": label if target is not None else "", "target": target, "data_category": category,
+             "reasons": self.cleaned_data[f"{key}_reasons"], "explanation": self.cleaned_data[f"{key}_explanation"],
+             # The articles the findings of the drafted item cite.
+             "legal_basis": self.drafted.get(item_key(target, category), {}).get("legal_basis", [])}
+            for key, target, category, label in self.items
             if self.cleaned_data.get(f"{key}_reasons")
         ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if self.require_reason and not self.errors and not self.reasons():
+        reason_errors = any(name.endswith(("_reasons", "_explanation")) for name in self.errors)
+        if self.require_reason and not reason_errors and not self.reasons():
             raise forms.ValidationError("Tick at least one Annex III reason for an identifier.")
         return cleaned
 
@@ -102,6 +137,10 @@ class NotExecutedForm(AnnexIIIForm):
     require_reason = True
     conflicting_obligations = forms.CharField(widget=TEXT, required=False, max_length=10000,
                                               help_text="Annex III section E, where it applies.")
+    sign = forms.BooleanField(
+        required=True, label="I have read the findings and the draft, and I sign this Annex III",
+        help_text="The non-execution is your decision: the rules only propose it. The authority receives the "
+                  "form and its PDF in the portal, with an e-mail notice.")
 
 
 class MultipleFileInput(forms.ClearableFileInput):

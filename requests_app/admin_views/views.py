@@ -23,8 +23,13 @@ from ..permissions import can
 from ..provider import config_as_dict
 from ..services.delivery import draft_file_read, pending_package
 from ..services.errors import ServiceError
+from ..services.review import refusal_proposal
 from ..web.decorators import client_ip
 from .actions import ACTIONS
+from .detail import decision_context
+
+# Actions by which a person decides (or asks before deciding) from the engine's proposal.
+DECISION_ACTIONS = frozenset({"clarify", "not_executed", "refuse", "reroute"})
 
 TEMPLATES = "admin/requests_app/legalrequest"
 
@@ -63,6 +68,9 @@ def act(model_admin: Any, request: HttpRequest, object_id: str, action_name: str
         "action": action,
         "form": form,
         "title": f"{action.label}: {obj.reference}",
+        # The engine's findings and its drafted Annex III, shown to the person who decides.
+        "decision": decision_context(obj.decision) if action.name in DECISION_ACTIONS else None,
+        "proposal": refusal_proposal(obj) if action.name in DECISION_ACTIONS else None,
         "pending_package": pending,
         "pending_files": list(pending.files.order_by("pk")) if pending is not None else [],
     }

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthorityType
 
 from ..audit import request_history
-from ..models import AnnexIII, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
+from ..models import AnnexIII, AnnexIIIReason, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
 from ..rules.vocab import iso_country
 from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
@@ -208,13 +209,94 @@ class MessageCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10000)
 
 
+class AnnexIIIItemSerializer(serializers.Serializer):
+    """Annex III section D: one item per identifier and data category (empty = the whole order)."""
+
+    identifier = serializers.CharField()
+    data_category = serializers.ChoiceField(choices=DataCategory.choices, allow_null=True, required=False)
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=AnnexIIIReason.choices))
+    explanation = serializers.CharField(allow_blank=True)
+    legal_basis = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="The articles the findings behind this item cite.")
+
+
+class DecidedCategorySerializer(serializers.Serializer):
+    data_category = serializers.ChoiceField(choices=DataCategory.choices)
+    allowed = serializers.BooleanField()
+    reason_code = serializers.CharField(help_text="`allowed` or the first Annex III reason.")
+    legal_basis = serializers.CharField(allow_blank=True)
+
+
+class DecidedTargetSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in `targets`.")
+    identifier = serializers.CharField()
+    categories = DecidedCategorySerializer(many=True)
+
+
+class PersonDecisionSerializer(serializers.Serializer):
+    """The decision a person of the legal team took and signed (the engine only proposes)."""
+
+    outcome = serializers.ChoiceField(choices=[Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED])
+    decided_at = serializers.DateTimeField()
+    annex_iii_id = serializers.IntegerField(allow_null=True)
+    categories = DecidedCategorySerializer(many=True, help_text="Per data category requested.")
+    targets = DecidedTargetSerializer(many=True, help_text="Only the targets whose verdict differs.")
+
+
+class StoredDecisionSerializer(DecisionSerializer):
+    """A stored request's decision: the engine's recommendation and, once taken, the person's."""
+
+    person_decision = PersonDecisionSerializer(allow_null=True, help_text=(
+        "Null until a person of the legal team decides; the engine never refuses, it recommends."))
+
+
+DECIDED_BY_A_PERSON = (Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED)
+
+
+def _when(value: datetime | None) -> str | None:
+    return serializers.DateTimeField().to_representation(value) if value else None
+
+
+def person_decision(obj: LegalRequest) -> dict[str, Any] | None:
+    """What a person of the legal team decided (``PersonDecisionSerializer``), or None while
+    the engine's outcome is only a recommendation."""
+    if obj.status not in DECIDED_BY_A_PERSON:
+        return None
+    forms = [f for f in obj.annex_iii.all() if f.kind == "non_execution" and f.signed_at is not None]
+    form = max(forms, key=lambda f: (f.created_at, f.pk)) if forms else None
+    decided = (form.decided or {}) if form else {}
+    if form is None:  # refused or rerouted without an Annex III: nothing is executed
+        categories = [{"data_category": c, "allowed": False, "reason_code": obj.resolution or obj.status,
+                       "legal_basis": ""} for c in DataCategory.values if c in (obj.data_categories or [])]
+    else:
+        categories = decided.get("categories", [])
+    return {
+        "outcome": obj.status,
+        "decided_at": _when(form.signed_at if form else obj.status_changed_at),
+        "annex_iii_id": form.pk if form else None,
+        "categories": categories,
+        "targets": decided.get("targets", []),
+    }
+
+
 class AnnexIIISerializer(serializers.ModelSerializer):
     pdf_url = serializers.SerializerMethodField()
+    reasons = AnnexIIIItemSerializer(many=True, read_only=True)
+    categories = serializers.SerializerMethodField()
+    targets = serializers.SerializerMethodField()
 
     class Meta:
         model = AnnexIII
         fields = ["id", "kind", "reasons", "conflicting_obligations", "clarification_asked", "data_preserved",
-                  "preserved_until", "created_at", "pdf_url"]
+                  "preserved_until", "created_at", "signed_at", "categories", "targets", "pdf_url"]
+
+    @extend_schema_field(DecidedCategorySerializer(many=True))
+    def get_categories(self, obj: AnnexIII) -> list[dict[str, Any]]:
+        return list((obj.decided or {}).get("categories", []))
+
+    @extend_schema_field(DecidedTargetSerializer(many=True))
+    def get_targets(self, obj: AnnexIII) -> list[dict[str, Any]]:
+        return list((obj.decided or {}).get("targets", []))
 
     def get_pdf_url(self, obj: AnnexIII) -> str:
         return f"/api/v1/requests/{obj.request.reference}/annex-iii/{obj.pk}/pdf/"
@@ -309,6 +391,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     def get_validation(self, obj: LegalRequest) -> dict[str, Any] | None:
         return obj.validation
 
+    @extend_schema_field(StoredDecisionSerializer(allow_null=True))
     def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:
         if not obj.decision:
             return None
@@ -321,6 +404,8 @@ class RequestDetailSerializer(serializers.ModelSerializer):
             "targets": obj.decision.get("targets", []),
             "deadlines": obj.decision.get("deadlines", []),
             "rulebook_version": obj.decision.get("rulebook_version"),
+            # The engine recommends; this is what a person decided (null until then).
+            "person_decision": person_decision(obj),
         }
 
     def get_history(self, obj: LegalRequest) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from .outbox import OutboxMessage, OutboxStatus, Timer
 from .review import (
     AnnexIII,
     AnnexIIIKind,
+    AnnexIIIReason,
     Approval,
     CallbackOutcome,
     CallbackVerification,
@@ -28,6 +29,7 @@ from .review import (
 __all__ = [
     "AnnexIII",
     "AnnexIIIKind",
+    "AnnexIIIReason",
     "Approval",
     "Attachment",
     "AttachmentKind",

@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..rules import vocab as v
+
 
 class InternalNote(models.Model):
     """A note of the legal team. Never shown to authorities (not in any API serializer)."""
@@ -78,6 +80,30 @@ class Approval(models.Model):
         return f"approval of {self.request_id} by {self.approved_by_id}"
 
 
+class AnnexIIIReason(models.TextChoices):
+    """Annex III section D of Reg. (EU) 2023/1543: the one reason vocabulary
+    (``rules.vocab.ANNEX_III_REASONS``), with the labels of the PDF and the e-mails."""
+
+    INCOMPLETE = v.AIII_INCOMPLETE, _("the certificate is incomplete")
+    MANIFEST_ERRORS = v.AIII_MANIFEST_ERRORS, _("the certificate contains manifest errors")
+    INSUFFICIENT_INFORMATION = v.AIII_INSUFFICIENT_INFORMATION, _(
+        "the certificate does not contain sufficient information")
+    DATA_NOT_STORED = v.AIII_DATA_NOT_STORED, _(
+        "the data were not stored by or on behalf of the provider at the time of receipt")
+    DE_FACTO_IMPOSSIBILITY = v.AIII_DE_FACTO_IMPOSSIBILITY, _(
+        "other de facto impossibility not attributable to the provider")
+    NOT_ISSUED_PER_ART_4 = v.AIII_NOT_ISSUED_PER_ART_4, _(
+        "the order was not issued or validated by an authority as specified in Art. 4")
+    OFFENCE_OUTSIDE_ART_5_4 = v.AIII_OFFENCE_OUTSIDE_ART_5_4, _(
+        "the order for traffic or content data concerns an offence not within Art. 5(4)")
+    PROVIDER_NOT_COVERED = v.AIII_PROVIDER_NOT_COVERED, _("the provider is not covered by the Regulation")
+    IMMUNITIES_PRIVILEGES = v.AIII_IMMUNITIES_PRIVILEGES, _(
+        "the data are protected by immunities or privileges (Art. 10(5), 11(4))")
+    THIRD_COUNTRY_CONFLICT = v.AIII_THIRD_COUNTRY_CONFLICT, _(
+        "conflicting obligations under the law of a third country (Art. 17)")
+    OTHER = v.AIII_OTHER, _("other reasons")
+
+
 class AnnexIIIKind(models.TextChoices):
     CLARIFICATION = "clarification", _("Request for clarification")
     NON_EXECUTION = "non_execution", _("Impossibility to execute")
@@ -98,6 +124,14 @@ class AnnexIII(models.Model):
     preserved_until = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
+    # The person of the legal team who decided and signed it (never an automatic actor), and
+    # what the rules engine had drafted (the findings' reasons), kept to show what was changed.
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    engine_proposal = models.JSONField(default=dict, blank=True)
+    # What the signed form decides, per data category and per target (rules.proposal.decided_verdicts).
+    decided = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -14,11 +14,18 @@ from .result import CategoryVerdict, Deadline, Decision, Finding, ParamValue, Ta
 # (the category stays lawful once the order is completed).
 _ORDER_WIDE = frozenset({REROUTE, REFUSE})
 
+# The engine recommends, a person decides (domain.md §13.12): a route that would refuse or
+# reroute brings the request into review, where the legal team decides from the drafted
+# Annex III; only a clarification (an Annex III asking, not refusing) is sent on its own.
 _STATUS_BY_ROUTE = {
-    v.REROUTED: v.ST_REROUTED,
-    v.NOT_EXECUTABLE: v.ST_NOT_EXECUTED,
+    v.REROUTED: v.ST_IN_REVIEW,
+    v.NOT_EXECUTABLE: v.ST_IN_REVIEW,
     v.CLARIFICATION_REQUIRED: v.ST_CLARIFICATION_REQUESTED,
 }
+# States the engine may ask for; anything else (a final state) is never emitted.
+AUTOMATIC_TARGETS = frozenset(
+    {v.ST_IN_REVIEW, v.ST_CLARIFICATION_REQUESTED, v.ST_VERIFICATION_HOLD, v.ST_AWAITING_EA, v.ST_PRESERVING}
+)
 
 
 class Draft:
@@ -144,7 +151,7 @@ class Draft:
             verdicts=verdicts,
             findings=tuple(self.findings),
             deadlines=deadlines,
-            target_status=_STATUS_BY_ROUTE.get(route, self.status),
+            target_status=self._target_status(route),
             rulebook_version=v.RULEBOOK_VERSION,
             targets=tuple(self._target_verdict(i) for i in range(len(self.facts.targets))),
         )
@@ -158,6 +165,10 @@ class Draft:
             if target_index(f) == index or (order_wide and target_index(f) is None):
                 return TargetVerdict(index, kind, False, f.code, f.legal_basis)
         return TargetVerdict(index, kind, True, "allowed")
+
+    def _target_status(self, route: str) -> str:
+        status = _STATUS_BY_ROUTE.get(route, self.status)
+        return status if status in AUTOMATIC_TARGETS else v.ST_IN_REVIEW
 
     def _verdict(self, category: str) -> CategoryVerdict:
         rule_id, parts = self.basis.get(category, (None, []))

@@ -101,6 +101,29 @@ AIII_PROVIDER_NOT_COVERED: Final = "provider_not_covered"
 AIII_IMMUNITIES_PRIVILEGES: Final = "immunities_privileges"
 AIII_THIRD_COUNTRY_CONFLICT: Final = "third_country_conflict"
 AIII_OTHER: Final = "other"
+ANNEX_III_REASONS: Final = (
+    AIII_INCOMPLETE,
+    AIII_MANIFEST_ERRORS,
+    AIII_INSUFFICIENT_INFORMATION,
+    AIII_DATA_NOT_STORED,
+    AIII_DE_FACTO_IMPOSSIBILITY,
+    AIII_NOT_ISSUED_PER_ART_4,
+    AIII_OFFENCE_OUTSIDE_ART_5_4,
+    AIII_PROVIDER_NOT_COVERED,
+    AIII_IMMUNITIES_PRIVILEGES,
+    AIII_THIRD_COUNTRY_CONFLICT,
+    AIII_OTHER,
+)
+"""The one Annex III reason vocabulary (section D boxes, in the Annex's order): the engine
+ticks these, the models store them, the admin forms, the PDF, the e-mails and the API use
+them (``requests_app.models.AnnexIIIReason`` gives their labels)."""
+ANNEX_III_LEGACY_REASONS: Final = {
+    # Codes the legal team's forms used before the vocabulary was unified (migration 0010).
+    "not_issued_or_validated_per_art_4": AIII_NOT_ISSUED_PER_ART_4,
+    "offence_not_within_art_5_4": AIII_OFFENCE_OUTSIDE_ART_5_4,
+    "immunities_or_privileges": AIII_IMMUNITIES_PRIVILEGES,
+    "conflicting_obligations": AIII_THIRD_COUNTRY_CONFLICT,
+}
 
 # --- Countries -----------------------------------------------------------------------------
 EU_MEMBER_STATES: Final = frozenset(

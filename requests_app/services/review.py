@@ -27,23 +27,14 @@ from ..models import (
     Timer,
 )
 from ..permissions import require
+from ..rules import vocab as v
+from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
 from .errors import InvalidState, ServiceError
 
-ANNEX_III_REASONS = (
-    "incomplete",
-    "manifest_errors",
-    "insufficient_information",
-    "data_not_stored",
-    "de_facto_impossibility",
-    "not_issued_or_validated_per_art_4",
-    "offence_not_within_art_5_4",
-    "provider_not_covered",
-    "immunities_or_privileges",
-    "conflicting_obligations",
-    "other",
-)
+# One vocabulary for the engine, the models, the PDF, the admin forms and the API.
+ANNEX_III_REASONS = v.ANNEX_III_REASONS
 
 
 def _lock(request: LegalRequest) -> LegalRequest:
@@ -120,6 +111,8 @@ def message_from_authority(*, actor: Any, request: LegalRequest, body: str, ip_a
 
 
 def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Annex III section D items: per identifier (``identifier``, ``target`` index) and per data
+    category (``data_category``; none = every category), reasons from the one vocabulary."""
     cleaned = []
     for item in reasons:
         codes = [r for r in item.get("reasons", []) if r in ANNEX_III_REASONS]
@@ -128,9 +121,38 @@ def _clean_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise ServiceError(f"Unknown Annex III reasons: {', '.join(sorted(unknown))}.")
         if not codes:
             raise ServiceError("Each identifier needs at least one Annex III reason.")
-        cleaned.append({"identifier": str(item.get("identifier", "")), "reasons": codes,
-                        "explanation": str(item.get("explanation", ""))})
+        category = item.get("data_category") or None
+        if category is not None and category not in v.CATEGORIES:
+            raise ServiceError(f"Unknown data category: {category}.")
+        target = item.get("target")
+        entry: dict[str, Any] = {"identifier": str(item.get("identifier", "")), "data_category": category,
+                                 "reasons": codes, "explanation": str(item.get("explanation", ""))}
+        if target is not None:
+            entry["target"] = int(target)
+        bases = [str(b) for b in item.get("legal_basis") or [] if str(b).strip()]
+        if bases:
+            entry["legal_basis"] = bases
+        cleaned.append(entry)
     return cleaned
+
+
+def refusal_proposal(request: LegalRequest) -> dict[str, Any]:
+    """The engine's drafted Annex III for ``request`` (stored with its decision; drafted again
+    from the findings for decisions stored before proposals existed)."""
+    decision = request.decision or {}
+    if decision.get("proposal"):
+        return dict(decision["proposal"])
+    targets = [(t.kind, t.value) for t in request.targets.all()]
+    return draft_annex_iii(decision, targets) if decision else {"recommendation": "review", "route": "", "items": []}
+
+
+def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> dict[str, Any]:
+    """The signature, the engine's draft and what the person decided, per category and target."""
+    targets = [(t.kind, t.value) for t in locked.targets.all()]
+    decided = decided_verdicts(cleaned, [c for c in v.CATEGORIES if c in (locked.data_categories or [])], targets,
+                               eevidence=locked.instrument in v.EEVIDENCE_INSTRUMENTS)
+    return {"signed_by": actor, "signed_at": timezone.now(), "engine_proposal": refusal_proposal(locked),
+            "decided": decided}
 
 
 def clarification_request(*, actor: Any, request: LegalRequest, clarification_asked: str,
@@ -149,7 +171,7 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         form = AnnexIII.objects.create(
             request=locked, kind=AnnexIIIKind.CLARIFICATION, reasons=_clean_reasons(reasons or []),
             clarification_asked=clarification_asked.strip(), data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor,
+            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, _clean_reasons(reasons or [])),
         )
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
@@ -161,7 +183,12 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
 def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, Any]],
                  conflicting_obligations: str = "", data_preserved: bool = False,
                  preserved_until: Any = None) -> AnnexIII:
-    """Record that the order cannot be executed, with Annex III reasons per identifier."""
+    """A person of the legal team decides and signs the non-execution (Annex III of Reg. (EU)
+    2023/1543; for US and DSA orders the same structured record): reasons and free text per
+    identifier and data category, usually edited from the engine's draft (``refusal_proposal``).
+    The record and its PDF are then available to the authority in the portal, with an e-mail
+    notice (``notify.decision``). Only a person may do this: the guard of ``transition``
+    refuses ``not_executed`` to every automatic actor."""
     require(actor, "review", request)
     cleaned = _clean_reasons(reasons)
     if not cleaned:
@@ -171,7 +198,7 @@ def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, A
         form = AnnexIII.objects.create(
             request=locked, kind=AnnexIIIKind.NON_EXECUTION, reasons=cleaned,
             conflicting_obligations=conflicting_obligations, data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor,
+            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, cleaned),
         )
         _move(locked, Status.NOT_EXECUTED, actor=actor, resolution="not_executed",
               reason="; ".join(sorted({r for item in cleaned for r in item["reasons"]})),

@@ -25,9 +25,10 @@ from ..facts import facts_from_request
 from ..models import LegalRequest, MessageKind, Timer
 from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
+from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
 from ..timers import schedule_deadlines
-from ..workflow import allowed_targets, transition
+from ..workflow import DECIDED_BY_A_PERSON, allowed_targets, transition
 from .review import DEADLINE_TIMER_KINDS
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,22 @@ def assess(request: LegalRequest) -> tuple[Decision, datetime]:
     return decision, clarified_at or request.received_at
 
 
-def decision_record(decision: Decision) -> dict[str, Any]:
+def decision_record(decision: Decision, request: LegalRequest | None = None) -> dict[str, Any]:
     record = decision.to_dict()
     record["config_fingerprint"] = config_fingerprint()
+    if request is not None:
+        # The engine proposes, a person decides: the drafted Annex III the legal team edits and signs.
+        targets = [(t.kind, t.value) for t in request.targets.all()]
+        record["proposal"] = draft_annex_iii(record, targets)
     return record
 
 
 def _target(request: LegalRequest, decision: Decision) -> str:
     target = decision.target_status
+    if target in DECIDED_BY_A_PERSON:
+        # Never a machine-final refusal (DESIGN.md §8): a person decides it from the proposal.
+        log.warning("%s: rules asked for %s; sent to review for a person to decide", request.reference, target)
+        return Status.IN_REVIEW
     if target not in allowed_targets(request.lifecycle, Status.VALIDATING):
         log.warning("%s: rules asked for %s, not allowed in %s; sent to review", request.reference, target,
                     request.lifecycle)
@@ -129,7 +138,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         )
         if current.status != Status.VALIDATING:
             return None
-        record = decision_record(decision)
+        record = decision_record(decision, current)
         audit.record("request.validated", request=current, authority_id=current.authority_id, data={
             "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
         })
@@ -146,10 +155,10 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
                            extra_fields={"decision": record, **fields}, already_locked=True)
         if target == Status.CLARIFICATION_REQUESTED:
             outbox.enqueue("notify.clarification_requested", request=moved)
-        elif target in {Status.NOT_EXECUTED, Status.REROUTED}:
-            outbox.enqueue("notify.decision", request=moved)
         else:
-            outbox.enqueue("notify.new_request", request=moved)
+            # A proposed refusal is the legal team's to decide: no decision is sent from here.
+            outbox.enqueue("notify.new_request", request=moved,
+                           payload={"recommendation": record["proposal"]["recommendation"]})
         return moved
 
 

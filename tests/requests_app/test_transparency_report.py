@@ -31,11 +31,16 @@ def report(fmt="json"):
     return out.getvalue()
 
 
-def test_counts_per_country_and_instrument(officer, other_officer):
+def test_counts_per_country_and_instrument(officer, other_officer, reviewer):
+    from requests_app.services import review
+
     accepted = submit(officer)
     request_validate(request_id=accepted.pk)
     refused = submit(officer, data_categories=["traffic"])  # prosecutor validation: Art. 4(2)
     request_validate(request_id=refused.pk)
+    # The engine proposes the refusal; a person of the legal team decides it.
+    review.not_executed(actor=reviewer, request=refused,
+                        reasons=[{"identifier": "", "reasons": ["not_issued_per_art_4"]}])
     request_withdraw(actor=officer, request=submit(officer))
     submit(other_officer, instrument="epoc_pr")
     rows = {(r["country"], r["instrument"]): r for r in json.loads(report())["rows"]}

@@ -46,8 +46,9 @@ def test_an_acceptable_order_goes_to_review_with_its_decision_and_deadlines(offi
 @pytest.mark.parametrize(
     "overrides,status,route",
     [
-        # Art. 4(2): a prosecutor's validation does not suffice for traffic data.
-        ({"data_categories": ["traffic"]}, "not_executed", "not_executable"),
+        # Art. 4(2): a prosecutor's validation does not suffice for traffic data; the engine
+        # proposes the refusal, a person decides it (review).
+        ({"data_categories": ["traffic"]}, "in_review", "not_executable"),
         # Annex I E: an IP address without its time stamp identifies nobody.
         ({"targets": [{"kind": "ip_address", "value": "198.51.100.4"}]}, "clarification_requested",
          "clarification_required"),
@@ -84,7 +85,8 @@ def test_danish_orders_are_rerouted(make_authority):
     danish = make_authority(name="Rigspolitiet", country="DK", domains=["politi.dk"])
     officer = officer_create(authority=danish, email="efterforsker@politi.dk")
     request = validate(submit(officer))
-    assert request.status == "rerouted"
+    assert request.status == "in_review"  # a person decides the reroute
+    assert request.decision["route"] == "rerouted"
     assert any(f["code"] == "EE_MS_NOT_BOUND" for f in request.decision["findings"])
 
 

@@ -189,7 +189,7 @@ def test_withdraw_from_a_terminal_state_is_refused(officer, state):
     assert status_events(request) == []
 
 
-def test_a_failing_audit_write_rolls_the_move_back(officer, monkeypatch):
+def test_a_failing_audit_write_rolls_the_move_back(officer, reviewer, monkeypatch):
     """Fail closed (security.md H5): no state change without its audit event."""
     from requests_app import audit
 
@@ -200,6 +200,6 @@ def test_a_failing_audit_write_rolls_the_move_back(officer, monkeypatch):
 
     monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError):
-        transition(request, Status.REFUSED, actor=officer)
+        transition(request, Status.REFUSED, actor=reviewer)
     request.refresh_from_db()
     assert request.status == Status.IN_REVIEW

@@ -31,7 +31,7 @@ def _verdicts(decision):  # type: ignore[no-untyped-def]
 
 def test_01_denmark_issuer_is_rerouted() -> None:
     d = evaluate(facts(issuer=("other_competent", "DK"), validation=judge()))
-    assert (d.route, d.target_status) == ("rerouted", "rerouted")
+    assert (d.route, d.target_status) == ("rerouted", "in_review")
     assert _verdicts(d) == {"subscriber": False}
     assert d.findings[0].code == "EE_MS_NOT_BOUND"
     assert d.findings[0].legal_basis.startswith(REG + "3(1)-(2)")
@@ -40,7 +40,7 @@ def test_01_denmark_issuer_is_rerouted() -> None:
 
 def test_02_addressee_in_denmark_is_invalid() -> None:
     d = evaluate(facts(addressee_country="DK"))
-    assert (d.route, d.target_status) == ("not_executable", "not_executed")
+    assert (d.route, d.target_status) == ("not_executable", "in_review")
     finding = d.findings[0]
     assert (finding.code, finding.annex_iii_reason) == ("EE_ADDRESSEE_MS_NOT_BOUND", "other")
     # Art. 7(2): in an emergency another establishment in a *bound* member state may receive
@@ -341,7 +341,7 @@ def test_27_dsa_order_without_locator() -> None:
             dsa=dsa_details(content_urls=()),
         )
     )
-    assert (d.route, d.target_status) == ("not_executable", "not_executed")
+    assert (d.route, d.target_status) == ("not_executable", "in_review")
     assert "DSA9_CANNOT_LOCATE" in d.codes()
     assert any(x.kind == "dsa_effect_report_due" for x in d.deadlines)  # tell the issuer
     assert all(f.annex_iii_reason is None for f in d.findings)  # Annex III is e-Evidence only
@@ -376,7 +376,7 @@ def test_30_non_eu_content_request() -> None:
             validation=judge("Chief Judicial Magistrate"),
         )
     )
-    assert (content.route, content.target_status) == ("rerouted", "rerouted")
+    assert (content.route, content.target_status) == ("rerouted", "in_review")
     assert "MLAT" in content.findings[-1].message
     ip_phone = evaluate(
         facts(

@@ -27,8 +27,9 @@ COUNTRIES = ["DE", "FR", "IT", "IE", "DK", "BE", "NL", "US", "IN", "GB", "BR"]
 START = datetime(2026, 8, 18, tzinfo=UTC)
 RANK = {"not_executable": 0, "clarification_required": 1, "partially_accepted": 2, "accepted": 3}
 STATUS = {
-    "rerouted": {"rerouted"},
-    "not_executable": {"not_executed"},
+    # The engine proposes, a person decides (domain.md §13.12): never a final state.
+    "rerouted": {"in_review"},
+    "not_executable": {"in_review"},
     "clarification_required": {"clarification_requested"},
     "accepted": {"in_review", "verification_hold", "awaiting_enforcing_authority", "preserving"},
 }

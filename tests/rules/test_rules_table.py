@@ -97,7 +97,7 @@ ROWS: dict[str, Row] = {
         REG + "4(1)(b)",
         "R3",
         ("EE_VALIDATION_REQUIRED",),
-        status="not_executed",
+        status="in_review",  # proposed refusal: a person decides
         annex=("not_issued_per_art_4",),
     ),
     "R3 police, emergency, validation ex post": Row(
@@ -381,7 +381,7 @@ ROWS: dict[str, Row] = {
         REG + "3(1)-(2)",
         "R14",
         ("EE_MS_NOT_BOUND",),
-        status="rerouted",
+        status="in_review",  # proposed reroute: a person decides
     ),
     "R14 addressee in Denmark": Row(
         facts(addressee_country="DK"),
@@ -411,7 +411,7 @@ ROWS: dict[str, Row] = {
         REG + "1(1) second subparagraph",
         "R15",
         ("EE_DOMESTIC_ORDER",),
-        status="rerouted",
+        status="in_review",  # proposed reroute: a person decides
     ),
     "R15 domestic national order": Row(
         facts("national_order", ("prosecutor", "BE"), ("subscriber", "content")),
@@ -444,7 +444,7 @@ ROWS: dict[str, Row] = {
         DSA + "9(1), 9(2)(a)(iv)",
         "R16",
         ("DSA9_CANNOT_LOCATE",),
-        status="not_executed",
+        status="in_review",  # proposed refusal: a person decides
     ),
     "R16 DSA Art. 9 without scope": Row(
         facts("dsa_removal_order", ("judge", "DK"), (), dsa=dsa_details(territorial_scope="")),
@@ -596,7 +596,7 @@ ROWS: dict[str, Row] = {
         "Provider policy",
         "R24",
         ("POL_REDIRECT_MLAT",),
-        status="rerouted",
+        status="in_review",  # proposed reroute: a person decides
     ),
     "R24 IP + phone on a judicial order naming a suspect": Row(
         facts(

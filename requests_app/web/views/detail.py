@@ -35,14 +35,20 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
     decision = legal_request.decision or {}
     findings = sorted(decision.get("findings", []), key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
     package = released_package(legal_request)
+    # A closed request (and one whose data were produced) has no running deadline: never show
+    # a due date or a preservation to act on (domain.md §13.12; the timers were cancelled).
+    deadlines_run = legal_request.is_open and legal_request.status != Status.PRODUCED
     context = {
         "req": legal_request,
         "history": [{**entry, "label": STATUS_LABELS.get(entry["status"], entry["status"])}
                     for entry in request_history(legal_request.pk)],
         "decision": decision,
         "findings": findings,
+        "deadlines_run": deadlines_run,
         "deadlines": [{**d, "due_at": _parse(d.get("due_at"))} for d in decision.get("deadlines", [])
-                      if not d.get("informational")],
+                      if not d.get("informational")] if deadlines_run else [],
+        # The engine's refusal or reroute is a recommendation until a person decides it.
+        "outcome_pending": legal_request.is_open and decision.get("route") in {"not_executable", "rerouted"},
         "package": package,
         "package_downloadable": package.is_downloadable() if package else False,
         "can_withdraw": Status.WITHDRAWN in allowed_targets(legal_request.lifecycle, legal_request.status),

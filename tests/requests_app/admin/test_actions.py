@@ -106,18 +106,24 @@ def test_clarification_with_annex_iii_reasons_per_identifier(as_reviewer, make_r
     obj.refresh_from_db()
     form = AnnexIII.objects.get(request=obj)
     assert obj.status == "clarification_requested" and form.kind == "clarification"
-    assert form.reasons == [{"identifier": "Username: suspect_account", "reasons": ["incomplete", "manifest_errors"],
-                             "explanation": "Which account?"}]
+    assert form.reasons == [{"identifier": "Username: suspect_account", "target": 0, "data_category": None,
+                             "reasons": ["incomplete", "manifest_errors"], "explanation": "Which account?"}]
+    assert form.signed_by_id is not None and form.signed_at is not None
     assert events(obj)[-1] == "request.status_changed"
 
 
 def test_not_executed_needs_a_reason(as_reviewer, make_request):
     obj = make_request()
-    response = as_reviewer.post(act_url(obj, "not_executed"), {"conflicting_obligations": ""})
+    response = as_reviewer.post(act_url(obj, "not_executed"), {"conflicting_obligations": "", "sign": "on"})
     assert response.status_code == 200 and "Tick at least one Annex III reason" in response.content.decode()
     obj.refresh_from_db()
     assert obj.status == "in_review" and events(obj) == []
-    response, _ = post(as_reviewer, obj, "not_executed", {"target_0_reasons": ["data_not_stored"]})
+    # Unsigned: nothing happens either.
+    response = as_reviewer.post(act_url(obj, "not_executed"), {"target_0_reasons": ["data_not_stored"]})
+    assert response.status_code == 200 and "This field is required" in response.content.decode()
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and events(obj) == []
+    response, _ = post(as_reviewer, obj, "not_executed", {"target_0_reasons": ["data_not_stored"], "sign": "on"})
     done(response, obj)
     obj.refresh_from_db()
     assert obj.status == "not_executed" and AnnexIII.objects.get(request=obj).kind == "non_execution"

@@ -41,9 +41,10 @@ def test_clarification_records_reasons_per_identifier(in_review, reviewer):
     assert in_review.status == Status.CLARIFICATION_REQUESTED
     assert form.kind == "clarification" and form.created_by == reviewer
     assert form.reasons == [
-        {"identifier": "targets[0] suspect_account", "reasons": ["data_not_stored"], "explanation": "Deleted in 2024."},
-        {"identifier": "targets[2] 203.0.113.7", "reasons": ["insufficient_information", "manifest_errors"],
-         "explanation": ""},
+        {"identifier": "targets[0] suspect_account", "data_category": None, "reasons": ["data_not_stored"],
+         "explanation": "Deleted in 2024."},
+        {"identifier": "targets[2] 203.0.113.7", "data_category": None,
+         "reasons": ["insufficient_information", "manifest_errors"], "explanation": ""},
     ]
     assert actions(in_review, seq) == ["request.status_changed"]
     assert AuditEvent.objects.get(request_id=in_review.pk, seq__gt=seq).data["annex_iii_id"] == form.pk

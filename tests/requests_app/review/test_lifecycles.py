@@ -242,7 +242,8 @@ def test_a_second_annex_vi_is_refused(submit, preserving):
     extended = expiry(preserving)
     seq = last_seq()
     second = submit(instrument="preservation_extension", linked_reference=preserving.reference)
-    assert second.status == Status.NOT_EXECUTED
+    # The engine proposes the non-execution; a person of the legal team decides it.
+    assert second.status == Status.IN_REVIEW and second.decision["route"] == "not_executable"
     assert "EE_EXTENSION_ALREADY_USED" in {f["code"] for f in second.decision["findings"]}
     preserving.refresh_from_db()
     assert expiry(preserving) == extended and preserving.status == Status.PRESERVING
