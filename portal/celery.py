@@ -23,11 +23,13 @@ def heal_db_connections(**_: Any) -> None:
     later task failed on it. Called before and after each task it closes a connection that
     raised and is no longer usable, and re-arms ``CONN_HEALTH_CHECKS`` so the next query
     checks the connection first; a healthy connection is kept (no new session per task).
+    A connection inside a transaction (an eager task run by its caller) is left alone.
     """
     from django.db import connections
 
     for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
 
 
 task_prerun.connect(heal_db_connections, weak=False, dispatch_uid="portal.heal_db_connections.prerun")

@@ -347,6 +347,10 @@ ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.
 STUCK_REQUEST_AFTER = timedelta(seconds=env.int("STUCK_REQUEST_AFTER_SECONDS", default=120))
 
+# A notification still pending after this is tried once more by the sweeper, then parked as a
+# dead letter (failed). It must exceed send_notification's whole retry chain (about 5 min).
+NOTIFY_STUCK_AFTER = timedelta(seconds=env.int("NOTIFY_STUCK_AFTER_SECONDS", default=900))
+
 # --- Celery (DESIGN.md §4.4) ------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -388,6 +392,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
     "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
+    "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications", "schedule": 60.0},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
 }

@@ -88,6 +88,14 @@ def send_notification(self, notification_id: int) -> bool:
 
 
 @shared_task
+def sweep_notifications() -> dict[str, int]:
+    """Notifications left pending past NOTIFY_STUCK_AFTER: tried once more, else dead letters."""
+    from .services.dead_letters import sweep_stuck_notifications
+
+    return sweep_stuck_notifications()
+
+
+@shared_task
 def send_digests() -> int:
     """The legal team's held (non-urgent) notifications, one digest per recipient."""
     return notifications.send_digests()
