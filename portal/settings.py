@@ -132,6 +132,13 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    # A dead Redis must cost a web request a fraction of a second, not a hang.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+# Rate limits when the shared cache is unreachable (requests_app/api/throttling.py): each
+# process counts alone against limit / THROTTLE_LOCAL_DIVISOR (the number of web processes),
+# and asks the cache again after THROTTLE_CACHE_RETRY_SECONDS.
+THROTTLE_LOCAL_DIVISOR = env.int("THROTTLE_LOCAL_DIVISOR", default=env.int("WEB_CONCURRENCY", default=2))
+THROTTLE_CACHE_RETRY_SECONDS = env.float("THROTTLE_CACHE_RETRY_SECONDS", default=5.0)
 
 # --- Passwords and sessions -------------------------------------------------------------------
 PASSWORD_HASHERS = [
