@@ -353,6 +353,10 @@ PRESERVATION_NOTICE_DAYS = env.int("PRESERVATION_NOTICE_DAYS", default=7)
 ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.
 STUCK_REQUEST_AFTER = timedelta(seconds=env.int("STUCK_REQUEST_AFTER_SECONDS", default=120))
+# Emergencies: a shorter bound and a sweep every STUCK_EMERGENCY_SWEEP_SECONDS, so that a lost
+# in-flight message is re-sent within bound + period (30 + 15 s by default, under a minute).
+STUCK_EMERGENCY_AFTER = timedelta(seconds=env.int("STUCK_EMERGENCY_AFTER_SECONDS", default=30))
+STUCK_EMERGENCY_SWEEP_SECONDS = env.float("STUCK_EMERGENCY_SWEEP_SECONDS", default=15.0)
 
 # A notification still pending after this is tried once more by the sweeper, then parked as a
 # dead letter (failed). It must exceed send_notification's whole retry chain (about 5 min).
@@ -398,6 +402,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
     "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
+    "sweep-stuck-emergencies": {"task": "requests_app.tasks.sweep_stuck_requests",
+                                "schedule": STUCK_EMERGENCY_SWEEP_SECONDS, "kwargs": {"emergency_only": True}},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
     "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications", "schedule": 60.0},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
