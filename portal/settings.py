@@ -401,11 +401,13 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
-    "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
+    "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests",
+                             "schedule": env.float("STUCK_REQUEST_SWEEP_SECONDS", default=60.0)},
     "sweep-stuck-emergencies": {"task": "requests_app.tasks.sweep_stuck_requests",
                                 "schedule": STUCK_EMERGENCY_SWEEP_SECONDS, "kwargs": {"emergency_only": True}},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
-    "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications", "schedule": 60.0},
+    "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications",
+                            "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=60.0)},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
 }
