@@ -10,7 +10,7 @@ from django.db import connection
 
 from requests_app.models import LegalRequest, Notification, NotificationStatus, OutboxMessage
 
-from .conftest import WORKER_APP, assert_books_balance, decided, wait_for
+from .conftest import PENDING, WORKER_APP, assert_books_balance, decided, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.running_clock]
 
@@ -86,14 +86,16 @@ def test_redis_stopped_while_authorities_submit(rig, rig_api):
 def test_worker_killed_during_validation_validates_exactly_once(rig, rig_api):
     submit = submitter(rig, rig_api)
     rig.start_beat()
+    ids = [submit(case_reference=f"PN-RESIL-KILL-{i}") for i in range(12)]  # queued, no worker yet
     worker = rig.start_worker()
-    ids = [submit(case_reference=f"PN-RESIL-KILL-{i}") for i in range(6)]
-    time.sleep(0.5)  # mid-batch
+    time.sleep(0.3)  # mid-batch
     worker.kill()
+    pending_at_kill = LegalRequest.objects.filter(pk__in=ids, status__in=PENDING).count()
+    assert pending_at_kill > 0, "the worker finished before the kill: no fault was injected"
     rig.start_worker()
     took = wait_for(lambda: decided(ids), DECIDED_WITHIN, "validation after the SIGKILL")
     assert_books_balance(ids)
-    print(f"worker SIGKILLed mid-batch; all decided {took:.1f} s later")
+    print(f"worker SIGKILLed with {pending_at_kill} of 12 undecided; all decided {took:.1f} s later")
 
 
 def test_a_lost_emergency_message_is_resent_within_a_minute(rig, rig_api):
