@@ -233,8 +233,8 @@ def assert_books_balance(ids: list[int]) -> None:
     assert requests.count() == len(ids)
     assert not requests.filter(status__in=PENDING).exists()
     submitted = AuditEvent.objects.filter(request_id__in=ids, action="request.submitted").count()
-    validated = list(AuditEvent.objects.filter(request_id__in=ids, action="request.validated")
-                     .values_list("request_id", flat=True))
+    validated = [int(pk or 0) for pk in AuditEvent.objects.filter(request_id__in=ids, action="request.validated")
+                 .values_list("request_id", flat=True)]
     assert submitted == len(ids)
     assert sorted(validated) == sorted(ids), "each request validated exactly once"
     assert verify_chain() is None
