@@ -135,6 +135,13 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    # A dead Redis must cost a web request a fraction of a second, not a hang.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+# Rate limits when the shared cache is unreachable (requests_app/api/throttling.py): each
+# process counts alone against limit / THROTTLE_LOCAL_DIVISOR (the number of web processes),
+# and asks the cache again after THROTTLE_CACHE_RETRY_SECONDS.
+THROTTLE_LOCAL_DIVISOR = env.int("THROTTLE_LOCAL_DIVISOR", default=env.int("WEB_CONCURRENCY", default=2))
+THROTTLE_CACHE_RETRY_SECONDS = env.float("THROTTLE_CACHE_RETRY_SECONDS", default=5.0)
 
 # --- Passwords and sessions -------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -364,6 +371,14 @@ PRESERVATION_NOTICE_DAYS = env.int("PRESERVATION_NOTICE_DAYS", default=7)
 ON_CALL_EMAILS = env.list("ON_CALL_EMAILS", default=[])
 # A request stuck in received/validating for longer than this is re-enqueued by the sweeper.
 STUCK_REQUEST_AFTER = timedelta(seconds=env.int("STUCK_REQUEST_AFTER_SECONDS", default=120))
+# Emergencies: a shorter bound and a sweep every STUCK_EMERGENCY_SWEEP_SECONDS, so that a lost
+# in-flight message is re-sent within bound + period (30 + 15 s by default, under a minute).
+STUCK_EMERGENCY_AFTER = timedelta(seconds=env.int("STUCK_EMERGENCY_AFTER_SECONDS", default=30))
+STUCK_EMERGENCY_SWEEP_SECONDS = env.float("STUCK_EMERGENCY_SWEEP_SECONDS", default=15.0)
+
+# A notification still pending after this is tried once more by the sweeper, then parked as a
+# dead letter (failed). It must exceed send_notification's whole retry chain (about 5 min).
+NOTIFY_STUCK_AFTER = timedelta(seconds=env.int("NOTIFY_STUCK_AFTER_SECONDS", default=900))
 
 # --- Celery (DESIGN.md §4.4) ------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "filesystem://")
@@ -404,8 +419,13 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
-    "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests", "schedule": 60.0},
+    "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests",
+                             "schedule": env.float("STUCK_REQUEST_SWEEP_SECONDS", default=60.0)},
+    "sweep-stuck-emergencies": {"task": "requests_app.tasks.sweep_stuck_requests",
+                                "schedule": STUCK_EMERGENCY_SWEEP_SECONDS, "kwargs": {"emergency_only": True}},
     "fire-due-timers": {"task": "requests_app.tasks.fire_due_timers", "schedule": 60.0},
+    "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications",
+                            "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=60.0)},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
     "write-audit-anchor": {"task": "requests_app.tasks.write_audit_anchor",

@@ -215,7 +215,7 @@ class OutboxMessageAdmin(RetryDiscardAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(RetryDiscardAdmin):
-    list_display = ["id", "event", "recipient", "status", "request", "attempts", "created_at", "sent_at"]
+    list_display = ["id", "event", "recipient", "status", "request", "attempts", "created_at", "sent_at", "last_error"]
     list_filter = ["status"]
     list_select_related = ["request"]
     ordering = ["-created_at", "-id"]

@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import notifications, outbox, timers
@@ -31,14 +32,19 @@ def sweep_outbox() -> int:
 
 
 @shared_task
-def sweep_stuck_requests() -> int:
-    """Re-queue validation of requests that sat in received/validating for too long."""
-    cutoff = timezone.now() - settings.STUCK_REQUEST_AFTER
-    stuck = list(
-        LegalRequest.objects.filter(
-            status__in=[Status.RECEIVED, Status.VALIDATING], status_changed_at__lt=cutoff
-        ).values_list("pk", flat=True)[:500]
-    )
+def sweep_stuck_requests(emergency_only: bool = False) -> int:
+    """Re-queue validation of requests that sat in received/validating for too long.
+
+    Emergencies have their own, shorter bound (``STUCK_EMERGENCY_AFTER``) and their own beat
+    entry running every ``STUCK_EMERGENCY_SWEEP_SECONDS``, so a lost in-flight message of an
+    emergency (8-hour clock, Art. 10(4) Regulation (EU) 2023/1543) is re-sent within a minute.
+    """
+    now = timezone.now()
+    pending = LegalRequest.objects.filter(status__in=[Status.RECEIVED, Status.VALIDATING])
+    emergencies = Q(emergency=True, status_changed_at__lt=now - settings.STUCK_EMERGENCY_AFTER)
+    ordinary = Q(status_changed_at__lt=now - settings.STUCK_REQUEST_AFTER)
+    stuck = list(pending.filter(emergencies if emergency_only else emergencies | ordinary)
+                 .order_by("-emergency", "status_changed_at", "pk").values_list("pk", flat=True)[:500])
     for request_id in stuck:
         with transaction.atomic():
             outbox.enqueue("request.validate", request=LegalRequest(pk=request_id), payload={"sweep": True})
@@ -85,6 +91,14 @@ def send_notification(self, notification_id: int) -> bool:
             notifications.mark_failed(notification_id, f"{type(exc).__name__}: {exc}")
             return False
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc
+
+
+@shared_task
+def sweep_notifications() -> dict[str, int]:
+    """Notifications left pending past NOTIFY_STUCK_AFTER: tried once more, else dead letters."""
+    from .services.dead_letters import sweep_stuck_notifications
+
+    return sweep_stuck_notifications()
 
 
 @shared_task

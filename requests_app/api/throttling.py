@@ -4,15 +4,80 @@ flood the legal team by spreading requests over many tokens.
 Fixed windows counted with an atomic ``incr`` in the shared cache: one round trip per check
 once the window exists, and no read-modify-write race between web workers (DRF's default
 throttle rewrites a list of timestamps).
+
+Intake must not depend on Redis (issue 16): when the shared cache cannot be reached the
+counters **fail open to a conservative local fallback**, a per-process fixed window whose
+limit is the shared one divided by ``THROTTLE_LOCAL_DIVISOR`` (the number of web processes),
+so that all processes together stay near the shared limit. The choice is deliberate: a
+refusal with 503 would turn a cache outage into an intake outage for every authority, while
+the requests themselves are stored in PostgreSQL and validated once the broker is back
+(docs/operations.md). After a failure the cache is not asked again for
+``THROTTLE_CACHE_RETRY_SECONDS``, so an outage costs one failed round trip per process, not
+one per request.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
+
+log = logging.getLogger(__name__)
+
+_local_lock = threading.Lock()
+_local_counts: dict[str, tuple[float, int]] = {}  # bucket → (expires at, count)
+_cache_down_until = 0.0
+
+
+def _local_incr(bucket: str, timeout: int) -> int:
+    now = time.monotonic()
+    with _local_lock:
+        if len(_local_counts) > 10_000:  # old windows: drop the expired ones
+            for key in [k for k, (expires, _) in _local_counts.items() if expires <= now]:
+                del _local_counts[key]
+        expires, count = _local_counts.get(bucket, (now + timeout, 0))
+        if expires <= now:
+            expires, count = now + timeout, 0
+        _local_counts[bucket] = (expires, count + 1)
+        return count + 1
+
+
+def _shared_incr(bucket: str, timeout: int) -> int:
+    try:
+        return cache.incr(bucket)
+    except ValueError:  # first request of the window
+        if cache.add(bucket, 1, timeout=timeout):
+            return 1
+        return cache.incr(bucket)  # another worker created it meanwhile
+
+
+def window_hit(bucket: str, timeout: int) -> tuple[int, bool]:
+    """Count one hit in ``bucket``; (count, shared). ``shared`` is False when the shared cache
+    was unreachable and the count is this process's own (compare it with a divided limit)."""
+    global _cache_down_until
+    if time.monotonic() >= _cache_down_until:
+        try:
+            return _shared_incr(bucket, timeout), True
+        except Exception as exc:  # redis ConnectionError, TimeoutError, ...: never a 500
+            _cache_down_until = time.monotonic() + settings.THROTTLE_CACHE_RETRY_SECONDS
+            log.warning("rate-limit cache unreachable (%s: %s); counting per process for %ss",
+                        type(exc).__name__, exc, settings.THROTTLE_CACHE_RETRY_SECONDS)
+    return _local_incr(bucket, timeout), False
+
+
+def local_limit(limit: int) -> int:
+    """The per-process share of a shared limit (never below one)."""
+    return max(1, limit // max(1, settings.THROTTLE_LOCAL_DIVISOR))
+
+
+def over_limit(bucket: str, limit: int, timeout: int) -> bool:
+    count, shared = window_hit(bucket, timeout)
+    return count > (limit if shared else local_limit(limit))
 
 
 class AuthorityRateThrottle(SimpleRateThrottle):
@@ -36,16 +101,7 @@ class AuthorityRateThrottle(SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         self.now = now
-        return self._count(f"{key}:{window}") <= self.num_requests
-
-    def _count(self, bucket: str) -> int:
-        """Atomic increment; one cache round trip once the window's bucket exists."""
-        try:
-            return cache.incr(bucket)
-        except ValueError:  # first request of the window
-            if cache.add(bucket, 1, timeout=int(self.duration) + 1):
-                return 1
-            return cache.incr(bucket)  # another worker created it meanwhile
+        return not over_limit(f"{key}:{window}", self.num_requests, int(self.duration) + 1)
 
     def wait(self) -> float | None:
         return max(0.0, self.window_end - self.now)

@@ -1,12 +1,22 @@
 """The legal admin's handling of work that could not be done: outbox rows and e-mails that
 failed (a dead-letter queue, like e-CODEX's). Retry puts them back in the queue; discard
-gives up on them. Both are audited per row."""
+gives up on them. Both are audited per row.
+
+Nothing may be lost silently: a notification whose task ran out of retries while the
+database was down could not even be marked failed and stayed ``pending`` for ever. The beat
+task ``sweep_notifications`` (``sweep_stuck_notifications``) finds notifications pending
+for longer than ``NOTIFY_STUCK_AFTER`` (beyond the whole retry chain of ``send_notification``),
+tries each once more and parks the ones that still fail as ``failed``: the dead letters the
+admin lists, with retry and discard."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +27,8 @@ from ..permissions import require
 OUTBOX_RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.DISCARDED, OutboxStatus.PENDING)
 NOTIFICATION_RETRYABLE = (NotificationStatus.FAILED, NotificationStatus.DISCARDED)
 FINAL = ("sent", "discarded")
+
+log = logging.getLogger(__name__)
 
 
 def _locked(model: Any, ids: Iterable[int], **filters: Any) -> list[Any]:
@@ -64,3 +76,33 @@ def discard(*, actor: Any, model: type[OutboxMessage] | type[Notification], ids:
         _audit(actor, rows, f"{model._meta.model_name}.discarded")
         model.objects.filter(pk__in=[r.pk for r in rows]).update(status="discarded")
     return len(rows)
+
+
+def stuck_notification_ids(now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Notifications still ``pending`` past the bound: their task and its retries are gone."""
+    cutoff = (now or timezone.now()) - settings.NOTIFY_STUCK_AFTER
+    return list(Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lt=cutoff)
+                .order_by("-urgent", "created_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def sweep_stuck_notifications(now: datetime | None = None) -> dict[str, int]:
+    """One more try for each stuck notification; what still fails becomes a dead letter.
+
+    If the database itself is down the task fails and the next beat tick does it again: a
+    row leaves ``pending`` only as ``sent`` or ``failed``.
+    """
+    from .. import notifications
+
+    counts = {"sent": 0, "parked": 0}
+    for notification_id in stuck_notification_ids(now):
+        try:
+            if notifications.send(notification_id):
+                counts["sent"] += 1
+        except Exception as exc:
+            notifications.mark_failed(
+                notification_id, f"still pending after {settings.NOTIFY_STUCK_AFTER}; parked by the sweeper "
+                                 f"after one more try: {type(exc).__name__}: {exc}")
+            counts["parked"] += 1
+    if any(counts.values()):
+        log.warning("stuck notifications: %(sent)d sent, %(parked)d parked as dead letters", counts)
+    return counts

@@ -353,3 +353,37 @@ def test_repeated_clarification_rounds_keep_checking_the_request(submit, officer
             clarification_submit(actor=officer, request=request, message=f"Answer {round_}.", changes={})
         request.refresh_from_db()
         assert request.status == Status.CLARIFICATION_REQUESTED, f"round {round_ + 1}: {request.decision}"
+
+
+def test_a_lost_message_of_an_emergency_is_resent_within_a_minute(officer, settings,
+                                                                  django_capture_on_commit_callbacks):
+    """Issue 16 §4: the emergency sweep has its own bound and beat entry (bound + period < 60 s)."""
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-stuck-emergencies"]
+    assert entry["task"] == "requests_app.tasks.sweep_stuck_requests"
+    assert entry["kwargs"] == {"emergency_only": True}
+    assert settings.STUCK_EMERGENCY_AFTER.total_seconds() + entry["schedule"] < 60
+    with django_capture_on_commit_callbacks(execute=False):
+        emergency, _ = request_submit(actor=officer, data=validated(
+            emergency=True, emergency_reason="Imminent threat to the life of a person."))
+        ordinary, _ = request_submit(actor=officer, data=validated(case_reference="PN-ORDINARY"))
+    assert emergency.emergency
+    lose_the_message(emergency)
+    lose_the_message(ordinary)
+
+    worst = timezone.now() + settings.STUCK_EMERGENCY_AFTER + timedelta(seconds=entry["schedule"])
+    with time_machine.travel(worst), django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_stuck_requests.apply(kwargs=entry["kwargs"]).get() == 1
+    with time_machine.travel(worst), django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_stuck_requests.apply(kwargs=entry["kwargs"]).get() == 0  # decided now
+    emergency.refresh_from_db()
+    ordinary.refresh_from_db()
+    assert emergency.status not in (Status.RECEIVED, Status.VALIDATING)
+    assert actions(emergency).count("request.validated") == 1
+    assert ordinary.status == Status.RECEIVED, "an ordinary request waits for its own bound"
+
+    later = timezone.now() + settings.STUCK_REQUEST_AFTER + timedelta(seconds=5)
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_stuck_requests.apply(kwargs=entry["kwargs"]).get() == 0
+        assert tasks.sweep_stuck_requests.apply().get() == 1
+    ordinary.refresh_from_db()
+    assert ordinary.status == Status.IN_REVIEW

@@ -7,13 +7,13 @@ call-back to the switchboard) before it creates the authority (security.md §1.6
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import authority_registration_request_create
 
+from ...api.throttling import over_limit
 from ..decorators import client_ip
 from ..forms.misc import AuthorityRegistrationForm
 
@@ -23,14 +23,9 @@ RATE_WINDOW_SECONDS = getattr(settings, "PORTAL_REGISTRATION_RATE_WINDOW", 3600)
 
 
 def _over_limit(request: HttpRequest) -> bool:
+    # Without Redis the count falls back to this process's own (api/throttling.py).
     key = f"portal:authority-registration:{client_ip(request) or 'unknown'}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    return count > RATE_LIMIT
+    return over_limit(key, RATE_LIMIT, RATE_WINDOW_SECONDS)
 
 
 @require_http_methods(["GET", "POST"])
