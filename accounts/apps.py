@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Authorities and accounts"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from . import (
+            schema,  # noqa: F401  (registers the OpenAPI authentication extension)
+            signals,  # noqa: F401  (credential changes revoke API tokens)
+        )

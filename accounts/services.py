@@ -252,3 +252,37 @@ def authority_set_vetting(*, actor: Any, authority: Authority, status: str, reas
 
 def authority_suspend(*, actor: Any, authority: Authority, reason: str) -> Authority:
     return authority_set_vetting(actor=actor, authority=authority, status=VettingStatus.SUSPENDED, reason=reason)
+
+
+def officer_suspend_pending_review(*, actor: Any, officer: User, reason: str, request: Any = None) -> User:
+    """Hold an officer's account after a sign that it may be in other hands (an emergency
+    request its authority's switchboard did not confirm): back to "awaiting approval" so an
+    administrator of the authority or the legal team reviews it, every API token revoked and
+    every session ended at once. The authority is told neutrally; the account is not deleted."""
+    if officer.authority_id is None:
+        raise ValidationError("Only an officer's account is held pending review.")
+    with transaction.atomic():
+        now = timezone.now()
+        User.objects.filter(pk=officer.pk).update(approval_status=ApprovalStatus.PENDING, approved_by=None,
+                                                  approved_at=None)
+        revoked = ApiToken.objects.filter(user=officer, revoked_at__isnull=True).update(revoked_at=now)
+        audit.record("officer.suspended_pending_review", actor=actor, obj=officer, request=request,
+                     authority_id=officer.authority_id,
+                     data={"email": officer.email, "tokens_revoked": revoked, "reason": reason})
+        outbox.enqueue("alert.account_held", request=request, payload={"user_id": officer.pk})
+    _end_sessions(officer)
+    officer.refresh_from_db()
+    return officer
+
+
+def revoke_tokens_on_credential_change(*, user: Any, event: str) -> int:
+    """A password reset or change, or a removed second factor, revokes the person's API
+    tokens: whoever changed the credentials must not keep (or leave behind) a working token."""
+    if user is None or getattr(user, "pk", None) is None:
+        return 0
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if revoked:
+            audit.record("api_token.revoked", actor=user, obj=user, authority_id=getattr(user, "authority_id", None),
+                         data={"reason": event, "tokens_revoked": revoked})
+    return revoked
