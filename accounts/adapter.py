@@ -12,17 +12,26 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from requests_app import audit
 
+from .client_ip import client_ip
 from .models import ApprovalStatus
 from .services import authority_for_email
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: Any) -> str:
+        """allauth's rate limits see the client as the rest of the portal does (accounts.client_ip)."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
     def clean_email(self, email: str) -> str:
         email = super().clean_email(email).lower()
         if authority_for_email(email) is None:

@@ -11,6 +11,21 @@ class AuthorityAdmin(admin.ModelAdmin):
     list_display = ["name", "country", "authority_type", "vetting_status", "switchboard_phone", "vetted_at"]
     list_filter = ["vetting_status", "authority_type", "country"]
     search_fields = ["name", "email_domains"]
+    readonly_fields = ["vetting_status", "vetted_at", "vetting_note"]
+    actions = ["suspend_authorities"]
+
+    @admin.action(description="Suspend the selected authorities (ends sessions, revokes tokens)",
+                  permissions=["change"])
+    def suspend_authorities(self, request, queryset):
+        done = 0
+        for authority in queryset.exclude(vetting_status="suspended"):
+            try:
+                services.authority_suspend(actor=request.user, authority=authority,
+                                           reason=f"Suspended from the admin by {request.user.email}")
+                done += 1
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{authority.name}: {exc}", messages.ERROR)
+        self.message_user(request, f"{done} authority(ies) suspended.", messages.SUCCESS)
 
 
 @admin.register(User)

@@ -8,5 +8,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Authorities and accounts"
 
     def ready(self) -> None:
-        # Receivers (audit of account events, the sign-in instant) and the OpenAPI auth extension.
-        from . import audit_signals, middleware, schema  # noqa: F401
+        # Receivers (audit of account events, the sign-in instant, token revocation on credential
+        # changes) and the OpenAPI auth extension.
+        from . import audit_signals, middleware, schema, signals  # noqa: F401

@@ -2,6 +2,7 @@
 
 * Everyone signed in — officers and the legal team — must enrol a second factor (TOTP or a
   passkey) before seeing anything else.
+* An officer who is not in good standing (``accounts.standing``) sees only the notice page.
 * Idle sessions end after ``SESSION_IDLE_TIMEOUT`` seconds; the absolute lifetime is
   ``SESSION_COOKIE_AGE`` from sign-in, and activity does not extend it (OWASP Session
   Management Cheat Sheet, "Absolute Timeout"): Django's own expiry moves with every save of
@@ -24,6 +25,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+
+from .standing import in_good_standing
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
 # confirmation, MFA set-up, sign-out), static files, health and the API (token-authenticated).
@@ -61,6 +64,11 @@ class SessionPolicyMiddleware:
                 request.LANGUAGE_CODE = language
             if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
                 return redirect("mfa_index")
+            # An officer not in good standing (authority pending/suspended/revoked, account
+            # unapproved) reaches only the notice page, whatever portal page or fragment it asks.
+            if (getattr(user, "authority_id", None) is not None and not request.path.startswith(OPEN_PREFIXES)
+                    and not in_good_standing(user)):
+                return redirect("portal:awaiting_approval")
         response = self.get_response(request)
         signed_in = user is not None and user.is_authenticated
         if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response:

@@ -29,6 +29,7 @@ class VettingStatus(models.TextChoices):
     PENDING = "pending", _("Pending vetting")
     VERIFIED = "verified", _("Verified")
     SUSPENDED = "suspended", _("Suspended")
+    REVOKED = "revoked", _("Revoked")
 
 
 class Authority(models.Model):
@@ -125,7 +126,10 @@ class User(AbstractUser):
 
     @property
     def is_approved_officer(self) -> bool:
-        return self.is_active and self.authority_id is not None and self.approval_status == ApprovalStatus.APPROVED
+        """Active, approved, and of a verified authority (accounts.standing, the one check)."""
+        from .standing import in_good_standing
+
+        return in_good_standing(self)
 
 
 class RegistrationStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from requests_app import audit, outbox
 
 from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
+from .standing import require_standing, standing_problem
 
 TOKEN_PREFIX = "lrp_"
 
@@ -75,6 +76,7 @@ def token_issue(
         raise ValidationError(f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days.")
     if not user.is_approved_officer:
         raise ValidationError("Only active, approved officers of an authority can hold API tokens.")
+    require_standing(actor)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -105,7 +107,12 @@ def token_authenticate(raw: str) -> ApiToken | None:
         ApiToken.objects.select_related("user", "user__authority").filter(key_hash=hash_token(raw)).first()
     )
     now = timezone.now()
-    if token is None or not token.is_usable(now) or not token.user.is_approved_officer:
+    if token is None or not token.is_usable(now):
+        return None
+    # An unusable account does not authenticate (401); an officer of an authority that is not
+    # verified authenticates and is refused by the permission (403), the same standing check.
+    problem = standing_problem(token.user)
+    if problem is not None and not problem.startswith("authority_"):
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -161,10 +168,15 @@ def officer_deactivate(*, actor: Any, officer: User, reason: str = "") -> User:
 
 def _end_sessions(user: User) -> None:
     """Delete the user's stored sessions (database sessions; the cached ones expire with them)."""
+    _end_sessions_of({user.pk})
+
+
+def _end_sessions_of(user_ids: set[int]) -> None:
     from django.contrib.sessions.models import Session
 
+    wanted = {str(pk) for pk in user_ids}
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+        if str(session.get_decoded().get("_auth_user_id")) in wanted:
             session.delete()
 
 
@@ -207,3 +219,70 @@ def user_set_language(*, user: User, language: str) -> bool:
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
     return True
+
+
+def authority_set_vetting(*, actor: Any, authority: Authority, status: str, reason: str) -> Authority:
+    """The legal team suspends, revokes or restores an authority (audited). Leaving
+    ``verified`` ends every officer's session and revokes every API token of the authority
+    at once (NIS2 Directive (EU) 2022/2555 Art. 21(2)(i), access control)."""
+    if not (getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.authority_id is None):
+        raise PermissionDenied("Only the provider's legal team may change an authority's vetting status.")
+    if status not in VettingStatus.values:
+        raise ValidationError(f"Unknown vetting status {status!r}; one of {', '.join(VettingStatus.values)}.")
+    if not reason.strip():
+        raise ValidationError("Give the reason for the change.")
+    with transaction.atomic():
+        locked = Authority.objects.select_for_update().get(pk=authority.pk)
+        previous = locked.vetting_status
+        now = timezone.now()
+        updates: dict[str, Any] = {"vetting_status": status, "vetting_note": reason.strip()}
+        if status == VettingStatus.VERIFIED:
+            updates["vetted_at"] = now
+        Authority.objects.filter(pk=locked.pk).update(**updates)
+        revoked = 0
+        if status != VettingStatus.VERIFIED:
+            revoked = ApiToken.objects.filter(user__authority=locked, revoked_at__isnull=True).update(revoked_at=now)
+        audit.record("authority.vetting_changed", actor=actor, obj=locked, authority_id=locked.pk,
+                     data={"from": previous, "to": status, "reason": reason.strip(), "tokens_revoked": revoked})
+    if status != VettingStatus.VERIFIED:
+        _end_sessions_of(set(User.objects.filter(authority=authority).values_list("pk", flat=True)))
+    authority.refresh_from_db()
+    return authority
+
+
+def authority_suspend(*, actor: Any, authority: Authority, reason: str) -> Authority:
+    return authority_set_vetting(actor=actor, authority=authority, status=VettingStatus.SUSPENDED, reason=reason)
+
+
+def officer_suspend_pending_review(*, actor: Any, officer: User, reason: str, request: Any = None) -> User:
+    """Hold an officer's account after a sign that it may be in other hands (an emergency
+    request its authority's switchboard did not confirm): back to "awaiting approval" so an
+    administrator of the authority or the legal team reviews it, every API token revoked and
+    every session ended at once. The authority is told neutrally; the account is not deleted."""
+    if officer.authority_id is None:
+        raise ValidationError("Only an officer's account is held pending review.")
+    with transaction.atomic():
+        now = timezone.now()
+        User.objects.filter(pk=officer.pk).update(approval_status=ApprovalStatus.PENDING, approved_by=None,
+                                                  approved_at=None)
+        revoked = ApiToken.objects.filter(user=officer, revoked_at__isnull=True).update(revoked_at=now)
+        audit.record("officer.suspended_pending_review", actor=actor, obj=officer, request=request,
+                     authority_id=officer.authority_id,
+                     data={"email": officer.email, "tokens_revoked": revoked, "reason": reason})
+        outbox.enqueue("alert.account_held", request=request, payload={"user_id": officer.pk})
+    _end_sessions(officer)
+    officer.refresh_from_db()
+    return officer
+
+
+def revoke_tokens_on_credential_change(*, user: Any, event: str) -> int:
+    """A password reset or change, or a removed second factor, revokes the person's API
+    tokens: whoever changed the credentials must not keep (or leave behind) a working token."""
+    if user is None or getattr(user, "pk", None) is None:
+        return 0
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if revoked:
+            audit.record("api_token.revoked", actor=user, obj=user, authority_id=getattr(user, "authority_id", None),
+                         data={"reason": event, "tokens_revoked": revoked})
+    return revoked

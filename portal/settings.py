@@ -203,6 +203,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "accounts.axes.attempted_username"
 AXES_RESET_ON_SUCCESS = True
+# Reverse proxies in front of the portal that append to X-Forwarded-For (0: none). One setting,
+# one helper (accounts.client_ip) for the audit trail, the API throttles, allauth and axes.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = PORTAL_TRUSTED_PROXY_COUNT
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Event:
-    audience: tuple[str, ...]  # submitter | assignee | reviewers | approvers | admins | on_call | user
+    # submitter | assignee | reviewers | approvers | admins | on_call | user | authority_admins
+    audience: tuple[str, ...]
     subject: Any
     body: Any
     urgent: bool = False
@@ -82,6 +83,11 @@ EVENTS: dict[str, Event] = {
     "alert.suspected_fraud": Event(("admins", "on_call"), _("Suspected fraudulent request"),
                                    _("The authority's switchboard did not confirm an emergency request. "
                                      "Treat the sending account as compromised."), urgent=True),
+    "alert.account_held": Event(("authority_admins",), _("Portal account held pending review"),
+                                _("A request sent from an account of your authority could not be confirmed "
+                                  "through your authority's registered switchboard. The account is held pending "
+                                  "review and its API tokens are revoked. An administrator of your authority can "
+                                  "review it with the provider's legal team."), urgent=True),
     "alert.deadline_warn": Event(("assignee_or_reviewers",), _("Deadline approaching"),
                                  _("The deadline of this request is approaching.")),
     "alert.deadline_breach": Event(("assignee_or_reviewers", "admins"), _("Deadline about to be breached"),
@@ -133,6 +139,9 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
         elif audience == "on_call":
             for address in settings.ON_CALL_EMAILS:
                 found.setdefault(address.lower(), Recipient("en", True))
+        elif audience == "authority_admins" and request is not None:
+            add(list(user_model.objects.filter(authority_id=request.authority_id, is_authority_admin=True,
+                                               is_active=True, approval_status="approved")))
         elif audience == "user" and payload.get("user_id"):
             add(list(user_model.objects.filter(pk=payload["user_id"])))
     return found

@@ -37,6 +37,12 @@ _DISCLOSURE: dict[str, set[str]] = {
     S.PRODUCED: {S.CLOSED},
 }
 
+# An emergency in any lifecycle waits in the verification hold for the call-back.
+_HOLD: dict[str, set[str]] = {
+    S.VALIDATING: {S.VERIFICATION_HOLD},
+    S.VERIFICATION_HOLD: {S.IN_REVIEW, S.REFUSED},
+}
+
 
 def _table(*parts: dict[str, set[str]]) -> dict[str, frozenset[str]]:
     moves: dict[str, set[str]] = {}
@@ -77,10 +83,11 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         }
     ),
     # DSA Art. 9/10: check the order, give effect, inform the authority of the effect.
-    Lifecycle.DSA: _table(_DISCLOSURE),
+    Lifecycle.DSA: _table(_DISCLOSURE, _HOLD),
     # US process (18 U.S.C. § 2703): review, approve, produce; objection if we contest.
     Lifecycle.US_PROCESS: _table(
         _DISCLOSURE,
+        _HOLD,
         {S.IN_REVIEW: {S.OBJECTION_FILED}, S.OBJECTION_FILED: {S.IN_REVIEW, S.NOT_EXECUTED}},
     ),
     # Voluntary emergency disclosure (18 U.S.C. § 2702(c)(4), provider policy): always held
@@ -122,6 +129,21 @@ def is_person(actor: Any) -> bool:
     return bool(actor is not None and getattr(actor, "pk", None) is not None and is_reviewer(actor))
 
 
+
+# States in which a request is being worked towards preservation or disclosure. An emergency
+# reaches none of them without a confirmed call-back, whatever path it took (failed
+# validation, a fallback route, an ``emergency_disclosure`` sent with ``emergency: false``).
+WORK_STATES = frozenset({S.IN_REVIEW, S.AWAITING_ENFORCING_AUTHORITY, S.PRESERVING, S.OBJECTION_FILED,
+                         S.APPROVED, S.PRODUCED})
+CALLBACK_BASIS = "18 U.S.C. § 2702(c)(4); OWASP ASVS 2.3.5 (out-of-band verification)"
+
+
+def needs_callback(request: LegalRequest) -> bool:
+    """An emergency request, or any request of the voluntary emergency-disclosure lifecycle."""
+    return bool(request.emergency) or request.lifecycle == Lifecycle.EMERGENCY
+
+
+
 def _guard(request: LegalRequest, target: str, actor: Any = None) -> str | None:
     """Preconditions that no caller (admin, shell, task) can skip. None when the move may go."""
     if target in DECIDED_BY_A_PERSON and not is_person(actor):
@@ -131,6 +153,9 @@ def _guard(request: LegalRequest, target: str, actor: Any = None) -> str | None:
     }
     if leaving_hold and not _has_confirmed_callback(request):
         return "an emergency request needs a confirmed call-back to the authority's registry number"
+    if target in WORK_STATES and needs_callback(request) and not _has_confirmed_callback(request):
+        return (f"an emergency request needs a confirmed call-back to the authority's registry number "
+                f"({CALLBACK_BASIS})")
     if target == S.APPROVED:
         if not request.responses.filter(approval__isnull=False, released_at__isnull=True).exists():
             return "no second member of the legal team has approved the response (four eyes)"
@@ -237,6 +262,10 @@ Guards that no caller can skip (the admin, the API, a task or a shell):
 
 - leaving `verification_hold` needs a confirmed call-back to the switchboard number of the
   authority's registry record;
+- an emergency (`emergency: true`, or any request of the `emergency` lifecycle) reaches no
+  working state (`in_review`, `awaiting_enforcing_authority`, `preserving`, `objection_filed`,
+  `approved`, `produced`) without a confirmed call-back, whatever path it took; validation
+  sends it to `verification_hold` (18 U.S.C. § 2702(c)(4); OWASP ASVS 2.3.5);
 - `approved` needs a response package approved by a second member of the legal team who
   did not prepare it (four eyes; the database refuses such an approval too);
 - `approved` → `produced` needs the released package and the end of any hold (the

@@ -4,6 +4,8 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
+from accounts.standing import in_good_standing
+
 
 class IsVettedOfficer(BasePermission):
     """An active, approved officer of an authority the legal team has verified."""
@@ -11,10 +13,4 @@ class IsVettedOfficer(BasePermission):
     message = "Only officers of a verified authority may use the API."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        return bool(
-            user is not None
-            and user.is_authenticated
-            and user.is_approved_officer
-            and user.authority.is_verified
-        )
+        return in_good_standing(request.user)

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.client_ip import client_ip
+
 log = logging.getLogger(__name__)
 
 _local_lock = threading.Lock()
@@ -90,6 +92,10 @@ class AuthorityRateThrottle(SimpleRateThrottle):
         if user is None or not getattr(user, "is_authenticated", False) or user.authority_id is None:
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
         return self.cache_format % {"scope": self.scope, "ident": f"authority-{user.authority_id}"}
+
+    def get_ident(self, request: Any) -> str:
+        """The client address as the rest of the portal sees it (accounts.client_ip)."""
+        return client_ip(request) or "unknown"
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:

@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.client_ip import client_ip as _client_ip
+
 from .. import annex_iii_pdf, audit
 from ..access import get_visible_request, visible_requests
 from ..models import AnnexIII, Attachment, LegalRequest, Target
@@ -44,7 +46,7 @@ from .throttling import AuthorityRateThrottle, AuthoritySubmitThrottle
 
 
 def client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return _client_ip(request)
 
 
 def detail_queryset(user: Any) -> QuerySet[LegalRequest]:

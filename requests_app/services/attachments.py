@@ -15,6 +15,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
+from accounts.standing import require_standing
+
 from .. import audit
 from ..models import Attachment, AttachmentKind, LegalRequest
 from ..uploads import UploadRejected, inspect_pdf
@@ -38,6 +40,7 @@ def _read_limited(upload: IO[bytes], limit: int) -> bytes:
 
 def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str = AttachmentKind.ORDER,
                    ip_address: str | None = None) -> Attachment:
+    require_standing(actor)
     if not request.is_open:
         raise InvalidState("Documents can no longer be added to a closed request.")
     limit = settings.UPLOAD_MAX_BYTES
@@ -73,6 +76,7 @@ def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str 
 
 def attachment_open(*, actor: Any, attachment: Attachment, ip_address: str | None = None) -> IO[bytes]:
     """Open a stored file for download; every download is an audit event."""
+    require_standing(actor)
     handle = storage_path(attachment.stored_name).open("rb")
     audit.record("attachment.downloaded", actor=actor, request=attachment.request, obj=attachment,
                  ip_address=ip_address, data={"sha256": attachment.sha256})

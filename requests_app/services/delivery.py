@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.standing import require_standing
+
 from .. import audit, crypto, outbox
 from ..models import LegalRequest, ResponseFile, ResponsePackage, Timer
 from ..permissions import require
@@ -143,6 +145,7 @@ def response_file_read(*, actor: Any, request: LegalRequest, file_id: int, ip_ad
     ResponseFile, bytes
 ]:
     """Decrypt one file for the requesting authority; every download is audited."""
+    require_standing(actor)
     package = released_package(request)
     if package is None:
         raise ServiceError("No response has been released for this request.", code="not_found")

@@ -237,7 +237,9 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
 
     The number is never taken from the request: a forged emergency request from a hacked
     police mailbox carries the attacker's number. Confirmed → the request is worked;
-    not confirmed → refused as a suspected fraudulent request, and the legal admin alerted.
+    not confirmed → refused (resolution ``not_verified``, neutral for the authority), the legal
+    team alerted, the submitting account held pending review (tokens revoked, sessions ended)
+    and the authority's administrators told neutrally.
     """
     require(actor, "verify_emergency", request)
     if outcome not in CallbackOutcome.values:
@@ -256,10 +258,16 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
             target = Status.PRESERVING if locked.lifecycle == "preservation" else Status.IN_REVIEW
             _move(locked, target, actor=actor, reason="call-back confirmed the request")
         elif outcome == CallbackOutcome.NOT_CONFIRMED:
-            _move(locked, Status.REFUSED, actor=actor, resolution="suspected_fraudulent_request",
+            # The authority sees a neutral resolution; the legal team hears the suspicion.
+            _move(locked, Status.REFUSED, actor=actor, resolution="not_verified",
                   reason="the authority's switchboard did not confirm the request")
             cancel_open_timers(locked)
             outbox.enqueue("alert.suspected_fraud", request=locked, payload={"callback_id": call.pk})
+            if locked.submitted_by is not None and locked.submitted_by.authority_id is not None:
+                from accounts.services import officer_suspend_pending_review
+
+                officer_suspend_pending_review(actor=actor, officer=locked.submitted_by, request=locked,
+                                               reason="emergency request not confirmed by the authority's switchboard")
     return call
 
 

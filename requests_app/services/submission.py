@@ -10,6 +10,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.standing import require_standing
+
 from .. import audit, outbox
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
@@ -110,6 +112,7 @@ def request_submit(
     queues validation. With an ``idempotency_key``, a repeat of the same body returns the
     first request (``created`` False) and a different body is refused.
     """
+    require_standing(actor)
     authority = actor.authority
     print_ = fingerprint(data)
     if idempotency_key:
@@ -190,6 +193,7 @@ def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
     """The authority withdraws its request; nothing more will be done with it."""
     from .review import cancel_open_timers
 
+    require_standing(actor)
     try:
         with transaction.atomic():
             moved = transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
@@ -216,6 +220,7 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
     Per Art. 10(4) the production period restarts when the clarification arrives; the
     validation task recomputes the deadlines from the new facts.
     """
+    require_standing(actor)
     with transaction.atomic():
         locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != Status.CLARIFICATION_REQUESTED:

@@ -22,13 +22,13 @@ from django.utils import timezone
 
 from .. import audit, outbox
 from ..facts import facts_from_request
-from ..models import LegalRequest, MessageKind, Timer
+from ..models import CallbackOutcome, LegalRequest, MessageKind, Timer
 from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
 from ..timers import schedule_deadlines
-from ..workflow import DECIDED_BY_A_PERSON, allowed_targets, transition
+from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, needs_callback, transition
 from .review import DEADLINE_TIMER_KINDS
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,20 @@ def _target(request: LegalRequest, decision: Decision) -> str:
     if target in DECIDED_BY_A_PERSON:
         # Never a machine-final refusal (DESIGN.md §8): a person decides it from the proposal.
         log.warning("%s: rules asked for %s; sent to review for a person to decide", request.reference, target)
-        return Status.IN_REVIEW
+        return _held_if_emergency(request, Status.IN_REVIEW)
     if target not in allowed_targets(request.lifecycle, Status.VALIDATING):
         log.warning("%s: rules asked for %s, not allowed in %s; sent to review", request.reference, target,
                     request.lifecycle)
-        return Status.IN_REVIEW
+        target = Status.IN_REVIEW
+    return _held_if_emergency(request, target)
+
+
+def _held_if_emergency(request: LegalRequest, target: str) -> str:
+    """An emergency that would be worked waits for its call-back first (the guard in
+    workflow.transition refuses anything else)."""
+    if target in WORK_STATES and needs_callback(request) and not request.callbacks.filter(
+            outcome=CallbackOutcome.CONFIRMED).exists():
+        return Status.VERIFICATION_HOLD
     return target
 
 
@@ -171,8 +180,10 @@ def _give_up(request: LegalRequest) -> LegalRequest | None:
             "code": "validation_failed_repeatedly", "severity": "warning", "data_category": None,
             "legal_basis": "", "message": "Automatic validation failed repeatedly; assess manually.",
         }], "verdicts": [], "deadlines": [], "rulebook_version": "n/a"}
+        target = _held_if_emergency(current, Status.IN_REVIEW)
+        record["target_status"] = target
         outbox.enqueue("notify.new_request", request=current)
-        return transition(current, Status.IN_REVIEW, reason="automatic validation failed repeatedly",
+        return transition(current, target, reason="automatic validation failed repeatedly",
                           extra_fields={"decision": record})
 
 

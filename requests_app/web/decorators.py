@@ -17,6 +17,10 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
+from accounts.client_ip import client_ip
+
+__all__ = ["authority_admin_required", "client_ip", "officer_required"]
+
 View = Callable[..., HttpResponseBase]
 
 
@@ -45,6 +49,3 @@ def authority_admin_required(view: View) -> View:
 
     return wrapper
 
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")

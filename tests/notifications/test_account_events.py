@@ -32,3 +32,28 @@ def test_the_legal_admins_hear_of_a_registration_request(team, smtp):
     mails = smtp.with_subject(str(EVENTS["alert.authority_registration"].subject))
     assert sorted(a for m in mails for a in m.rcpt_tos) == sorted(team.admins)
     assert all("poliziadistato" not in m.everything() for m in mails)
+
+
+def test_a_held_account_is_told_to_the_authority_admins_neutrally(authority, officer, team, smtp):
+    from requests_app.services.review import emergency_callback_record
+    from requests_app.services.submission import request_submit
+    from requests_app.services.validation import request_validate
+    from tests.conftest import epoc_body, validated
+
+    chief = User.objects.create_user(email="chief@interieur.gouv.fr", password="x" * 16, authority=authority,
+                                     approval_status=ApprovalStatus.APPROVED, is_authority_admin=True)
+    offence = {**epoc_body()["offence"], "description": "Abduction"}
+    held, _ = request_submit(actor=officer, data=validated(emergency=True, emergency_reason="Threat to life",
+                                                           validation=None, summary="Missing person.",
+                                                           offence=offence))
+    request_validate(request_id=held.pk)
+    held.refresh_from_db()
+    assert held.status == "verification_hold"
+    deliver()
+    emergency_callback_record(actor=team.reviewer, request=held, outcome="not_confirmed")
+    deliver()
+    mails = [m for m in smtp.messages if m.subject.endswith(str(EVENTS["alert.account_held"].subject))]
+    assert sorted(a for m in mails for a in m.rcpt_tos) == [chief.email]
+    assert all("fraud" not in m.everything().lower() for m in mails)
+    legal = [m for m in smtp.messages if m.subject.endswith(str(EVENTS["alert.suspected_fraud"].subject))]
+    assert set(team.admins) <= {a for m in legal for a in m.rcpt_tos}

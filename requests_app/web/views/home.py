@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.models import ApprovalStatus
+from accounts.standing import standing_problem
 from requests_app.access import visible_requests
 from requests_app.states import Instrument, Status
 
@@ -41,8 +42,11 @@ def awaiting_approval(request: HttpRequest) -> HttpResponse:
         return redirect("account_login")
     if user.is_approved_officer:
         return redirect("portal:home")
+    problem = standing_problem(user) or ""
     rejected = user.approval_status == ApprovalStatus.REJECTED or not user.is_active
-    return render(request, "portal/awaiting_approval.html", {"rejected": rejected})
+    # The authority's own state is shown neutrally: "under review", never why.
+    authority_held = problem.startswith("authority_")
+    return render(request, "portal/awaiting_approval.html", {"rejected": rejected, "authority_held": authority_held})
 
 
 @officer_required

@@ -147,7 +147,7 @@ def test_callback_not_confirmed_refuses(as_reviewer, make_request):
     obj = make_request(emergency=True, status="verification_hold")
     done(post(as_reviewer, obj, "callback", {"outcome": "not_confirmed"})[0], obj)
     obj.refresh_from_db()
-    assert obj.status == "refused" and obj.resolution == "suspected_fraudulent_request"
+    assert obj.status == "refused" and obj.resolution == "not_verified"
 
 
 def test_callback_refused_outside_the_hold(as_reviewer, make_request):

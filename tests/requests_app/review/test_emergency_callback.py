@@ -69,8 +69,8 @@ def test_not_confirmed_refuses_as_suspected_fraud_and_alerts(held, reviewer):
     seq = last_seq()
     call = review.emergency_callback_record(actor=reviewer, request=held, outcome="not_confirmed")
     held.refresh_from_db()
-    assert held.status == Status.REFUSED and held.resolution == "suspected_fraudulent_request"
-    assert actions(held, seq) == ["emergency.callback", "request.status_changed"]
+    assert held.status == Status.REFUSED and held.resolution == "not_verified"
+    assert actions(held, seq) == ["emergency.callback", "request.status_changed", "officer.suspended_pending_review"]
     alert = OutboxMessage.objects.get(request=held, topic="alert.suspected_fraud")
     assert alert.payload == {"callback_id": call.pk}
     assert open_timers(held) == {}
