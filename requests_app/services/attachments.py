@@ -1,28 +1,59 @@
-"""Storing and serving uploaded PDFs.
+"""Storing and serving uploaded PDFs (issue 15).
 
-Files are checked by content (``uploads.inspect_pdf``) before anything is written, stored
-under a random name outside any web root, and recorded with their SHA-256 and size. A
-rejected file leaves no file and no row.
+An upload is checked in the PDF sandbox (``uploads.check_upload``, a resource-limited
+subprocess) before anything is written. Two files are then stored outside any web root under
+random names:
+
+* the **original**, exactly as uploaded: evidence. Encrypted at rest with the response keys
+  (``crypto``), recorded with its SHA-256 and size and the verification of its signatures.
+  It is never served; only the legal administrator exports it, on purpose
+  (:func:`attachment_export_original`, audited).
+* the **rewritten copy** the strict checks ran on: the only bytes ever served
+  (:func:`attachment_open`, audited), with what the rewrite removed listed on the row.
+
+A rejected file leaves no file and no row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from .. import audit
+from .. import audit, crypto
 from ..models import Attachment, AttachmentKind, LegalRequest
-from ..uploads import UploadRejected, inspect_pdf
+from ..permissions import is_legal_admin
+from ..uploads import CheckedUpload, SandboxLimits, UploadRejected, check_upload
 from .errors import InvalidState
 
 
 def storage_path(stored_name: str) -> Path:
     return Path(settings.PRIVATE_STORAGE_ROOT) / "attachments" / stored_name[:2] / stored_name
+
+
+def original_path(stored_name: str) -> Path:
+    return Path(settings.PRIVATE_STORAGE_ROOT) / "originals" / stored_name[:2] / stored_name
+
+
+def sandbox_limits() -> SandboxLimits:
+    return SandboxLimits(
+        max_objects=settings.UPLOAD_SANDBOX_MAX_OBJECTS,
+        max_decoded_bytes=settings.UPLOAD_SANDBOX_MAX_DECODED_BYTES,
+        memory_bytes=settings.UPLOAD_SANDBOX_MEMORY_BYTES,
+        cpu_seconds=settings.UPLOAD_SANDBOX_CPU_SECONDS,
+        wall_seconds=settings.UPLOAD_SANDBOX_WALL_SECONDS,
+    )
+
+
+def check_uploaded_pdf(data: bytes) -> CheckedUpload:
+    """The upload check with the configured size limit and sandbox budget."""
+    return check_upload(data, max_bytes=settings.UPLOAD_MAX_BYTES, limits=sandbox_limits())
 
 
 def _safe_name(name: str) -> str:
@@ -32,48 +63,90 @@ def _safe_name(name: str) -> str:
 
 
 def _read_limited(upload: IO[bytes], limit: int) -> bytes:
+    if hasattr(upload, "seek"):
+        upload.seek(0)
     data = upload.read(limit + 1)
     return data if isinstance(data, bytes) else bytes(data)
 
 
-def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str = AttachmentKind.ORDER,
-                   ip_address: str | None = None) -> Attachment:
-    if not request.is_open:
-        raise InvalidState("Documents can no longer be added to a closed request.")
-    limit = settings.UPLOAD_MAX_BYTES
-    data = _read_limited(upload, limit)
-    try:
-        inspected = inspect_pdf(data, max_bytes=limit)
-    except UploadRejected as rejected:
-        audit.record("attachment.rejected", actor=actor, request=request, ip_address=ip_address,
-                     data={"code": rejected.code, "size": len(data)})
-        raise
-    stored_name = uuid.uuid4().hex
-    path = storage_path(stored_name)
+def _write_new(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str = AttachmentKind.ORDER,
+                   ip_address: str | None = None, checked: CheckedUpload | None = None) -> Attachment:
+    """Check (unless ``checked`` is the sandbox's verdict on these very bytes) and store."""
+    if not request.is_open:
+        raise InvalidState("Documents can no longer be added to a closed request.")
+    data = _read_limited(upload, settings.UPLOAD_MAX_BYTES)
+    if checked is not None and checked.original_sha256 != hashlib.sha256(data).hexdigest():
+        checked = None
     try:
+        checked = checked or check_uploaded_pdf(data)
+    except UploadRejected as rejected:
+        audit.record("attachment.rejected", actor=actor, request=request, ip_address=ip_address,
+                     data={"code": rejected.code, "size": len(data),
+                           "sha256": hashlib.sha256(data).hexdigest()})
+        raise
+    stored_name, original_name = uuid.uuid4().hex, uuid.uuid4().hex
+    paths = [original_path(original_name), storage_path(stored_name)]
+    try:
+        _write_new(paths[0], crypto.encrypt(data))
+        _write_new(paths[1], checked.clean)
         with transaction.atomic():
             attachment = Attachment.objects.create(
                 request=request, kind=kind, original_name=_safe_name(getattr(upload, "name", "")),
-                stored_name=stored_name, sha256=inspected.sha256, size=inspected.size,
-                page_count=inspected.page_count, uploaded_by=actor,
+                stored_name=stored_name, sha256=checked.sha256, size=checked.size,
+                page_count=checked.page_count, uploaded_by=actor,
+                original_stored_name=original_name, original_sha256=checked.original_sha256,
+                original_size=checked.original_size, removed=checked.removed, signatures=checked.signatures,
             )
             audit.record("attachment.added", actor=actor, request=request, obj=attachment, ip_address=ip_address,
-                         data={"sha256": inspected.sha256, "size": inspected.size, "kind": kind})
+                         data={"sha256": checked.sha256, "size": checked.size, "kind": kind,
+                               "original_sha256": checked.original_sha256,
+                               "original_size": checked.original_size,
+                               "removed": checked.removed,
+                               "signatures_valid": [bool(s.get("valid")) for s in checked.signatures]})
     except Exception:
-        path.unlink(missing_ok=True)
+        for path in paths:
+            path.unlink(missing_ok=True)
         raise
     return attachment
 
 
 def attachment_open(*, actor: Any, attachment: Attachment, ip_address: str | None = None) -> IO[bytes]:
-    """Open a stored file for download; every download is an audit event."""
+    """Open the served (rewritten) copy for download; every download is an audit event."""
     handle = storage_path(attachment.stored_name).open("rb")
     audit.record("attachment.downloaded", actor=actor, request=attachment.request, obj=attachment,
                  ip_address=ip_address, data={"sha256": attachment.sha256})
     return handle
+
+
+def attachment_export_original(*, actor: Any, attachment: Attachment, reason: str,
+                               ip_address: str | None = None) -> bytes:
+    """The original as uploaded (evidence), for the legal administrator only; audited.
+
+    The bytes are checked against the SHA-256 recorded at upload before they leave.
+    """
+    if not is_legal_admin(actor):
+        audit.record("access.denied", actor=actor, request=attachment.request, obj=attachment,
+                     ip_address=ip_address, data={"reason": "original_export_not_legal_admin"})
+        raise PermissionDenied("Only the legal administrator exports an original.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidState("Say why the original is exported.")
+    if not attachment.original_stored_name:
+        raise InvalidState("This document was stored before originals were kept.")
+    data = crypto.decrypt(original_path(attachment.original_stored_name).read_bytes())
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != attachment.original_sha256:
+        raise InvalidState("The stored original does not match its recorded SHA-256.")
+    audit.record("attachment.original_exported", actor=actor, request=attachment.request, obj=attachment,
+                 ip_address=ip_address, data={"original_sha256": digest, "reason": reason[:500]})
+    return data
+
