@@ -119,6 +119,25 @@ def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str 
     return attachment
 
 
+def attachment_find(*, actor: Any, request: LegalRequest, attachment_id: int,
+                    ip_address: str | None = None) -> Attachment | None:
+    """The document ``attachment_id`` of ``request`` (which the caller may see), or ``None``.
+
+    An id that belongs to another request is a probe of another request's document: it is
+    answered the same way as an unknown id (404) and recorded as ``access.denied``.
+    """
+    attachment = Attachment.objects.filter(request=request, pk=attachment_id).select_related("request").first()
+    if attachment is not None:
+        return attachment
+    other = Attachment.objects.filter(pk=attachment_id).select_related("request").only(
+        "pk", "request__id", "request__authority_id").first()
+    if other is not None:
+        audit.record("access.denied", actor=actor, request=other.request, obj=other, ip_address=ip_address,
+                     data={"attachment_id": attachment_id, "via_reference": request.reference,
+                           "reason": "attachment_of_another_request"})
+    return None
+
+
 def attachment_open(*, actor: Any, attachment: Attachment, ip_address: str | None = None) -> IO[bytes]:
     """Open the served (rewritten) copy for download; every download is an audit event."""
     handle = storage_path(attachment.stored_name).open("rb")

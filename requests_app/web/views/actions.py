@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from requests_app import annex_iii_pdf, audit
-from requests_app.models import AnnexIII, Attachment
-from requests_app.services.attachments import attachment_add, attachment_open
+from requests_app.models import AnnexIII
+from requests_app.services.attachments import attachment_add, attachment_find, attachment_open
 from requests_app.services.delivery import response_file_read
 from requests_app.services.errors import ServiceError
 from requests_app.services.review import message_from_authority
@@ -103,7 +103,8 @@ def _download_headers(response: R) -> R:
 @require_GET
 def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
     legal_request = find_request(request, reference)
-    attachment = Attachment.objects.filter(request=legal_request, pk=attachment_id).first()
+    attachment = attachment_find(actor=request.user, request=legal_request, attachment_id=attachment_id,
+                                 ip_address=client_ip(request))
     if attachment is None:
         raise Http404(_("No such document."))
     handle = attachment_open(actor=request.user, attachment=attachment, ip_address=client_ip(request))
