@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core import signing
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
 
 from .. import audit, crypto
+from ..access import visible_requests
 from ..models import Attachment, AttachmentKind, LegalRequest
 from ..permissions import is_legal_admin
 from ..uploads import CheckedUpload, SandboxLimits, UploadRejected, check_upload
@@ -169,3 +171,26 @@ def attachment_export_original(*, actor: Any, attachment: Attachment, reason: st
                  ip_address=ip_address, data={"original_sha256": digest, "reason": reason[:500]})
     return data
 
+
+
+_LINK_SALT = "requests_app.attachment-link"
+
+
+def attachment_link_token(*, actor: Any, attachment: Attachment) -> str:
+    """A signed, short-lived token for the cookieless download origin (``ATTACHMENT_DOWNLOAD_ORIGIN``)."""
+    return signing.dumps({"a": attachment.pk, "u": actor.pk}, salt=_LINK_SALT, compress=False)
+
+
+def attachment_from_link(token: str) -> tuple[Any, Attachment] | None:
+    """The (user, attachment) of a valid, unexpired token whose user may still see the request."""
+    from django.contrib.auth import get_user_model
+
+    try:
+        payload = signing.loads(token, salt=_LINK_SALT, max_age=settings.ATTACHMENT_LINK_SECONDS)
+        user = get_user_model().objects.get(pk=int(payload["u"]))
+        attachment = Attachment.objects.select_related("request").get(pk=int(payload["a"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, ObjectDoesNotExist):
+        return None
+    if not visible_requests(user).filter(pk=attachment.request_id).exists():
+        return None
+    return user, attachment
