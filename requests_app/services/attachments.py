@@ -194,3 +194,18 @@ def attachment_from_link(token: str) -> tuple[Any, Attachment] | None:
     if not visible_requests(user).filter(pk=attachment.request_id).exists():
         return None
     return user, attachment
+
+
+def rotate_original_keys() -> int:
+    """Re-encrypt every stored original with the newest response key (``rotate_response_keys``)."""
+    count = 0
+    for name in Attachment.objects.exclude(original_stored_name="").values_list("original_stored_name", flat=True):
+        path = original_path(name)
+        if not path.exists():
+            continue
+        tmp = path.with_suffix(".rotating")
+        tmp.write_bytes(crypto.rotate(path.read_bytes()))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        count += 1
+    return count

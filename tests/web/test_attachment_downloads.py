@@ -26,7 +26,8 @@ def url(name, legal_request, *args):
 
 @pytest.fixture
 def attachment(own_request, officer_client) -> Attachment:
-    response = officer_client.post(url("attachment_upload", own_request), {"file": upload(pdf_bytes()), "kind": "other"})
+    response = officer_client.post(url("attachment_upload", own_request),
+                                   {"file": upload(pdf_bytes()), "kind": "other"})
     assert response.status_code == 302
     return Attachment.objects.get()
 

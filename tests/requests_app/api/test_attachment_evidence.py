@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pikepdf
 import pytest
@@ -24,8 +25,6 @@ def attachments_url(reference: str) -> str:
 
 
 def javascript_link_pdf() -> bytes:
-    import io
-
     pdf = pikepdf.new()
     pdf.add_blank_page()
     link = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10],
@@ -141,3 +140,21 @@ def test_what_was_removed_is_listed_for_the_officer_and_the_legal_team(api, own_
     assert page.status_code == 200
     assert b"uri_javascript (1)" in page.content
     assert attachment.original_sha256.encode() in page.content
+
+
+def test_rotate_response_keys_re_encrypts_the_originals(api, own_request, legal_admin, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from requests_app.services.attachments import attachment_export_original
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.RESPONSE_ENCRYPTION_KEYS = [old]
+    original = pdf_bytes()
+    attachment = Attachment.objects.get(pk=post(api, own_request.reference, original))
+    settings.RESPONSE_ENCRYPTION_KEYS = [new, old]
+
+    call_command("rotate_response_keys", stdout=io.StringIO())
+
+    settings.RESPONSE_ENCRYPTION_KEYS = [new]
+    assert attachment_export_original(actor=legal_admin, attachment=attachment, reason="rotation check") == original
