@@ -265,7 +265,17 @@ STORAGES = {
 }
 # Uploaded orders and delivered packages live here, outside any web root, under generated names.
 PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(VAR_DIR / "private")))
-UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)  # real scans
+# Budget of the PDF check, which runs in a subprocess (requests_app/uploads.py, pdf_sandbox.py).
+UPLOAD_SANDBOX_MAX_OBJECTS = env.int("UPLOAD_SANDBOX_MAX_OBJECTS", default=200_000)
+UPLOAD_SANDBOX_MAX_DECODED_BYTES = env.int("UPLOAD_SANDBOX_MAX_DECODED_BYTES", default=1024 * 1024 * 1024)
+UPLOAD_SANDBOX_MEMORY_BYTES = env.int("UPLOAD_SANDBOX_MEMORY_BYTES", default=1536 * 1024 * 1024)
+UPLOAD_SANDBOX_CPU_SECONDS = env.int("UPLOAD_SANDBOX_CPU_SECONDS", default=20)
+UPLOAD_SANDBOX_WALL_SECONDS = env.float("UPLOAD_SANDBOX_WALL_SECONDS", default=60.0)
+# Serve document downloads from a separate, cookieless origin (e.g. "https://files.example"),
+# through a signed link valid for ATTACHMENT_LINK_SECONDS; empty: serve from the portal itself.
+ATTACHMENT_DOWNLOAD_ORIGIN = env.str("ATTACHMENT_DOWNLOAD_ORIGIN", default="")
+ATTACHMENT_LINK_SECONDS = env.int("ATTACHMENT_LINK_SECONDS", default=60)
 # Signs external anchors of the audit chain (manage.py audit_anchor); never stored in the DB.
 AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
 # Where beat appends an anchor every AUDIT_ANCHOR_INTERVAL_SECONDS (off while either is unset).

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.http import content_disposition_header
 
 from ..models import (
     AnnexIII,
@@ -23,6 +28,10 @@ from ..models import (
     ResponsePackage,
     Target,
 )
+from ..permissions import is_legal_admin
+from ..services.attachments import attachment_export_original
+from ..services.errors import ServiceError
+from ..web.decorators import client_ip
 from .queue import EstimatedCountPaginator
 
 
@@ -54,10 +63,56 @@ class TargetAdmin(ReadOnlyRecordAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyRecordAdmin):
-    list_display = ["original_name", "kind", "size", "sha256", "request", "uploaded_by", "uploaded_at"]
+    """Documents: the served copy's facts, the original's hash and signatures, what was removed.
+
+    The original (evidence) is never shown here; the legal administrator exports it on purpose
+    with the "Export the original" action, which asks why and is audited.
+    """
+
+    list_display = ["original_name", "kind", "size", "sha256", "original_sha256", "request", "uploaded_by",
+                    "uploaded_at"]
     list_filter = ["kind"]
-    search_fields = ["=sha256", "=request__reference"]
+    search_fields = ["=sha256", "=original_sha256", "=request__reference"]
     list_select_related = ["request", "uploaded_by"]
+    exclude = ["stored_name", "original_stored_name"]
+    actions = ["export_original"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name not in ("stored_name", "original_stored_name")]
+
+    def get_actions(self, request: Any) -> Any:
+        actions = super().get_actions(request)
+        if not is_legal_admin(request.user):
+            actions.pop("export_original", None)
+        return actions
+
+    @admin.action(description="Export the original (evidence, audited)")
+    def export_original(self, request: Any, queryset: Any) -> Any:
+        if not is_legal_admin(request.user):
+            raise PermissionDenied
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one document to export.", messages.ERROR)
+            return None
+        attachment = queryset.select_related("request").get()
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            return TemplateResponse(request, "admin/requests_app/attachment/export_original.html", {
+                **self.admin_site.each_context(request), "attachment": attachment, "opts": self.model._meta,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME, "title": "Export the original",
+            })
+        try:
+            data = attachment_export_original(actor=request.user, attachment=attachment, reason=reason,
+                                              ip_address=client_ip(request))
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"original-{attachment.original_sha256[:16]}.pdf.evidence") or ""
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response
 
 
 @admin.register(Message)

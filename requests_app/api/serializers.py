@@ -191,7 +191,10 @@ class DecisionSerializer(serializers.Serializer):
 class AttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attachment
-        fields = ["id", "kind", "original_name", "sha256", "size", "page_count", "content_type", "uploaded_at"]
+        # sha256/size: the rewritten copy that is served; original_*: the evidence as uploaded;
+        # removed: what the rewrite took out; signatures: the original's, verified.
+        fields = ["id", "kind", "original_name", "sha256", "size", "page_count", "content_type", "uploaded_at",
+                  "original_sha256", "original_size", "removed", "signatures"]
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

@@ -19,8 +19,8 @@ from accounts.client_ip import client_ip as _client_ip
 
 from .. import annex_iii_pdf, audit
 from ..access import get_visible_request, visible_requests
-from ..models import AnnexIII, Attachment, LegalRequest, Target
-from ..services.attachments import attachment_add, attachment_open
+from ..models import AnnexIII, LegalRequest, Target
+from ..services.attachments import attachment_add, attachment_find, attachment_open
 from ..services.delivery import released_package, response_file_read
 from ..services.errors import ServiceError
 from ..services.review import message_from_authority
@@ -163,7 +163,8 @@ class AttachmentDownloadView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request: Request, reference: str, attachment_id: int) -> FileResponse:
         legal_request = _lookup(request, reference)
-        attachment = Attachment.objects.filter(request=legal_request, pk=attachment_id).first()
+        attachment = attachment_find(actor=request.user, request=legal_request, attachment_id=attachment_id,
+                                     ip_address=client_ip(request))
         if attachment is None:
             from rest_framework.exceptions import NotFound
 

@@ -220,7 +220,15 @@ class AttachmentKind(models.TextChoices):
 
 
 class Attachment(models.Model):
-    """A PDF uploaded by the authority, stored outside any web root under a generated name."""
+    """A PDF uploaded by the authority.
+
+    Two files, both outside any web root under generated names: the original exactly as
+    uploaded (evidence; encrypted at rest, with its SHA-256 and size; never served, exported
+    only by the legal administrator) and the rewritten copy that passed the checks
+    (``stored_name``, ``sha256``, ``size``: the only bytes ever served). ``removed`` lists
+    what the rewrite took out; ``signatures`` is the verification of the original's
+    signatures (signer, chain, time, valid or not and why).
+    """
 
     request = models.ForeignKey(LegalRequest, on_delete=models.PROTECT, related_name="attachments")
     kind = models.CharField(max_length=16, choices=AttachmentKind.choices, default=AttachmentKind.ORDER)
@@ -232,6 +240,12 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=64, default="application/pdf")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # The original, as uploaded (blank on rows from before originals were kept).
+    original_stored_name = models.CharField(max_length=64, blank=True, default="", editable=False)
+    original_sha256 = models.CharField(max_length=64, blank=True, default="")
+    original_size = models.PositiveBigIntegerField(null=True, blank=True)
+    removed = models.JSONField(default=dict, blank=True)
+    signatures = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -23,6 +23,7 @@ urlpatterns = [
     path("requests/<str:reference>/attachments/", actions.attachment_upload, name="attachment_upload"),
     path("requests/<str:reference>/attachments/<int:attachment_id>/", actions.attachment_download,
          name="attachment_download"),
+    path("files/<str:token>/", actions.attachment_file, name="attachment_file"),
     path("requests/<str:reference>/response/files/<int:file_id>/", actions.response_download,
          name="response_download"),
     path("requests/<str:reference>/annex-iii/<int:form_id>/pdf/", actions.annex_iii_download,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.urls import reverse
 
@@ -101,7 +103,9 @@ def test_upload_and_download_an_attachment(own_request, officer_client, colleagu
     attachment = Attachment.objects.get()
     download = colleague_client.get(url("attachment_download", own_request, attachment.pk))
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == data
+    served = b"".join(download.streaming_content)
+    assert hashlib.sha256(served).hexdigest() == attachment.sha256
+    assert attachment.original_sha256 == hashlib.sha256(data).hexdigest()
     assert download["Content-Disposition"].startswith("attachment")
     assert download["Cache-Control"] == "no-store"
     assert other_client.get(url("attachment_download", own_request, attachment.pk)).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -121,9 +122,19 @@ def test_submit_with_signed_order_pdf_stores_the_attachment(officer_client):
     assert attachment.request.channel == "web"
 
 
+def test_an_order_with_javascript_is_accepted_and_stored_without_it(officer_client):
+    data = form_data()
+    original = pdf_bytes(javascript=True)
+    data["order_file"] = upload(original)
+    assert officer_client.post(NEW, data).status_code == 302
+    attachment = Attachment.objects.get()
+    assert "javascript" in attachment.removed
+    assert attachment.original_sha256 == hashlib.sha256(original).hexdigest()
+
+
 def test_rejected_pdf_stores_nothing_and_shows_the_error(officer_client):
     data = form_data()
-    data["order_file"] = upload(pdf_bytes(javascript=True))
+    data["order_file"] = upload(pdf_bytes(encrypted=True))
     response = officer_client.post(NEW, data)
     assert response.status_code == 400
     assert LegalRequest.objects.count() == 0

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from requests_app.services.attachments import rotate_original_keys
 from requests_app.services.delivery import rotate_keys
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored response file with the newest RESPONSE_ENCRYPTION_KEYS key."
+    help = ("Re-encrypt every stored response file and every uploaded original with the newest "
+            "RESPONSE_ENCRYPTION_KEYS key.")
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -17,3 +19,4 @@ class Command(BaseCommand):
         if opts["from_secret_key"] and not settings.RESPONSE_ENCRYPTION_KEYS:
             raise CommandError("Set RESPONSE_ENCRYPTION_KEYS first: the files are re-encrypted with its first key.")
         self.stdout.write(f"re-encrypted {rotate_keys(from_secret_key=opts['from_secret_key'])} files")
+        self.stdout.write(f"re-encrypted {rotate_original_keys(from_secret_key=opts['from_secret_key'])} uploaded originals")

@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuthorityType
 from requests_app.api.serializers import RequestCreateSerializer
+from requests_app.services.attachments import check_uploaded_pdf
 from requests_app.states import DSA_INSTRUMENTS, DataCategory, Instrument, ListedOffence, TargetKind
-from requests_app.uploads import UploadRejected, inspect_pdf
+from requests_app.uploads import CheckedUpload, UploadRejected
 
 from .common import PortalForm
 from .timezones import ZONE_CHOICES, localise
@@ -190,6 +191,7 @@ class RequestForm(PortalForm):
         super().__init__(*args, **kwargs)
         self.targets = targets
         self.api_data: dict[str, Any] | None = None
+        self.checked_order: CheckedUpload | None = None
         self.target_indexes: list[int] = []
 
     def clean_order_file(self) -> Any:
@@ -200,7 +202,8 @@ class RequestForm(PortalForm):
         data = upload.read(limit + 1)
         upload.seek(0)
         try:
-            inspect_pdf(data, max_bytes=limit)
+            # In the PDF sandbox (a subprocess), never in this process; kept for attachment_add.
+            self.checked_order = check_uploaded_pdf(data)
         except UploadRejected as rejected:
             raise forms.ValidationError(rejected.message, code=rejected.code) from rejected
         return upload

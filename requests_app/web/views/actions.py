@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from allauth.account.decorators import reauthentication_required
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -16,8 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from requests_app import annex_iii_pdf, audit
-from requests_app.models import AnnexIII, Attachment
-from requests_app.services.attachments import attachment_add, attachment_open
+from requests_app.models import AnnexIII
+from requests_app.services.attachments import (
+    attachment_add,
+    attachment_find,
+    attachment_from_link,
+    attachment_link_token,
+    attachment_open,
+)
 from requests_app.services.delivery import response_file_read
 from requests_app.services.errors import ServiceError
 from requests_app.services.review import message_from_authority
@@ -101,12 +109,36 @@ def _download_headers(response: R) -> R:
 
 @officer_required
 @require_GET
-def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
+def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> HttpResponseBase:
     legal_request = find_request(request, reference)
-    attachment = Attachment.objects.filter(request=legal_request, pk=attachment_id).first()
+    attachment = attachment_find(actor=request.user, request=legal_request, attachment_id=attachment_id,
+                                 ip_address=client_ip(request))
     if attachment is None:
         raise Http404(_("No such document."))
+    origin = settings.ATTACHMENT_DOWNLOAD_ORIGIN
+    if origin:
+        # Served from a separate origin that never sees the portal's cookies, through a signed
+        # link valid for ATTACHMENT_LINK_SECONDS; the download is audited when it is served.
+        token = attachment_link_token(actor=request.user, attachment=attachment)
+        response = redirect(origin.rstrip("/") + reverse("portal:attachment_file", args=[token]))
+        response["Cache-Control"] = "no-store"
+        return response
     handle = attachment_open(actor=request.user, attachment=attachment, ip_address=client_ip(request))
+    return _download_headers(FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                                          content_type="application/pdf"))
+
+
+@require_GET
+def attachment_file(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The cookieless origin: the served copy for a valid signed link, nothing else."""
+    origin = settings.ATTACHMENT_DOWNLOAD_ORIGIN
+    if not origin or request.get_host() != urlsplit(origin).netloc:
+        raise Http404(_("No such document."))
+    found = attachment_from_link(token)
+    if found is None:
+        raise Http404(_("No such document."))
+    user, attachment = found
+    handle = attachment_open(actor=user, attachment=attachment, ip_address=client_ip(request))
     return _download_headers(FileResponse(handle, as_attachment=True, filename=attachment.original_name,
                                           content_type="application/pdf"))
 

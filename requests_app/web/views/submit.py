@@ -77,7 +77,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data.get("order_file")
             if upload and _created:
                 attachment_add(actor=request.user, request=legal_request, upload=upload, kind=AttachmentKind.ORDER,
-                               ip_address=client_ip(request))
+                               ip_address=client_ip(request), checked=form.checked_order)
     except UploadRejected as rejected:
         form.add_error("order_file", rejected.message)
         return _page(request, form, targets, status=400)

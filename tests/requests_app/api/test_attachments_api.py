@@ -1,15 +1,17 @@
-"""Uploading and downloading PDFs through the API (security.md §1.5; uploads.inspect_pdf)."""
+"""Uploading and downloading PDFs through the API (security.md §1.5; uploads.check_upload, issue 15)."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
+import pikepdf
 import pytest
 from django.conf import settings
 
+from requests_app import crypto
 from requests_app.models import Attachment, AuditEvent, LegalRequest
-from requests_app.services.attachments import storage_path
+from requests_app.services.attachments import original_path, storage_path
 
 from .helpers import MISSING_REFERENCE, counts, detail_url, pdf_bytes, stored_files, upload
 
@@ -31,22 +33,28 @@ def test_a_clean_pdf_is_stored_under_a_generated_name(api, officer, own_request)
     assert response.status_code == 201, response.content
     body = response.json()
     digest = hashlib.sha256(data).hexdigest()
-    assert (body["sha256"], body["size"], body["page_count"], body["kind"]) == (digest, len(data), 2, "order")
+    assert (body["original_sha256"], body["original_size"], body["page_count"], body["kind"]) == (
+        digest, len(data), 2, "order")
     assert body["original_name"] == "Order 2026-17.pdf"
 
     attachment = Attachment.objects.get(pk=body["id"])
     assert (attachment.request_id, attachment.uploaded_by_id) == (own_request.pk, officer.pk)
     path = storage_path(attachment.stored_name)
-    assert path.is_file()
+    original = original_path(attachment.original_stored_name)
+    assert path.is_file() and original.is_file()
     assert Path(settings.PRIVATE_STORAGE_ROOT) in path.parents
-    assert "Order" not in path.name and not path.name.endswith(".pdf")
-    assert stored_files(settings.PRIVATE_STORAGE_ROOT) == [path]
-    assert path.read_bytes() == data
-    assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size) == (attachment.sha256,
-                                                                                      attachment.size)
-    assert path.stat().st_mode & 0o077 == 0  # readable by the service account only
+    for stored in (path, original):
+        assert "Order" not in stored.name and not stored.name.endswith(".pdf")
+        assert stored.stat().st_mode & 0o077 == 0  # readable by the service account only
+    assert sorted(stored_files(settings.PRIVATE_STORAGE_ROOT)) == sorted([path, original])
+    assert crypto.decrypt(original.read_bytes()) == data  # the evidence, encrypted at rest
+    assert data not in original.read_bytes()
+    assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size) == (body["sha256"], body["size"])
+    with pikepdf.open(path) as served:
+        assert len(served.pages) == 2
     event = AuditEvent.objects.get(action="attachment.added")
-    assert (event.request_id, event.actor_id, event.data["sha256"]) == (own_request.pk, officer.pk, digest)
+    assert (event.request_id, event.actor_id, event.data["original_sha256"], event.data["sha256"]) == (
+        own_request.pk, officer.pk, digest, body["sha256"])
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..\\..\\evil.pdf", "a/b/c.pdf", "<script>.pdf"])
@@ -56,7 +64,8 @@ def test_the_client_file_name_never_reaches_the_file_system(name, api, own_reque
     attachment = Attachment.objects.get()
     assert "/" not in attachment.original_name and "\\" not in attachment.original_name
     assert "<" not in attachment.original_name
-    assert stored_files(settings.PRIVATE_STORAGE_ROOT) == [storage_path(attachment.stored_name)]
+    assert sorted(stored_files(settings.PRIVATE_STORAGE_ROOT)) == sorted(
+        [storage_path(attachment.stored_name), original_path(attachment.original_stored_name)])
 
 
 def test_download_returns_the_bytes_with_safe_headers_and_is_audited(api, officer, own_request):
@@ -66,7 +75,9 @@ def test_download_returns_the_bytes_with_safe_headers_and_is_audited(api, office
     response = api.get(f"{attachments_url(own_request.reference)}{attachment_id}/")
 
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == data
+    served = b"".join(response.streaming_content)
+    assert hashlib.sha256(served).hexdigest() == Attachment.objects.get(pk=attachment_id).sha256
+    assert response["Content-Security-Policy"].startswith("sandbox")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;")
     assert "Order 2026-17.pdf" in response["Content-Disposition"]
@@ -94,15 +105,34 @@ def _zip_polyglot(data: bytes) -> bytes:
     return data + b"PK\x03\x04\x14\x00\x00\x00\x08\x00payload.exe"
 
 
+def _html_polyglot(data: bytes) -> bytes:
+    return b"%PDF-1.7\n<html><svg onload=alert(1)>\n" + data[len(b"%PDF-1.7\n"):]
+
+
 REJECTIONS = {
     "not_pdf": (lambda: b"MZ\x90\x00 this is an executable, named .pdf", "not_pdf"),
     "text_named_pdf": (lambda: b"Dear provider, please send everything.\n", "not_pdf"),
-    "javascript": (lambda: pdf_bytes(javascript=True), "active_content_javascript"),
     "encrypted": (lambda: pdf_bytes(encrypted=True), "encrypted_pdf"),
-    "trailing_data": (lambda: _trailing(pdf_bytes()), "trailing_data"),
-    "zip_polyglot": (lambda: _zip_polyglot(pdf_bytes()), "polyglot"),
-    "truncated": (lambda: pdf_bytes()[:-40], "malformed_pdf"),
+    "html_polyglot": (lambda: _html_polyglot(pdf_bytes()), "polyglot"),
 }
+
+# Normalised rather than refused: the served copy no longer has the hostile part.
+SANITISED = {
+    "javascript": (lambda: pdf_bytes(javascript=True), "open_action"),
+    "trailing_data": (lambda: _trailing(pdf_bytes()), "trailing_data"),
+    "zip_polyglot": (lambda: _zip_polyglot(pdf_bytes()), "trailing_data"),
+}
+
+
+@pytest.mark.parametrize("case", SANITISED)
+def test_a_hostile_upload_is_201_and_served_without_the_hostile_part(case, api, own_request):
+    make, removed = SANITISED[case]
+    data = make()
+    body = post_file(api, own_request.reference, data).json()
+    assert removed in body["removed"]
+    assert body["original_sha256"] == hashlib.sha256(data).hexdigest()
+    served = storage_path(Attachment.objects.get(pk=body["id"]).stored_name).read_bytes()
+    assert b"JavaScript" not in served and b"PK\x03\x04" not in served and b"hides after" not in served
 
 
 @pytest.mark.parametrize("case", REJECTIONS)
