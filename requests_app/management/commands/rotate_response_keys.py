@@ -19,4 +19,5 @@ class Command(BaseCommand):
         if opts["from_secret_key"] and not settings.RESPONSE_ENCRYPTION_KEYS:
             raise CommandError("Set RESPONSE_ENCRYPTION_KEYS first: the files are re-encrypted with its first key.")
         self.stdout.write(f"re-encrypted {rotate_keys(from_secret_key=opts['from_secret_key'])} files")
-        self.stdout.write(f"re-encrypted {rotate_original_keys(from_secret_key=opts['from_secret_key'])} uploaded originals")
+        originals = rotate_original_keys(from_secret_key=opts["from_secret_key"])
+        self.stdout.write(f"re-encrypted {originals} uploaded originals")

@@ -14,6 +14,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 import pikepdf
 import pytest
@@ -62,7 +63,7 @@ def with_annotation_action(action: pikepdf.Dictionary, subtype: str = "/Link") -
     return save(pdf)
 
 
-def with_annotation(subtype: str, **extra: object) -> bytes:
+def with_annotation(subtype: str, **extra: Any) -> bytes:
     pdf = new_pdf()
     annot = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name(subtype), Rect=[0, 0, 10, 10],
                                **extra)
@@ -103,7 +104,9 @@ def fpdf2_document() -> bytes:
 def qpdf_warning() -> bytes:
     """A wrong startxref offset, as some writers leave: qpdf warns and reconstructs the xref."""
     data = save(new_pdf(2), compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable)
-    offset = int(re.search(rb"startxref\s+(\d+)", data).group(1))
+    found = re.search(rb"startxref\s+(\d+)", data)
+    assert found is not None
+    offset = int(found.group(1))
     return data.replace(b"startxref\n%d" % offset, b"startxref\n%d" % (offset + 7))
 
 
@@ -233,7 +236,9 @@ def forged_trailer_after_eof() -> bytes:
     payload = (b"99 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript "
                b"/JS (app.launchURL\\('http://evil.example/'\\)) >> >>\nendobj\n")
     xref = b"xref\n99 1\n%010d 00000 n \n" % payload_at
-    previous = int(re.search(rb"startxref\s+(\d+)\s*%%EOF\s*$", data).group(1))
+    last = re.search(rb"startxref\s+(\d+)\s*%%EOF\s*$", data)
+    assert last is not None
+    previous = int(last.group(1))
     trailer = b"trailer\n<< /Size 100 /Root 99 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
         previous, payload_at + len(payload))
     return data + payload + xref + trailer
@@ -261,7 +266,7 @@ def page_aa() -> bytes:
 
 def embedded_file() -> bytes:
     pdf = new_pdf()
-    pdf.attachments["payload.exe"] = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00")
+    pdf.attachments["payload.exe"] = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00")  # type: ignore[call-arg]
     return save(pdf)
 
 
