@@ -21,7 +21,7 @@ def finding(code: str, reason: str | None, *, category: str | None = None, field
 
 def test_items_per_order_category_and_target_with_reasons_from_the_findings():
     decision = {"route": "not_executable", "findings": [
-        finding("EE_PROSECUTOR_CANNOT_ISSUE", v.AIII_NOT_ISSUED_PER_ART_4, category="traffic"),
+        finding("EE_VALIDATION_REQUIRED", v.AIII_NOT_ISSUED_PER_ART_4, category="traffic"),
         finding("TGT_IP_NO_TIMESTAMP", v.AIII_INSUFFICIENT_INFORMATION, field="targets[1]"),
         finding("RANGE_AFTER_RECEIPT", None, field="targets[1]", category="content"),
         finding("EE_WRONG_ADDRESSEE", v.AIII_OTHER, severity="warning"),
@@ -33,7 +33,7 @@ def test_items_per_order_category_and_target_with_reasons_from_the_findings():
     assert keyed["traffic"]["reasons"] == [v.AIII_NOT_ISSUED_PER_ART_4]
     assert keyed["target_1"]["identifier"] == "username: second_account"
     assert keyed["target_1.content"]["reasons"] == [v.AIII_OTHER]  # a finding with no box: "other"
-    assert "EE_PROSECUTOR_CANNOT_ISSUE message (Reg. (EU) 2023/1543 Art. 4(2))" in keyed["traffic"]["explanation"]
+    assert "EE_VALIDATION_REQUIRED message (Reg. (EU) 2023/1543 Art. 4(2))" in keyed["traffic"]["explanation"]
 
 
 def test_the_real_engine_drafts_its_refusal():
