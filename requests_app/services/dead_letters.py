@@ -1,6 +1,6 @@
-"""The legal admin's handling of work that could not be done: outbox rows and e-mails that
-failed (a dead-letter queue, like e-CODEX's). Retry puts them back in the queue; discard
-gives up on them. Both are audited per row."""
+"""The legal admin's handling of work that could not be done: outbox rows, e-mails and timers
+that failed (a dead-letter queue, like e-CODEX's). Retry puts them back in the queue; discard
+gives up on them. Both are audited per row. Timers are handled by ``requests_app.timers``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit
+from .. import audit, timers
 from ..models import Notification, NotificationStatus, OutboxMessage, OutboxStatus
 from ..permissions import require
 
@@ -64,3 +64,13 @@ def discard(*, actor: Any, model: type[OutboxMessage] | type[Notification], ids:
         _audit(actor, rows, f"{model._meta.model_name}.discarded")
         model.objects.filter(pk__in=[r.pk for r in rows]).update(status="discarded")
     return len(rows)
+
+
+def timer_retry(*, actor: Any, ids: Iterable[int]) -> int:
+    """Dead timers fire again at the next sweep (audited ``timer.retried``)."""
+    return timers.dead_letter_retry(actor=actor, ids=ids)
+
+
+def timer_discard(*, actor: Any, ids: Iterable[int]) -> int:
+    """Dead timers are cancelled for good (audited ``timer.discarded``)."""
+    return timers.dead_letter_discard(actor=actor, ids=ids)

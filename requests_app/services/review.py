@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox
+from .. import audit, outbox, timers
 from ..models import (
     AnnexIII,
     AnnexIIIKind,
@@ -24,7 +24,6 @@ from ..models import (
     Message,
     MessageKind,
     ResponsePackage,
-    Timer,
 )
 from ..permissions import require
 from ..states import Status
@@ -147,7 +146,7 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         )
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
-        pause_deadline_timers(locked)
+        timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
     return form
 
@@ -170,7 +169,7 @@ def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, A
         _move(locked, Status.NOT_EXECUTED, actor=actor, resolution="not_executed",
               reason="; ".join(sorted({r for item in cleaned for r in item["reasons"]})),
               data={"annex_iii_id": form.pk})
-        cancel_open_timers(locked)
+        timers.cancel(locked)
         outbox.enqueue("notify.decision", request=locked, payload={"annex_iii_id": form.pk})
     return form
 
@@ -181,7 +180,7 @@ def request_refuse(*, actor: Any, request: LegalRequest, reason: str) -> LegalRe
         raise ServiceError("Give the reason for the refusal.")
     with transaction.atomic():
         moved = _move(request, Status.REFUSED, actor=actor, reason=reason.strip(), resolution="refused")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -193,7 +192,7 @@ def request_reroute(*, actor: Any, request: LegalRequest, where: str) -> LegalRe
         raise ServiceError("Say which route the authority should use.")
     with transaction.atomic():
         moved = _move(request, Status.REROUTED, actor=actor, reason=where.strip(), resolution="rerouted")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved, payload={"where": where.strip()})
     return moved
 
@@ -225,7 +224,7 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
         elif outcome == CallbackOutcome.NOT_CONFIRMED:
             _move(locked, Status.REFUSED, actor=actor, resolution="suspected_fraudulent_request",
                   reason="the authority's switchboard did not confirm the request")
-            cancel_open_timers(locked)
+            timers.cancel(locked)
             outbox.enqueue("alert.suspected_fraud", request=locked, payload={"callback_id": call.pk})
     return call
 
@@ -239,8 +238,7 @@ def ea_confirm(*, actor: Any, request: LegalRequest, note: str = "") -> LegalReq
         locked.save(update_fields=["hold_until", "updated_at"])
         moved = _move(locked, Status.IN_REVIEW, actor=actor, reason=note or "enforcing authority confirmed",
                       data={"enforcing_authority": "confirmed"})
-        Timer.objects.filter(request=locked, kind="ea_window_end", fired_at__isnull=True,
-                             cancelled_at__isnull=True).update(cancelled_at=timezone.now())
+        timers.cancel(locked, kinds=[timers.TimerKind.EA_WINDOW_END])
         outbox.enqueue("notify.ea_window_ended", request=moved, payload={"confirmed_early": True})
     return moved
 
@@ -253,7 +251,7 @@ def ea_object(*, actor: Any, request: LegalRequest, grounds: str) -> LegalReques
     with transaction.atomic():
         moved = _move(request, Status.REFUSED, actor=actor, resolution="refused_by_enforcing_authority",
                       reason=grounds.strip(), data={"enforcing_authority": "objected"})
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -297,8 +295,8 @@ def review_approve(*, actor: Any, request: LegalRequest, note: str = "") -> Appr
             response_release(actor=actor, request=locked)
         else:
             # Released by the timer when the hold ends, on this approver's authority.
-            Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
-                                 payload={"approver_id": actor.pk})
+            timers.schedule(locked, timers.TimerKind.RELEASE_DUE, locked.hold_until,
+                            payload={"approver_id": actor.pk})
     return approval
 
 
@@ -308,7 +306,7 @@ def preservation_release(*, actor: Any, request: LegalRequest, reason: str) -> L
     with transaction.atomic():
         moved = _move(request, Status.RELEASED, actor=actor, resolution="preservation_released",
                       reason=reason or "preservation no longer necessary")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -317,23 +315,5 @@ def request_close(*, actor: Any, request: LegalRequest, reason: str = "") -> Leg
     require(actor, "review", request)
     with transaction.atomic():
         moved = _move(request, Status.CLOSED, actor=actor, resolution="closed", reason=reason)
-        cancel_open_timers(moved, keep={"response_purge"})
+        timers.cancel(moved, keep=[timers.TimerKind.RESPONSE_PURGE])
     return moved
-
-
-# --- timers -------------------------------------------------------------------------------
-
-# Timers that measure the production period: paused while a clarification is pending.
-DEADLINE_TIMER_KINDS = {"deadline_warn", "deadline_breach", "deadline_due", "production_due", "annex_iii_due"}
-
-
-def pause_deadline_timers(request: LegalRequest) -> int:
-    return Timer.objects.filter(
-        request=request, kind__in=DEADLINE_TIMER_KINDS, fired_at__isnull=True, cancelled_at__isnull=True
-    ).update(cancelled_at=timezone.now())
-
-
-def cancel_open_timers(request: LegalRequest, keep: set[str] | None = None) -> int:
-    return Timer.objects.filter(request=request, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
-        kind__in=keep or set()
-    ).update(cancelled_at=timezone.now())
