@@ -27,6 +27,8 @@ class TimerKind(models.TextChoices):
     EX_POST_VALIDATION_MARK = "ex_post_validation_mark", _(
         "Ex-post validation within 48 hours (Reg. 2023/1543 Art. 4(5))")
     PRESERVATION_EXPIRY = "preservation_expiry", _("Preservation ends (Reg. 2023/1543 Art. 11(1))")
+    PRESERVATION_RELEASE = "preservation_release", _(
+        "Preservation no longer necessary: release (Reg. 2023/1543 Art. 10(9), 11(3))")
     ART17_OBJECTION_WARN = "art17_objection_warn", _("Reasoned objection: warning (Reg. 2023/1543 Art. 17)")
     ART17_OBJECTION_DUE = "art17_objection_due", _("Reasoned objection due (Reg. 2023/1543 Art. 17)")
     # Regulation (EU) 2022/2065 (DSA)
