@@ -8,41 +8,39 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 
 class TimerKind(models.TextChoices):
     """Every kind of timer: those the rules engine emits (its ``Deadline.kind``) and the
-    portal's own (queue levels, preservation notice, release at the end of a hold, purge)."""
+    portal's own (queue levels, preservation notice, release at the end of a hold, purge).
+    Labels are for the legal team's admin only (English, not translated)."""
 
     # Regulation (EU) 2023/1543 (e-Evidence)
-    PRODUCTION_DUE = "production_due", _("Production period ends (Reg. 2023/1543 Art. 10(2)-(4))")
-    EMERGENCY_TRIAGE_DUE = "emergency_triage_due", _(
-        "Emergency triage: internal target (18 U.S.C. § 2702(b)(8), (c)(4))")
-    ANNEX_III_DUE = "annex_iii_due", _("Annex III due (Reg. 2023/1543 Art. 10(8))")
-    EA_WINDOW_END = "ea_window_end", _("Enforcing authority's window ends (Reg. 2023/1543 Art. 10(2), 12)")
-    EA_OBJECTION_WINDOW_END = "ea_objection_window_end", _(
+    PRODUCTION_DUE = "production_due", "Production period ends (Reg. 2023/1543 Art. 10(2)-(4))"
+    EMERGENCY_TRIAGE_DUE = "emergency_triage_due", "Emergency triage: internal target (18 U.S.C. § 2702(b)(8), (c)(4))"
+    ANNEX_III_DUE = "annex_iii_due", "Annex III due (Reg. 2023/1543 Art. 10(8))"
+    EA_WINDOW_END = "ea_window_end", "Enforcing authority's window ends (Reg. 2023/1543 Art. 10(2), 12)"
+    EA_OBJECTION_WINDOW_END = ("ea_objection_window_end",
         "Enforcing authority's emergency window ends (Reg. 2023/1543 Art. 10(4))")
-    CLARIFICATION_REMINDER = "clarification_reminder", _("Clarification reminder (Reg. 2023/1543 Art. 10(6))")
-    EX_POST_VALIDATION_MARK = "ex_post_validation_mark", _(
-        "Ex-post validation within 48 hours (Reg. 2023/1543 Art. 4(5))")
-    PRESERVATION_EXPIRY = "preservation_expiry", _("Preservation ends (Reg. 2023/1543 Art. 11(1))")
-    PRESERVATION_RELEASE = "preservation_release", _(
+    CLARIFICATION_REMINDER = "clarification_reminder", "Clarification reminder (Reg. 2023/1543 Art. 10(6))"
+    EX_POST_VALIDATION_MARK = "ex_post_validation_mark", "Ex-post validation within 48 hours (Reg. 2023/1543 Art. 4(5))"
+    PRESERVATION_EXPIRY = "preservation_expiry", "Preservation ends (Reg. 2023/1543 Art. 11(1))"
+    PRESERVATION_RELEASE = ("preservation_release",
         "Preservation no longer necessary: release (Reg. 2023/1543 Art. 10(9), 11(3))")
-    ART17_OBJECTION_WARN = "art17_objection_warn", _("Reasoned objection: warning (Reg. 2023/1543 Art. 17)")
-    ART17_OBJECTION_DUE = "art17_objection_due", _("Reasoned objection due (Reg. 2023/1543 Art. 17)")
+    ART17_OBJECTION_WARN = "art17_objection_warn", "Reasoned objection: warning (Reg. 2023/1543 Art. 17)"
+    ART17_OBJECTION_DUE = "art17_objection_due", "Reasoned objection due (Reg. 2023/1543 Art. 17)"
     # Regulation (EU) 2022/2065 (DSA)
-    DSA_RECEIPT_ACK_DUE = "dsa_receipt_ack_due", _("Acknowledge receipt (Reg. 2022/2065 Art. 10(1))")
-    DSA_EFFECT_REPORT_DUE = "dsa_effect_report_due", _("Report the effect given (Reg. 2022/2065 Art. 9(1), 10(1))")
-    DSA_ART18_REFERRAL_DUE = "dsa_art18_referral_due", _("Notify the suspicion (Reg. 2022/2065 Art. 18(1))")
+    DSA_RECEIPT_ACK_DUE = "dsa_receipt_ack_due", "Acknowledge receipt (Reg. 2022/2065 Art. 10(1))"
+    DSA_EFFECT_REPORT_DUE = "dsa_effect_report_due", "Report the effect given (Reg. 2022/2065 Art. 9(1), 10(1))"
+    DSA_ART18_REFERRAL_DUE = "dsa_art18_referral_due", "Notify the suspicion (Reg. 2022/2065 Art. 18(1))"
     # The portal's own
-    PRESERVATION_EXPIRY_NOTICE = "preservation_expiry_notice", _(
+    PRESERVATION_EXPIRY_NOTICE = ("preservation_expiry_notice",
         "Tell the authority the preservation ends (Reg. 2023/1543 Art. 11(1))")
-    DEADLINE_WARN = "deadline_warn", _("Queue level: warn")
-    DEADLINE_BREACH = "deadline_breach", _("Queue level: breach")
-    DEADLINE_DUE = "deadline_due", _("Queue level: due")
-    RELEASE_DUE = "release_due", _("Release at the end of the hold (Reg. 2023/1543 Art. 10(2))")
-    RESPONSE_PURGE = "response_purge", _("Purge the released response")
+    DEADLINE_WARN = "deadline_warn", "Queue level: warn"
+    DEADLINE_BREACH = "deadline_breach", "Queue level: breach"
+    DEADLINE_DUE = "deadline_due", "Queue level: due"
+    RELEASE_DUE = "release_due", "Release at the end of the hold (Reg. 2023/1543 Art. 10(2))"
+    RESPONSE_PURGE = "response_purge", "Purge the released response"
 
 
 class Timer(models.Model):
