@@ -380,6 +380,11 @@ DEADLINE_LEVELS = {
 NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=0)
 NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="")
 NOTIFY_TIME_ZONE = env.str("NOTIFY_TIME_ZONE", default="Europe/Brussels")
+# A timer whose handler raises is retried after TIMER_RETRY_SECONDS * 2**(attempts - 1)
+# (at most TIMER_RETRY_MAX_SECONDS) and parked as a dead letter after TIMER_MAX_ATTEMPTS tries.
+TIMER_MAX_ATTEMPTS = env.int("TIMER_MAX_ATTEMPTS", default=5)
+TIMER_RETRY_SECONDS = env.int("TIMER_RETRY_SECONDS", default=60)
+TIMER_RETRY_MAX_SECONDS = env.int("TIMER_RETRY_MAX_SECONDS", default=3600)
 # How many days before a preservation ends the authority is told (Art. 11(1): 60 and 90 days).
 PRESERVATION_NOTICE_DAYS = env.int("PRESERVATION_NOTICE_DAYS", default=7)
 # Who is alerted at once of every emergency request (the on-call list).

@@ -1,5 +1,5 @@
 """The legal team's admin: the queue, the request page with its actions, and read-only views
-of the audit trail, the outbox, notifications and timers.
+of the audit trail, the outbox, notifications and timers (retry/discard of dead letters).
 
 States never change here except through the services (``admin_views/actions.py``); every
 field is read-only. Built for a million requests: a fixed urgency order matching the
@@ -224,8 +224,39 @@ class NotificationAdmin(RetryDiscardAdmin):
         return dead_letters.notification_retry(actor=actor, ids=[r.pk for r in rows])
 
 
+class TimerStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("retrying", "Retrying"), ("dead", "Dead letter"), ("fired", "Fired"),
+                ("cancelled", "Cancelled")]
+
+    def queryset(self, request, queryset):
+        live = {"fired_at__isnull": True, "cancelled_at__isnull": True}
+        return {
+            "open": lambda: queryset.filter(**live, dead_at__isnull=True),
+            "retrying": lambda: queryset.filter(**live, dead_at__isnull=True, attempts__gt=0),
+            "dead": lambda: queryset.filter(**live, dead_at__isnull=False),
+            "fired": lambda: queryset.filter(fired_at__isnull=False),
+            "cancelled": lambda: queryset.filter(cancelled_at__isnull=False),
+        }.get(self.value() or "", lambda: queryset)()
+
+
 @admin.register(Timer)
-class TimerAdmin(LegalTeamAdmin):
-    list_display = ["request", "kind", "due_at", "fired_at", "cancelled_at"]
+class TimerAdmin(RetryDiscardAdmin):
+    """Timers; a dead one (its handler failed every try) is retried or discarded by a legal admin."""
+
+    list_display = ["id", "request", "kind", "due_at", "fired_at", "cancelled_at", "attempts", "next_attempt_at",
+                    "dead_at", "last_error"]
+    list_filter = [TimerStateFilter, "kind"]
     list_select_related = ["request"]
     ordering = ["due_at", "id"]
+
+    @admin.action(description="Discard the selected rows", permissions=["administer"])
+    def discard(self, request, queryset):
+        count = dead_letters.timer_discard(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} dead timer(s) discarded.")
+
+    def requeue(self, rows, *, actor) -> int:
+        return dead_letters.timer_retry(actor=actor, ids=[r.pk for r in rows])

@@ -63,7 +63,7 @@ def recompute_deadlines() -> int:
 
 @shared_task
 def fire_due_timers() -> int:
-    """Fire each due timer exactly once (the row claim makes it idempotent)."""
+    """Fire each due timer exactly once, each in its own transaction (``timers.firing``)."""
     return timers.fire_due()
 
 

@@ -13,7 +13,7 @@ from .legal_request import (
     Target,
 )
 from .notifications import Notification, NotificationStatus
-from .outbox import OutboxMessage, OutboxStatus, Timer
+from .outbox import OutboxMessage, OutboxStatus
 from .review import (
     AnnexIII,
     AnnexIIIKind,
@@ -25,6 +25,7 @@ from .review import (
     ResponseFile,
     ResponsePackage,
 )
+from .timers import Timer, TimerKind
 
 __all__ = [
     "AnnexIII",
@@ -52,4 +53,5 @@ __all__ = [
     "ResponsePackage",
     "Target",
     "Timer",
+    "TimerKind",
 ]

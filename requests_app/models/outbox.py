@@ -1,4 +1,4 @@
-"""The transactional outbox and the timers (DESIGN.md §4.4).
+"""The transactional outbox (DESIGN.md §4.4); the timers are in ``models/timers.py``.
 
 An outbox row is written in the same transaction as the change that needs follow-up work;
 work reaches Celery only after commit, and a beat sweeper re-sends whatever is still
@@ -50,35 +50,3 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk} ({self.status})"
-
-
-class Timer(models.Model):
-    """A deadline, window or expiry as a row with ``due_at``, fired by a beat sweep.
-
-    Never a long-ETA Celery task: Redis re-delivers unacknowledged ETA tasks after the
-    visibility timeout (security.md §2.2).
-    """
-
-    request = models.ForeignKey("requests_app.LegalRequest", on_delete=models.PROTECT, related_name="timers")
-    kind = models.CharField(max_length=48)
-    due_at = models.DateTimeField()
-    fired_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["due_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["due_at", "id"],
-                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
-                name="timer_open_due",
-            ),
-        ]
-        constraints = [
-            models.UniqueConstraint(fields=["request", "kind", "due_at"], name="timer_unique_per_request"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for {self.request_id} at {self.due_at:%Y-%m-%d %H:%M}"

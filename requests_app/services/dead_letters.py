@@ -1,6 +1,6 @@
-"""The legal admin's handling of work that could not be done: outbox rows and e-mails that
-failed (a dead-letter queue, like e-CODEX's). Retry puts them back in the queue; discard
-gives up on them. Both are audited per row.
+"""The legal admin's handling of work that could not be done: outbox rows, e-mails and timers
+that failed (a dead-letter queue, like e-CODEX's). Retry puts them back in the queue; discard
+gives up on them. Both are audited per row. Timers are handled by ``requests_app.timers``.
 
 Nothing may be lost silently: a notification whose task ran out of retries while the
 database was down could not even be marked failed and stayed ``pending`` for ever. The beat
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit
+from .. import audit, timers
 from ..models import Notification, NotificationStatus, OutboxMessage, OutboxStatus
 from ..permissions import require
 
@@ -106,3 +106,13 @@ def sweep_stuck_notifications(now: datetime | None = None) -> dict[str, int]:
     if any(counts.values()):
         log.warning("stuck notifications: %(sent)d sent, %(parked)d parked as dead letters", counts)
     return counts
+
+
+def timer_retry(*, actor: Any, ids: Iterable[int]) -> int:
+    """Dead timers fire again at the next sweep (audited ``timer.retried``)."""
+    return timers.dead_letter_retry(actor=actor, ids=ids)
+
+
+def timer_discard(*, actor: Any, ids: Iterable[int]) -> int:
+    """Dead timers are cancelled for good (audited ``timer.discarded``)."""
+    return timers.dead_letter_discard(actor=actor, ids=ids)

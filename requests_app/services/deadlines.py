@@ -9,15 +9,14 @@ timers replaced. Runs from ``manage.py recompute_deadlines`` (on deploy) and hou
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
 from .. import audit
 from ..facts import facts_from_request
-from ..models import LegalRequest, MessageKind, Timer
+from ..models import LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
 from ..rules import recompute_deadlines
 from ..states import TERMINAL_STATES, Status
-from ..timers import schedule_deadlines
+from ..timers import TimerKind, reschedule_deadlines
 
 # States whose deadlines are running (not paused by a clarification, not yet validated).
 RUNNING = [s for s in Status.values if s not in TERMINAL_STATES and s not in {
@@ -42,10 +41,9 @@ def recompute_one(request_id: int, fingerprint: str) -> bool:
         start = answer.created_at if answer else request.received_at
         deadlines = recompute_deadlines(facts_from_request(request), provider_config(),
                                         period_start=answer.created_at if answer else None)
-        Timer.objects.filter(request=request, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
-            kind="response_purge").update(cancelled_at=timezone.now())
         old_due = request.due_at
-        fields = schedule_deadlines(request, [d.to_dict() for d in deadlines], start=start)
+        fields = reschedule_deadlines(request, [d.to_dict() for d in deadlines], start=start,
+                                      keep=[TimerKind.RESPONSE_PURGE])
         decision = dict(request.decision or {})
         decision.update(deadlines=[d.to_dict() for d in deadlines], config_fingerprint=fingerprint)
         for name, value in {**fields, "decision": decision}.items():

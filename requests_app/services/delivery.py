@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from accounts.standing import require_standing
 
-from .. import audit, crypto, outbox
-from ..models import LegalRequest, ResponseFile, ResponsePackage, Timer
+from .. import audit, crypto, outbox, timers
+from ..models import LegalRequest, ResponseFile, ResponsePackage
 from ..permissions import require
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
@@ -120,12 +120,9 @@ def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
             transition(locked, Status.PRODUCED, actor=actor, reason="response released", resolution="produced")
         except (TransitionNotAllowed, TransitionGuardFailed) as exc:
             raise InvalidState(str(exc)) from exc
-        from .review import cancel_open_timers
-
-        cancel_open_timers(locked)
-        Timer.objects.create(request=locked, kind="response_purge",
-                             due_at=now + timedelta(days=settings.RESPONSE_RETENTION_DAYS),
-                             payload={"package_id": package.pk})
+        timers.cancel(locked)
+        timers.schedule(locked, timers.TimerKind.RESPONSE_PURGE, now + timedelta(days=settings.RESPONSE_RETENTION_DAYS),
+                        payload={"package_id": package.pk})
         audit.record("response.released", actor=actor, request=locked, obj=package, authority_id=locked.authority_id,
                      data={"available_until": package.available_until})
         outbox.enqueue("notify.response_ready", request=locked, payload={"package_id": package.pk})

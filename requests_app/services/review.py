@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox
+from .. import audit, outbox, timers
 from ..models import (
     AnnexIII,
     AnnexIIIKind,
@@ -24,7 +24,6 @@ from ..models import (
     Message,
     MessageKind,
     ResponsePackage,
-    Timer,
 )
 from ..permissions import require
 from ..rules import vocab as v
@@ -175,7 +174,7 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         )
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
-        pause_deadline_timers(locked)
+        timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
     return form
 
@@ -203,7 +202,7 @@ def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, A
         _move(locked, Status.NOT_EXECUTED, actor=actor, resolution="not_executed",
               reason="; ".join(sorted({r for item in cleaned for r in item["reasons"]})),
               data={"annex_iii_id": form.pk})
-        cancel_open_timers(locked)
+        timers.cancel(locked)
         outbox.enqueue("notify.decision", request=locked, payload={"annex_iii_id": form.pk})
     return form
 
@@ -214,7 +213,7 @@ def request_refuse(*, actor: Any, request: LegalRequest, reason: str) -> LegalRe
         raise ServiceError("Give the reason for the refusal.")
     with transaction.atomic():
         moved = _move(request, Status.REFUSED, actor=actor, reason=reason.strip(), resolution="refused")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -226,7 +225,7 @@ def request_reroute(*, actor: Any, request: LegalRequest, where: str) -> LegalRe
         raise ServiceError("Say which route the authority should use.")
     with transaction.atomic():
         moved = _move(request, Status.REROUTED, actor=actor, reason=where.strip(), resolution="rerouted")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved, payload={"where": where.strip()})
     return moved
 
@@ -261,7 +260,7 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
             # The authority sees a neutral resolution; the legal team hears the suspicion.
             _move(locked, Status.REFUSED, actor=actor, resolution="not_verified",
                   reason="the authority's switchboard did not confirm the request")
-            cancel_open_timers(locked)
+            timers.cancel(locked)
             outbox.enqueue("alert.suspected_fraud", request=locked, payload={"callback_id": call.pk})
             if locked.submitted_by is not None and locked.submitted_by.authority_id is not None:
                 from accounts.services import officer_suspend_pending_review
@@ -280,8 +279,7 @@ def ea_confirm(*, actor: Any, request: LegalRequest, note: str = "") -> LegalReq
         locked.save(update_fields=["hold_until", "updated_at"])
         moved = _move(locked, Status.IN_REVIEW, actor=actor, reason=note or "enforcing authority confirmed",
                       data={"enforcing_authority": "confirmed"})
-        Timer.objects.filter(request=locked, kind="ea_window_end", fired_at__isnull=True,
-                             cancelled_at__isnull=True).update(cancelled_at=timezone.now())
+        timers.cancel(locked, kinds=[timers.TimerKind.EA_WINDOW_END])
         outbox.enqueue("notify.ea_window_ended", request=moved, payload={"confirmed_early": True})
     return moved
 
@@ -294,7 +292,7 @@ def ea_object(*, actor: Any, request: LegalRequest, grounds: str) -> LegalReques
     with transaction.atomic():
         moved = _move(request, Status.REFUSED, actor=actor, resolution="refused_by_enforcing_authority",
                       reason=grounds.strip(), data={"enforcing_authority": "objected"})
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -359,8 +357,8 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
                 response_release(actor=actor, request=locked)
             else:
                 # Released by the timer when the hold ends, on this approver's authority.
-                Timer.objects.create(request=locked, kind="release_due", due_at=locked.hold_until,
-                                     payload={"approver_id": actor.pk})
+                timers.schedule(locked, timers.TimerKind.RELEASE_DUE, locked.hold_until,
+                                payload={"approver_id": actor.pk})
     if own:
         raise ServiceError("Four eyes: the approver cannot be the person who prepared the response.",
                            code="four_eyes")
@@ -376,7 +374,7 @@ def preservation_release(*, actor: Any, request: LegalRequest, reason: str) -> L
     with transaction.atomic():
         moved = _move(request, Status.RELEASED, actor=actor, resolution="preservation_released",
                       reason=reason or "preservation no longer necessary")
-        cancel_open_timers(moved)
+        timers.cancel(moved)
         outbox.enqueue("notify.decision", request=moved)
     return moved
 
@@ -385,23 +383,5 @@ def request_close(*, actor: Any, request: LegalRequest, reason: str = "") -> Leg
     require(actor, "review", request)
     with transaction.atomic():
         moved = _move(request, Status.CLOSED, actor=actor, resolution="closed", reason=reason)
-        cancel_open_timers(moved, keep={"response_purge"})
+        timers.cancel(moved, keep=[timers.TimerKind.RESPONSE_PURGE])
     return moved
-
-
-# --- timers -------------------------------------------------------------------------------
-
-# Timers that measure the production period: paused while a clarification is pending.
-DEADLINE_TIMER_KINDS = {"deadline_warn", "deadline_breach", "deadline_due", "production_due", "annex_iii_due"}
-
-
-def pause_deadline_timers(request: LegalRequest) -> int:
-    return Timer.objects.filter(
-        request=request, kind__in=DEADLINE_TIMER_KINDS, fired_at__isnull=True, cancelled_at__isnull=True
-    ).update(cancelled_at=timezone.now())
-
-
-def cancel_open_timers(request: LegalRequest, keep: set[str] | None = None) -> int:
-    return Timer.objects.filter(request=request, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
-        kind__in=keep or set()
-    ).update(cancelled_at=timezone.now())

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.standing import require_standing
 
-from .. import audit, outbox
+from .. import audit, outbox, timers
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
@@ -191,14 +191,12 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
 def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
                      ip_address: str | None = None) -> LegalRequest:
     """The authority withdraws its request; nothing more will be done with it."""
-    from .review import cancel_open_timers
-
     require_standing(actor)
     try:
         with transaction.atomic():
             moved = transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
                                resolution="withdrawn_by_authority", ip_address=ip_address)
-            cancel_open_timers(moved)
+            timers.cancel(moved)
             outbox.enqueue("notify.withdrawn", request=moved)
             return moved
     except TransitionNotAllowed as exc:

@@ -20,16 +20,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox
+from .. import audit, outbox, timers
 from ..facts import facts_from_request
-from ..models import CallbackOutcome, LegalRequest, MessageKind, Timer
+from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
-from ..timers import schedule_deadlines
 from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, needs_callback, transition
-from .review import DEADLINE_TIMER_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +108,12 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
         return None
     if decision.route not in {"accepted", "partially_accepted"} or linked.status != Status.PRESERVING:
         return None
-    now = timezone.now()
     new_expiry = next((d for d in decision.deadlines if d.kind == "preservation_expiry"), None)
     if request.instrument != Instrument.PRODUCTION_CONFIRMATION and new_expiry is None:
         return None
     # The linked order's expiry and its warn/breach/due timers all change.
-    Timer.objects.filter(request=linked, kind__in=["preservation_expiry", "preservation_expiry_notice",
-                                                   *DEADLINE_TIMER_KINDS],
-                         fired_at__isnull=True, cancelled_at__isnull=True).update(cancelled_at=now)
+    timers.cancel(linked, kinds=[timers.TimerKind.PRESERVATION_EXPIRY, timers.TimerKind.PRESERVATION_EXPIRY_NOTICE,
+                                 *timers.DEADLINE_KINDS])
     if request.instrument == Instrument.PRODUCTION_CONFIRMATION:
         # Art. 11(2): preserve until the production request is executed; no expiry.
         fields = {"due_at": None, "warn_at": None, "breach_at": None, "hold_until": None,
@@ -125,7 +121,7 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
         effect = "held_until_production"
     else:
         assert new_expiry is not None
-        fields = schedule_deadlines(linked, [new_expiry.to_dict()], start=linked.received_at)
+        fields = timers.schedule_deadlines(linked, [new_expiry.to_dict()], start=linked.received_at)
         effect = "preservation_extended"
     LegalRequest.objects.filter(pk=linked.pk).update(**fields)
     audit.record(f"preservation.{effect}", request=linked, authority_id=linked.authority_id,
@@ -151,11 +147,11 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         audit.record("request.validated", request=current, authority_id=current.authority_id, data={
             "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
         })
-        if current.decision is not None:  # re-validation: the previous round's timers go
-            Timer.objects.filter(request=current, fired_at__isnull=True, cancelled_at__isnull=True).exclude(
-                kind="preservation_expiry"
-            ).update(cancelled_at=timezone.now())
-        fields = schedule_deadlines(current, record["deadlines"], start=period_start)
+        if current.decision is not None:  # re-validation: the previous round's timers are replaced
+            fields = timers.reschedule_deadlines(current, record["deadlines"], start=period_start,
+                                                 keep=[timers.TimerKind.PRESERVATION_EXPIRY])
+        else:
+            fields = timers.schedule_deadlines(current, record["deadlines"], start=period_start)
         target = _target(current, decision)
         effect = _apply_follow_up(current, decision)
         if effect:
