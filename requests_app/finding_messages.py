@@ -39,14 +39,29 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("A {validator_type} cannot validate an order for {category} data; required: {validators}."),
     gettext_noop("Acknowledge receipt without undue delay, then report if and when effect was given."),
     gettext_noop(
+        "An authority of {country} is not a governmental entity of 18 U.S.C. § 2711(4): the emergency exceptions "
+        "of § 2702(b)(8) and (c)(4) do not apply to it."
+    ),
+    gettext_noop(
         "An authority of {country}, not an EU member state, cannot issue a European order; handle under our "
         "policy or MLA."
     ),
     gettext_noop("An order of an 'other competent authority' for {category} data needs validation by {validators}."),
+    gettext_noop(
+        "An order to act against illegal content does not authorise disclosing {category} data: use an order to "
+        "provide information (Art. 10) or criminal procedure."
+    ),
     gettext_noop("Art. 8(2) invoked but the person is stated to reside in {residence}, not in {country}."),
     gettext_noop("Compliance would conflict with third-country law: reasoned objection (Annex III); keep preserving."),
     gettext_noop("Confidentiality is requested without a justification."),
-    gettext_noop("Content needs a search warrant."),
+    gettext_noop(
+        "Contents may go to an authority of {country} only pursuant to an order subject to its executive "
+        "agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)): check the order."
+    ),
+    gettext_noop(
+        "Contents may not be disclosed to an authority of {country}: no executive agreement under 18 U.S.C. § "
+        "2523 covers it (§ 2702(b)(9)); use mutual legal assistance."
+    ),
     gettext_noop("Data after the receipt ({received_at}) are not covered; the range is cut there."),
     gettext_noop("Disclosure limited to {scope}, after a legal analysis."),
     gettext_noop("Emergency claimed without the duly justified reasons."),
@@ -72,7 +87,7 @@ MESSAGES: tuple[str, ...] = (
     ),
     gettext_noop("IP address {value} has no time stamp; an IP address alone identifies no user."),
     gettext_noop("Inform the issuing authority, without undue delay, if and when effect was given."),
-    gettext_noop("Informing the user is a legal-team action, never automatic (domain.md §12.6)."),
+    gettext_noop("Informing the user is a legal-team action, never automatic."),
     gettext_noop(
         "Issued in {country}, the member state of our establishment/legal representative: a domestic order under "
         "national law, not an EPOC/EPOC-PR."
@@ -88,7 +103,10 @@ MESSAGES: tuple[str, ...] = (
         "No notification under Art. 8(2) (offence in, and person resident in, the issuing state): no suspensive "
         "effect."
     ),
-    gettext_noop("No statement of reasons: allowed where withheld for criminal-investigation reasons."),
+    gettext_noop(
+        "No statement of reasons: allowed because the order serves the prevention, detection, investigation or "
+        "prosecution of criminal offences."
+    ),
     gettext_noop("Non-disclosure requested: no user notice while it applies."),
     gettext_noop("Nothing requested can be disclosed on this route: redirect to {redirect_to}."),
     gettext_noop("Notification of the enforcing authority is not required for this order."),
@@ -96,12 +114,21 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("Our policy discloses data only where the order confirms the user is a suspect."),
     gettext_noop("Our policy discloses {category} data only on a valid order of a judicial authority."),
     gettext_noop("Our policy does not disclose {category} data voluntarily in an emergency."),
+    gettext_noop("Our policy does not disclose {category} records to foreign authorities voluntarily."),
+    gettext_noop(
+        "Our published policy discloses contents only on a search warrant (United States v. Warshak, 6th Cir. "
+        "2010), whatever 18 U.S.C. § 2703(b) allows with notice."
+    ),
     gettext_noop("Preservation extended by 30 days, to {expires_at}."),
     gettext_noop("Preservation renewed for an additional 90 days, to {expires_at}."),
     gettext_noop("Preserve existing records for 90 days, pending legal process."),
     gettext_noop("Preserve the identifiable data now, before any clarification or review."),
     gettext_noop("Production request confirmed: preserve until the production request is received and executed."),
     gettext_noop("Production was already confirmed (Annex V): data are kept until production."),
+    gettext_noop(
+        "Records ({category}) may be disclosed to a foreign authority under 18 U.S.C. § 2702(c)(6), as our policy"
+        " decides: a person decides."
+    ),
     gettext_noop(
         "Refer promptly to {recipients}, with the content, its publication time with time zone and the account "
         "identifiers."
@@ -131,6 +158,10 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("The extension arrived after the 60-day preservation period ended ({period_end})."),
     gettext_noop("The issuing authority says preservation is no longer necessary: release now."),
     gettext_noop("The offence and the applicable provisions of criminal law are not stated."),
+    gettext_noop(
+        "The order asks for the content of private communications: a person decides whether an information order "
+        "reaches it."
+    ),
     gettext_noop("The order does not explain why the content is illegal."),
     gettext_noop("The order does not state its legal basis."),
     gettext_noop("The order does not state its territorial scope."),
@@ -162,6 +193,10 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop(
         "The request is in '{language}', not a declared language ({declared}): legal review decides whether to "
         "accept it or ask for a translation (domain.md §12.7)."
+    ),
+    gettext_noop(
+        "The statement of reasons is missing: it may be withheld only where the prevention, detection, "
+        "investigation or prosecution of criminal offences requires it."
     ),
     gettext_noop("The statute provides one 90-day renewal, and it was used."),
     gettext_noop("The summary description of the case is missing."),

@@ -29,6 +29,7 @@ class Draft:
     """
 
     __slots__ = (
+        "acts_beyond_data",
         "annex",
         "basis",
         "categories",
@@ -51,6 +52,9 @@ class Draft:
         self.basis: dict[str, tuple[str | None, list[str]]] = {}
         self.deadlines: list[Deadline] = []
         self.status = v.ST_IN_REVIEW
+        # The order asks for an act besides data (DSA Art. 9: act against content): refusing
+        # every data category does not refuse the order.
+        self.acts_beyond_data = False
         self.categories = tuple(c for c in v.CATEGORIES if c in facts.data_categories)
 
     # --- recording ---------------------------------------------------------------------
@@ -108,7 +112,8 @@ class Draft:
                     refused.add(f.data_category)
             elif kind == CLARIFY:
                 clarify = True
-        if order_refused or (self.categories and refused.issuperset(self.categories)):
+        all_refused = bool(self.categories) and refused.issuperset(self.categories)
+        if order_refused or (all_refused and not self.acts_beyond_data):
             return v.NOT_EXECUTABLE
         if clarify:
             return v.CLARIFICATION_REQUIRED

@@ -26,7 +26,7 @@ def test_every_code_is_cited_and_tagged(code: str) -> None:
     spec = CATALOGUE[code]
     assert spec.kind in {REROUTE, REFUSE, CLARIFY, REVIEW, INFO}
     assert spec.legal_basis.strip()
-    assert all(tag in {"[V]", "[S]", "[M]", "[P]"} for tag in spec.status.split("/"))
+    assert all(tag in {"[V]", "[S]", "[M]", "[P]", "[A]"} for tag in spec.status.split("/"))
     assert spec.annex_iii_reason is None or spec.annex_iii_reason in ANNEX_REASONS
     assert code == code.upper()
 
