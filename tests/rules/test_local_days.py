@@ -173,6 +173,7 @@ def test_hour_periods_stay_hours_and_are_shown_locally() -> None:
 # --- Property: every hour of 2026-08-01 … 2027-12-31 -------------------------------------
 
 
+@pytest.mark.timeout(1800)  # every hour of 17 months: slow on a loaded machine
 @pytest.mark.parametrize("issuer", ["DE", "PT", "FR"])
 def test_sweep_every_hour_waiting_periods_and_own_duties(issuer: str) -> None:
     """Every hour of 2026-08-01 … 2027-12-31 through the deadline module the rules use
@@ -192,7 +193,7 @@ def test_sweep_every_hour_waiting_periods_and_own_duties(issuer: str) -> None:
 @given(
     hour=st.integers(min_value=0, max_value=HOURS - 1),
     minute=st.integers(min_value=0, max_value=59),
-    issuer=st.sampled_from(sorted(c for c in DEFAULT_COUNTRY_TIME_ZONES if c not in {"EL", "US", "DK"})),
+    issuer=st.sampled_from(sorted(c for c in DEFAULT_COUNTRY_TIME_ZONES if c not in {"EL", "US", "DK", "BE"})),
     emergency=st.booleans(),
 )
 def test_property_no_wait_ends_early_no_duty_ends_late(
