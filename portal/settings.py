@@ -364,6 +364,15 @@ PROVIDER_RULES = {
     "BOUND_MEMBER_STATES": env.list("PROVIDER_BOUND_MEMBER_STATES", default=[]),  # empty: the law's default
     "DAY_RULES": env.json("PROVIDER_DAY_RULES", default={}),
     "NON_EU_POLICY": env.json("PROVIDER_NON_EU_POLICY", default={}),
+    # Day periods in civil time zones (domain.md §13.2): our establishment's zone; extra zones
+    # per country ({"PT": ["Europe/Lisbon", "Atlantic/Azores"]}); holiday calendars besides the
+    # establishment's (Belgian holidays by default) and whether the issuing state's count.
+    "ESTABLISHMENT_TIME_ZONE": env.str("PROVIDER_ESTABLISHMENT_TIME_ZONE", default="Europe/Brussels"),
+    "COUNTRY_TIME_ZONES": env.json("PROVIDER_COUNTRY_TIME_ZONES", default={}),
+    "HOLIDAY_COUNTRIES": env.list("PROVIDER_HOLIDAY_COUNTRIES", default=[]),
+    "ISSUER_HOLIDAYS": env.bool("PROVIDER_ISSUER_HOLIDAYS", default=True),
+    # 18 U.S.C. § 2523 executive agreements in force (domain.md §13.7): UK 2022, Australia 2024.
+    "SCA_2523_AGREEMENTS": env.list("PROVIDER_SCA_2523_AGREEMENTS", default=["GB", "AU"]),
 }
 # Deadline badges in the legal team's queue: the share of each period after which a request
 # shows "warn" and "breach" (overdue once due_at has passed). Per lifecycle.

@@ -34,6 +34,10 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("A {validator_type} cannot validate an order for {category} data; required: {validators}."),
     gettext_noop("Acknowledge receipt without undue delay, then report if and when effect was given."),
     gettext_noop(
+        "An authority of {country} is not a governmental entity of 18 U.S.C. § 2711(4): the emergency exceptions "
+        "of § 2702(b)(8) and (c)(4) do not apply to it."
+    ),
+    gettext_noop(
         "An authority of {country}, not an EU member state, cannot issue a European order; handle under our "
         "policy or MLA."
     ),
@@ -41,9 +45,20 @@ MESSAGES: tuple[str, ...] = (
         "An order of a {issuer_type} authority for {category} data is valid only once validated by {validators}; "
         "no validation is stated."
     ),
+    gettext_noop(
+        "An order to act against illegal content does not authorise disclosing {category} data: use an order to "
+        "provide information (Art. 10) or criminal procedure."
+    ),
     gettext_noop("Compliance would conflict with third-country law: reasoned objection (Annex III); keep preserving."),
     gettext_noop("Confidentiality is requested without a justification."),
-    gettext_noop("Content needs a search warrant."),
+    gettext_noop(
+        "Contents may go to an authority of {country} only pursuant to an order subject to its executive "
+        "agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)): check the order."
+    ),
+    gettext_noop(
+        "Contents may not be disclosed to an authority of {country}: no executive agreement under 18 U.S.C. § "
+        "2523 covers it (§ 2702(b)(9)); use mutual legal assistance."
+    ),
     gettext_noop("Data after the receipt ({received_at}) are not covered; the range is cut there."),
     gettext_noop("Disclosure limited to {scope}, after a legal analysis."),
     gettext_noop("Emergency claimed without the duly justified reasons."),
@@ -91,7 +106,10 @@ MESSAGES: tuple[str, ...] = (
         "No notification under Art. 8(2) (offence in, and person resident in, the issuing state): no suspensive "
         "effect."
     ),
-    gettext_noop("No statement of reasons: allowed where withheld for criminal-investigation reasons."),
+    gettext_noop(
+        "No statement of reasons: allowed because the order serves the prevention, detection, investigation or "
+        "prosecution of criminal offences."
+    ),
     gettext_noop("Non-disclosure requested: no user notice while it applies."),
     gettext_noop("Nothing requested can be disclosed on this route: redirect to {redirect_to}."),
     gettext_noop("Notification of the enforcing authority is not required for this order."),
@@ -99,6 +117,11 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("Our policy discloses data only where the order confirms the user is a suspect."),
     gettext_noop("Our policy discloses {category} data only on a valid order of a judicial authority."),
     gettext_noop("Our policy does not disclose {category} data voluntarily in an emergency."),
+    gettext_noop("Our policy does not disclose {category} records to foreign authorities voluntarily."),
+    gettext_noop(
+        "Our published policy discloses contents only on a search warrant (United States v. Warshak, 6th Cir. "
+        "2010), whatever 18 U.S.C. § 2703(b) allows with notice."
+    ),
     gettext_noop("Preservation extended by 30 days, to {expires_at}."),
     gettext_noop("Preservation renewed for an additional 90 days, to {expires_at}."),
     gettext_noop("Preserve existing records for 90 days, pending legal process."),
@@ -109,6 +132,10 @@ MESSAGES: tuple[str, ...] = (
         "Received on {received_on}, before Regulation 2023/1543 applies (18 August 2026): the order has no "
         "binding force under it and is handled as a national or voluntary request; no deadline of the Regulation "
         "runs."
+    ),
+    gettext_noop(
+        "Records ({category}) may be disclosed to a foreign authority under 18 U.S.C. § 2702(c)(6), as our policy"
+        " decides: a person decides."
     ),
     gettext_noop(
         "Refer promptly to {recipients}, with the content, its publication time with time zone and the account "
@@ -139,6 +166,10 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop("The extension arrived after the 60-day preservation period ended ({period_end})."),
     gettext_noop("The issuing authority says preservation is no longer necessary: release now."),
     gettext_noop("The offence and the applicable provisions of criminal law are not stated."),
+    gettext_noop(
+        "The order asks for the content of private communications: a person decides whether an information order "
+        "reaches it."
+    ),
     gettext_noop("The order does not explain why the content is illegal."),
     gettext_noop("The order does not state its legal basis."),
     gettext_noop("The order does not state its territorial scope."),
@@ -167,6 +198,10 @@ MESSAGES: tuple[str, ...] = (
     gettext_noop(
         "The request is in '{language}', not a declared language ({declared}): legal review decides whether to "
         "accept it or ask for a translation."
+    ),
+    gettext_noop(
+        "The statement of reasons is missing: it may be withheld only where the prevention, detection, "
+        "investigation or prosecution of criminal offences requires it."
     ),
     gettext_noop("The statute provides one 90-day renewal, and it was used."),
     gettext_noop("The time range ends before it starts."),

@@ -31,7 +31,17 @@ def _build(raw: dict[str, Any]) -> ProviderConfig:
         provider_domains=tuple(settings.PROVIDER_DOMAINS),
         non_eu_policy=policy,
         day_rules=day_rules,
+        establishment_time_zone=raw.get("ESTABLISHMENT_TIME_ZONE") or "Europe/Brussels",
+        holiday_countries=tuple(raw.get("HOLIDAY_COUNTRIES") or ()),
+        issuer_holidays=bool(raw.get("ISSUER_HOLIDAYS", True)),
+        sca_2523_agreements=frozenset(raw.get("SCA_2523_AGREEMENTS") or ("GB", "AU")),
     )
+    if raw.get("COUNTRY_TIME_ZONES"):
+        from dataclasses import replace
+
+        zones = {**config.country_time_zones,
+                 **{k.upper(): tuple(v) for k, v in raw["COUNTRY_TIME_ZONES"].items()}}
+        config = replace(config, country_time_zones=zones)
     if raw.get("BOUND_MEMBER_STATES"):
         from dataclasses import replace
 
@@ -52,6 +62,7 @@ def config_as_dict(config: ProviderConfig | None = None) -> dict[str, Any]:
     config = config or provider_config()
     data = asdict(config)
     data["day_rules"] = {k: asdict(v) for k, v in config.day_rules.items()}
+    data["country_time_zones"] = {k: list(v) for k, v in config.country_time_zones.items()}
     return json.loads(json.dumps(data, default=lambda o: sorted(o) if isinstance(o, frozenset | set) else str(o)))
 
 

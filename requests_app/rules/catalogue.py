@@ -17,6 +17,7 @@ from typing import Final
 from . import vocab as v
 from .result import Finding, ParamValue
 
+WARSHAK_POLICY: Final = "Provider policy; United States v. Warshak, 631 F.3d 266 (6th Cir. 2010)"
 REROUTE: Final = "reroute"
 REFUSE: Final = "refuse"
 CLARIFY: Final = "clarify"
@@ -263,7 +264,8 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("DSA10_CANNOT_IDENTIFY", REFUSE, v.dsa("10(2)(a)(iii)"), "[V]",
        "The order names no account or unique identifier of a specific recipient."),
     _s("DSA10_REASONS_WITHHELD", INFO, v.dsa("10(2)(a)(iv)"), "[V]",
-       "No statement of reasons: allowed where withheld for criminal-investigation reasons."),
+       "No statement of reasons: allowed because the order serves the prevention, detection, "
+       "investigation or prosecution of criminal offences."),
     _s("DSA10_ACK_RECEIPT", INFO, v.dsa("10(1)"), "[V]",
        "Acknowledge receipt without undue delay, then report if and when effect was given."),
     _s("DSA_USER_NOTICE_MANUAL", INFO, v.dsa("9(5), 10(5)"), "[M]",
@@ -281,8 +283,9 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("US_REQUIRES_2703D_ORDER", REFUSE, v.sca("2703(c)(2), 2703(d)"), "[V]/[S]",
        "A subpoena reaches basic subscriber information only; {category} data need a "
        "§ 2703(d) court order or a warrant."),
-    _s("US_REQUIRES_WARRANT", REFUSE, v.sca("2703(a)-(b)"), "[V]",
-       "Content needs a search warrant."),
+    _s("US_REQUIRES_WARRANT", REFUSE, WARSHAK_POLICY, "[P]/[S]",
+       "Our published policy discloses contents only on a search warrant (United States v. "
+       "Warshak, 6th Cir. 2010), whatever 18 U.S.C. § 2703(b) allows with notice."),
     _s("US_COURT_NOT_IDENTIFIED", CLARIFY, v.sca("2703(d)"), "[S]",
        "A {instrument} must be issued by a court; neither the issuer nor the validation is "
        "a court or judge."),
@@ -306,6 +309,30 @@ _SPECS: tuple[FindingSpec, ...] = (
        "decide; ask for legal process afterwards."),
     _s("EMG_CATEGORY_EXCLUDED", REFUSE, v.POLICY, "[P]",
        "Our policy does not disclose {category} data voluntarily in an emergency."),
+    # --- US SCA and foreign authorities, DSA Art. 9 v. Art. 10 (domain.md §13.7, §13.9) ---
+    _s("US_FOREIGN_AUTHORITY", INFO, v.sca("2702(b)(8), 2702(c)(4), 2711(4)"), "[S]",
+       "An authority of {country} is not a governmental entity of 18 U.S.C. § 2711(4): the "
+       "emergency exceptions of § 2702(b)(8) and (c)(4) do not apply to it."),
+    _s("US_FOREIGN_RECORDS_POLICY", REVIEW, v.sca("2702(c)(6)"), "[S]/[P]",
+       "Records ({category}) may be disclosed to a foreign authority under 18 U.S.C. "
+       "§ 2702(c)(6), as our policy decides: a person decides."),
+    _s("US_FOREIGN_RECORDS_NOT_DISCLOSED", REFUSE, v.sca("2702(c)(6)"), "[P]",
+       "Our policy does not disclose {category} records to foreign authorities voluntarily."),
+    _s("US_FOREIGN_CONTENT_BARRED", REFUSE, v.sca("2702(a), 2702(b)(9), 2523"), "[S]",
+       "Contents may not be disclosed to an authority of {country}: no executive agreement "
+       "under 18 U.S.C. § 2523 covers it (§ 2702(b)(9)); use mutual legal assistance."),
+    _s("US_FOREIGN_2523_AGREEMENT", REVIEW, v.sca("2702(b)(9), 2523"), "[S]",
+       "Contents may go to an authority of {country} only pursuant to an order subject to "
+       "its executive agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)): check the order."),
+    _s("DSA9_NO_DATA_DISCLOSURE", REFUSE, v.dsa("9(1), 10(1)"), "[A]",
+       "An order to act against illegal content does not authorise disclosing {category} "
+       "data: use an order to provide information (Art. 10) or criminal procedure."),
+    _s("DSA10_REASONS_MISSING", CLARIFY, v.dsa("10(2)(a)(iv)"), "[A]",
+       "The statement of reasons is missing: it may be withheld only where the prevention, "
+       "detection, investigation or prosecution of criminal offences requires it."),
+    _s("DSA10_PRIVATE_CONTENT_REVIEW", REVIEW, v.dsa("10(1), 10(2)(b)"), "[A]",
+       "The order asks for the content of private communications: a person decides whether "
+       "an information order reaches it."),
     # --- Provider policy and national orders ---------------------------------------------
     _s("POL_JUDICIAL_ORDER_REQUIRED", REFUSE, v.POLICY, "[V]/[P]",
        "Our policy discloses {category} data only on a valid order of a judicial authority."),

@@ -42,6 +42,29 @@ class DayRule:
     holiday_country: str | None = None  # None: the establishment's member state
 
 
+# Civil time zones per country, for day periods (domain.md §13.2): where a country spans
+# several zones, all are listed and the latest end applies where we wait on an authority.
+# [P] a setting: counsel or operations may narrow or extend it.
+DEFAULT_COUNTRY_TIME_ZONES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "AT": ("Europe/Vienna",), "BE": ("Europe/Brussels",), "BG": ("Europe/Sofia",),
+        "CY": ("Asia/Nicosia",), "EL": ("Europe/Athens",), "CZ": ("Europe/Prague",), "DE": ("Europe/Berlin",),
+        "DK": ("Europe/Copenhagen",), "EE": ("Europe/Tallinn",), "ES": ("Europe/Madrid", "Atlantic/Canary"),
+        "FI": ("Europe/Helsinki",), "FR": ("Europe/Paris",), "GR": ("Europe/Athens",),
+        "HR": ("Europe/Zagreb",), "HU": ("Europe/Budapest",), "IE": ("Europe/Dublin",),
+        "IT": ("Europe/Rome",), "LT": ("Europe/Vilnius",), "LU": ("Europe/Luxembourg",),
+        "LV": ("Europe/Riga",), "MT": ("Europe/Malta",), "NL": ("Europe/Amsterdam",),
+        "PL": ("Europe/Warsaw",), "PT": ("Europe/Lisbon", "Atlantic/Madeira", "Atlantic/Azores"),
+        "RO": ("Europe/Bucharest",), "SE": ("Europe/Stockholm",), "SI": ("Europe/Ljubljana",),
+        "SK": ("Europe/Bratislava",), "GB": ("Europe/London",), "AU": (
+            "Australia/Sydney", "Australia/Adelaide", "Australia/Brisbane", "Australia/Darwin",
+            "Australia/Perth"),
+        "US": ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+               "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"),
+    }
+)
+
+
 def _default_day_rules() -> Mapping[str, DayRule]:
     return MappingProxyType(
         {
@@ -80,6 +103,20 @@ class ProviderConfig:
     establishment_country: str = "BE"
     # Dir. 2023/1544 Art. 4 / DSA Art. 11(3): languages we accept orders in.
     declared_languages: tuple[str, ...] = ("en", "fr", "de")
+    # §13.2 [P]: the civil time zone of our establishment; day periods end at the end of
+    # their last day there (and, where we wait on an authority, in the authority's zone).
+    establishment_time_zone: str = "Europe/Brussels"
+    country_time_zones: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_COUNTRY_TIME_ZONES)
+    )
+    # §13.2 [P]/[A]: where we wait on an authority, a last day that is a public holiday of
+    # any of these countries (besides the rule's holiday country) moves to the next working
+    # day; and, if ``issuer_holidays``, a public holiday of the issuing state too (the
+    # latest plausible end: it protects the person and the provider).
+    holiday_countries: tuple[str, ...] = ()
+    issuer_holidays: bool = True
+    # Set by the engine for each request (not a setting): the issuing authority's country.
+    issuing_country: str | None = None
     # Member states bound by Reg. 2023/1543: all but Denmark; Ireland bound (§12.1 [S]).
     bound_member_states: frozenset[str] = EU_MEMBER_STATES - {"DK"}
     # Our own service's domains: channel/message URLs elsewhere are another provider's.
@@ -92,6 +129,11 @@ class ProviderConfig:
     us_sca_applies: bool = True
     # 2703(f) provides one renewal; providers often accept more in practice [S].
     us_allow_further_renewals: bool = False
+    # §13.7 [S]: 18 U.S.C. § 2523 executive agreements in force (United Kingdom 2022,
+    # Australia 2024): contents may go to these countries' authorities under § 2702(b)(9).
+    sca_2523_agreements: frozenset[str] = frozenset({"GB", "AU"})
+    # §13.7: records to a foreign (non-US) authority under § 2702(c)(6) are our policy.
+    foreign_records_disclosure: bool = True
     # § 2702(b)(8)/(c)(4): which categories we may disclose voluntarily in an emergency.
     emergency_disclosure_categories: frozenset[str] = frozenset(CATEGORIES)
     # Internal targets for "without undue delay" / "promptly" (not statutory numbers).
@@ -110,3 +152,23 @@ class ProviderConfig:
 
     def holiday_country(self, rule: DayRule) -> str:
         return rule.holiday_country or self.establishment_country
+
+    def zones_of(self, country: str | None) -> tuple[str, ...]:
+        return tuple(self.country_time_zones.get((country or "").upper(), ()))
+
+    def waiting_zones(self) -> tuple[str, ...]:
+        """Zones whose end of day we wait for: our establishment's and the issuer's."""
+        zones = [self.establishment_time_zone, *self.zones_of(self.issuing_country)]
+        return tuple(dict.fromkeys(zones))
+
+    def waiting_holidays(self, rule: DayRule) -> tuple[str, ...]:
+        countries = [self.holiday_country(rule), *self.holiday_countries]
+        if self.issuer_holidays and self.issuing_country:
+            countries.append(self.issuing_country.upper())
+        return tuple(dict.fromkeys(countries))
+
+    def for_issuer(self, country: str | None) -> ProviderConfig:
+        """This configuration for one request of an authority of ``country``."""
+        from dataclasses import replace
+
+        return self if country == self.issuing_country else replace(self, issuing_country=country)

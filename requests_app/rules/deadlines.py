@@ -1,19 +1,25 @@
-"""Deadline arithmetic (domain.md §1.8 and §12.2). Pure: the start is always passed in.
+"""Deadline arithmetic (domain.md §1.8, §12.2 and §13.2). Pure: the start is always passed in.
 
 - Hour periods (8 h, 48 h, 96 h) are exact and never shifted.
 - Day periods follow the ``DayRule`` configured for their legal basis:
-  ``calendar_days`` = start + N x 24 h (our own duties; never later than the calendar end);
-  ``later_of_calendar_and_reg_1182_71`` = not before the later of that instant and the
-  Reg. 1182/71 end (the day of the event is not counted, the period ends at the end of its
-  last day, and a last day on a Saturday, Sunday or public holiday of the holiday country
-  moves to the end of the next working day). Day boundaries are UTC.
-- Every result says in its explanation which rule was applied.
+  ``calendar_days`` = start + N x 24 h (our own duties; never later than the earliest
+  plausible end of the period);
+  ``later_of_calendar_and_reg_1182_71`` = where we wait on an authority: not before the
+  later of that instant and the Reg. 1182/71 Art. 3 end, counted in civil time zones: the
+  day of the event is not counted, the period ends at the end of its last day, and a last
+  day on a Saturday, Sunday or public holiday moves to the end of the next working day. The
+  end is taken in the zone of our establishment and in every zone of the issuing
+  authority's country, with the holidays of the configured countries, and the latest wins.
+- Every result says in its explanation, in the establishment's time zone and labelled,
+  when it ends, from what, and which rule was applied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -34,19 +40,57 @@ def as_utc(moment: datetime) -> datetime:
 
 @lru_cache(maxsize=256)
 def _holidays(country: str, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country, years=year).keys())
+    try:
+        return frozenset(holidays.country_holidays(country, years=year).keys())
+    except NotImplementedError:  # no calendar for this country: weekends only
+        return frozenset()
 
 
-def is_working_day(day: date, country: str) -> bool:
-    return day.weekday() < 5 and day not in _holidays(country, day.year)
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
-def reg_1182_end(start: datetime, days: int, country: str) -> datetime:
-    """End of a period of ``days`` days under Reg. 1182/71 Art. 3(1), (2)(b) and (4)."""
-    last_day = start.astimezone(UTC).date() + timedelta(days=days)
-    while not is_working_day(last_day, country):
+def zone_label(name: str) -> str:
+    """``Europe/Brussels`` -> ``Brussels time``; ``UTC`` -> ``UTC``."""
+    if name.upper() == "UTC":
+        return "UTC"
+    return name.rsplit("/", 1)[-1].replace("_", " ") + " time"
+
+
+def is_working_day(day: date, countries: str | Iterable[str]) -> bool:
+    if isinstance(countries, str):
+        countries = (countries,)
+    return day.weekday() < 5 and not any(day in _holidays(c, day.year) for c in countries)
+
+
+def local_day_end(start: datetime, days: int, zone_name: str, countries: Iterable[str]) -> datetime:
+    """Reg. 1182/71 Art. 3(1), (2)(b) and (4) in one civil time zone: the end (midnight after
+    the last day, in UTC) of ``days`` days after the day of ``start`` in ``zone_name``."""
+    tz = zone(zone_name)
+    countries = tuple(countries)
+    last_day = start.astimezone(tz).date() + timedelta(days=days)
+    while not is_working_day(last_day, countries):
         last_day += timedelta(days=1)
-    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def reg_1182_end(
+    start: datetime,
+    days: int,
+    countries: str | Iterable[str],
+    zones: Iterable[str] = ("Europe/Brussels",),
+) -> datetime:
+    """The latest Reg. 1182/71 end of ``days`` days over ``zones`` (public holidays of
+    ``countries``)."""
+    countries = (countries,) if isinstance(countries, str) else tuple(countries)
+    return max(local_day_end(start, days, z, countries) for z in zones)
+
+
+def _when(moment: datetime, zone_name: str, *, with_time: bool = True) -> str:
+    local = moment.astimezone(zone(zone_name))
+    text = f"{local:%a} {local.day} {local:%b %Y}"
+    return f"{text} {local:%H:%M}" if with_time else text
 
 
 def _warn_at(start: datetime, due: datetime, ratio: float) -> datetime | None:
@@ -74,14 +118,20 @@ def hours_deadline(
         if internal
         else "hour periods are never extended"
     )
+    tz = config.establishment_time_zone
+    label = zone_label(tz)
     return Deadline(
         kind=kind,
         due_at=due,
-        explanation=f"{what}: {hours} h from {start_label} ({start:%Y-%m-%d %H:%M} UTC); {note}.",
+        explanation=(
+            f"{what}: by {_when(due, tz)} {label} ({hours} h after {start_label} on "
+            f"{_when(start, tz)} {label}; {note})."
+        ),
         rule_applied=rule,
         legal_basis=legal_basis,
         warn_at=None if informational else _warn_at(start, due, config.warn_ratio),
         informational=informational,
+        time_zone=tz,
     )
 
 
@@ -105,39 +155,66 @@ def day_deadline(
     were extended (the extension counts from the original receipt).
     """
     rule = config.day_rule(rule_key)
-    due, rule_applied, how = _day_end(start, days, rule, config)
-    text = f"{what}: {days} days from {start_label} ({start:%Y-%m-%d %H:%M} UTC); {how}."
+    due, rule_applied, how = _day_end(start, days, rule, config, start_label)
     return Deadline(
         kind=kind,
         due_at=due,
-        explanation=text,
+        explanation=f"{what}: {how}.",
         rule_applied=rule_applied,
         legal_basis=legal_basis,
         warn_at=None if informational else _warn_at(period_start or start, due, config.warn_ratio),
         informational=informational,
         not_before=not_before,
+        time_zone=config.establishment_time_zone,
     )
 
 
 def day_end(start: datetime, days: int, rule_key: str, config: ProviderConfig) -> datetime:
-    return _day_end(start, days, config.day_rule(rule_key), config)[0]
+    return _due(start, days, config.day_rule(rule_key), config)[0]
+
+
+def _due(
+    start: datetime, days: int, rule: DayRule, config: ProviderConfig
+) -> tuple[datetime, str, datetime]:
+    """(due, zone whose end of day applies, Reg. 1182/71 end); calendar end for CALENDAR."""
+    calendar_end = start + timedelta(days=days)
+    if rule.mode == CALENDAR:
+        return calendar_end, config.establishment_time_zone, calendar_end
+    if rule.mode == LATER_OF_1182:
+        countries = config.waiting_holidays(rule)
+        best_zone, legal_end = "", calendar_end
+        for name in config.waiting_zones():
+            end = local_day_end(start, days, name, countries)
+            if not best_zone or end > legal_end:
+                best_zone, legal_end = name, end
+        return max(legal_end, calendar_end), best_zone, legal_end
+    raise ValueError(f"unknown day rule mode {rule.mode!r}")
 
 
 def _day_end(
-    start: datetime, days: int, rule: DayRule, config: ProviderConfig
+    start: datetime, days: int, rule: DayRule, config: ProviderConfig, start_label: str = "receipt"
 ) -> tuple[datetime, str, str]:
-    calendar_end = start + timedelta(days=days)
+    tz = config.establishment_time_zone
+    label = zone_label(tz)
+    due, latest_zone, legal_end = _due(start, days, rule, config)
     if rule.mode == CALENDAR:
-        return calendar_end, CALENDAR, "calendar days counted from the receipt time, never later"
-    if rule.mode == LATER_OF_1182:
-        country = config.holiday_country(rule)
-        legal_end = reg_1182_end(start, days, country)
-        if legal_end > calendar_end:
-            how = (
-                f"later of the calendar end ({calendar_end:%Y-%m-%d %H:%M} UTC) and the "
-                f"{REG_1182} end (end of the last day, moved past weekends and {country} "
-                f"public holidays): the latter applies"
-            )
-            return legal_end, LATER_OF_1182, how
-        return calendar_end, LATER_OF_1182, "later of the calendar and Reg. 1182/71 ends: calendar"
-    raise ValueError(f"unknown day rule mode {rule.mode!r}")
+        how = (
+            f"by {_when(due, tz)} {label} ({days} days after {start_label} on "
+            f"{_when(start, tz)} {label}, counted as calendar days of 24 hours from the "
+            f"{start_label} time: never later than the end under {REG_1182})"
+        )
+        return due, CALENDAR, how
+    countries = config.waiting_holidays(rule)
+    zones_text = ", ".join(zone_label(z) for z in config.waiting_zones())
+    last_day = (legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date()
+    how = (
+        f"not before {_when(due, tz)} {label} (end of {last_day:%a} {last_day.day} "
+        f"{last_day:%b %Y} in {zone_label(latest_zone)}; {days} days after {start_label} on "
+        f"{_when(start, tz, with_time=False)}, {REG_1182}: the day of {start_label} "
+        f"is not counted and the period ends at the end of its last day in {zones_text}, "
+        f"moved past Saturdays, Sundays and {', '.join(countries)} public holidays; the "
+        f"latest end applies"
+    )
+    if due > legal_end:
+        how += f", and never before {days} x 24 hours after {start_label}"
+    return due, LATER_OF_1182, how + ")"

@@ -36,6 +36,7 @@ class Draft:
     """
 
     __slots__ = (
+        "acts_beyond_data",
         "annex",
         "basis",
         "categories",
@@ -58,6 +59,9 @@ class Draft:
         self.basis: dict[str, tuple[str | None, list[str]]] = {}
         self.deadlines: list[Deadline] = []
         self.status = v.ST_IN_REVIEW
+        # The order asks for an act besides data (DSA Art. 9: act against content): refusing
+        # every data category does not refuse the order.
+        self.acts_beyond_data = False
         self.categories = tuple(c for c in v.CATEGORIES if c in facts.data_categories)
 
     # --- recording ---------------------------------------------------------------------
@@ -131,7 +135,9 @@ class Draft:
                 else:
                     clarified.add(f.data_category)
         blocked = refused | clarified
-        all_categories = bool(self.categories) and blocked.issuperset(self.categories)
+        # An order that acts on content as well (DSA Art. 9) is not void when its data part is.
+        all_categories = (bool(self.categories) and blocked.issuperset(self.categories)
+                          and not self.acts_beyond_data)
         all_targets = bool(self.facts.targets) and len(bad_targets) >= len(self.facts.targets)
         if order_refused or (all_categories and not clarified - refused):
             return v.NOT_EXECUTABLE

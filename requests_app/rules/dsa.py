@@ -27,6 +27,9 @@ from .draft import Draft
 from .model import DsaDetails
 from .result import Deadline, Finding
 
+# Authorities whose Art. 10 orders serve criminal proceedings (may withhold the reasons).
+CRIMINAL_AUTHORITIES = v.JUDICIAL | frozenset({v.PROSECUTOR, v.OTHER_COMPETENT})
+
 
 def evaluate_dsa(d: Draft) -> None:
     facts = d.facts
@@ -75,8 +78,11 @@ def _removal_order(d: Draft, details: DsaDetails) -> None:
             d.add("DSA9_LOCATOR_NOT_SPECIFIC", field="dsa.content_urls", url=url)
     if not located:
         d.add("DSA9_CANNOT_LOCATE", field="dsa.content_urls", rule_id="R16")
+    # §13.9 [A]: an Art. 9 order acts against content; it never authorises disclosing data.
+    # The refusal of the data does not refuse the order: we still act against the content.
     for category in d.categories:
-        d.allow(category, "R16", v.dsa("9(1)"))
+        d.add("DSA9_NO_DATA_DISCLOSURE", category=category, field="data_categories", rule_id="R16")
+    d.acts_beyond_data = True
     d.add("DSA9_INFORM_EFFECT", rule_id="R16")
 
 
@@ -85,7 +91,18 @@ def _information_order(d: Draft, details: DsaDetails) -> None:
     withheld for criminal-investigation reasons; only information already collected."""
     check_categories(d, legal_basis=v.dsa("10(1)"))
     if not details.statement_of_reasons.strip():
-        d.add("DSA10_REASONS_WITHHELD", field="dsa.statement_of_reasons")
+        # §13.9 [A]: withheld only where criminal offences are prevented, detected,
+        # investigated or prosecuted; an administrative authority must give its reasons.
+        if d.facts.issuer.authority_type in CRIMINAL_AUTHORITIES:
+            d.add("DSA10_REASONS_WITHHELD", field="dsa.statement_of_reasons")
+        else:
+            d.add(
+                "DSA10_REASONS_MISSING",
+                field="dsa.statement_of_reasons",
+                issuer_type=d.facts.issuer.authority_type,
+            )
+    if v.CONTENT in d.categories:
+        d.add("DSA10_PRIVATE_CONTENT_REVIEW", category=v.CONTENT, field="data_categories")
     if not d.facts.targets:
         d.add("DSA10_CANNOT_IDENTIFY", field="targets", rule_id="R17")
     else:

@@ -408,6 +408,7 @@ def production_deadlines(
                 window.rule_applied,
                 v.reg("10(2)"),
                 window.warn_at,
+                time_zone=window.time_zone,
             )
         return [own, window]
     return [
@@ -502,6 +503,7 @@ def _production_order(d: Draft) -> None:
                     deadline.rule_applied,
                     v.reg("10(8) [M]"),
                     deadline.warn_at,
+                    time_zone=deadline.time_zone,
                 )
             )
     common_deadlines(d, route)

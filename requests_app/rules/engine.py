@@ -95,12 +95,15 @@ def _original_due(facts: RequestFacts, config: ProviderConfig) -> datetime | Non
     suspensive = facts.enforcing_authority_notified and bool(
         facts.data_categories & v.SERIOUS_CATEGORIES
     )
-    deadlines = production_deadlines(facts, config, start=facts.received_at, suspensive=suspensive)
+    deadlines = production_deadlines(
+        facts, config.for_issuer(facts.issuer.country), start=facts.received_at, suspensive=suspensive
+    )
     return deadlines[0].due_at
 
 
 def _run(facts: RequestFacts, config: ProviderConfig, period_start: datetime | None) -> Decision:
-    draft = Draft(facts, config, period_start)
+    # Day periods we wait on end in the issuer's zone too (domain.md §13.2).
+    draft = Draft(facts, config.for_issuer(facts.issuer.country), period_start)
     _FAMILIES[facts.instrument](draft)
     return draft.decision()
 

@@ -106,6 +106,7 @@ class Deadline:
     warn_at: datetime | None = None
     informational: bool = False
     not_before: bool = False
+    time_zone: str = "UTC"  # the zone the explanation is written in (IANA name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +118,7 @@ class Deadline:
             "warn_at": self.warn_at.isoformat() if self.warn_at else None,
             "informational": self.informational,
             "not_before": self.not_before,
+            "time_zone": self.time_zone,
         }
 
 

@@ -1,11 +1,17 @@
 """United States, Stored Communications Act (18 U.S.C. §§ 2701-2713): rows R19-R23.
 
-The compelled-disclosure ladder (§ 2703) [V]: a subpoena reaches basic subscriber
-information only (§ 2703(c)(2), which includes session records and temporarily assigned
-network addresses, i.e. identification data); a § 2703(d) court order reaches all non-content
-records; content needs a warrant. § 2703(f) preservation: 90 days, one 90-day renewal.
+The compelled-disclosure ladder (§ 2703) [V]: a subpoena reaches the § 2703(c)(2) records,
+which include "records of session times and durations" and "temporarily assigned network
+addresses" (identification data, not traffic); a § 2703(d) court order reaches all
+non-content records. Contents: § 2703(b) also names a subpoena or a (d) order with notice,
+but our published policy requires a warrant (United States v. Warshak, 6th Cir. 2010): the
+refusal cites the policy, not the statute (domain.md §13.8 [V statute; S practice]).
+§ 2703(f) preservation: 90 days, one 90-day renewal.
 § 2702(b)(8)/(c)(4): voluntary disclosure in an emergency involving danger of death or
-serious physical injury, on the provider's good-faith belief.
+serious physical injury, "to a governmental entity", which § 2711(4) defines as a US
+federal, state or local body. To a foreign authority (§13.7 [S]): records under
+§ 2702(c)(6), as our policy decides; contents only under § 2702(b)(9), pursuant to an order
+of a country with a § 2523 executive agreement (``sca_2523_agreements``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ _LADDER = {
         v.SUBSCRIBER: (True, "2703(c)(2)"),
         v.IDENTIFICATION: (True, "2703(c)(2)(C), (E)"),
         v.TRAFFIC: (False, "US_REQUIRES_2703D_ORDER"),
-        v.CONTENT: (False, "US_REQUIRES_WARRANT"),
+        v.CONTENT: (False, "US_REQUIRES_WARRANT"),  # policy (Warshak), not the statute
     },
     v.US_COURT_ORDER: {
         v.SUBSCRIBER: (True, "2703(c)(1)(B), 2703(d)"),
@@ -182,19 +188,35 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
     statement of an emergency involving danger of death or serious physical injury; the
     call-back verification comes first (verification_hold)."""
     facts, config = d.facts, d.config
-    basis = v.sca("2702(b)(8), 2702(c)(4)")
+    country = facts.issuer.country
+    foreign = config.us_sca_applies and country != "US"
+    basis = v.sca("2702(c)(6), 2711(4)") if foreign else v.sca("2702(b)(8), 2702(c)(4)")
     check_categories(d, legal_basis=basis)
     check_targets(d, legal_basis=basis)
     check_time_range(d, legal_basis=basis)
     if not facts.emergency or not facts.emergency_reason.strip():
         d.add("EMG_STATEMENT_MISSING", field="emergency_reason", rule_id="R23")
+    if foreign:
+        d.add("US_FOREIGN_AUTHORITY", field="issuer", rule_id="R23", country=country)
     for category in d.categories:
-        if category in config.emergency_disclosure_categories:
-            section = "2702(b)(8)" if category == v.CONTENT else "2702(c)(4)"
-            d.allow(category, "R23", v.sca(section))
-        else:
+        if category not in config.emergency_disclosure_categories:
             d.add(
                 "EMG_CATEGORY_EXCLUDED", category=category, field="data_categories", rule_id="R23"
+            )
+        elif not foreign:
+            section = "2702(b)(8)" if category == v.CONTENT else "2702(c)(4)"
+            d.allow(category, "R23", v.sca(section))
+        elif category == v.CONTENT:
+            _foreign_contents(d, country)
+        elif config.foreign_records_disclosure:
+            d.add("US_FOREIGN_RECORDS_POLICY", category=category, rule_id="R23")
+            d.allow(category, "R23", v.sca("2702(c)(6)"))
+        else:
+            d.add(
+                "US_FOREIGN_RECORDS_NOT_DISCLOSED",
+                category=category,
+                field="data_categories",
+                rule_id="R23",
             )
     d.add("EMG_PROVIDER_DISCRETION", rule_id="R23")
     d.status = v.ST_VERIFICATION_HOLD
@@ -209,4 +231,20 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
                 internal=True,
                 what="Triage the emergency request and call the authority back",
             )
+        )
+
+
+def _foreign_contents(d: Draft, country: str) -> None:
+    """§ 2702(a)(1)-(2) bars disclosing contents; § 2702(b)(9) lifts the bar only for an
+    order of a foreign government under a § 2523 executive agreement [S]."""
+    if country in d.config.sca_2523_agreements:
+        d.add("US_FOREIGN_2523_AGREEMENT", category=v.CONTENT, rule_id="R23", country=country)
+        d.allow(v.CONTENT, "R23", v.sca("2702(b)(9), 2523"))
+    else:
+        d.add(
+            "US_FOREIGN_CONTENT_BARRED",
+            category=v.CONTENT,
+            field="data_categories",
+            rule_id="R23",
+            country=country,
         )

@@ -47,8 +47,8 @@ def test_enforcing_authority_window_is_the_later_of_calendar_and_1182_end() -> N
         facts(received_at=THURSDAY, categories=("content",), enforcing_authority_notified=True)
     )
     window = _by_kind(d)["ea_window_end"]
-    # Last day Sunday 20 → end of Monday 21 September.
-    assert window.due_at == datetime(2026, 9, 22, tzinfo=UTC)
+    # Last day Sunday 20 → end of Monday 21 September, Brussels and Berlin time (CEST).
+    assert window.due_at == datetime(2026, 9, 21, 22, 0, tzinfo=UTC)
     assert window.rule_applied == LATER_OF_1182 and window.not_before
     assert "1182/71" in window.explanation
     production = _by_kind(d)["production_due"]
@@ -60,22 +60,22 @@ def test_preservation_expiry_moves_past_a_public_holiday() -> None:
     received = datetime(2026, 9, 12, 8, 0, tzinfo=UTC)  # + 60 days = Wed 11 Nov, Armistice
     d = evaluate(facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received))
     expiry = _by_kind(d)["preservation_expiry"]
-    assert expiry.due_at == datetime(2026, 11, 13, tzinfo=UTC)  # end of Thursday 12 Nov
-    assert "BE public holidays" in expiry.explanation
+    assert expiry.due_at == datetime(2026, 11, 12, 23, 0, tzinfo=UTC)  # end of Thu 12 Nov, CET
+    assert "BE, FR public holidays" in expiry.explanation
 
 
 def test_holiday_then_weekend() -> None:
-    received = datetime(2026, 10, 26, 23, 59, tzinfo=UTC)  # + 60 days = Fri 25 Dec
-    assert reg_1182_end(received, 60, "BE") == datetime(2026, 12, 29, tzinfo=UTC)
+    received = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # + 60 days = Fri 25 Dec
+    assert reg_1182_end(received, 60, "BE") == datetime(2026, 12, 28, 23, 0, tzinfo=UTC)
 
 
 def test_holiday_country_follows_the_establishment() -> None:
     received = datetime(2026, 9, 12, 8, 0, tzinfo=UTC)  # 11 Nov is no holiday in Ireland
     d = evaluate(
         facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received),
-        ProviderConfig(establishment_country="IE"),
+        ProviderConfig(establishment_country="IE", issuer_holidays=False),
     )
-    assert _by_kind(d)["preservation_expiry"].due_at == datetime(2026, 11, 12, tzinfo=UTC)
+    assert _by_kind(d)["preservation_expiry"].due_at == datetime(2026, 11, 11, 23, 0, tzinfo=UTC)
 
 
 def test_config_change_recomputes_open_deadlines() -> None:
@@ -83,7 +83,7 @@ def test_config_change_recomputes_open_deadlines() -> None:
     request = facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received)
     before = recompute_deadlines(request)
     after = recompute_deadlines(request, _config(**{EE_PRESERVATION: DayRule(CALENDAR)}))
-    assert before[0].due_at == datetime(2026, 11, 13, tzinfo=UTC)
+    assert before[0].due_at == datetime(2026, 11, 12, 23, 0, tzinfo=UTC)
     assert after[0].due_at == received + timedelta(days=60)
     assert after[0].rule_applied == CALENDAR
 
@@ -91,7 +91,7 @@ def test_config_change_recomputes_open_deadlines() -> None:
 def test_production_can_be_switched_to_1182() -> None:
     config = _config(**{EE_PRODUCTION: DayRule(LATER_OF_1182)})
     due = evaluate(facts(received_at=THURSDAY), config).deadlines[0]
-    assert due.due_at == datetime(2026, 9, 22, tzinfo=UTC)
+    assert due.due_at == datetime(2026, 9, 21, 22, 0, tzinfo=UTC)
 
 
 def test_hour_periods_are_never_shifted() -> None:
@@ -139,7 +139,7 @@ def test_clarification_restart_respects_the_enforcing_authority_window() -> None
         request, clarification_received_at=THURSDAY + timedelta(days=4)
     )
     kinds = _by_kind(later)
-    assert kinds["ea_window_end"].due_at == datetime(2026, 9, 22, tzinfo=UTC)  # unchanged
+    assert kinds["ea_window_end"].due_at == datetime(2026, 9, 21, 22, 0, tzinfo=UTC)  # unchanged
     assert kinds["production_due"].due_at == THURSDAY + timedelta(days=14)
 
 

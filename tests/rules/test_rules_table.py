@@ -457,7 +457,7 @@ ROWS: dict[str, Row] = {
     "R17 DSA Art. 10 complete": Row(
         facts(
             "dsa_information_order",
-            ("administrative", "NL"),
+            ("prosecutor", "NL"),  # reasons may be withheld for criminal offences only
             ("subscriber",),
             dsa=dsa_details(statement_of_reasons=""),
         ),
@@ -568,7 +568,7 @@ ROWS: dict[str, Row] = {
     "R23 emergency disclosure": Row(
         facts(
             "emergency_disclosure",
-            ("other_competent", "FR"),
+            ("other_competent", "US"),  # § 2711(4): a US governmental entity
             ("subscriber", "content"),
             emergency=True,
             emergency_reason="Suicide announced for tonight",
