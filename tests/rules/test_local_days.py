@@ -174,6 +174,7 @@ def test_hour_periods_stay_hours_and_are_shown_locally() -> None:
 
 
 @pytest.mark.timeout(1800)  # every hour of 17 months: slow on a loaded machine
+@pytest.mark.clock_independent
 @pytest.mark.parametrize("issuer", ["DE", "PT", "FR"])
 def test_sweep_every_hour_waiting_periods_and_own_duties(issuer: str) -> None:
     """Every hour of 2026-08-01 … 2027-12-31 through the deadline module the rules use
