@@ -229,3 +229,5 @@ class TimerAdmin(LegalTeamAdmin):
     list_display = ["request", "kind", "due_at", "fired_at", "cancelled_at"]
     list_select_related = ["request"]
     ordering = ["due_at", "id"]
+
+from .mailbox import admin as mailbox_admin  # noqa: E402,F401  (registers the inbox)

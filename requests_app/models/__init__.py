@@ -12,6 +12,7 @@ from .legal_request import (
     ReferenceCounter,
     Target,
 )
+from .mailbox import AckStatus, InboundAttachment, InboundMessage, InboundStatus
 from .notifications import Notification, NotificationStatus
 from .outbox import OutboxMessage, OutboxStatus, Timer
 from .review import (
@@ -26,6 +27,7 @@ from .review import (
 )
 
 __all__ = [
+    "AckStatus",
     "AnnexIII",
     "AnnexIIIKind",
     "Approval",
@@ -37,6 +39,9 @@ __all__ = [
     "CallbackVerification",
     "Channel",
     "IdempotencyRecord",
+    "InboundAttachment",
+    "InboundMessage",
+    "InboundStatus",
     "InternalNote",
     "LegalRequest",
     "Message",

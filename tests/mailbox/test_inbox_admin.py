@@ -1,0 +1,96 @@
+"""The admin inbox: verdicts shown read-only; link, close and raw download are audited services."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from requests_app.mailbox import inbox, store
+from requests_app.models import AuditEvent, InboundMessage
+from requests_app.services.errors import InvalidState, ServiceError
+from requests_app.services.submission import request_submit
+from tests.conftest import validated
+
+from .conftest import compose
+
+
+@pytest.fixture
+def inbound(db, mailbox_settings) -> InboundMessage:
+    return store.receive(raw=compose(subject="Order 17"), envelope_from="commissariat@interieur.gouv.fr",
+                         envelope_to=["legal@provider.example"])
+
+
+@pytest.fixture
+def legal(reviewer) -> Client:
+    client = Client()
+    client.force_login(reviewer)
+    return client
+
+
+def page(pk: int, name: str = "change") -> str:
+    return reverse(f"admin:requests_app_inboundmessage_{name}", args=[pk])
+
+
+def test_inbox_lists_and_shows_the_verdicts_and_audits_the_view(legal, inbound, reviewer):
+    listing = legal.get(reverse("admin:requests_app_inboundmessage_changelist"))
+    assert listing.status_code == 200 and "commissariat@interieur.gouv.fr" in listing.content.decode()
+
+    response = legal.get(page(inbound.pk))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Order 17" in body and "unauthenticated" in body and inbound.raw_sha256 in body
+    assert "Close with a reason" in body
+    assert AuditEvent.objects.filter(action="mailbox.viewed", actor_id=reviewer.pk,
+                                     object_id=str(inbound.pk)).exists()
+
+
+def test_close_needs_a_reason_then_closes_once_audited(legal, inbound, reviewer):
+    legal.post(page(inbound.pk, "close"), {"reason": "  "})
+    inbound.refresh_from_db()
+    assert inbound.status == "new" and not AuditEvent.objects.filter(action="mailbox.closed").exists()
+
+    legal.post(page(inbound.pk, "close"), {"reason": "Spam, not from an authority"})
+    inbound.refresh_from_db()
+    assert (inbound.status, inbound.close_reason, inbound.handled_by) == ("closed", "Spam, not from an authority",
+                                                                           reviewer)
+    event = AuditEvent.objects.get(action="mailbox.closed")
+    assert event.actor_id == reviewer.pk and event.data["reason"] == "Spam, not from an authority"
+
+    with pytest.raises(InvalidState):
+        inbox.inbound_close(actor=reviewer, message=inbound, reason="again")
+    assert AuditEvent.objects.filter(action="mailbox.closed").count() == 1
+
+
+def test_link_to_an_existing_request_is_audited_on_the_request(legal, inbound, reviewer, officer):
+    request, _ = request_submit(actor=officer, data=validated())
+
+    legal.post(page(inbound.pk, "link"), {"reference": "LRP-0000-000000"})
+    inbound.refresh_from_db()
+    assert inbound.status == "new"
+
+    legal.post(page(inbound.pk, "link"), {"reference": request.reference})
+    inbound.refresh_from_db()
+    assert (inbound.status, inbound.request) == ("linked", request)
+    assert AuditEvent.objects.filter(action="mailbox.linked", request_id=request.pk,
+                                     actor_id=reviewer.pk).count() == 1
+
+
+def test_raw_download_is_the_exact_message_and_audited(legal, inbound, reviewer):
+    response = legal.get(page(inbound.pk, "raw"))
+
+    assert response.status_code == 200 and response["Content-Type"] == "message/rfc822"
+    assert response.content == store.read_raw(inbound)
+    assert AuditEvent.objects.filter(action="mailbox.raw_read", actor_id=reviewer.pk).count() == 1
+
+
+def test_an_officer_cannot_reach_the_inbox_nor_act(inbound, officer):
+    client = Client()
+    client.force_login(officer)
+    assert client.get(page(inbound.pk)).status_code in {302, 403, 404}
+    assert client.post(page(inbound.pk, "close"), {"reason": "x"}).status_code in {302, 403, 404}
+    inbound.refresh_from_db()
+    assert inbound.status == "new"
+    with pytest.raises(ServiceError):
+        inbox.inbound_close(actor=officer, message=inbound, reason="x")
