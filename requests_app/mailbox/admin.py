@@ -30,7 +30,7 @@ class AttachmentInline(admin.TabularInline):
     model = InboundAttachment
     extra = 0
     can_delete = False
-    fields = ["position", "filename", "content_type", "size", "sha256", "accepted", "rejection_code", "page_count"]
+    fields = ("position", "filename", "content_type", "size", "sha256", "accepted", "rejection_code", "page_count")
     readonly_fields = fields
 
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:

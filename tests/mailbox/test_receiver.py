@@ -276,3 +276,10 @@ def test_storage_fault_answers_a_temporary_failure_and_leaves_nothing(mailbox, m
     assert not InboundMessage.objects.exists()
     assert not list((private_storage / "mailbox").rglob("*")) or \
         not [p for p in (private_storage / "mailbox").rglob("*") if p.is_file()]
+
+
+def test_imap_mode_is_refused_openly_as_not_built():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="IMAP polling is not built"):
+        call_command("run_mailbox", mode="imap")
