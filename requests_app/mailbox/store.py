@@ -115,6 +115,21 @@ def read_raw(message: InboundMessage) -> bytes:
     return raw
 
 
+def rotate_keys(*, from_secret_key: bool = False) -> int:
+    """Re-encrypt every stored raw message with the newest key (``manage.py rotate_response_keys``)."""
+    count = 0
+    for stored_name in InboundMessage.objects.values_list("stored_name", flat=True).iterator():
+        path = storage_path(stored_name)
+        if not path.exists():
+            continue
+        tmp = path.with_suffix(".rotating")
+        tmp.write_bytes(crypto.rotate(path.read_bytes(), accept_derived=from_secret_key))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        count += 1
+    return count
+
+
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)

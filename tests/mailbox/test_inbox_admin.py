@@ -94,3 +94,21 @@ def test_an_officer_cannot_reach_the_inbox_nor_act(inbound, officer):
     assert inbound.status == "new"
     with pytest.raises(ServiceError):
         inbox.inbound_close(actor=officer, message=inbound, reason="x")
+
+
+def test_key_rotation_re_encrypts_stored_mail(db, mailbox_settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    mailbox_settings.RESPONSE_ENCRYPTION_KEYS = [old]
+    raw = compose(subject="Rotate me")
+    message = store.receive(raw=raw, envelope_from="commissariat@interieur.gouv.fr")
+    before = store.storage_path(message.stored_name).read_bytes()
+
+    mailbox_settings.RESPONSE_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_response_keys")
+
+    mailbox_settings.RESPONSE_ENCRYPTION_KEYS = [new]
+    assert store.storage_path(message.stored_name).read_bytes() != before
+    assert store.read_raw(message) == raw

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from requests_app.mailbox import store as mailbox_store
 from requests_app.services.delivery import rotate_keys
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored response file with the newest RESPONSE_ENCRYPTION_KEYS key."
+    help = ("Re-encrypt every stored response file and inbound raw message with the newest "
+            "RESPONSE_ENCRYPTION_KEYS key.")
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -16,4 +18,6 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["from_secret_key"] and not settings.RESPONSE_ENCRYPTION_KEYS:
             raise CommandError("Set RESPONSE_ENCRYPTION_KEYS first: the files are re-encrypted with its first key.")
-        self.stdout.write(f"re-encrypted {rotate_keys(from_secret_key=opts['from_secret_key'])} files")
+        files = rotate_keys(from_secret_key=opts["from_secret_key"])
+        mails = mailbox_store.rotate_keys(from_secret_key=opts["from_secret_key"])
+        self.stdout.write(f"re-encrypted {files} files and {mails} inbound messages")
