@@ -2,8 +2,8 @@
 
 Each action is one service: it locks the row, refuses a message that was already handled
 (``InvalidState``, nothing changed), records who and when, and writes one audit event.
-Turning a message into a request goes through the registration of issue 12 item 2 (not in
-this module yet; docs/architecture.md "One intake").
+Turning a message into a request goes through the one intake, ``request_submit``, with
+channel ``email``, the message's receipt time and its accepted PDF attachments.
 """
 
 from __future__ import annotations
@@ -57,6 +57,50 @@ def inbound_close(*, actor: Any, message: InboundMessage, reason: str,
         audit.record("mailbox.closed", actor=actor, obj=row, ip_address=ip_address,
                      data={"inbound_message_id": row.pk, "reason": reason})
     return row
+
+
+def inbound_convert(*, actor: Any, message: InboundMessage, data: dict[str, Any],
+                    ip_address: str | None = None) -> LegalRequest:
+    """Register the request the message carries (``data``: the contract's body, validated).
+
+    The authority is the one the From domain belongs to, and it must be verified (register
+    and vet it first otherwise). The deadlines run from the message's receipt time. A message
+    that claimed an emergency makes an emergency request, whatever the legal team typed and
+    whatever DKIM said: it is then held for the call-back like any emergency.
+    """
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.models import VettingStatus
+
+    from ..services.attachments import attachment_add
+    from ..services.submission import request_submit
+    from .store import parse, read_raw
+
+    if message.authority is None or message.authority.vetting_status != VettingStatus.VERIFIED:
+        raise ServiceError("The sender's domain belongs to no verified authority: register and vet the authority "
+                           "first.", code="authority_not_verified")
+    data = dict(data)
+    if message.emergency:
+        data["emergency"] = True
+        data["emergency_reason"] = data.get("emergency_reason") or "Claimed in the e-mail (see the inbox)."
+    with transaction.atomic():
+        row = _claim(actor, message.pk)
+        request, _created = request_submit(actor=actor, authority=row.authority, data=data, channel="email",
+                                           received_at=row.received_at, ip_address=ip_address)
+        accepted = {a.position: a.filename for a in row.attachments.filter(accepted=True)}
+        if accepted:
+            parsed = parse(read_raw(row), too_large=False)
+            for position, (filename, _type, payload) in enumerate(parsed.attachments, start=1):
+                if position in accepted:
+                    attachment_add(actor=actor, request=request, ip_address=ip_address,
+                                   upload=SimpleUploadedFile(filename or f"attachment-{position}.pdf", payload))
+        row.status, row.request = InboundStatus.CONVERTED, request
+        row.handled_by, row.handled_at = actor, timezone.now()
+        row.save(update_fields=["status", "request", "handled_by", "handled_at"])
+        audit.record("mailbox.converted", actor=actor, request=request, obj=row, ip_address=ip_address,
+                     data={"inbound_message_id": row.pk, "raw_sha256": row.raw_sha256,
+                           "received_at": row.received_at, "attachments": len(accepted)})
+    return request
 
 
 def inbound_raw(*, actor: Any, message: InboundMessage, ip_address: str | None = None) -> bytes:

@@ -112,3 +112,62 @@ def test_key_rotation_re_encrypts_stored_mail(db, mailbox_settings):
     mailbox_settings.RESPONSE_ENCRYPTION_KEYS = [new]
     assert store.storage_path(message.stored_name).read_bytes() != before
     assert store.read_raw(message) == raw
+
+
+def test_turn_into_a_request_keeps_the_receipt_time_channel_and_documents(mailbox_settings, authority, reviewer,
+                                                                          frozen_clock):
+    from datetime import timedelta
+
+    from requests_app.services.validation import request_validate
+    from tests.test_uploads_validation import make_pdf
+
+    pdf = make_pdf()
+    message = store.receive(raw=compose(subject="Réquisition 2026/17", attachments=[("order.pdf", pdf)]),
+                            envelope_from="commissariat@interieur.gouv.fr")
+    assert message.authority == authority
+    frozen_clock.shift(timedelta(days=2))
+
+    request = inbox.inbound_convert(actor=reviewer, message=message, data=validated())
+    request_validate(request_id=request.pk)
+
+    request.refresh_from_db()
+    message.refresh_from_db()
+    assert (request.channel, request.received_at, request.authority) == ("email", message.received_at, authority)
+    assert request.submitted_by == reviewer
+    assert request.due_at is not None and request.due_at <= message.received_at + timedelta(days=10)
+    [document] = request.attachments.all()
+    assert document.sha256 == message.attachments.get().sha256
+    assert (message.status, message.request) == ("converted", request)
+    assert AuditEvent.objects.filter(action="mailbox.converted", request_id=request.pk).count() == 1
+    with pytest.raises(InvalidState):
+        inbox.inbound_convert(actor=reviewer, message=message, data=validated())
+
+
+def test_an_emergency_message_becomes_an_emergency_request(mailbox_settings, authority, reviewer):
+    message = store.receive(raw=compose(subject="URGENT: threat to life"),
+                            envelope_from="commissariat@interieur.gouv.fr")
+
+    request = inbox.inbound_convert(actor=reviewer, message=message, data=validated(emergency=False))
+
+    assert message.emergency and request.emergency
+
+
+def test_no_request_for_an_unknown_or_unverified_authority(mailbox_settings, reviewer, make_authority):
+    make_authority(name="Pending police", domains=["pending.example"], verified=False)
+    for sender in ("x@nowhere.example", "x@pending.example"):
+        message = store.receive(raw=compose(sender=sender), envelope_from=sender)
+        with pytest.raises(ServiceError, match="verified authority"):
+            inbox.inbound_convert(actor=reviewer, message=message, data=validated())
+        message.refresh_from_db()
+        assert message.status == "new"
+    assert not AuditEvent.objects.filter(action__in=["mailbox.converted", "request.submitted"]).exists()
+
+
+def test_receipt_time_in_the_future_is_refused(officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with pytest.raises(ServiceError, match="future"):
+        request_submit(actor=officer, data=validated(), received_at=timezone.now() + timedelta(minutes=1))
+    assert not AuditEvent.objects.filter(action="request.submitted").exists()
