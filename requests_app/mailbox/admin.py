@@ -7,6 +7,7 @@ forms on the message page (``<id>/link/``, ``<id>/close/``); the raw message dow
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -24,6 +25,19 @@ from ..services.errors import ServiceError
 from ..web.decorators import client_ip
 from . import inbox
 from .store import describe
+
+
+def prefill(message: InboundMessage) -> dict[str, Any]:
+    """The request body to complete, with what the message tells: the emergency claim."""
+    return {
+        "instrument": "epoc", "data_categories": [], "targets": [], "data_from": None, "data_to": None,
+        "case_reference": "", "summary": "",
+        "offence": {"description": "", "legal_provisions": "", "max_sentence_months": None, "listed_offence": None,
+                    "via_information_system": False, "sentence_execution": None},
+        "emergency": message.emergency, "emergency_reason": "", "validation": None,
+        "enforcing_authority_notified": False, "art_8_2_exception": False, "confidential": False,
+        "language": "en",
+    }
 
 
 class AttachmentInline(admin.TabularInline):
@@ -89,6 +103,7 @@ class InboundMessageAdmin(LegalTeamAdmin):
             path("<int:object_id>/link/", wrap(self.link_view), name="requests_app_inboundmessage_link"),
             path("<int:object_id>/close/", wrap(self.close_view), name="requests_app_inboundmessage_close"),
             path("<int:object_id>/raw/", wrap(self.raw_view), name="requests_app_inboundmessage_raw"),
+            path("<int:object_id>/convert/", wrap(self.convert_view), name="requests_app_inboundmessage_convert"),
             *super().get_urls(),
         ]
 
@@ -98,6 +113,7 @@ class InboundMessageAdmin(LegalTeamAdmin):
         extra = dict(extra_context or {})
         if obj is not None:
             extra["inbox_open"] = obj.status == InboundStatus.NEW
+            extra["convert_body"] = json.dumps(prefill(obj), indent=2, ensure_ascii=False)
             if request.method == "GET" and self.has_view_permission(request, obj):
                 audit.record("mailbox.viewed", actor=request.user, obj=obj, ip_address=client_ip(request))
         return super().change_view(request, object_id, form_url, extra)
@@ -139,6 +155,33 @@ class InboundMessageAdmin(LegalTeamAdmin):
         else:
             self.message_user(request, "Closed.", messages.SUCCESS)
         return self._back(object_id)
+
+    def convert_view(self, request: Any, object_id: int) -> HttpResponse:
+        """The request body as JSON (the API contract), checked by the API serializer, then the service."""
+        from ..api.serializers import RequestCreateSerializer
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        message = self._message(request, object_id)
+        try:
+            body = json.loads(request.POST.get("body") or "")
+        except ValueError:
+            self.message_user(request, "The request body is not valid JSON; nothing was stored.", messages.ERROR)
+            return self._back(object_id)
+        serializer = RequestCreateSerializer(data=body)
+        if not isinstance(body, dict) or not serializer.is_valid():
+            errors = serializer.errors if isinstance(body, dict) else {"body": ["not an object"]}
+            self.message_user(request, f"Nothing was stored: {json.dumps(errors, ensure_ascii=False)[:1500]}",
+                              messages.ERROR)
+            return self._back(object_id)
+        try:
+            created = inbox.inbound_convert(actor=request.user, message=message, data=serializer.validated_data,
+                                            ip_address=client_ip(request))
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return self._back(object_id)
+        self.message_user(request, f"Registered as {created.reference}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:requests_app_legalrequest_change", args=[created.pk]))
 
     def raw_view(self, request: Any, object_id: int) -> HttpResponse:
         message = self._message(request, object_id)

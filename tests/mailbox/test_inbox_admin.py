@@ -171,3 +171,22 @@ def test_receipt_time_in_the_future_is_refused(officer):
     with pytest.raises(ServiceError, match="future"):
         request_submit(actor=officer, data=validated(), received_at=timezone.now() + timedelta(minutes=1))
     assert not AuditEvent.objects.filter(action="request.submitted").exists()
+
+
+def test_admin_turns_a_message_into_a_request_from_the_api_body(legal, mailbox_settings, authority, reviewer):
+    import json
+
+    from tests.conftest import epoc_body
+
+    message = store.receive(raw=compose(), envelope_from="commissariat@interieur.gouv.fr")
+    page_body = legal.get(page(message.pk)).content.decode()
+    assert "Register the request" in page_body and "&quot;instrument&quot;" in page_body
+
+    bad = legal.post(page(message.pk, "convert"), {"body": json.dumps({"instrument": "nonsense"})}, follow=True)
+    message.refresh_from_db()
+    assert "Nothing was stored" in bad.content.decode() and message.status == "new"
+
+    response = legal.post(page(message.pk, "convert"), {"body": json.dumps(epoc_body())})
+    message.refresh_from_db()
+    assert message.status == "converted" and message.request.channel == "email"
+    assert response["Location"] == reverse("admin:requests_app_legalrequest_change", args=[message.request.pk])
