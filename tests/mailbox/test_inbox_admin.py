@@ -144,12 +144,18 @@ def test_turn_into_a_request_keeps_the_receipt_time_channel_and_documents(mailbo
 
 
 def test_an_emergency_message_becomes_an_emergency_request(mailbox_settings, authority, reviewer):
+    from requests_app.services.validation import request_validate
+
     message = store.receive(raw=compose(subject="URGENT: threat to life"),
                             envelope_from="commissariat@interieur.gouv.fr")
 
-    request = inbox.inbound_convert(actor=reviewer, message=message, data=validated(emergency=False))
+    # The lawyer did not tick emergency: the e-mail's claim decides, and the request is held for the call-back.
+    request = inbox.inbound_convert(actor=reviewer, message=message, data=validated(emergency=False, validation=None))
+    request_validate(request_id=request.pk)
 
+    request.refresh_from_db()
     assert message.emergency and request.emergency
+    assert request.status == "verification_hold", request.decision
 
 
 def test_no_request_for_an_unknown_or_unverified_authority(mailbox_settings, reviewer, make_authority):
