@@ -409,6 +409,26 @@ STUCK_EMERGENCY_SWEEP_SECONDS = env.float("STUCK_EMERGENCY_SWEEP_SECONDS", defau
 # dead letter (failed). It must exceed send_notification's whole retry chain (about 5 min).
 NOTIFY_STUCK_AFTER = timedelta(seconds=env.int("NOTIFY_STUCK_AFTER_SECONDS", default=900))
 
+# --- The public mailbox (issue 12 items 3, 4; docs/operations.md "The public mailbox") -------
+# smtp: an SMTP receiver the provider's mail server forwards to; lmtp: the same over LMTP;
+# imap: polling an IMAP mailbox (not built yet: run_mailbox refuses it with a clear error).
+MAILBOX_MODE = env.str("MAILBOX_MODE", default="smtp")
+MAILBOX_LISTEN_HOST = env.str("MAILBOX_LISTEN_HOST", default="127.0.0.1")
+MAILBOX_LISTEN_PORT = env.int("MAILBOX_LISTEN_PORT", default=8025)
+# Recipients accepted (lower case); empty: any recipient the forwarding server hands over.
+MAILBOX_ADDRESSES = [a.lower() for a in env.list("MAILBOX_ADDRESSES", default=[])]
+# Above MAILBOX_MAX_BYTES a message is stored and flagged too_large (not parsed further); above
+# MAILBOX_REFUSE_BYTES the SMTP session refuses it (552), so the sending server keeps it and bounces.
+MAILBOX_MAX_BYTES = env.int("MAILBOX_MAX_BYTES", default=25 * 1024 * 1024)
+MAILBOX_REFUSE_BYTES = env.int("MAILBOX_REFUSE_BYTES", default=100 * 1024 * 1024)
+MAILBOX_MAX_ATTACHMENTS = env.int("MAILBOX_MAX_ATTACHMENTS", default=10)
+# The authserv-id (RFC 8601) of the provider's receiving server: only its topmost
+# Authentication-Results header is believed for SPF, DMARC and ARC.
+MAILBOX_AUTHSERV_ID = env.str("MAILBOX_AUTHSERV_ID", default="")
+# Per sender: more than this many messages within the window are stored, flagged and not acknowledged.
+MAILBOX_RATE_LIMIT = env.int("MAILBOX_RATE_LIMIT", default=10)
+MAILBOX_RATE_WINDOW = timedelta(seconds=env.int("MAILBOX_RATE_WINDOW_SECONDS", default=3600))
+
 # --- Celery (DESIGN.md §4.4) ------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

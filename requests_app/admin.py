@@ -260,3 +260,6 @@ class TimerAdmin(RetryDiscardAdmin):
 
     def requeue(self, rows, *, actor) -> int:
         return dead_letters.timer_retry(actor=actor, ids=[r.pk for r in rows])
+
+
+from .mailbox import admin as mailbox_admin  # noqa: E402,F401  (registers the inbox)

@@ -39,6 +39,8 @@ class Event:
     subject: Any
     body: Any
     urgent: bool = False
+    # RFC 3834: an automatic answer says so (Auto-Submitted: auto-replied), so that it is never answered.
+    auto_reply: bool = False
 
 
 EVENTS: dict[str, Event] = {
@@ -77,6 +79,13 @@ EVENTS: dict[str, Event] = {
     "notify.approval_needed": Event(("approvers",), _("Response awaiting approval"),
                                     _("A prepared response needs the approval of a second member of the legal "
                                       "team.")),
+    "notify.mailbox_ack": Event(("address",), _("Your e-mail has been received"),
+                                _("Your e-mail to the provider's legal representative has been received and is kept "
+                                  "as received. This is an automatic acknowledgement: it does not confirm that a "
+                                  "request is valid or will be executed. Authorities submit and follow requests "
+                                  "in the provider's Lawful Request Portal; an authority without an account asks "
+                                  "to be registered at the address below, and the provider verifies it through an "
+                                  "official source before any account is opened."), auto_reply=True),
     "alert.emergency": Event(("on_call", "reviewers"), _("EMERGENCY request received"),
                              _("An emergency request was received. Verify it by calling the authority's "
                                "registered switchboard number, never a number from the request."), urgent=True),
@@ -142,6 +151,9 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
         elif audience == "authority_admins" and request is not None:
             add(list(user_model.objects.filter(authority_id=request.authority_id, is_authority_admin=True,
                                                is_active=True, approval_status="approved")))
+        elif audience == "address" and payload.get("address"):
+            # An outside sender (the mailbox acknowledgement): never one of our users' settings.
+            found.setdefault(str(payload["address"]).lower(), Recipient("en", False))
         elif audience == "user" and payload.get("user_id"):
             add(list(user_model.objects.filter(pk=payload["user_id"])))
     return found
@@ -188,6 +200,11 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
     """What the recipient must know to act, without personal data: the fields concerned, the
     articles that decide, the Annex III reasons, the date to answer by. Never target values,
     finding messages (they may quote an identifier) or free text."""
+    if event_name == "notify.mailbox_ack":
+        from django.urls import reverse
+
+        return [(str(_("Register an authority")),
+                 f"{settings.PORTAL_BASE_URL.rstrip('/')}{reverse('portal:authority_registration')}")]
     if request is None or not request.decision:
         return []
     findings = [f for f in request.decision.get("findings", []) if f.get("severity") == "error"]
@@ -248,7 +265,8 @@ def send(notification_id: int) -> bool:
             if row is None:
                 return False
             subject, text, html = render(row.event, row.request, row.language)
-            mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient])
+            headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
+            mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
             mail.send()
             row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""

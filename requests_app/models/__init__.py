@@ -12,6 +12,7 @@ from .legal_request import (
     ReferenceCounter,
     Target,
 )
+from .mailbox import AckStatus, InboundAttachment, InboundMessage, InboundStatus
 from .notifications import Notification, NotificationStatus
 from .outbox import OutboxMessage, OutboxStatus
 from .review import (
@@ -28,6 +29,7 @@ from .review import (
 from .timers import Timer, TimerKind
 
 __all__ = [
+    "AckStatus",
     "AnnexIII",
     "AnnexIIIKind",
     "AnnexIIIReason",
@@ -40,6 +42,9 @@ __all__ = [
     "CallbackVerification",
     "Channel",
     "IdempotencyRecord",
+    "InboundAttachment",
+    "InboundMessage",
+    "InboundStatus",
     "InternalNote",
     "LegalRequest",
     "Message",

@@ -24,6 +24,10 @@ class Channel(models.TextChoices):
     API = "api", _("REST API")
     WEB = "web", _("Web portal")
     ADMIN = "admin", _("Registered by the legal team")
+    EMAIL = "email", _("E-mail")
+    POST = "post", _("Post")
+    FAX = "fax", _("Fax")
+    DECENTRALISED_IT = "decentralised_it", _("Decentralised IT system (Reg. (EU) 2023/1543 Art. 19)")
 
 
 class LegalRequest(models.Model):
@@ -38,7 +42,7 @@ class LegalRequest(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_requests"
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.API)
     # Colleagues of the submitting officer who may see a confidential request besides the
     # submitter and the authority's administrators (requests_app/access.py).
     delegates = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="delegated_requests")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -105,6 +106,8 @@ def request_submit(
     channel: str = Channel.API,
     idempotency_key: str | None = None,
     ip_address: str | None = None,
+    authority: Any = None,
+    received_at: datetime | None = None,
 ) -> tuple[LegalRequest, bool]:
     """Store a new request and queue its validation. Returns ``(request, created)``.
 
@@ -113,7 +116,11 @@ def request_submit(
     first request (``created`` False) and a different body is refused.
     """
     require_standing(actor)
-    authority = actor.authority
+    # The legal team registers for an authority (a message, a letter): ``authority`` names it and
+    # ``received_at`` is the true receipt time, from which the deadlines run; never in the future.
+    authority = authority if authority is not None else actor.authority
+    if received_at is not None and received_at > timezone.now():
+        raise ServiceError("The receipt time cannot be in the future.", fields={"received_at": ["in_future"]})
     print_ = fingerprint(data)
     if idempotency_key:
         existing = _replay(authority.pk, idempotency_key, print_)
@@ -128,7 +135,7 @@ def request_submit(
                     authority=authority, key=idempotency_key, fingerprint=print_, request=None
                 )
             request = _create(actor=actor, authority=authority, data=data, channel=channel,
-                              ip_address=ip_address, content_hash=print_)
+                              ip_address=ip_address, content_hash=print_, received_at=received_at)
             if idempotency_key:
                 IdempotencyRecord.objects.filter(pk=record.pk).update(request=request)
     except IntegrityError:
@@ -142,9 +149,9 @@ def request_submit(
 
 
 def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, ip_address: str | None,
-            content_hash: str) -> LegalRequest:
+            content_hash: str, received_at: datetime | None = None) -> LegalRequest:
     delegates = _resolve_delegates(actor, data.get("delegates") or [])  # refused before a reference is taken
-    received_at = timezone.now()
+    received_at = received_at or timezone.now()
     reference = next_reference(received_at)
     fields = _request_fields(data)
     instrument = data["instrument"]

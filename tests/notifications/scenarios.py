@@ -206,6 +206,7 @@ SCENARIOS = [
     Scenario("notify.ea_window_ended", ea_window_ended),
 ]
 # Events about an account, not a request: tested in test_account_events.py.
-ACCOUNT_EVENTS = {"notify.account_approved", "alert.authority_registration", "alert.account_held"}
+# Events without a request, tested where they arise (the mailbox acknowledgement: tests/mailbox).
+ACCOUNT_EVENTS = {"notify.account_approved", "alert.authority_registration", "alert.account_held", "notify.mailbox_ack"}
 
 PARAMS = [pytest.param(s, id=s.id) for s in SCENARIOS]

@@ -49,6 +49,7 @@ def embedded_env(tmp_path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="portal.settings",
         PORTAL_VAR_DIR=str(tmp_path / "var"),
         PORTAL_PORT=str(free_port()),
+        MAILBOX_LISTEN_PORT=str(free_port()),
         PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
     )
@@ -146,6 +147,7 @@ def test_embedded_mode_validates_a_request_submitted_over_http(embedded_env, tmp
     assert detail["status"] not in {"received", "validating"}, f"not processed in time:\n{output[-4000:]}"
     assert detail["decision"] and detail["decision"]["route"], detail
     assert "validate_request" in output and "succeeded" in output
+    assert f"mailbox: smtp receiver on 127.0.0.1:{embedded_env['MAILBOX_LISTEN_PORT']}" in output
     if killed:
         warnings.warn(f"the Procfile processes needed SIGKILL ({took:.1f} s after SIGTERM)", stacklevel=1)
     assert took < SHUTDOWN_LIMIT + 10

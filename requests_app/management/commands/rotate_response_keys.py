@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from requests_app.mailbox import store as mailbox_store
 from requests_app.services.attachments import rotate_original_keys
 from requests_app.services.delivery import rotate_keys
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt every stored response file and every uploaded original with the newest "
+    help = ("Re-encrypt every stored response file, uploaded original and inbound raw message with the newest "
             "RESPONSE_ENCRYPTION_KEYS key.")
 
     def add_arguments(self, parser):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["from_secret_key"] and not settings.RESPONSE_ENCRYPTION_KEYS:
             raise CommandError("Set RESPONSE_ENCRYPTION_KEYS first: the files are re-encrypted with its first key.")
-        self.stdout.write(f"re-encrypted {rotate_keys(from_secret_key=opts['from_secret_key'])} files")
+        files = rotate_keys(from_secret_key=opts["from_secret_key"])
         originals = rotate_original_keys(from_secret_key=opts["from_secret_key"])
-        self.stdout.write(f"re-encrypted {originals} uploaded originals")
+        mails = mailbox_store.rotate_keys(from_secret_key=opts["from_secret_key"])
+        self.stdout.write(f"re-encrypted {files} files, {originals} uploaded originals and {mails} inbound messages")
