@@ -272,6 +272,9 @@ UPLOAD_SANDBOX_MAX_DECODED_BYTES = env.int("UPLOAD_SANDBOX_MAX_DECODED_BYTES", d
 UPLOAD_SANDBOX_MEMORY_BYTES = env.int("UPLOAD_SANDBOX_MEMORY_BYTES", default=1536 * 1024 * 1024)
 UPLOAD_SANDBOX_CPU_SECONDS = env.int("UPLOAD_SANDBOX_CPU_SECONDS", default=20)
 UPLOAD_SANDBOX_WALL_SECONDS = env.float("UPLOAD_SANDBOX_WALL_SECONDS", default=60.0)
+# Certificates (PEM or DER, one file) that a PAdES signer's chain must reach to be recorded as
+# trusted: the roots behind the issuing authorities' qualified certificates (EU trusted lists).
+PADES_TRUST_ROOTS_FILE = env.str("PADES_TRUST_ROOTS_FILE", default="")
 # Serve document downloads from a separate, cookieless origin (e.g. "https://files.example"),
 # through a signed link valid for ATTACHMENT_LINK_SECONDS; empty: serve from the portal itself.
 ATTACHMENT_DOWNLOAD_ORIGIN = env.str("ATTACHMENT_DOWNLOAD_ORIGIN", default="")

@@ -28,9 +28,18 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # tests/accounts/ switches it on to prove the enforcement.
 REQUIRE_MFA = False
 
-# Processes that the tests start (Celery workers) begin at the tests' instant, so that their
-# clock agrees with the test's frozen one (tests/conftest.py, ``frozen_clock``). The clock runs.
+# Processes that the tests start (Celery workers, gunicorn) run on the test's clock
+# (tests/conftest.py, ``frozen_clock`` and ``child_clock_env``): the test's instant when the
+# environment was made plus the real time elapsed since (``PORTAL_CLOCK_REAL_ORIGIN``), so that
+# a process that boots slowly or is restarted later does not lag behind the others (the audit
+# chain's times must move forward across processes). The clock runs.
 if os.environ.get("PORTAL_CLOCK_START"):
+    import time
+    from datetime import datetime, timedelta
+
     import time_machine
 
-    time_machine.travel(os.environ["PORTAL_CLOCK_START"], tick=True).start()
+    _start = datetime.fromisoformat(os.environ["PORTAL_CLOCK_START"])
+    if os.environ.get("PORTAL_CLOCK_REAL_ORIGIN"):
+        _start += timedelta(seconds=max(0.0, time.time() - float(os.environ["PORTAL_CLOCK_REAL_ORIGIN"])))
+    time_machine.travel(_start, tick=True).start()

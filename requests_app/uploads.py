@@ -81,6 +81,7 @@ class SandboxLimits:
     memory_bytes: int = 1536 * 1024 * 1024
     cpu_seconds: int = 20
     wall_seconds: float = 60.0
+    trust_roots_file: str = ""  # PADES_TRUST_ROOTS_FILE: roots a signature must chain to
 
 
 @dataclass(frozen=True, slots=True)

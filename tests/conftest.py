@@ -44,6 +44,14 @@ def frozen_clock(request):
         yield traveller
 
 
+def child_clock_env() -> dict[str, str]:
+    """Environment that puts a process started by a test on the test's running clock: the
+    test's instant now, and the real time now, so the child adds what elapsed before it
+    started (``portal/test_settings.py``)."""
+    return {"PORTAL_CLOCK_START": timezone.now().isoformat(),
+            "PORTAL_CLOCK_REAL_ORIGIN": repr(time_machine.escape_hatch.time.time())}
+
+
 def _never_published(message_id: int, *, message: Any = None) -> bool:
     """Stands in for ``requests_app.outbox.publish`` (same signature): nothing is sent."""
     return False

@@ -52,6 +52,7 @@ def sandbox_limits() -> SandboxLimits:
         memory_bytes=settings.UPLOAD_SANDBOX_MEMORY_BYTES,
         cpu_seconds=settings.UPLOAD_SANDBOX_CPU_SECONDS,
         wall_seconds=settings.UPLOAD_SANDBOX_WALL_SECONDS,
+        trust_roots_file=settings.PADES_TRUST_ROOTS_FILE,
     )
 
 

@@ -20,7 +20,8 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
+
+from tests.conftest import child_clock_env
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -113,8 +114,8 @@ def start_worker(transactional_db, broker_url, tmp_path) -> Iterator[Callable[..
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "PORTAL_VAR_DIR": str(tmp_path / "var"),
             "PYTHONUNBUFFERED": "1",
-            # The worker's clock starts where the test's stands (tests/conftest.py, frozen_clock).
-            "PORTAL_CLOCK_START": timezone.now().isoformat(),
+            # The worker runs on the test's clock (tests/conftest.py, child_clock_env).
+            **child_clock_env(),
             **extra_env,
         }
         worker = Worker(tmp_path / f"worker-{len(workers)}.log", env)

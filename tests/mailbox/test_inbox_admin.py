@@ -119,9 +119,9 @@ def test_turn_into_a_request_keeps_the_receipt_time_channel_and_documents(mailbo
     from datetime import timedelta
 
     from requests_app.services.validation import request_validate
-    from tests.test_uploads_validation import make_pdf
+    from tests.requests_app.api.helpers import pdf_bytes
 
-    pdf = make_pdf()
+    pdf = pdf_bytes()
     message = store.receive(raw=compose(subject="Réquisition 2026/17", attachments=[("order.pdf", pdf)]),
                             envelope_from="commissariat@interieur.gouv.fr")
     assert message.authority == authority
@@ -136,7 +136,8 @@ def test_turn_into_a_request_keeps_the_receipt_time_channel_and_documents(mailbo
     assert request.submitted_by == reviewer
     assert request.due_at is not None and request.due_at <= message.received_at + timedelta(days=10)
     [document] = request.attachments.all()
-    assert document.sha256 == message.attachments.get().sha256
+    # The message's attachment is the original; the request keeps it as evidence and serves a checked copy.
+    assert document.original_sha256 == message.attachments.get().sha256
     assert (message.status, message.request) == ("converted", request)
     assert AuditEvent.objects.filter(action="mailbox.converted", request_id=request.pk).count() == 1
     with pytest.raises(InvalidState):

@@ -9,7 +9,7 @@ import pytest
 
 from requests_app.mailbox import store
 from requests_app.models import AuditEvent, InboundMessage, Notification, OutboxMessage
-from tests.test_uploads_validation import _open_action_js, make_pdf
+from tests.requests_app.api.helpers import pdf_bytes
 
 from .conftest import CONTACT, compose, deliver, passing, send
 
@@ -23,7 +23,7 @@ def acks(smtp, address: str):
 def test_signed_message_from_a_verified_authority_is_stored_encrypted_judged_and_acknowledged(
         mailbox, dkim_key, verified_authority, smtp, private_storage):
     key = dkim_key("interieur.gouv.fr")
-    pdf = make_pdf()
+    pdf = pdf_bytes()
     raw = key.sign(compose(attachments=[("requisition.pdf", pdf)], auth_results=passing()))
 
     message = send(mailbox, raw)
@@ -163,21 +163,24 @@ def test_no_emergency_for_an_ordinary_message(mailbox):
 
 
 def test_hostile_and_broken_attachments_are_recorded_with_their_code(mailbox, verified_authority):
-    hostile = make_pdf(_open_action_js)
-    raw = compose(attachments=[("ok.pdf", make_pdf()), ("invoice.pdf", hostile),
+    # Script is stripped by the upload sandbox (the cleaned copy is what a person would open);
+    # what cannot be normalised is refused with its code.
+    scripted = pdf_bytes(javascript=True)
+    raw = compose(attachments=[("invoice.pdf", scripted),
+                               ("locked.pdf", pdf_bytes(encrypted=True)),
                                ("fake.pdf", b"<html><script>alert(1)</script></html>")])
 
     message = send(mailbox, raw)
 
     assert store.read_raw(message) == raw
     rows = {a.filename: (a.accepted, a.rejection_code) for a in message.attachments.all()}
-    assert rows == {"ok.pdf": (True, ""), "invoice.pdf": (False, "active_content_javascript"),
+    assert rows == {"invoice.pdf": (True, ""), "locked.pdf": (False, "encrypted_pdf"),
                     "fake.pdf": (False, "not_pdf")}
     assert "attachment_rejected" in message.flags
 
 
 def test_too_many_attachments_are_kept_unchecked_and_flagged(mailbox):
-    raw = compose(attachments=[(f"doc{i}.pdf", make_pdf()) for i in range(5)])
+    raw = compose(attachments=[(f"doc{i}.pdf", pdf_bytes()) for i in range(5)])
 
     message = send(mailbox, raw)
 
@@ -188,7 +191,7 @@ def test_too_many_attachments_are_kept_unchecked_and_flagged(mailbox):
 
 def test_too_large_message_is_stored_and_flagged(mailbox, settings):
     settings.MAILBOX_MAX_BYTES = 20_000
-    raw = compose(attachments=[("big.pdf", make_pdf(pages=1) + b"%" * 30_000)])
+    raw = compose(attachments=[("big.pdf", pdf_bytes(pages=1) + b"%" * 30_000)])
 
     message = send(mailbox, raw)
 

@@ -26,13 +26,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from accounts.services import token_issue
 from requests_app.audit import verify_chain
 from requests_app.models import AuditEvent, LegalRequest
 from requests_app.states import Status
-from tests.conftest import epoc_body
+from tests.conftest import child_clock_env, epoc_body
 from tests.e2e_worker.conftest import REPO, Worker, test_database_url
 
 BIN = Path(sys.executable).parent
@@ -189,7 +188,7 @@ def rig(transactional_db, tmp_path) -> Iterator[Rig]:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PORTAL_VAR_DIR": str(tmp_path / "var"),
         "PYTHONUNBUFFERED": "1",
-        "PORTAL_CLOCK_START": timezone.now().isoformat(),
+        **child_clock_env(),
         **FAST_SWEEPS,
     }
     rig = Rig(redis, tmp_path, env)

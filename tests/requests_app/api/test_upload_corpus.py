@@ -438,6 +438,9 @@ def test_the_size_limit_allows_a_50_mib_scan():
 # --------------------------------------------------------------------------------------------
 
 
+SIGNER_CERTS: dict[str, bytes] = {}  # signer name → its certificate (PEM), for the trust-root test
+
+
 def signed_pdf() -> tuple[bytes, str]:
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
@@ -452,9 +455,11 @@ def signed_pdf() -> tuple[bytes, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Juge d'instruction Test"),
                       x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")])
-    now = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    # Valid for decades either side: the sandbox checks it on the real clock, the test signs on
+    # the frozen one, and the suite must pass on any date.
+    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(4711).not_valid_before(now).not_valid_after(now + dt.timedelta(days=365))
+            .serial_number(4711).not_valid_before(start).not_valid_after(start + dt.timedelta(days=365 * 99))
             .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), True)
             .sign(key, hashes.SHA256()))
     signer = signers.SimpleSigner(
@@ -463,6 +468,7 @@ def signed_pdf() -> tuple[bytes, str]:
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
         cert_registry=SimpleCertificateStore(),
     )
+    SIGNER_CERTS["Juge d'instruction Test"] = cert.public_bytes(serialization.Encoding.PEM)
     writer = IncrementalPdfFileWriter(io.BytesIO(save(new_pdf(2))))
     out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="Signature1"), signer=signer)
     return out.getvalue(), "Juge d'instruction Test"
@@ -480,6 +486,18 @@ def test_a_signed_pdf_is_accepted_and_its_signature_verified_on_the_original(api
     assert signature["field"] == "Signature1"
     assert "trust root" in signature["why"]
     assert crypto.decrypt(attachment_service.original_path(attachment.original_stored_name).read_bytes()) == data
+
+
+def test_a_signature_chaining_to_a_configured_root_is_trusted(api, own_request, settings, tmp_path):
+    data, signer = signed_pdf()
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(SIGNER_CERTS[signer])  # the court's (self-signed) root, as an operator configures it
+    settings.PADES_TRUST_ROOTS_FILE = str(roots)
+    response = post(api, own_request.reference, data)
+    assert response.status_code == 201, response.content
+    [signature] = Attachment.objects.get(pk=response.json()["id"]).signatures
+    assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True)
+    assert signature["why"] == "signature intact, valid and trusted"
 
 
 def test_a_tampered_signed_pdf_is_kept_with_an_invalid_signature(api, own_request):
