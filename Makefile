@@ -34,7 +34,11 @@ run: $(VENV)/.installed
 ## Run the whole test suite on PostgreSQL and Redis (started if installed but down).
 test: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --ignore=tests/e2e_worker --ignore=tests/resilience
+	@# Tests that start their own worker, gunicorn and redis-server processes run in sessions
+	@# of their own: the fault tests break their own process's broker connection on purpose.
+	$(PY) -m pytest -q tests/e2e_worker
+	$(PY) -m pytest -q tests/resilience
 
 ## The suite again on an awkward frozen instant (tests/conftest.py, frozen_clock): Saturday
 ## 27 Mar 2027 23:30 UTC is already Sunday 00:30 in Brussels, the night the clocks go forward,
@@ -43,7 +47,8 @@ test: $(VENV)/.dev-installed
 AWKWARD_INSTANT ?= 2027-03-27T23:30:00+00:00
 test-awkward-clock: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
-	PORTAL_TEST_NOW=$(AWKWARD_INSTANT) $(PY) -m pytest -n 2 -q -m "not smoke and not running_clock and not clock_independent"
+	PORTAL_TEST_NOW=$(AWKWARD_INSTANT) $(PY) -m pytest -n 2 -q -m "not smoke and not running_clock and not clock_independent" \
+		--ignore=tests/e2e_worker --ignore=tests/resilience
 
 ## The embedded-mode smoke test: Procfile processes on SQLite + filesystem broker.
 smoke: $(VENV)/.dev-installed

@@ -7,6 +7,7 @@ client, plus an anonymous client. Files go to a temporary private storage root.
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,12 @@ from requests_app.permissions import ADMIN, APPROVER, REVIEWER
 FROZEN_AT = datetime.fromisoformat(os.environ.get("PORTAL_TEST_NOW") or "2026-09-15T08:00:00+00:00")
 
 
+def real_time() -> float:
+    """Seconds since the epoch on the real clock, whether or not a test is travelling."""
+    hatch = time_machine.escape_hatch
+    return hatch.time.time() if hatch.is_travelling() else time.time()
+
+
 @pytest.fixture(autouse=True)
 def frozen_clock(request):
     """The clock for this test: stopped at ``FROZEN_AT``, or started there and running.
@@ -49,7 +56,7 @@ def child_clock_env() -> dict[str, str]:
     test's instant now, and the real time now, so the child adds what elapsed before it
     started (``portal/test_settings.py``)."""
     return {"PORTAL_CLOCK_START": timezone.now().isoformat(),
-            "PORTAL_CLOCK_REAL_ORIGIN": repr(time_machine.escape_hatch.time.time())}
+            "PORTAL_CLOCK_REAL_ORIGIN": repr(real_time())}
 
 
 def _never_published(message_id: int, *, message: Any = None) -> bool:
@@ -244,3 +251,4 @@ def approve_seen(*, actor: Any, request: Any, note: str = "") -> Any:
     package = delivery.pending_package(request)
     return review.review_approve(actor=actor, request=request, package_id=package.pk if package else 0,
                                  digests=delivery.package_digests(package) if package else [], note=note)
+
