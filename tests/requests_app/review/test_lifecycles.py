@@ -7,7 +7,8 @@ outbox rows it queued.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
@@ -48,17 +49,21 @@ def assert_days(delta: timedelta, days: int) -> None:
     assert timedelta(days=days - 1) <= delta <= timedelta(days=days), delta
 
 
-def assert_waiting_period(start: datetime, end: datetime, days: int) -> None:
-    """Where we wait on an authority (domain.md §13.2): never before the end of the N-th day,
-    rolled over weekends and Belgian public holidays (Reg. 1182/71 Art. 3(4)), and no later than
-    the end of that working day in the latest zone in use (a day of slack)."""
+def assert_waiting_period(start: datetime, end: datetime, days: int, issuer: str = "FR") -> None:
+    """Where we wait on an authority (domain.md §13.2): never before the end of the N-th day in
+    Brussels (our establishment), counted in local days from the local receipt date and rolled
+    over weekends and the Belgian and issuing state's public holidays (Reg. 1182/71 Art. 3(4));
+    and no later than a few days of slack beyond it (the issuer's later zones, its holidays)."""
+    brussels = ZoneInfo("Europe/Brussels")
     assert end >= start + timedelta(days=days), (start, end)
-    last_day = start.astimezone(UTC).date() + timedelta(days=days)
-    closed = holidays.country_holidays("BE", years=[last_day.year, last_day.year + 1])
+    last_day = start.astimezone(brussels).date() + timedelta(days=days)
+    years = [last_day.year, last_day.year + 1]
+    closed = holidays.country_holidays("BE", years=years) | holidays.country_holidays(issuer, years=years)
     while last_day.weekday() >= 5 or last_day in closed:
         last_day += timedelta(days=1)
-    assert end.astimezone(UTC).date() >= last_day, (start, end, last_day)
-    assert end <= datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=UTC), (start, end, last_day)
+    local_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=brussels)
+    assert end >= local_end, (start, end, last_day)
+    assert end <= local_end + timedelta(days=4), (start, end, last_day)
 
 
 # --- Production (EPOC, Reg. (EU) 2023/1543 Art. 10) ------------------------------------------
