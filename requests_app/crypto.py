@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
@@ -47,3 +50,18 @@ def decrypt(token: bytes) -> bytes:
 
 def rotate(token: bytes, *, accept_derived: bool = False) -> bytes:
     return fernet(accept_derived=accept_derived).rotate(token)
+
+
+def rotate_files(paths: Iterable[Path], *, accept_derived: bool = False) -> int:
+    """Re-encrypt each existing file with the newest key, atomically (write aside, then replace),
+    keeping it readable by its owner only. Returns how many files were rotated."""
+    count = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        tmp = path.with_suffix(".rotating")
+        tmp.write_bytes(rotate(path.read_bytes(), accept_derived=accept_derived))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        count += 1
+    return count

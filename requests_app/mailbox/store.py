@@ -117,17 +117,8 @@ def read_raw(message: InboundMessage) -> bytes:
 
 def rotate_keys(*, from_secret_key: bool = False) -> int:
     """Re-encrypt every stored raw message with the newest key (``manage.py rotate_response_keys``)."""
-    count = 0
-    for stored_name in InboundMessage.objects.values_list("stored_name", flat=True).iterator():
-        path = storage_path(stored_name)
-        if not path.exists():
-            continue
-        tmp = path.with_suffix(".rotating")
-        tmp.write_bytes(crypto.rotate(path.read_bytes(), accept_derived=from_secret_key))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        count += 1
-    return count
+    names = InboundMessage.objects.values_list("stored_name", flat=True).iterator()
+    return crypto.rotate_files((storage_path(n) for n in names), accept_derived=from_secret_key)
 
 
 def _header(message: Message, name: str) -> str:

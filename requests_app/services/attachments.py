@@ -204,14 +204,5 @@ def attachment_from_link(token: str) -> tuple[Any, Attachment] | None:
 def rotate_original_keys(*, from_secret_key: bool = False) -> int:
     """Re-encrypt every stored original with the newest response key (``rotate_response_keys``;
     ``from_secret_key`` as in ``delivery.rotate_keys``)."""
-    count = 0
-    for name in Attachment.objects.exclude(original_stored_name="").values_list("original_stored_name", flat=True):
-        path = original_path(name)
-        if not path.exists():
-            continue
-        tmp = path.with_suffix(".rotating")
-        tmp.write_bytes(crypto.rotate(path.read_bytes(), accept_derived=from_secret_key))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        count += 1
-    return count
+    names = Attachment.objects.exclude(original_stored_name="").values_list("original_stored_name", flat=True)
+    return crypto.rotate_files((original_path(n) for n in names), accept_derived=from_secret_key)

@@ -222,15 +222,5 @@ def rotate_keys(*, from_secret_key: bool = False) -> int:
     ``from_secret_key``: files encrypted with the key derived from SECRET_KEY (an installation
     that ran without RESPONSE_ENCRYPTION_KEYS) are decrypted with it during this run.
     """
-    count = 0
-    for item in ResponseFile.objects.filter(package__purged_at__isnull=True).iterator():
-        path = response_path(item.stored_name)
-        if not path.exists():
-            continue
-        rotated = crypto.rotate(path.read_bytes(), accept_derived=from_secret_key)
-        tmp = path.with_suffix(".rotating")
-        tmp.write_bytes(rotated)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        count += 1
-    return count
+    names = ResponseFile.objects.filter(package__purged_at__isnull=True).values_list("stored_name", flat=True)
+    return crypto.rotate_files((response_path(n) for n in names.iterator()), accept_derived=from_secret_key)
