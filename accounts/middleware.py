@@ -26,6 +26,7 @@ from django.shortcuts import redirect, resolve_url
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
+from .enrolment import remember_destination
 from .standing import in_good_standing
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
@@ -63,6 +64,7 @@ class SessionPolicyMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = language
             if settings.REQUIRE_MFA and not request.path.startswith(OPEN_PREFIXES) and not is_mfa_enabled(user):
+                remember_destination(request)  # the enrolment's Continue returns here
                 return redirect("mfa_index")
             # An officer not in good standing (authority pending/suspended/revoked, account
             # unapproved) reaches only the notice page, whatever portal page or fragment it asks.

@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import enrolment
 from requests_app import views as web_views
 
 admin.site.site_header = "Lawful Request Portal: legal team"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("requests_app.web.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("api/v1/", include("requests_app.api.urls")),
+    path("accounts/2fa/continue/", enrolment.mfa_continue, name="mfa_continue"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -118,13 +118,10 @@ def test_sign_up_verify_approve_enrol_totp_and_submit_an_epoc(page: Page, live_s
     page.wait_for_url(re.compile(r"/accounts/2fa/$"))
     page.goto("/requests/new/")
     page.wait_for_url(re.compile(r"/accounts/2fa/$"))  # still refused without MFA
+    expect(page.locator("#mfa-enrolment-required")).to_be_visible()  # why, and what to do
 
     page.goto("/accounts/2fa/totp/activate/")
-    # allauth asks for the password again before an authenticator is added (MFA_REAUTHENTICATION_REQUIRED),
-    # even straight after signing in.
-    page.wait_for_url(re.compile(r"/accounts/reauthenticate/"))
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    # Straight after signing in, no second password prompt (accounts/enrolment.py).
     page.wait_for_url(re.compile(r"/accounts/2fa/totp/activate/$"))
     secret = page.locator("#authenticator_secret").input_value()
     assert re.fullmatch(r"[A-Z2-7]{16,}=*", secret), secret
@@ -136,8 +133,8 @@ def test_sign_up_verify_approve_enrol_totp_and_submit_an_epoc(page: Page, live_s
     assert len(recovery_codes) == 10 and all(re.fullmatch(r"\w{6,}", code) for code in recovery_codes)
     assert Authenticator.objects.filter(user=officer, type=Authenticator.Type.TOTP).exists()
 
-    # The request form, now open.
-    page.click("#nav-new-request")
+    # Continue returns to the page the officer was going to: the request form, now open.
+    page.click("#mfa-continue")
     page.wait_for_url(re.compile(r"/requests/new/$"))
     expect(page.locator("#issuer-name")).to_have_text(authority.name)
     data_from, data_to = fill_epoc(page)
@@ -218,10 +215,7 @@ def test_passkey_enrolment_then_passwordless_sign_in(page: Page, context, live_s
     page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/accounts/2fa/$"))
     page.goto("/accounts/2fa/webauthn/add/")
-    page.wait_for_url(re.compile(r"/accounts/reauthenticate/"))
-    page.fill("#id_password", "correct-horse-battery")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/accounts/2fa/webauthn/add/$"))
+    page.wait_for_url(re.compile(r"/accounts/2fa/webauthn/add/$"))  # no second password prompt
     page.fill("#id_name", "Service laptop")
     page.check("#id_passwordless")
     page.get_by_role("button", name="Add").click()
