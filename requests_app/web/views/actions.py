@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -32,7 +31,7 @@ from requests_app.services.review import message_from_authority
 from requests_app.services.submission import request_withdraw
 from requests_app.uploads import UploadRejected
 
-from ..decorators import client_ip, officer_required
+from ..decorators import client_ip, download_returns_to_request, officer_required
 from ..forms.misc import AttachmentForm, MessageForm, WithdrawForm
 from .detail import render_detail
 from .lookup import find_request
@@ -150,7 +149,7 @@ def _bytes_response(data: bytes, filename: str, content_type: str) -> HttpRespon
 
 
 @officer_required
-@reauthentication_required
+@download_returns_to_request
 @require_GET
 def response_download(request: HttpRequest, reference: str, file_id: int) -> HttpResponse:
     legal_request = find_request(request, reference)
@@ -166,7 +165,7 @@ def response_download(request: HttpRequest, reference: str, file_id: int) -> Htt
 
 
 @officer_required
-@reauthentication_required
+@download_returns_to_request
 @require_GET
 def annex_iii_download(request: HttpRequest, reference: str, form_id: int) -> HttpResponse:
     legal_request = find_request(request, reference)

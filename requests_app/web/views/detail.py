@@ -7,19 +7,23 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.views.decorators.http import require_GET
 
+from accounts.models import AuthorityType
 from requests_app.audit import request_history
 from requests_app.models import LegalRequest
 from requests_app.services.delivery import released_package
-from requests_app.states import Status
+from requests_app.states import DataCategory, Status
 from requests_app.workflow import allowed_targets
 
 from ..decorators import officer_required
 from ..forms.misc import AttachmentForm, MessageForm
+from ..next_step import next_steps
 from .lookup import find_request
 
 STATUS_LABELS = dict(Status.choices)
+CATEGORY_LABELS = dict(DataCategory.choices)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -28,6 +32,42 @@ def _parse(value: str | None) -> datetime | str | None:
         return datetime.fromisoformat(value) if value else None
     except ValueError:
         return value
+
+
+def _category_rows(legal_request: LegalRequest, decision: dict[str, Any],
+                   findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The decision per requested data category, with the finding that blocks it (if any)."""
+    verdicts = {row.get("data_category"): row for row in decision.get("categories") or decision.get("verdicts") or []}
+    rows = []
+    for category in legal_request.data_categories or []:
+        verdict = verdicts.get(category)
+        blocking = None
+        if verdict and not verdict.get("allowed"):
+            blocking = next((f for f in findings if f.get("code") == verdict.get("reason_code")
+                             and f.get("data_category") in (None, category)), None)
+        rows.append({"category": category, "label": CATEGORY_LABELS.get(category, category), "verdict": verdict,
+                     "finding": blocking})
+    return rows
+
+
+# The pages a request page may start a download of after the re-authentication that
+# interrupted it (``decorators.download_returns_to_request``).
+_DOWNLOADS = {"response_download", "annex_iii_download"}
+
+
+def _download_to_start(request: HttpRequest, legal_request: LegalRequest) -> str:
+    path = request.GET.get("download", "")
+    if not path:
+        return ""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return ""
+    if match.namespace != "portal" or match.url_name not in _DOWNLOADS:
+        return ""
+    if match.kwargs.get("reference") != legal_request.reference:
+        return ""
+    return path
 
 
 def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: int = 200,
@@ -53,6 +93,11 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
         "package_downloadable": package.is_downloadable() if package else False,
         "can_withdraw": Status.WITHDRAWN in allowed_targets(legal_request.lifecycle, legal_request.status),
         "can_clarify": legal_request.status == Status.CLARIFICATION_REQUESTED,
+        "next_steps": next_steps(legal_request, decision),
+        "validation_type_label": dict(AuthorityType.choices).get(legal_request.validation_authority_type,
+                                                                 legal_request.validation_authority_type),
+        "categories": _category_rows(legal_request, decision, findings),
+        "start_download": _download_to_start(request, legal_request),
         "message_form": forms.get("message_form") or MessageForm(),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),
     }

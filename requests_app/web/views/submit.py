@@ -27,6 +27,10 @@ from ..forms.timezones import zone_for_country
 from .summary import summary_for
 
 
+# Outcomes of the rule check that ask the officer to confirm before submitting (issue 13 item 2).
+CONFIRM_ROUTES = frozenset({"not_executable", "rerouted"})
+
+
 def _forms(request: HttpRequest, data: Any = None, files: Any = None) -> tuple[RequestForm, Any]:
     zone = zone_for_country(request.user.authority.country)  # type: ignore[union-attr]
     targets = TargetFormSet(data, prefix="targets", form_kwargs={"default_zone": zone})
@@ -37,9 +41,11 @@ def _forms(request: HttpRequest, data: Any = None, files: Any = None) -> tuple[R
 
 
 def _page(request: HttpRequest, form: RequestForm, targets: Any, *, decision: dict[str, Any] | None = None,
-          findings: list[dict[str, Any]] | None = None, checked: bool = False, status: int = 200) -> HttpResponse:
+          findings: list[dict[str, Any]] | None = None, checked: bool = False, status: int = 200,
+          confirm_error: str = "") -> HttpResponse:
     return render(request, "portal/request_form.html", {
         "form": form, "targets": targets, "decision": decision, "findings": findings or [], "checked": checked,
+        "confirm_error": confirm_error,
         "error_summary": summary_for(form, targets), "sections": SECTION_INSTRUMENTS,
         "authority": request.user.authority,  # type: ignore[union-attr]
     }, status=status)
@@ -68,6 +74,14 @@ def request_new(request: HttpRequest) -> HttpResponse:
         decision = validation.request_check(actor=request.user, data=form.api_data)
         findings = attach_findings(form, targets, decision["findings"])
         return _page(request, form, targets, decision=decision, findings=findings, checked=True)
+    decision = validation.request_check(actor=request.user, data=form.api_data)
+    if decision.get("route") in CONFIRM_ROUTES and request.POST.get("confirm_not_executable") != "yes":
+        # The officer is told before a request the check calls unexecutable is stored; the legal
+        # team still decides (a person decides every refusal), so it can be sent on purpose.
+        findings = attach_findings(form, targets, decision["findings"])
+        return _page(request, form, targets, decision=decision, findings=findings, checked=True, status=400,
+                     confirm_error=_("The check says this request cannot be executed as it stands. Correct it, "
+                                     "or confirm that you want to submit it anyway."))
     key = form.cleaned_data.get("submission_key") or None
     try:
         with transaction.atomic():
