@@ -26,7 +26,6 @@ from ..forms.request_form import SECTION_INSTRUMENTS, RequestForm, TargetFormSet
 from ..forms.timezones import zone_for_country
 from .summary import summary_for
 
-
 # Outcomes of the rule check that ask the officer to confirm before submitting (issue 13 item 2).
 CONFIRM_ROUTES = frozenset({"not_executable", "rerouted"})
 
