@@ -23,11 +23,12 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 
 from .enrolment import remember_destination
 from .standing import in_good_standing
+from .zones import zone_of
 
 # Paths reachable before MFA enrolment: the account pages themselves (sign-in, e-mail
 # confirmation, MFA set-up, sign-out), static files, health and the API (token-authenticated).
@@ -71,7 +72,16 @@ class SessionPolicyMiddleware:
             if (getattr(user, "authority_id", None) is not None and not request.path.startswith(OPEN_PREFIXES)
                     and not in_good_standing(user)):
                 return redirect("portal:awaiting_approval")
-        response = self.get_response(request)
+        # Every time shown to this person in their own zone (accounts/zones.py), the admin
+        # included; the API keeps UTC. Deactivated afterwards: the zone is thread-local.
+        zoned = user is not None and user.is_authenticated and not request.path.startswith("/api/")
+        if zoned:
+            timezone.activate(zone_of(user))
+        try:
+            response = self.get_response(request)
+        finally:
+            if zoned:
+                timezone.deactivate()
         signed_in = user is not None and user.is_authenticated
         if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response:
             # Pages of a signed-in person and every API answer (token-authenticated, so

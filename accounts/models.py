@@ -102,6 +102,8 @@ class User(AbstractUser):
         Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
     )
     language = models.CharField(max_length=8, default="en")
+    # The zone this person reads times in (accounts/zones.py); empty: the default for them.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
     approval_status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
     approved_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from requests_app import audit, outbox
 
@@ -218,6 +219,22 @@ def user_set_language(*, user: User, language: str) -> bool:
         return False
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+    return True
+
+
+def user_set_time_zone(*, user: User, time_zone: str) -> bool:
+    """Keep the zone the person reads times in ("" returns to the default; accounts/zones.py)."""
+    from .zones import is_known_zone
+
+    time_zone = (time_zone or "").strip()
+    if time_zone and not is_known_zone(time_zone):
+        raise ValidationError({"time_zone": _("Unknown time zone.")})
+    if user.time_zone == time_zone:
+        return False
+    User.objects.filter(pk=user.pk).update(time_zone=time_zone)
+    user.time_zone = time_zone
+    audit.record("user.time_zone_changed", actor=user, obj=user, authority_id=user.authority_id,
+                 data={"time_zone": time_zone or "default"})
     return True
 
 

@@ -9,22 +9,11 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
-COUNTRY_ZONES = {
-    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia", "CY": "Asia/Nicosia",
-    "CZ": "Europe/Prague", "DE": "Europe/Berlin", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
-    "ES": "Europe/Madrid", "FI": "Europe/Helsinki", "FR": "Europe/Paris", "GB": "Europe/London",
-    "GR": "Europe/Athens", "HR": "Europe/Zagreb", "HU": "Europe/Budapest", "IE": "Europe/Dublin",
-    "IT": "Europe/Rome", "LT": "Europe/Vilnius", "LU": "Europe/Luxembourg", "LV": "Europe/Riga",
-    "MT": "Europe/Malta", "NL": "Europe/Amsterdam", "PL": "Europe/Warsaw", "PT": "Europe/Lisbon",
-    "RO": "Europe/Bucharest", "SE": "Europe/Stockholm", "SI": "Europe/Ljubljana", "SK": "Europe/Bratislava",
-    "US": "America/New_York",
-}
-EXTRA_ZONES = ("UTC", "America/Chicago", "America/Denver", "America/Los_Angeles")
+from accounts.zones import COUNTRY_ZONES, EXTRA_ZONES, zone_for_country
+
+__all__ = ["ZONE_CHOICES", "localise", "zone_for_country"]
+
 ZONE_CHOICES = [("", _("Choose a time zone"))] + [(z, z) for z in sorted({*COUNTRY_ZONES.values(), *EXTRA_ZONES})]
-
-
-def zone_for_country(country: str) -> str:
-    return COUNTRY_ZONES.get((country or "").upper(), "UTC")
 
 
 def localise(value: datetime | None, zone: str) -> str | None:

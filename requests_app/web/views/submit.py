@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.zones import zone_for_country, zone_of
 from requests_app.access import RequestNotFound, get_visible_request
 from requests_app.models import AttachmentKind, Channel
 from requests_app.services import validation
@@ -23,7 +24,7 @@ from requests_app.uploads import UploadRejected
 from ..decorators import client_ip, officer_required
 from ..findings import attach_findings, slot_names
 from ..forms.request_form import SECTION_INSTRUMENTS, RequestForm, TargetFormSet
-from ..forms.timezones import zone_for_country
+from ..forms.timezones import ZONE_CHOICES
 from .summary import summary_for
 
 # Outcomes of the rule check that ask the officer to confirm before submitting (issue 13 item 2).
@@ -31,7 +32,10 @@ CONFIRM_ROUTES = frozenset({"not_executable", "rerouted"})
 
 
 def _forms(request: HttpRequest, data: Any = None, files: Any = None) -> tuple[RequestForm, Any]:
-    zone = zone_for_country(request.user.authority.country)  # type: ignore[union-attr]
+    # The officer's own zone (accounts/zones.py), if the form offers it; else the country's.
+    zone = zone_of(request.user).key
+    if zone not in dict(ZONE_CHOICES):
+        zone = zone_for_country(request.user.authority.country)  # type: ignore[union-attr]
     targets = TargetFormSet(data, prefix="targets", form_kwargs={"default_zone": zone})
     initial = {"range_timezone": zone, "submission_key": uuid.uuid4().hex,
                "language": getattr(request, "LANGUAGE_CODE", "en")}
