@@ -61,11 +61,11 @@ lint: $(VENV)/.dev-installed
 	$(PY) manage.py finding_messages --check
 	$(PY) -m mypy .
 
+## Every benchmark (bench/run_all.py: intake, pipeline, rules, admin queue at 1M rows, then the
+## on-call e-mail latency, RSS and big-table figures over 3 runs); rewrites bench/RESULTS.md. ~15 min.
 bench: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
-	$(PY) bench/intake.py
-	$(PY) bench/pipeline.py
-	$(PY) bench/rules.py
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf var/portal.sqlite3* var/broker var/static
