@@ -36,10 +36,42 @@ def top(profile: cProfile.Profile, key: str, n: int) -> str:
     return out.getvalue()
 
 
+def buckets(profile: cProfile.Profile, n_ops: int) -> list[tuple[str, float]]:
+    """Own time per area of code, ms per operation, largest first."""
+    stats = pstats.Stats(profile)
+    areas: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        path = filename.replace(os.sep, "/")
+        if "/psycopg/" in path or "_socket" in name or name == "select":
+            area = "psycopg + socket (waiting on PostgreSQL round trips)"
+        elif "site-packages/django/db/models/sql" in path:
+            area = "Django ORM: SQL compilation"
+        elif "site-packages/django/db" in path:
+            area = "Django ORM: models, querysets, backend"
+        elif "site-packages/django/" in path:
+            area = "Django: request handling, middleware, other"
+        elif "site-packages/rest_framework" in path:
+            area = "DRF: parsing, serializers, rendering"
+        elif "site-packages/kombu" in path or "site-packages/celery" in path or "site-packages/redis" in path:
+            area = "Celery/kombu/redis: publishing the task"
+        elif "/requests_app/rules/" in path:
+            area = "project: rules engine"
+        elif "/requests_app/" in path or "/accounts/" in path or "/portal/" in path:
+            area = "project code (requests_app, accounts, portal)"
+        elif path.startswith("~") or "<" in path:
+            area = "builtins (json, hashlib, copy, ...)"
+        else:
+            area = "other libraries (" + path.rsplit("site-packages/", 1)[-1].split("/", 1)[0] + ")" \
+                if "site-packages/" in path else "Python standard library"
+        areas[area] = areas.get(area, 0.0) + tottime * 1000 / n_ops
+    return sorted(areas.items(), key=lambda kv: -kv[1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--write", action="store_true", help="write the 'profile' section of bench/RESULTS.md")
     args = parser.parse_args()
     common.setup()
     common.ensure_database()
@@ -104,6 +136,27 @@ def main() -> int:
     print("worker queries:")
     for q in task_q:
         print("  ", q[:160])
+    web_areas, task_areas = buckets(web_prof, args.n), buckets(task_prof, args.n)
+    for label, areas in (("web", web_areas), ("worker", task_areas)):
+        print(f"{label}: own time by area, ms per operation")
+        for area, ms in areas[:10]:
+            print(f"   {ms:7.2f}  {area}")
+    if args.write:
+        rows = []
+        for label, areas, cpu, queries in (("web: POST /api/v1/requests/", web_areas, web_cpu, web_q),
+                                           ("worker: validate_request body", task_areas, task_cpu, task_q)):
+            rows.append(f"**{label}**: CPU median {statistics.median(web_cpu if cpu is web_cpu else task_cpu):.2f} ms "
+                        f"(min {min(cpu):.2f}) over {args.n}, {len(queries)} SQL queries. Own time under cProfile "
+                        "(profiling inflates Python time ~1.5-2×; compare areas, not totals):")
+            rows.append("")
+            rows.append(common.table(["ms/op", "area"], [(f"{ms:.2f}", area) for area, ms in areas[:8]]))
+            rows.append("")
+        common.write_section("profile", "\n".join([
+            "## CPU per submission, web + worker (`bench/profile_submission.py`)", "",
+            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine_summary()}. "
+            f"{common.tree_state()}. In process (Django test Client for the POST, then `request_validate` as the "
+            "worker runs it), bench.settings on PostgreSQL, the machine shared with other runs.", "",
+            f"```\n.venv/bin/python bench/profile_submission.py --n {args.n} --write\n```", "", *rows]))
     print("=== web, by own time ===\n" + top(web_prof, "tottime", args.top))
     print("=== web, cumulative ===\n" + top(web_prof, "cumulative", args.top))
     print("=== worker, by own time ===\n" + top(task_prof, "tottime", args.top))

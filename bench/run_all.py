@@ -79,7 +79,7 @@ class Sink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
                 import email
 
                 subject = str(email.message_from_bytes(envelope.original_content or envelope.content)["Subject"])
@@ -189,9 +189,9 @@ def hammer(requests_total: int, token: str, body: bytes, threads: int = 8, posts
 # --- one run of the live measurements ----------------------------------------------------------
 
 def live_run(run: int, emergencies: int, requests_total: int) -> dict:
-    from tests.conftest import epoc_body
-
     from django.core.serializers.json import DjangoJSONEncoder
+
+    from tests.conftest import epoc_body
 
     sink = Sink()
     os.environ["BENCH_SMTP_PORT"] = str(sink.port)
@@ -302,7 +302,8 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
     if live:
         rows = [
             ("emergency submit → on-call alert accepted by aiosmtpd, ms",
-             spread([r["alert_ms"] for r in live]), "SMTP hand-off by smtplib, ms", spread([r["smtp_floor_ms"] for r in live]),
+             spread([r["alert_ms"] for r in live]), "SMTP hand-off by smtplib, ms",
+             spread([r["smtp_floor_ms"] for r in live]),
              spread([r["alert_ms"] / r["smtp_floor_ms"] for r in live], "{:.0f}×")),
             ("emergency submit → 201, ms", spread([r["answer_ms"] for r in live]), "", "", ""),
         ]
@@ -311,8 +312,9 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
                 roles = sorted(live[0][when][role_key])
                 for role in roles:
                     values = [r[when][role_key].get(role, 0.0) for r in live]
-                    rows.append((f"RSS {label} {role}, {'after warm-up' if when == 'warm' else f'after {args.requests:,} requests'}, MB",
-                                 spread(values), "bare Python + django.setup(), MB", spread([r["bare_rss"] for r in live]),
+                    moment = "after warm-up" if when == "warm" else f"after {args.requests:,} requests"
+                    rows.append((f"RSS {label} {role}, {moment}, MB", spread(values),
+                                 "bare Python + django.setup(), MB", spread([r["bare_rss"] for r in live]),
                                  spread([v / r["bare_rss"] for v, r in zip(values, live, strict=True)], "{:.2f}×")))
         lines += [common.table(["figure", "value", "floor", "floor value", "ratio"], rows), ""]
         lines.append(f"{args.requests:,} requests per run = GET /healthz with one intake POST in 50 (validated by the "
@@ -327,8 +329,10 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
                 for name, key in (("admin changelist, unfiltered", "changelist_ms"),
                                   ("admin changelist, status=in_review & country=DE", "changelist_filtered_ms"),
                                   ("transparency report rows, last 365 days", "report_ms"))]
-        lines += [f"Big table: {big[0]['rows_total']:,} requests in `{os.environ.get('BENCH_ADMIN_DB', 'lrp_bench_admin')}` "
-                  f"({big[0]['rows_in_report']:,} in the report's year); in-process Django test Client as a legal admin, "
+        database = os.environ.get("BENCH_ADMIN_DB", "lrp_bench_admin")
+        lines += [f"Big table: {big[0]['rows_total']:,} requests in `{database}` "
+                  f"({big[0]['rows_in_report']:,} in the report's year); in-process Django test Client as a "
+                  "legal admin, "
                   "5 timed requests per page per run (report: 1–3 calls of `transparency_rows`).", "",
                   common.table(["figure", "ms", "floor: admin index page, ms", "ratio"], rows), ""]
     return "\n".join(lines)
@@ -337,7 +341,8 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma-separated scripts not to run (intake,pipeline,rules,admin_queue)")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated scripts not to run (intake,pipeline,rules,admin_queue)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the admin queue's database")
     parser.add_argument("--emergencies", type=int, default=10)
     parser.add_argument("--requests", type=int, default=10_000)
@@ -359,7 +364,8 @@ def main() -> int:
     live = []
     for run in range(args.runs):
         live.append(live_run(run, args.emergencies, args.requests))
-        print(f"run {run + 1}: alert {live[-1]['alert_ms']:.1f} ms, floor {live[-1]['smtp_floor_ms']:.2f} ms", flush=True)
+        print(f"run {run + 1}: alert {live[-1]['alert_ms']:.1f} ms, floor {live[-1]['smtp_floor_ms']:.2f} ms",
+              flush=True)
     big = []
     if "admin_queue" not in skip or os.environ.get("BENCH_BIG_TABLE") == "1":
         for run in range(args.runs):
