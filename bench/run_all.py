@@ -324,7 +324,7 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
                      "`send_notifications` and Django's SMTP backend.")
         lines.append("")
     if big:
-        rows = [(name, spread([r[key] for r in big]), spread([r["admin_index_ms"] for r in big]),
+        big_rows = [(name, spread([r[key] for r in big]), spread([r["admin_index_ms"] for r in big]),
                  spread([r[key] / r["admin_index_ms"] for r in big], "{:.1f}×"))
                 for name, key in (("admin changelist, unfiltered", "changelist_ms"),
                                   ("admin changelist, status=in_review & country=DE", "changelist_filtered_ms"),
@@ -334,7 +334,7 @@ def report(live: list[dict], big: list[dict], args: argparse.Namespace, ran: dic
                   f"({big[0]['rows_in_report']:,} in the report's year); in-process Django test Client as a "
                   "legal admin, "
                   "5 timed requests per page per run (report: 1–3 calls of `transparency_rows`).", "",
-                  common.table(["figure", "ms", "floor: admin index page, ms", "ratio"], rows), ""]
+                  common.table(["figure", "ms", "floor: admin index page, ms", "ratio"], big_rows), ""]
     return "\n".join(lines)
 
 
