@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORTAL_PORT ?= 8000
 export PORTAL_PORT
 
-.PHONY: run test test-awkward-clock smoke lint check-deploy bench clean
+.PHONY: run test test-awkward-clock smoke lint check-deploy bench load clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,11 +61,17 @@ lint: $(VENV)/.dev-installed
 	$(PY) manage.py finding_messages --check
 	$(PY) -m mypy .
 
+## Every benchmark (bench/run_all.py: intake, pipeline, rules, admin queue at 1M rows, then the
+## on-call e-mail latency, RSS and big-table figures over 3 runs); rewrites bench/RESULTS.md. ~15 min.
 bench: $(VENV)/.dev-installed
 	./scripts/ensure_services.sh
-	$(PY) bench/intake.py
-	$(PY) bench/pipeline.py
-	$(PY) bench/rules.py
+	$(PY) bench/run_all.py
+
+## Locust load, headless, loopback, bounded (45 s, 40 submissions per authority user): authorities
+## submit with an upload and poll, the legal team pages the admin queue; then the books must balance.
+load: $(VENV)/.dev-installed
+	./scripts/ensure_services.sh
+	$(PY) bench/load.py
 
 clean:
 	rm -rf var/portal.sqlite3* var/broker var/static

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "lrp_bench_admin"
+DB_NAME = os.environ.get("BENCH_ADMIN_DB", "lrp_bench_admin")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 COMMAND = "cd /work/main && .venv/bin/python bench/admin_queue.py"

@@ -32,10 +32,10 @@ SETTINGS = "bench.settings"
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("BENCH_PORT", "18765"))
 BASE_URL = f"http://{HOST}:{PORT}"
-DB_NAME = "lrp_bench"
+DB_NAME = os.environ.get("BENCH_DB", "lrp_bench")
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_BENCH_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 LOG_DIR = Path(tempfile.gettempdir()) / "lrp_bench_logs"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 

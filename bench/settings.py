@@ -40,6 +40,10 @@ from portal.settings import REST_FRAMEWORK as _PORTAL_REST_FRAMEWORK  # noqa: E4
 ROOT_URLCONF = "bench.urls"
 DEBUG = False
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if os.environ.get("BENCH_SMTP_PORT"):  # bench/run_all.py: a real (aiosmtpd) server on loopback
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = "127.0.0.1", int(os.environ["BENCH_SMTP_PORT"]), 5
+    EMAIL_USE_TLS = EMAIL_USE_SSL = False
 
 # The throttles stay in the request path (their cache round trips are part of the cost) but
 # can never refuse: at most one refusal per million requests a second.

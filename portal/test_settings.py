@@ -15,6 +15,10 @@ os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp
 from .settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A process started by a test may deliver to a real (test) SMTP server instead.
+if os.environ.get("PORTAL_TEST_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = "127.0.0.1", int(os.environ["PORTAL_TEST_SMTP_PORT"]), 3
 # Generous limits so ordinary tests never hit them; throttling tests set their own.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"authority": "100000/minute",  # noqa: F405
                                                                 "authority_submit": "100000/minute"}}

@@ -85,7 +85,12 @@ def due_message_ids(limit: int = 200) -> list[int]:
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
-        return list(qs.values_list("pk", flat=True)[:limit])
+        ids = list(qs.values_list("pk", flat=True)[:limit])
+        # Claimed for this sweep: a second sweeper running now skips the locked rows and, once
+        # this commits, finds them not due again before OUTBOX_RESEND_AFTER (a sweeper that dies
+        # before publishing leaves them for the next sweep).
+        OutboxMessage.objects.filter(pk__in=ids).update(available_at=timezone.now())
+        return ids
 
 
 def sweep() -> int:

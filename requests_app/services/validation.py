@@ -38,8 +38,10 @@ MAX_ATTEMPTS = 5
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
     with transaction.atomic():
+        # The targets are read once, here: the facts and the drafted proposal use the same rows
+        # (they change only in clarification_requested, never while validating).
         request = (LegalRequest.objects.select_for_update(of=("self",)).select_related("authority")
-                   .filter(pk=request_id).first())
+                   .prefetch_related("targets").filter(pk=request_id).first())
         if request is None or request.status not in {Status.RECEIVED, Status.VALIDATING}:
             return None
         attempts = {"validation_attempts": request.validation_attempts + 1}
@@ -69,12 +71,14 @@ def assess(request: LegalRequest) -> tuple[Decision, datetime]:
     return decision, clarified_at or request.received_at
 
 
-def decision_record(decision: Decision, request: LegalRequest | None = None) -> dict[str, Any]:
+def decision_record(decision: Decision, request: LegalRequest | None = None,
+                    targets: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     record = decision.to_dict()
     record["config_fingerprint"] = config_fingerprint()
     if request is not None:
         # The engine proposes, a person decides: the drafted Annex III the legal team edits and signs.
-        targets = [(t.kind, t.value) for t in request.targets.all()]
+        if targets is None:
+            targets = [(t.kind, t.value) for t in request.targets.all()]
         record["proposal"] = draft_annex_iii(record, targets)
     return record
 
@@ -143,7 +147,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         )
         if current.status != Status.VALIDATING:
             return None
-        record = decision_record(decision, current)
+        record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])
         audit.record("request.validated", request=current, authority_id=current.authority_id, data={
             "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
         })

@@ -191,6 +191,18 @@ def test_the_same_outbox_row_is_published_once(officer, django_capture_on_commit
     assert len(sent) == 1
 
 
+def test_a_second_sweeper_does_not_take_the_rows_a_first_one_claimed(submit, broker_down):
+    """Two sweepers one after the other inside OUTBOX_RESEND_AFTER: the rows go to the first only
+    (on main both took every due row, and each published it)."""
+    request = submit()
+    message = validation_rows(request).get()
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert outbox.due_message_ids() == [message.pk]
+        assert outbox.due_message_ids() == [], "claimed by the first sweep"
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert outbox.due_message_ids() == [message.pk], "a sweeper that died leaves it for a later sweep"
+
+
 # --- Broker down (F5, F7) ---------------------------------------------------------------------------
 
 
