@@ -103,6 +103,10 @@ class LegalRequest(models.Model):
     addressee_country = models.CharField(max_length=2, blank=True)
     person_residence_country = models.CharField(max_length=2, blank=True)
     suspect_named = models.BooleanField(null=True, blank=True)
+    # Art. 8(2)(a): where the offence was committed; Art. 7(2): the designated establishment
+    # or legal representative did not react to the emergency order (requests_app/codec.py).
+    offence_country = models.CharField(max_length=2, blank=True)
+    designated_unresponsive = models.BooleanField(default=False)
 
     received_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import audit, outbox, timers
-from ..facts import facts_from_request
+from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
@@ -187,11 +187,11 @@ def request_check(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The decision for a validated request body, stored nowhere (``POST .../check/`` and the
     portal form's live check). The issuer comes from the actor's verified authority."""
     from ..access import visible_requests
-    from ..facts import facts_from_data
+    from .. import codec
     from ..rules import evaluate
 
     linked = None
     if data.get("linked_reference"):
         linked = visible_requests(actor).filter(reference=data["linked_reference"]).first()
-    facts = facts_from_data(data, authority=actor.authority, received_at=timezone.now(), linked=linked)
+    facts = codec.facts(data, authority=actor.authority, received_at=timezone.now(), linked=linked)
     return evaluate(facts, provider_config()).to_dict()
