@@ -26,7 +26,7 @@ from .. import audit, crypto, outbox, timers
 from ..models import LegalRequest, ResponseFile, ResponsePackage
 from ..permissions import require
 from ..states import Status
-from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
+from ..workflow import TransitionGuardFailed, TransitionNotAllowed, is_locked, lock_request, transition
 from .attachments import _safe_name
 from .errors import InvalidState, ServiceError
 
@@ -101,7 +101,8 @@ def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
     """
     require(actor, "approve", request)
     with transaction.atomic():
-        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        # review_approve passes the row it holds locked: one lock per operation.
+        locked = request if is_locked(request) else lock_request(request)
         package = (
             ResponsePackage.objects.select_for_update()
             .filter(request=locked, approval__isnull=False, released_at__isnull=True, purged_at__isnull=True)

@@ -17,7 +17,7 @@ from .. import audit, codec, outbox, timers
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
-from ..workflow import TransitionNotAllowed, transition
+from ..workflow import TransitionNotAllowed, lock_request, transition
 from .errors import IdempotencyKeyReused, InvalidState, ServiceError
 
 
@@ -160,7 +160,7 @@ def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
     require_standing(actor)
     try:
         with transaction.atomic():
-            moved = transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
+            moved = transition(lock_request(request), Status.WITHDRAWN, actor=actor, reason=reason,
                                resolution="withdrawn_by_authority", ip_address=ip_address)
             timers.cancel(moved)
             outbox.enqueue("notify.withdrawn", request=moved)
@@ -182,7 +182,7 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
     """
     require_standing(actor)
     with transaction.atomic():
-        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        locked = lock_request(request)
         if locked.status != Status.CLARIFICATION_REQUESTED:
             raise InvalidState("This request is not waiting for a clarification.")
         refused = sorted(set(changes) - set(AMENDABLE))

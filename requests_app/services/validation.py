@@ -27,7 +27,7 @@ from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
-from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, needs_callback, transition
+from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, lock_request, needs_callback, transition
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,16 @@ MAX_ATTEMPTS = 5
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
     with transaction.atomic():
-        request = (LegalRequest.objects.select_for_update(of=("self",)).select_related("authority")
-                   .filter(pk=request_id).first())
-        if request is None or request.status not in {Status.RECEIVED, Status.VALIDATING}:
+        try:
+            request = lock_request(request_id, select_related=("authority",))
+        except LegalRequest.DoesNotExist:
+            return None
+        if request.status not in {Status.RECEIVED, Status.VALIDATING}:
             return None
         attempts = {"validation_attempts": request.validation_attempts + 1}
         if request.status == Status.RECEIVED:
             return transition(request, Status.VALIDATING, reason="automatic validation started",
-                              extra_fields=attempts, already_locked=True)
+                              extra_fields=attempts)
         request.validation_attempts = attempts["validation_attempts"]
         request.save(update_fields=["validation_attempts", "updated_at"])
         return request
@@ -138,9 +140,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         return _give_up(request)
     decision, period_start = assess(request)
     with transaction.atomic():
-        current = LegalRequest.objects.select_for_update(of=("self",)).select_related("linked_request").get(
-            pk=request.pk
-        )
+        current = lock_request(request, select_related=("linked_request",))
         if current.status != Status.VALIDATING:
             return None
         record = decision_record(decision, current)
@@ -157,7 +157,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         if effect:
             target, fields["resolution"] = Status.CLOSED, effect
         moved = transition(current, target, reason=f"automatic validation: {decision.route}",
-                           extra_fields={"decision": record, **fields}, already_locked=True)
+                           extra_fields={"decision": record, **fields})
         if target == Status.CLARIFICATION_REQUESTED:
             outbox.enqueue("notify.clarification_requested", request=moved)
         else:
@@ -169,7 +169,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
 
 def _give_up(request: LegalRequest) -> LegalRequest | None:
     with transaction.atomic():
-        current = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        current = lock_request(request)
         if current.status != Status.VALIDATING:
             return None
         record = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
