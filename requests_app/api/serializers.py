@@ -85,8 +85,8 @@ class CountryField(serializers.RegexField):
         kwargs.setdefault("default", "")
         super().__init__(r"^[A-Z]{2}$", **kwargs)
 
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)  # the pattern is checked first: "el" is refused
         return iso_country(value) if value else value
 
 
