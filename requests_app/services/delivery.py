@@ -10,7 +10,6 @@ deleted; the metadata and the audit trail stay.
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -39,13 +38,7 @@ def response_path(stored_name: str) -> Path:
 
 def _write_encrypted(data: bytes) -> str:
     stored_name = uuid.uuid4().hex
-    path = response_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(crypto.encrypt(data))
-        handle.flush()
-        os.fsync(handle.fileno())
+    crypto.write_encrypted(response_path(stored_name), data)
     return stored_name
 
 

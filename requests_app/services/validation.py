@@ -186,8 +186,8 @@ def _give_up(request: LegalRequest) -> LegalRequest | None:
 def request_check(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The decision for a validated request body, stored nowhere (``POST .../check/`` and the
     portal form's live check). The issuer comes from the actor's verified authority."""
-    from ..access import visible_requests
     from .. import codec
+    from ..access import visible_requests
     from ..rules import evaluate
 
     linked = None

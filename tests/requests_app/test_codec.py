@@ -8,8 +8,8 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from requests_app import codec
 from requests_app.api.serializers import CountryField, RequestCreateSerializer, RequestDetailSerializer
