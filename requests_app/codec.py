@@ -249,6 +249,16 @@ def body_from_flat(flat: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def offence_of(request: LegalRequest) -> dict[str, Any]:
+    """The stored request's ``offence`` as the API shows it (always an object)."""
+    flat = {name: getattr(request, name) for name in GROUPS["offence"]}
+    return offence_body({**flat, "sentence_execution": request.sentence_months is not None}, always=True) or {}
+
+
+def validation_of(request: LegalRequest) -> dict[str, Any] | None:
+    return validation_body({name: getattr(request, name) for name in GROUPS["validation"]})
+
+
 def request_body(request: LegalRequest) -> dict[str, Any]:
     """The stored request as the contract's body (the inverse of ``model_fields``)."""
     return body_from_flat(flat_from_request(request))

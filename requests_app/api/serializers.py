@@ -414,11 +414,10 @@ class RequestDetailSerializer(serializers.ModelSerializer):
         ]
 
     def get_offence(self, obj: LegalRequest) -> dict[str, Any]:
-        return codec.offence_body({**{n: getattr(obj, n) for n in codec.GROUPS["offence"]},
-                                   "sentence_execution": obj.sentence_months is not None}, always=True) or {}
+        return codec.offence_of(obj)
 
     def get_validation(self, obj: LegalRequest) -> dict[str, Any] | None:
-        return obj.validation
+        return codec.validation_of(obj)
 
     @extend_schema_field(StoredDecisionSerializer(allow_null=True))
     def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:

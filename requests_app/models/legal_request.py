@@ -178,26 +178,7 @@ class LegalRequest(models.Model):
     def is_open(self) -> bool:
         return self.status not in TERMINAL_STATES
 
-    @property
-    def sentence_execution(self) -> dict | None:
-        if self.sentence_months is None:
-            return None
-        return {
-            "sentence_months": self.sentence_months,
-            "in_absentia": self.sentence_in_absentia,
-            "absconded": self.sentence_absconded,
-        }
-
-    @property
-    def validation(self) -> dict | None:
-        if not self.validation_authority_type:
-            return None
-        return {
-            "authority_type": self.validation_authority_type,
-            "authority_name": self.validation_authority_name,
-            "reference": self.validation_reference,
-            "date": self.validation_date,
-        }
+    # The body's nested ``offence`` and ``validation`` of a stored request: requests_app/codec.py.
 
 
 class Target(models.Model):

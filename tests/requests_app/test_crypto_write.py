@@ -5,6 +5,7 @@ and uploaded originals."""
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_write_encrypted_is_owner_only_exclusive_and_decrypts(tmp_path):
 
 @pytest.mark.parametrize("module", [store, delivery, attachments], ids=lambda m: m.__name__)
 def test_the_three_stores_have_no_writer_of_their_own(module):
-    source = open(module.__file__, encoding="utf-8").read()
+    source = Path(module.__file__).read_text(encoding="utf-8")
     assert "os.open(" not in source and "O_EXCL" not in source
     assert "crypto.write_encrypted(" in source
 
