@@ -48,6 +48,23 @@ def decrypt(token: bytes) -> bytes:
     return fernet().decrypt(token)
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (never overwrite: O_EXCL) readable by its owner only, in a directory of
+    its owner only, and write ``data`` durably (fsync)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_encrypted(path: Path, data: bytes) -> None:
+    """``data`` encrypted with the newest key, written as ``write_private`` does (raw e-mails,
+    response files, uploaded originals)."""
+    write_private(path, encrypt(data))
+
+
 def rotate(token: bytes, *, accept_derived: bool = False) -> bytes:
     return fernet(accept_derived=accept_derived).rotate(token)
 

@@ -180,6 +180,22 @@ def allowed_targets(lifecycle: str, status: str) -> frozenset[str]:
     return TRANSITIONS[lifecycle].get(status, frozenset())
 
 
+def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str, ...] = ()) -> LegalRequest:
+    """Lock the request row (``SELECT ... FOR UPDATE`` of that row only) in the caller's open
+    transaction and return the fresh instance, marked as locked for ``transition()``."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_request needs the caller's transaction (transaction.atomic())")
+    pk = request_or_pk if isinstance(request_or_pk, int) else request_or_pk.pk
+    locked = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related).get(pk=pk)
+    locked._row_locked = True  # type: ignore[attr-defined]
+    return locked
+
+
+def is_locked(request: LegalRequest) -> bool:
+    """``request`` came from ``lock_request`` (within a transaction still open)."""
+    return bool(getattr(request, "_row_locked", False)) and transaction.get_connection().in_atomic_block
+
+
 def transition(
     request: LegalRequest,
     target: str,
@@ -190,26 +206,20 @@ def transition(
     data: dict[str, Any] | None = None,
     extra_fields: dict[str, Any] | None = None,
     ip_address: str | None = None,
-    already_locked: bool = False,
 ) -> LegalRequest:
-    """Move ``request`` to ``target`` if its lifecycle allows it; return the locked row.
+    """Move the locked ``request`` to ``target`` if its lifecycle allows it; return it.
 
-    Locks the row, re-reads the current state (the caller's copy may be stale), checks the
-    table and the guards, saves with ``update_fields`` and writes the audit event, all in one
-    transaction. ``extra_fields`` are saved with the move (decision, due_at, ...).
-    ``already_locked``: the caller holds ``request`` locked (``select_for_update``) in its
-    open transaction, so it is not read again; the move is checked before anything is
-    written, so a refusal leaves the caller's transaction usable.
+    The caller locks the row once (``lock_request``) in its open transaction and passes that
+    instance; nothing is read or locked again here. The table and the guards are checked
+    before anything is written, so a refusal leaves the caller's transaction usable; then the
+    row is saved with ``update_fields`` and the audit event written. ``extra_fields`` are
+    saved with the move (decision, due_at, ...).
     """
-    if already_locked:
-        if not transaction.get_connection().in_atomic_block:
-            raise RuntimeError("already_locked needs the caller's transaction holding the row lock")
-        _check(request, target, actor)
+    if not is_locked(request):
+        raise RuntimeError("transition() needs the row locked by workflow.lock_request() in the open transaction")
+    _check(request, target, actor)
+    with transaction.atomic():  # a savepoint: no state change without its audit event
         return _apply(request, target, actor, reason, resolution, data, extra_fields, ip_address)
-    with transaction.atomic():
-        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
-        _check(locked, target, actor)
-        return _apply(locked, target, actor, reason, resolution, data, extra_fields, ip_address)
 
 
 def _check(request: LegalRequest, target: str, actor: Any = None) -> None:

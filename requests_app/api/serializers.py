@@ -11,10 +11,10 @@ from rest_framework import serializers
 
 from accounts.models import AuthorityType
 
+from .. import codec
 from ..audit import request_history
 from ..models import AnnexIII, AnnexIIIReason, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
 from ..rules.vocab import iso_country
-from ..services.submission import AMENDABLE
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
 MAX_TARGETS = 100
@@ -76,7 +76,40 @@ class DsaSerializer(serializers.Serializer):
                                          max_length=MAX_TARGETS)
 
 
-class RequestCreateSerializer(serializers.Serializer):
+class CountryField(serializers.RegexField):
+    """ISO 3166-1 alpha-2, upper case; "" = not stated. EL → GR, UK → GB."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(r"^[A-Z]{2}$", **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)  # the pattern is checked first: "el" is refused
+        return iso_country(value) if value else value
+
+
+def codec_field(scalar: codec.Scalar) -> serializers.Field:
+    """The input field of a ``codec.SCALARS`` entry marked ``generated``."""
+    if scalar.kind == "bool":
+        return serializers.BooleanField(required=False, default=False)
+    if scalar.kind == "nullbool":
+        return serializers.BooleanField(required=False, allow_null=True, default=None)
+    if scalar.kind == "country":
+        return CountryField()
+    if scalar.kind == "text":
+        return serializers.CharField(max_length=scalar.max_length or 5000, allow_blank=True, required=False,
+                                     default="")
+    raise ValueError(f"no generated API field for kind {scalar.kind!r} ({scalar.name})")
+
+
+# The codec's generated fields, declared on a base so the serializer below inherits them.
+_CodecFields = type("_CodecFields", (serializers.Serializer,),
+                    {s.name: codec_field(s) for s in codec.SCALARS if s.generated})
+
+
+class RequestCreateSerializer(_CodecFields):  # type: ignore[valid-type,misc]
     """The request body of ``POST /api/v1/requests/`` (and of ``/check/``)."""
 
     instrument = serializers.ChoiceField(choices=Instrument.choices)
@@ -135,11 +168,11 @@ class ClarificationSerializer(serializers.Serializer):
         value = dict(value)
         if "instrument" in value:
             raise serializers.ValidationError("The instrument cannot change; submit a new request instead.")
-        fixed = sorted(set(value) - set(AMENDABLE))
+        fixed = sorted(set(value) - set(codec.AMENDABLE))
         if fixed:
             raise serializers.ValidationError(
                 f"These fields cannot be changed by a clarification: {', '.join(fixed)}. Allowed: "
-                f"{', '.join(AMENDABLE)}."
+                f"{', '.join(codec.AMENDABLE)}."
             )
         inner = RequestCreateSerializer(data=value, partial=True)
         if not inner.is_valid():
@@ -374,25 +407,17 @@ class RequestDetailSerializer(serializers.ModelSerializer):
         model = LegalRequest
         fields = [
             "reference", "status", "resolution", "instrument", "received_at", "due_at", "deadline_explanation",
-            "receipt_hash", "decision", "history", "data_categories", "targets", "data_from", "data_to",
-            "case_reference", "summary", "offence", "emergency", "emergency_reason", "validation",
-            "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason",
-            "linked_reference", "language", "dsa", "addressee_country", "person_residence_country",
-            "suspect_named", "attachments", "messages", "annex_iii", "delegates",
+            "receipt_hash", "decision", "history",
+            # The body's fields, in the codec's order (each SCALARS entry is output here).
+            *(name for name in codec.BODY_FIELDS if name != "instrument"),
+            "attachments", "messages", "annex_iii", "delegates",
         ]
 
     def get_offence(self, obj: LegalRequest) -> dict[str, Any]:
-        return {
-            "description": obj.offence_description,
-            "legal_provisions": obj.offence_legal_provisions,
-            "max_sentence_months": obj.max_sentence_months,
-            "listed_offence": obj.listed_offence or None,
-            "via_information_system": obj.via_information_system,
-            "sentence_execution": obj.sentence_execution,
-        }
+        return codec.offence_of(obj)
 
     def get_validation(self, obj: LegalRequest) -> dict[str, Any] | None:
-        return obj.validation
+        return codec.validation_of(obj)
 
     @extend_schema_field(StoredDecisionSerializer(allow_null=True))
     def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:

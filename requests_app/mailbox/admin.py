@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import audit
+from .. import audit, codec
 from ..admin import LegalTeamAdmin
 from ..admin_views.queue import EstimatedCountPaginator
 from ..models import InboundAttachment, InboundMessage, InboundStatus, LegalRequest
@@ -29,15 +29,9 @@ from .store import describe
 
 def prefill(message: InboundMessage) -> dict[str, Any]:
     """The request body to complete, with what the message tells: the emergency claim."""
-    return {
-        "instrument": "epoc", "data_categories": [], "targets": [], "data_from": None, "data_to": None,
-        "case_reference": "", "summary": "",
-        "offence": {"description": "", "legal_provisions": "", "max_sentence_months": None, "listed_offence": None,
-                    "via_information_system": False, "sentence_execution": None},
-        "emergency": message.emergency, "emergency_reason": "", "validation": None,
-        "enforcing_authority_notified": False, "art_8_2_exception": False, "confidential": False,
-        "language": "en",
-    }
+    body = codec.empty_body(instrument="epoc", emergency=message.emergency)
+    body["offence"] = codec.offence_body({}, always=True)
+    return body
 
 
 class AttachmentInline(admin.TabularInline):

@@ -97,13 +97,7 @@ def storage_path(stored_name: str) -> Path:
 
 def _write_encrypted(raw: bytes) -> str:
     stored_name = uuid.uuid4().hex
-    path = storage_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(crypto.encrypt(raw))
-        handle.flush()
-        os.fsync(handle.fileno())
+    crypto.write_encrypted(storage_path(stored_name), raw)
     return stored_name
 
 

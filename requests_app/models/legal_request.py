@@ -103,6 +103,10 @@ class LegalRequest(models.Model):
     addressee_country = models.CharField(max_length=2, blank=True)
     person_residence_country = models.CharField(max_length=2, blank=True)
     suspect_named = models.BooleanField(null=True, blank=True)
+    # Art. 8(2)(a): where the offence was committed; Art. 7(2): the designated establishment
+    # or legal representative did not react to the emergency order (requests_app/codec.py).
+    offence_country = models.CharField(max_length=2, blank=True)
+    designated_unresponsive = models.BooleanField(default=False)
 
     received_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -174,26 +178,7 @@ class LegalRequest(models.Model):
     def is_open(self) -> bool:
         return self.status not in TERMINAL_STATES
 
-    @property
-    def sentence_execution(self) -> dict | None:
-        if self.sentence_months is None:
-            return None
-        return {
-            "sentence_months": self.sentence_months,
-            "in_absentia": self.sentence_in_absentia,
-            "absconded": self.sentence_absconded,
-        }
-
-    @property
-    def validation(self) -> dict | None:
-        if not self.validation_authority_type:
-            return None
-        return {
-            "authority_type": self.validation_authority_type,
-            "authority_name": self.validation_authority_name,
-            "reference": self.validation_reference,
-            "date": self.validation_date,
-        }
+    # The body's nested ``offence`` and ``validation`` of a stored request: requests_app/codec.py.
 
 
 class Target(models.Model):

@@ -74,15 +74,6 @@ def _read_limited(upload: IO[bytes], limit: int) -> bytes:
     return data if isinstance(data, bytes) else bytes(data)
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str = AttachmentKind.ORDER,
                    ip_address: str | None = None, checked: CheckedUpload | None = None) -> Attachment:
     """Check (unless ``checked`` is the sandbox's verdict on these very bytes) and store."""
@@ -102,8 +93,8 @@ def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str 
     stored_name, original_name = uuid.uuid4().hex, uuid.uuid4().hex
     paths = [original_path(original_name), storage_path(stored_name)]
     try:
-        _write_new(paths[0], crypto.encrypt(data))
-        _write_new(paths[1], checked.clean)
+        crypto.write_encrypted(paths[0], data)
+        crypto.write_private(paths[1], checked.clean)  # the rewritten copy that is served
         with transaction.atomic():
             attachment = Attachment.objects.create(
                 request=request, kind=kind, original_name=_safe_name(getattr(upload, "name", "")),

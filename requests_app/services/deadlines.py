@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from .. import audit
-from ..facts import facts_from_request
+from ..codec import facts_from_request
 from ..models import LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
 from ..rules import recompute_deadlines

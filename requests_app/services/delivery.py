@@ -10,7 +10,6 @@ deleted; the metadata and the audit trail stay.
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from .. import audit, crypto, outbox, timers
 from ..models import LegalRequest, ResponseFile, ResponsePackage
 from ..permissions import require
 from ..states import Status
-from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
+from ..workflow import TransitionGuardFailed, TransitionNotAllowed, is_locked, lock_request, transition
 from .attachments import _safe_name
 from .errors import InvalidState, ServiceError
 
@@ -39,13 +38,7 @@ def response_path(stored_name: str) -> Path:
 
 def _write_encrypted(data: bytes) -> str:
     stored_name = uuid.uuid4().hex
-    path = response_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(crypto.encrypt(data))
-        handle.flush()
-        os.fsync(handle.fileno())
+    crypto.write_encrypted(response_path(stored_name), data)
     return stored_name
 
 
@@ -101,7 +94,8 @@ def response_release(*, actor: Any, request: LegalRequest) -> ResponsePackage:
     """
     require(actor, "approve", request)
     with transaction.atomic():
-        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        # review_approve passes the row it holds locked: one lock per operation.
+        locked = request if is_locked(request) else lock_request(request)
         package = (
             ResponsePackage.objects.select_for_update()
             .filter(request=locked, approval__isnull=False, released_at__isnull=True, purged_at__isnull=True)

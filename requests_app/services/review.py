@@ -29,7 +29,7 @@ from ..permissions import require
 from ..rules import vocab as v
 from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
-from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
+from ..workflow import TransitionGuardFailed, TransitionNotAllowed, is_locked, lock_request, transition
 from .errors import InvalidState, ServiceError
 
 # One vocabulary for the engine, the models, the PDF, the admin forms and the API.
@@ -37,14 +37,17 @@ ANNEX_III_REASONS = v.ANNEX_III_REASONS
 
 
 def _lock(request: LegalRequest) -> LegalRequest:
-    return LegalRequest.objects.select_for_update().select_related("authority").get(pk=request.pk)
+    return lock_request(request, select_related=("authority",))
 
 
 def _move(request: LegalRequest, target: str, **kwargs: Any) -> LegalRequest:
+    """Move ``request`` (locked here unless the caller already holds it locked)."""
+    seen = request.status
+    locked = request if is_locked(request) else _lock(request)
     try:
-        return transition(request, target, **kwargs)
+        return transition(locked, target, **kwargs)
     except TransitionNotAllowed as exc:
-        if exc.current != request.status:
+        if exc.current != seen:
             # The row changed between the page the person saw and the lock: say so plainly.
             raise InvalidState(f"{request.reference} was moved to {exc.current} meanwhile (by another member of "
                                f"the legal team or a timer); reload it before acting.") from exc

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from accounts.standing import require_standing
 
-from .. import audit, outbox, timers
+from .. import audit, codec, outbox, timers
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
-from ..workflow import TransitionNotAllowed, transition
+from ..workflow import TransitionNotAllowed, lock_request, transition
 from .errors import IdempotencyKeyReused, InvalidState, ServiceError
 
 
@@ -27,44 +27,6 @@ def canonical_json(data: Any) -> str:
 
 def fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
-
-
-def _request_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Model fields from the contract's body (nested objects are flattened)."""
-    offence = data.get("offence") or {}
-    sentence = offence.get("sentence_execution") or {}
-    validation = data.get("validation") or {}
-    return {
-        "data_categories": list(data.get("data_categories") or []),
-        "data_from": data.get("data_from"),
-        "data_to": data.get("data_to"),
-        "case_reference": data.get("case_reference") or "",
-        "summary": data.get("summary") or "",
-        "language": data.get("language") or "en",
-        "offence_description": offence.get("description") or "",
-        "offence_legal_provisions": offence.get("legal_provisions") or "",
-        "max_sentence_months": offence.get("max_sentence_months"),
-        "listed_offence": offence.get("listed_offence") or "",
-        "via_information_system": bool(offence.get("via_information_system")),
-        "sentence_months": sentence.get("sentence_months"),
-        "sentence_in_absentia": sentence.get("in_absentia") if sentence else None,
-        "sentence_absconded": sentence.get("absconded") if sentence else None,
-        "emergency": bool(data.get("emergency")),
-        "emergency_reason": data.get("emergency_reason") or "",
-        "validation_authority_type": validation.get("authority_type") or "",
-        "validation_authority_name": validation.get("authority_name") or "",
-        "validation_reference": validation.get("reference") or "",
-        "validation_date": validation.get("date"),
-        "enforcing_authority_notified": bool(data.get("enforcing_authority_notified")),
-        "art_8_2_exception": bool(data.get("art_8_2_exception")),
-        "confidential": bool(data.get("confidential")),
-        "confidentiality_reason": data.get("confidentiality_reason") or "",
-        "linked_reference": data.get("linked_reference") or "",
-        "dsa": data.get("dsa") or None,
-        "addressee_country": data.get("addressee_country") or "",
-        "person_residence_country": data.get("person_residence_country") or "",
-        "suspect_named": data.get("suspect_named"),
-    }
 
 
 def _resolve_delegates(actor: Any, emails: list[str]) -> list[Any]:
@@ -153,7 +115,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
     delegates = _resolve_delegates(actor, data.get("delegates") or [])  # refused before a reference is taken
     received_at = received_at or timezone.now()
     reference = next_reference(received_at)
-    fields = _request_fields(data)
+    fields = codec.model_fields(data)
     instrument = data["instrument"]
     linked = _find_linked(authority.pk, fields["linked_reference"]) if instrument in LINKED_INSTRUMENTS else None
     receipt = hashlib.sha256(
@@ -176,10 +138,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
     )
     if delegates:
         request.delegates.set(delegates)
-    Target.objects.bulk_create(
-        Target(request=request, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
-        for t in data.get("targets") or []
-    )
+    Target.objects.bulk_create(Target(request=request, **row) for row in codec.target_rows(data.get("targets")))
     outbox.enqueue("request.validate", request=request)
     if request.emergency or instrument == "emergency_disclosure":
         # The on-call lawyer hears of every emergency at once, before validation.
@@ -201,7 +160,7 @@ def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
     require_standing(actor)
     try:
         with transaction.atomic():
-            moved = transition(request, Status.WITHDRAWN, actor=actor, reason=reason,
+            moved = transition(lock_request(request), Status.WITHDRAWN, actor=actor, reason=reason,
                                resolution="withdrawn_by_authority", ip_address=ip_address)
             timers.cancel(moved)
             outbox.enqueue("notify.withdrawn", request=moved)
@@ -210,12 +169,8 @@ def request_withdraw(*, actor: Any, request: LegalRequest, reason: str = "",
         raise InvalidState(f"A request in state {exc.current} can no longer be withdrawn.") from exc
 
 
-# Fields an authority may correct when it answers a clarification request. Not among them:
-# instrument, emergency, language (a different order, or an escalation, is a new request).
-AMENDABLE = ("targets", "data_categories", "data_from", "data_to", "case_reference", "summary", "offence",
-             "emergency_reason", "validation", "enforcing_authority_notified", "art_8_2_exception", "confidential",
-             "confidentiality_reason", "linked_reference", "dsa", "addressee_country", "person_residence_country",
-             "suspect_named")
+# Fields an authority may correct when it answers a clarification request (``codec.SCALARS``).
+AMENDABLE = codec.AMENDABLE
 
 
 def clarification_submit(*, actor: Any, request: LegalRequest, message: str, changes: dict[str, Any],
@@ -227,14 +182,15 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
     """
     require_standing(actor)
     with transaction.atomic():
-        locked = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        locked = lock_request(request)
         if locked.status != Status.CLARIFICATION_REQUESTED:
             raise InvalidState("This request is not waiting for a clarification.")
         refused = sorted(set(changes) - set(AMENDABLE))
         if refused:
             raise ServiceError(f"These fields cannot be changed by a clarification: {', '.join(refused)}.",
                                fields={name: ["Not amendable."] for name in refused})
-        model_changes = {k: v for k, v in _request_fields({**_current(locked), **changes}).items()}
+        # Only the corrected body fields are mapped to columns (body → model once).
+        model_changes = codec.model_fields(changes, only=set(changes) - {"targets"})
         changed = {}
         for name, value in model_changes.items():
             if getattr(locked, name) != value:
@@ -245,10 +201,7 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
             changed["linked_request"] = locked.linked_request
         if "targets" in changes:
             locked.targets.all().delete()
-            Target.objects.bulk_create(
-                Target(request=locked, kind=t["kind"], value=t["value"].strip(), timestamp=t.get("timestamp"))
-                for t in changes["targets"]
-            )
+            Target.objects.bulk_create(Target(request=locked, **row) for row in codec.target_rows(changes["targets"]))
             changed["targets"] = changes["targets"]
         # A new validation round: the poison-message counter counts attempts within one round.
         locked.validation_attempts = 0
@@ -264,8 +217,3 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
         outbox.enqueue("request.validate", request=locked)
     return locked
 
-
-def _current(request: LegalRequest) -> dict[str, Any]:
-    from ..facts import request_data
-
-    return request_data(request)

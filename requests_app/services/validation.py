@@ -18,16 +18,17 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from .. import audit, outbox, timers
-from ..facts import facts_from_request
+from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
-from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, needs_callback, transition
+from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, lock_request, needs_callback, transition
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,19 @@ MAX_ATTEMPTS = 5
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
     with transaction.atomic():
+        try:
+            request = lock_request(request_id, select_related=("authority",))
+        except LegalRequest.DoesNotExist:
+            return None
+        if request.status not in {Status.RECEIVED, Status.VALIDATING}:
+            return None
         # The targets are read once, here: the facts and the drafted proposal use the same rows
         # (they change only in clarification_requested, never while validating).
-        request = (LegalRequest.objects.select_for_update(of=("self",)).select_related("authority")
-                   .prefetch_related("targets").filter(pk=request_id).first())
-        if request is None or request.status not in {Status.RECEIVED, Status.VALIDATING}:
-            return None
+        prefetch_related_objects([request], "targets")
         attempts = {"validation_attempts": request.validation_attempts + 1}
         if request.status == Status.RECEIVED:
             return transition(request, Status.VALIDATING, reason="automatic validation started",
-                              extra_fields=attempts, already_locked=True)
+                              extra_fields=attempts)
         request.validation_attempts = attempts["validation_attempts"]
         request.save(update_fields=["validation_attempts", "updated_at"])
         return request
@@ -142,9 +146,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         return _give_up(request)
     decision, period_start = assess(request)
     with transaction.atomic():
-        current = LegalRequest.objects.select_for_update(of=("self",)).select_related("linked_request").get(
-            pk=request.pk
-        )
+        current = lock_request(request, select_related=("linked_request",))
         if current.status != Status.VALIDATING:
             return None
         record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])
@@ -161,7 +163,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
         if effect:
             target, fields["resolution"] = Status.CLOSED, effect
         moved = transition(current, target, reason=f"automatic validation: {decision.route}",
-                           extra_fields={"decision": record, **fields}, already_locked=True)
+                           extra_fields={"decision": record, **fields})
         if target == Status.CLARIFICATION_REQUESTED:
             outbox.enqueue("notify.clarification_requested", request=moved)
         else:
@@ -173,7 +175,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
 
 def _give_up(request: LegalRequest) -> LegalRequest | None:
     with transaction.atomic():
-        current = LegalRequest.objects.select_for_update().get(pk=request.pk)
+        current = lock_request(request)
         if current.status != Status.VALIDATING:
             return None
         record = {"route": "clarification_required", "target_status": Status.IN_REVIEW, "findings": [{
@@ -190,12 +192,12 @@ def _give_up(request: LegalRequest) -> LegalRequest | None:
 def request_check(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The decision for a validated request body, stored nowhere (``POST .../check/`` and the
     portal form's live check). The issuer comes from the actor's verified authority."""
+    from .. import codec
     from ..access import visible_requests
-    from ..facts import facts_from_data
     from ..rules import evaluate
 
     linked = None
     if data.get("linked_reference"):
         linked = visible_requests(actor).filter(reference=data["linked_reference"]).first()
-    facts = facts_from_data(data, authority=actor.authority, received_at=timezone.now(), linked=linked)
+    facts = codec.facts(data, authority=actor.authority, received_at=timezone.now(), linked=linked)
     return evaluate(facts, provider_config()).to_dict()

@@ -15,7 +15,7 @@ from .. import outbox
 from ..models import LegalRequest, ResponsePackage
 from ..models.timers import Timer, TimerKind
 from ..states import Status
-from ..workflow import TransitionGuardFailed, TransitionNotAllowed, transition
+from ..workflow import TransitionGuardFailed, TransitionNotAllowed, lock_request, transition
 
 log = logging.getLogger(__name__)
 K = TimerKind
@@ -35,7 +35,7 @@ def handles(*kinds: str) -> Callable[[Handler], Handler]:
 
 def _try_move(request: LegalRequest, target: str, reason: str, **kwargs: Any) -> bool:
     try:
-        transition(request, target, reason=reason, **kwargs)
+        transition(lock_request(request), target, reason=reason, **kwargs)
         return True
     except (TransitionNotAllowed, TransitionGuardFailed) as exc:
         log.info("timer move skipped: %s", exc)

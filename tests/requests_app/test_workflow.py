@@ -18,6 +18,7 @@ from requests_app.workflow import (
     TransitionGuardFailed,
     TransitionNotAllowed,
     allowed_targets,
+    lock_request,
     transition,
 )
 from tests.conftest import epoc_body
@@ -67,7 +68,7 @@ def test_allowed_moves_change_state_and_write_one_event(officer, lifecycle, stat
         put_in(request, lifecycle, state)
         before = len(status_events(request))
         try:
-            returned = transition(request, target, actor=officer, reason="test move")
+            returned = transition(lock_request(request), target, actor=officer, reason="test move")
         except TransitionGuardFailed as refused:
             assert (refused.current, refused.target) == (state, target) and refused.reason
             request.refresh_from_db()
@@ -95,7 +96,7 @@ def test_forbidden_moves_raise_write_nothing_and_keep_the_state(officer, lifecyc
     forbidden = [t for t in ALL_STATES if t not in allowed_targets(lifecycle, state)] + ["bogus"]
     for target in forbidden:
         with pytest.raises(TransitionNotAllowed) as info:
-            transition(request, target, actor=officer)
+            transition(lock_request(request), target, actor=officer)
         assert (info.value.current, info.value.target) == (state, target)
         request.refresh_from_db()
         assert request.status == state, f"{lifecycle}: {state} -> {target} changed the state"
@@ -128,14 +129,24 @@ def test_every_reachable_open_state_has_a_way_out_and_every_request_can_end(life
         assert seen & TERMINAL_STATES, f"{lifecycle}: nothing ends after {state}"
 
 
+def test_transition_refuses_a_row_that_is_not_locked(officer):
+    """transition() does not lock: it refuses an instance the caller did not lock (nothing moves)."""
+    request = put_in(submitted(officer), Lifecycle.PRODUCTION, Status.VALIDATING)
+    with pytest.raises(RuntimeError):
+        transition(request, Status.IN_REVIEW)
+    request.refresh_from_db()
+    assert request.status == Status.VALIDATING
+
+
 def test_transition_reads_the_locked_row_not_the_stale_copy(officer):
-    """A caller holding an old copy cannot move a request from a state it has already left."""
+    """A caller holding an old copy cannot move a request from a state it has already left:
+    the lock reads the row afresh."""
     request = put_in(submitted(officer), Lifecycle.PRODUCTION, Status.VALIDATING)
     stale = LegalRequest.objects.get(pk=request.pk)
-    transition(request, Status.IN_REVIEW)
+    transition(lock_request(request), Status.IN_REVIEW)
     assert stale.status == Status.VALIDATING
     with pytest.raises(TransitionNotAllowed):
-        transition(stale, Status.AWAITING_ENFORCING_AUTHORITY)  # allowed from validating, not in_review
+        transition(lock_request(stale), Status.AWAITING_ENFORCING_AUTHORITY)  # allowed from validating, not in_review
     stale.refresh_from_db()
     assert stale.status == Status.IN_REVIEW
 
@@ -161,7 +172,7 @@ def test_terminal_states_allow_nothing(officer, lifecycle, state):
     events_before = AuditEvent.objects.count()
     for target in ALL_STATES:
         with pytest.raises((TransitionNotAllowed, TransitionGuardFailed)):
-            transition(request, target)
+            transition(lock_request(request), target)
     request.refresh_from_db()
     assert request.status == state
     assert AuditEvent.objects.count() == events_before
@@ -200,6 +211,6 @@ def test_a_failing_audit_write_rolls_the_move_back(officer, reviewer, monkeypatc
 
     monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError):
-        transition(request, Status.REFUSED, actor=reviewer)
+        transition(lock_request(request), Status.REFUSED, actor=reviewer)
     request.refresh_from_db()
     assert request.status == Status.IN_REVIEW

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuthorityType
+from requests_app import codec
 from requests_app.api.serializers import RequestCreateSerializer
 from requests_app.services.attachments import check_uploaded_pdf
 from requests_app.states import DSA_INSTRUMENTS, DataCategory, Instrument, ListedOffence, TargetKind
@@ -74,6 +75,26 @@ def _country(label: Any, help_text: Any = "") -> forms.RegexField:
     )
 
 
+def _codec_field(scalar: codec.Scalar) -> forms.Field:
+    """The form field of a ``codec.SCALARS`` entry marked ``generated``."""
+    if scalar.kind == "bool":
+        return forms.BooleanField(label=scalar.label, help_text=scalar.help_text, required=False)
+    if scalar.kind == "nullbool":
+        return forms.NullBooleanField(
+            label=scalar.label, help_text=scalar.help_text, required=False,
+            widget=forms.Select(choices=[("unknown", _("Not stated")), ("true", _("Yes")), ("false", _("No"))]))
+    if scalar.kind == "country":
+        return _country(scalar.label, scalar.help_text)
+    if scalar.kind == "text":
+        return _text(scalar.label, max_length=scalar.max_length or 5000, help_text=scalar.help_text)
+    raise ValueError(f"no generated form field for kind {scalar.kind!r} ({scalar.name})")
+
+
+# The codec's generated fields, declared on a base so the form below inherits them; the page
+# shows them under "Further details" (``RequestForm.further_fields``).
+_CodecFields = type("_CodecFields", (PortalForm,), {s.name: _codec_field(s) for s in codec.SCALARS if s.generated})
+
+
 class TargetForm(PortalForm):
     with_findings = True  # every field has a findings slot (live rule check)
     kind = forms.ChoiceField(label=_("Kind of identifier"), choices=[("", "—"), *TargetKind.choices], required=False)
@@ -107,7 +128,7 @@ class TargetForm(PortalForm):
 TargetFormSet = forms.formset_factory(TargetForm, extra=3, max_num=100, validate_max=True)
 
 
-class RequestForm(PortalForm):
+class RequestForm(_CodecFields):  # type: ignore[valid-type,misc]
     with_findings = True
     instrument = forms.ChoiceField(label=_("Legal instrument"), choices=[("", "—"), *Instrument.choices])
     case_reference = forms.CharField(label=_("Your case reference"), max_length=128)
@@ -220,59 +241,24 @@ class RequestForm(PortalForm):
             self.add_error("validation_authority_type", _("Choose the type of validating authority."))
         return data
 
+    @property
+    def further_fields(self) -> list[Any]:
+        """The bound fields the codec generates (``codec.SCALARS``, ``generated``)."""
+        return [self[s.name] for s in codec.SCALARS if s.generated]
+
     def to_body(self) -> dict[str, Any]:
-        """The API's request body (DESIGN.md §5) from the cleaned form."""
-        d = self.cleaned_data
+        """The API's request body (DESIGN.md §5) from the cleaned form, through the codec."""
+        d = dict(self.cleaned_data)
         zone = d.get("range_timezone") or "UTC"
-        offence_given = any(d.get(f) not in (None, "", False) for f in (
-            "offence_description", "offence_legal_provisions", "max_sentence_months", "listed_offence",
-            "via_information_system", "sentence_execution"))
-        body: dict[str, Any] = {
-            "instrument": d.get("instrument"),
-            "case_reference": d.get("case_reference") or "",
-            "summary": d.get("summary") or "",
-            "language": d.get("language") or "en",
-            "data_categories": list(d.get("data_categories") or []),
-            "targets": self._targets_body(),
-            "data_from": localise(d.get("data_from"), zone),
-            "data_to": localise(d.get("data_to"), zone),
-            "offence": {
-                "description": d.get("offence_description") or "",
-                "legal_provisions": d.get("offence_legal_provisions") or "",
-                "max_sentence_months": d.get("max_sentence_months"),
-                "listed_offence": d.get("listed_offence") or None,
-                "via_information_system": bool(d.get("via_information_system")),
-                "sentence_execution": {
-                    "sentence_months": d.get("sentence_months"),
-                    "in_absentia": bool(d.get("sentence_in_absentia")),
-                    "absconded": bool(d.get("sentence_absconded")),
-                } if d.get("sentence_execution") else None,
-            } if offence_given else None,
-            "emergency": bool(d.get("emergency")),
-            "emergency_reason": d.get("emergency_reason") or "",
-            "validation": {
-                "authority_type": d.get("validation_authority_type"),
-                "authority_name": d.get("validation_authority_name") or "",
-                "reference": d.get("validation_reference") or "",
-                "date": d["validation_date"].isoformat() if d.get("validation_date") else None,
-            } if d.get("validation_authority_type") else None,
-            "enforcing_authority_notified": bool(d.get("enforcing_authority_notified")),
-            "art_8_2_exception": bool(d.get("art_8_2_exception")),
-            "confidential": bool(d.get("confidential")),
-            "confidentiality_reason": d.get("confidentiality_reason") or "",
-            "delegates": [e for e in (d.get("delegates") or "").replace(",", " ").split() if e],
-            "linked_reference": (d.get("linked_reference") or "").strip(),
-            "addressee_country": (d.get("addressee_country") or "").upper(),
-            "person_residence_country": (d.get("person_residence_country") or "").upper(),
-            "suspect_named": d.get("suspect_named"),
-            "dsa": {
-                "legal_basis": d.get("dsa_legal_basis") or "",
-                "statement_of_reasons": d.get("dsa_statement_of_reasons") or "",
-                "redress_information": d.get("dsa_redress_information") or "",
-                "territorial_scope": d.get("dsa_territorial_scope") or "",
-                "content_urls": [u.strip() for u in (d.get("dsa_content_urls") or "").splitlines() if u.strip()],
-            } if d.get("instrument") in DSA_INSTRUMENTS else None,
-        }
+        d["data_from"] = localise(d.get("data_from"), zone)
+        d["data_to"] = localise(d.get("data_to"), zone)
+        d["linked_reference"] = (d.get("linked_reference") or "").strip()
+        d["dsa_content_urls"] = [u.strip() for u in (d.get("dsa_content_urls") or "").splitlines() if u.strip()]
+        if d.get("validation_date"):
+            d["validation_date"] = d["validation_date"].isoformat()
+        d["targets"] = self._targets_body()
+        body = codec.body_from_flat(d)
+        body["delegates"] = [e for e in (d.get("delegates") or "").replace(",", " ").split() if e]
         return body
 
     def _targets_body(self) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from accounts.services import hash_token, token_issue, token_revoke
 from requests_app.models import Attachment, AuditEvent, LegalRequest, Message, OutboxMessage, Target
-from requests_app.workflow import transition
+from requests_app.workflow import lock_request, transition
 from tests.conftest import client_for, epoc_body
 
 from .helpers import API, MISSING_REFERENCE, counts, detail_url, pdf_bytes, upload
@@ -70,8 +70,8 @@ def error_code(response) -> str:
 
 
 def to_clarification_requested(request: LegalRequest) -> LegalRequest:
-    request = transition(request, "validating", reason="test setup")
-    return transition(request, "clarification_requested", reason="test setup")
+    request = transition(lock_request(request), "validating", reason="test setup")
+    return transition(lock_request(request), "clarification_requested", reason="test setup")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from requests_app.models import Approval, CallbackVerification, OutboxMessage
 from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status
-from requests_app.workflow import TransitionGuardFailed, transition
+from requests_app.workflow import TransitionGuardFailed, lock_request, transition
 from tests.conftest import approve_seen
 
 from .conftest import actions, last_seq, open_timers, topics, transitions, upload
@@ -36,7 +36,7 @@ def held(request, submit):
 def test_leaving_the_hold_without_a_confirmed_callback_is_refused_even_by_transition(held, reviewer):
     seq = last_seq()
     with pytest.raises(TransitionGuardFailed) as refused:
-        transition(held, Status.IN_REVIEW, actor=reviewer, reason="shell")
+        transition(lock_request(held), Status.IN_REVIEW, actor=reviewer, reason="shell")
     assert "call-back" in refused.value.reason
     held.refresh_from_db()
     assert held.status == Status.VERIFICATION_HOLD and actions(held, seq) == []

@@ -9,7 +9,7 @@ from requests_app.models import LegalRequest
 from requests_app.services import review
 from requests_app.services.validation import MAX_ATTEMPTS, request_validate
 from requests_app.states import Status
-from requests_app.workflow import TransitionGuardFailed, transition
+from requests_app.workflow import TransitionGuardFailed, lock_request, transition
 
 from .test_deadlines import DSA
 
@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
     {"instrument": "dsa_information_order", "dsa": DSA, "emergency": True, "emergency_reason": "Threat to life"},
 ], ids=["epoc", "disclosure_flag_false", "dsa"])
 def test_no_shell_or_task_moves_an_unverified_emergency_from_validating_to_review(submit, overrides, reviewer):
-    request = transition(submit(validate=False, **overrides), Status.VALIDATING, reason="intake")
+    request = transition(lock_request(submit(validate=False, **overrides)), Status.VALIDATING, reason="intake")
     with pytest.raises(TransitionGuardFailed) as refused:
-        transition(request, Status.IN_REVIEW, actor=reviewer, reason="shell")
+        transition(lock_request(request), Status.IN_REVIEW, actor=reviewer, reason="shell")
     assert "call-back" in refused.value.reason
     request.refresh_from_db()
     assert request.status == Status.VALIDATING

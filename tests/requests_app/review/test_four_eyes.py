@@ -13,7 +13,7 @@ from requests_app.models import Approval, AuditEvent, LegalRequest, ResponsePack
 from requests_app.services import delivery, review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status
-from requests_app.workflow import TransitionGuardFailed, transition
+from requests_app.workflow import TransitionGuardFailed, lock_request, transition
 from tests.conftest import approve_seen
 
 from .conftest import last_seq, open_timers, topics, upload
@@ -106,7 +106,7 @@ def test_a_shell_cannot_approve_without_an_approval(in_review, reviewer, approve
     delivery.response_prepare(actor=reviewer, request=in_review, files=[upload()])
     seq = last_seq()
     with pytest.raises(TransitionGuardFailed) as refused:
-        transition(in_review, Status.APPROVED, actor=approver, reason="shell")
+        transition(lock_request(in_review), Status.APPROVED, actor=approver, reason="shell")
     assert "four eyes" in refused.value.reason
     assert_untouched(in_review, seq)
 
@@ -120,7 +120,7 @@ def test_a_shell_cannot_produce_without_a_released_package(in_review, reviewer, 
     assert in_review.status == Status.APPROVED
     seq = last_seq()
     with pytest.raises(TransitionGuardFailed) as refused:
-        transition(in_review, Status.PRODUCED, actor=approver, reason="shell")
+        transition(lock_request(in_review), Status.PRODUCED, actor=approver, reason="shell")
     assert "released" in refused.value.reason
     with pytest.raises(ServiceError):
         delivery.response_release(actor=approver, request=in_review)

@@ -10,7 +10,7 @@ import pytest
 from requests_app.models import AnnexIII, OutboxMessage
 from requests_app.rules import evaluate
 from requests_app.states import Lifecycle, Status
-from requests_app.workflow import TRANSITIONS, TransitionGuardFailed, TransitionNotAllowed, transition
+from requests_app.workflow import TRANSITIONS, TransitionGuardFailed, TransitionNotAllowed, lock_request, transition
 
 from .conftest import last_seq, transitions
 
@@ -62,20 +62,20 @@ def test_the_guard_refuses_final_states_to_automatic_actors(submit, officer, rev
     seq = last_seq()
     for actor in (None, officer):  # a task, a timer, a shell; an authority's officer
         with pytest.raises(TransitionGuardFailed) as refused:
-            transition(request, target, actor=actor, reason="automatic")
+            transition(lock_request(request), target, actor=actor, reason="automatic")
         assert "legal team" in refused.value.reason
         request.refresh_from_db()
         assert request.status == Status.IN_REVIEW and last_seq() == seq
-    moved = transition(request, target, actor=reviewer, reason="decided by a person")
+    moved = transition(lock_request(request), target, actor=reviewer, reason="decided by a person")
     assert moved.status == target
 
 
 def test_validating_cannot_move_to_a_final_state_even_for_a_person(submit, reviewer):
     request = submit(validate=False)
-    transition(request, Status.VALIDATING, reason="claimed")
+    transition(lock_request(request), Status.VALIDATING, reason="claimed")
     for target in FINAL:
         with pytest.raises(TransitionNotAllowed):
-            transition(request, target, actor=reviewer)
+            transition(lock_request(request), target, actor=reviewer)
 
 
 @pytest.mark.parametrize("lifecycle", [Lifecycle.PRODUCTION, Lifecycle.US_PROCESS, Lifecycle.DSA])
