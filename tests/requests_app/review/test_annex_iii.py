@@ -13,7 +13,6 @@ from requests_app.models import AnnexIII, AuditEvent, OutboxMessage
 from requests_app.services import review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status
-
 from tests.four_eyes import approve_annex
 
 from .conftest import actions, last_seq, topics
