@@ -391,8 +391,14 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
                              authority_id=locked.authority_id,
                              data={"annex_iii_id": form.pk, "status": locked.status})
             else:
+                codes = "; ".join(sorted({r for item in form.reasons for r in item["reasons"]}))
+                whole = next((i for i in form.reasons if i.get("target") is None and i.get("data_category") is None
+                              and i.get("explanation")), None)
+                # A refusal or a rerouting reads as its grounds / its route; a non-execution as its reasons.
+                reason = form.route_to or (whole["explanation"] if whole and form.kind == AnnexIIIKind.REFUSAL
+                                           else codes)
                 _move(locked, _OUTCOME[form.kind], actor=actor, resolution=_RESOLUTION[form.kind],
-                      reason="; ".join(sorted({r for item in form.reasons for r in item["reasons"]})),
+                      reason=reason[:2000],
                       data={"annex_iii_id": form.pk, "signed_by": form.signed_by_id})
                 timers.cancel(locked)
             payload: dict[str, Any] = {"annex_iii_id": form.pk}
