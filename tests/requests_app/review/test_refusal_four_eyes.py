@@ -77,6 +77,27 @@ def test_refuse_and_reroute_sign_an_annex_iii_sent_after_a_second_person(in_revi
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 
 
+def test_the_officers_web_page_shows_the_refusal_only_once_approved(in_review, officer, reviewer, approver):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.web.conftest import reauthenticated
+
+    web = Client()
+    web.force_login(officer)
+    url = reverse("portal:request_detail", args=[in_review.reference])
+    form = review.request_refuse(actor=reviewer, request=in_review, reason="Manifest abuse of the procedure.")
+    page = web.get(url).content.decode()
+    assert 'id="annex-iii"' not in page and "Refusal on grounds" not in page
+    pdf_url = reverse("portal:annex_iii_download", args=[in_review.reference, form.pk])
+    assert reauthenticated(web, officer).get(pdf_url).status_code == 404
+    approve_annex(approver, form)
+    page = web.get(url).content.decode()
+    assert 'id="annex-iii"' in page and "Refusal on grounds" in page and pdf_url in page
+    pdf = reauthenticated(web, officer).get(pdf_url)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
 def test_a_us_process_refusal_gets_the_same_structured_notice(submit, make_authority, reviewer, approver):
     from accounts.services import officer_create
     from tests.conftest import client_for
