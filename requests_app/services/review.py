@@ -206,9 +206,9 @@ def pending_refusal(request: LegalRequest) -> AnnexIII | None:
             .select_related("signed_by").order_by("-created_at", "-pk").first())
 
 
-_OUTCOME = {AnnexIIIKind.NON_EXECUTION: Status.NOT_EXECUTED, AnnexIIIKind.REFUSAL: Status.REFUSED,
+_OUTCOME: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: Status.NOT_EXECUTED, AnnexIIIKind.REFUSAL: Status.REFUSED,
             AnnexIIIKind.REROUTE: Status.REROUTED}
-_RESOLUTION = {AnnexIIIKind.NON_EXECUTION: "not_executed", AnnexIIIKind.REFUSAL: "refused",
+_RESOLUTION: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: "not_executed", AnnexIIIKind.REFUSAL: "refused",
                AnnexIIIKind.REROUTE: "rerouted"}
 
 
