@@ -145,7 +145,8 @@ def test_a_second_person_approves_the_annex_iii_draft_they_see(as_reviewer, as_a
     done(post(as_reviewer, obj, operation, data)[0], obj)
     draft = AnnexIII.objects.get(request=obj)
     page = as_approver.get(change_url(obj)).content.decode()
-    assert act_url(obj, "approve_annex_iii") in page
+    assert act_url(obj, "approve_annex_iii") in page and "draft awaiting a second person&#x27;s approval" in page
+    assert "signed an Annex III draft" in page
     form_page = as_approver.get(act_url(obj, "approve_annex_iii")).content.decode()
     assert f"Annex III #{draft.pk}" in form_page and "reviewer@provider.example" in form_page
     assert hidden_fields(form_page)["annex_iii_id"] == str(draft.pk)
@@ -156,6 +157,8 @@ def test_a_second_person_approves_the_annex_iii_draft_they_see(as_reviewer, as_a
     assert obj.status == status and draft.sent_at is not None and texts == [
         "The Annex III was approved and sent to the authority; the request is closed."]
     assert events(obj)[-2:] == ["annex_iii.approved", "request.status_changed"]
+    page = as_approver.get(change_url(obj)).content.decode()
+    assert "approved by approver@provider.example" in page and act_url(obj, "approve_annex_iii") not in page
 
 
 def test_the_signer_is_refused_as_approver_in_the_admin(as_approver, make_request):
