@@ -14,7 +14,11 @@ from django.utils import translation
 from fpdf import FPDF
 
 from .models import AnnexIII, AnnexIIIReason
+from .rules.vocab import EEVIDENCE_INSTRUMENTS
 from .states import DataCategory
+
+KIND_TITLES = {"clarification": "Request for clarification", "non_execution": "Impossibility to execute",
+               "refusal": "Refusal on grounds", "reroute": "Rerouting: this channel is not the one to use"}
 
 # The one Annex III vocabulary (rules.vocab.ANNEX_III_REASONS) with its labels.
 REASON_LABELS = dict(AnnexIIIReason.choices)
@@ -59,12 +63,20 @@ def _render(form: AnnexIII) -> bytes:
     pdf = _Form()
     pdf.set_title(f"Annex III {request.reference}")
     pdf.set_font(pdf.family, "B", 13)
-    pdf.multi_cell(0, 7, pdf.text_safe("ANNEX III — Information on the impossibility to execute an EPOC / EPOC-PR"),
-                   new_x="LMARGIN", new_y="NEXT")
+    eevidence = request.instrument in EEVIDENCE_INSTRUMENTS
+    # For an EPOC / EPOC-PR the Annex III of Reg. (EU) 2023/1543; for other instruments (DSA
+    # orders, US process, voluntary requests) the same structured notice of the reasons.
+    title = ("ANNEX III — Information on the impossibility to execute an EPOC / EPOC-PR" if eevidence
+             else "Notice of the reasons for not executing the request (structured as Annex III)")
+    pdf.multi_cell(0, 7, pdf.text_safe(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.family, "", 9)
-    kind = "Request for clarification" if form.kind == "clarification" else "Impossibility to execute"
-    pdf.multi_cell(0, 5, pdf.text_safe(f"{kind} · Regulation (EU) 2023/1543 · issued {form.created_at:%Y-%m-%d %H:%M} "
-                                       "UTC"), new_x="LMARGIN", new_y="NEXT")
+    kind = KIND_TITLES.get(form.kind, form.kind)
+    if form.partial:
+        kind += " (partial: the categories and identifiers not listed in section D are executed)"
+    issued = form.sent_at or form.created_at
+    basis = "Regulation (EU) 2023/1543" if eevidence else request.get_instrument_display()
+    pdf.multi_cell(0, 5, pdf.text_safe(f"{kind} · {basis} · issued {issued:%Y-%m-%d %H:%M} UTC"),
+                   new_x="LMARGIN", new_y="NEXT")
 
     pdf.heading("A. Certificate concerned")
     pdf.line_item("Portal reference", request.reference)
@@ -87,6 +99,8 @@ def _render(form: AnnexIII) -> bytes:
         scope = str(item.get("identifier") or "All identifiers") + " — " + (
             str(categories.get(category, category)) if category else "all data categories")
         pdf.line_item(scope, reasons + (f". {explanation}" if explanation else ""))
+    if form.route_to:
+        pdf.line_item("Route to use instead", form.route_to)
     pdf.heading("E. Conflicting obligations under third-country law (Art. 17)")
     pdf.line_item("Conflicting obligations", form.conflicting_obligations or "None raised")
     pdf.heading("F. Information required from the issuing authority")
@@ -100,4 +114,8 @@ def _render(form: AnnexIII) -> bytes:
     signer = form.signed_by.get_full_name() if form.signed_by else ""
     signed = f"{signer or 'Legal team of the provider'}, {form.signed_at:%Y-%m-%d %H:%M} UTC" if form.signed_at else "—"
     pdf.line_item("Decided and signed by a person of the legal team", signed)
+    if form.approved_by is not None and form.approved_at is not None:
+        approver = form.approved_by.get_full_name() or "Legal team of the provider"
+        pdf.line_item("Approved by a second person of the legal team",
+                      f"{approver}, {form.approved_at:%Y-%m-%d %H:%M} UTC")
     return bytes(pdf.output())

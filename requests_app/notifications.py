@@ -79,6 +79,10 @@ EVENTS: dict[str, Event] = {
     "notify.approval_needed": Event(("approvers",), _("Response awaiting approval"),
                                     _("A prepared response needs the approval of a second member of the legal "
                                       "team.")),
+    "notify.annex_iii_approval_needed": Event(("approvers",), _("Annex III awaiting approval"),
+                                              _("A refusal, rerouting or non-execution (Annex III) signed by a "
+                                                "member of the legal team needs the approval of a second one "
+                                                "before it is sent.")),
     "notify.mailbox_ack": Event(("address",), _("Your e-mail has been received"),
                                 _("Your e-mail to the provider's legal representative has been received and is kept "
                                   "as received. This is an automatic acknowledgement: it does not confirm that a "
@@ -224,7 +228,8 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
     if event_name == "notify.decision":
         from .annex_iii_pdf import REASON_LABELS
 
-        form = request.annex_iii.order_by("-created_at", "-pk").first()
+        # Only a form sent to the authority (a draft awaiting four eyes is not).
+        form = request.annex_iii.filter(sent_at__isnull=False).order_by("-created_at", "-pk").first()
         if form is not None:
             codes = sorted({code for item in form.reasons for code in item.get("reasons", [])})
             rows.append((str(_("Annex III reasons")), "; ".join(str(REASON_LABELS.get(c, c)) for c in codes)))

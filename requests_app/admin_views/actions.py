@@ -72,21 +72,38 @@ def _clarify(actor, req, data, form):
     return "Clarification requested (Annex III)."
 
 
+_AWAITS = " A second member of the legal team must approve it before it is sent."
+
+
 def _not_executed(actor, req, data, form):
-    review.not_executed(actor=actor, request=req, reasons=form.reasons(),
-                        conflicting_obligations=data["conflicting_obligations"],
-                        data_preserved=data["data_preserved"])
-    return "The request was marked not executed (Annex III)."
+    draft = review.not_executed(actor=actor, request=req, reasons=form.reasons(),
+                                conflicting_obligations=data["conflicting_obligations"],
+                                data_preserved=data["data_preserved"])
+    what = "partial non-execution" if draft.partial else "non-execution"
+    return f"Annex III ({what}) signed." + _AWAITS
 
 
 def _refuse(actor, req, data, form):
-    review.request_refuse(actor=actor, request=req, reason=data["reason"])
-    return "The request was refused."
+    review.request_refuse(actor=actor, request=req, reason=data["reason"], reasons=form.reasons(),
+                          conflicting_obligations=data["conflicting_obligations"])
+    return "Annex III (refusal) signed." + _AWAITS
 
 
 def _reroute(actor, req, data, form):
-    review.request_reroute(actor=actor, request=req, where=data["reason"])
-    return "The request was rerouted."
+    review.request_reroute(actor=actor, request=req, where=data["reason"], reasons=form.reasons())
+    return "Annex III (rerouting) signed." + _AWAITS
+
+
+def _approve_annex(actor, req, data, form):
+    approved = review.refusal_approve(actor=actor, request=req, annex_iii_id=data["annex_iii_id"] or 0,
+                                      digest=data["digest"] or "", note=data["note"])
+    if approved.partial:
+        return "The partial non-execution was approved and sent; the rest of the request continues."
+    return "The Annex III was approved and sent to the authority; the request is closed."
+
+
+def _has_draft(r: LegalRequest) -> bool:
+    return review.pending_refusal(r) is not None
 
 
 def _callback(actor, req, data, form):
@@ -152,8 +169,11 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            _release),
     Action("not_executed", "Not executed (Annex III)", "review", f.NotExecutedForm,
            _can_move_to(S.NOT_EXECUTED), _not_executed, danger=True),
-    Action("refuse", "Refuse", "review", f.ReasonForm, _can_move_to(S.REFUSED), _refuse, danger=True),
-    Action("reroute", "Reroute", "review", f.ReasonForm, _can_move_to(S.REROUTED), _reroute, danger=True),
+    Action("refuse", "Refuse (Annex III)", "review", f.RefuseForm, _can_move_to(S.REFUSED), _refuse, danger=True),
+    Action("reroute", "Reroute (Annex III)", "review", f.RerouteForm, _can_move_to(S.REROUTED), _reroute,
+           danger=True),
+    Action("approve_annex_iii", "Approve the Annex III (four eyes)", "approve", f.ApproveAnnexIIIForm, _has_draft,
+           _approve_annex, danger=True),
     Action("close", "Close", "review", f.OptionalReasonForm, _can_move_to(S.CLOSED), _close),
 )}
 

@@ -37,7 +37,7 @@ def related_context(obj: LegalRequest) -> dict[str, Any]:
         "notes": list(obj.internal_notes.select_related("author")),
         "callbacks": list(obj.callbacks.select_related("called_by")),
         "approvals": list(obj.approvals.select_related("prepared_by", "approved_by")),
-        "annex_iii": list(obj.annex_iii.select_related("created_by")),
+        "annex_iii": list(obj.annex_iii.select_related("created_by", "approved_by")),
         "packages": list(packages),
         # Delivery state of every e-mail about this request (retry/discard in the Notifications admin).
         "notifications": list(obj.notifications.only("event", "recipient", "status", "attempts", "last_error",

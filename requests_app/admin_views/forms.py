@@ -139,8 +139,50 @@ class NotExecutedForm(AnnexIIIForm):
                                               help_text="Annex III section E, where it applies.")
     sign = forms.BooleanField(
         required=True, label="I have read the findings and the draft, and I sign this Annex III",
-        help_text="The non-execution is your decision: the rules only propose it. The authority receives the "
-                  "form and its PDF in the portal, with an e-mail notice.")
+        help_text="The non-execution is your decision: the rules only propose it. Tick reasons only for some "
+                  "data categories or identifiers for a partial non-execution (the rest continues). A second "
+                  "member of the legal team approves the form; then the authority receives it and its PDF in the "
+                  "portal, with an e-mail notice.")
+
+
+class RefuseForm(AnnexIIIForm):
+    """A refusal on grounds: the reason (the whole order's explanation) and, optionally, the
+    Annex III reasons per identifier and category; signed, then approved by a second person."""
+
+    reason = forms.CharField(widget=TEXT, max_length=5000,
+                             help_text="The grounds for the refusal, as the authority will read them.")
+    conflicting_obligations = forms.CharField(widget=TEXT, required=False, max_length=10000,
+                                              help_text="Annex III section E, where it applies.")
+    sign = forms.BooleanField(
+        required=True, label="I sign this Annex III",
+        help_text="A second member of the legal team must approve it before it is sent and the request closed.")
+
+
+class RerouteForm(AnnexIIIForm):
+    reason = forms.CharField(widget=TEXT, max_length=5000, label="Route to use",
+                             help_text="Where the authority should send its request instead (e.g. the MLA route).")
+    sign = forms.BooleanField(
+        required=True, label="I sign this Annex III",
+        help_text="A second member of the legal team must approve it before it is sent and the request closed.")
+
+
+class ApproveAnnexIIIForm(ActionForm):
+    """Carries the id and SHA-256 of the Annex III draft the approver was shown, so that the
+    service refuses the approval if the draft was replaced or changed meanwhile."""
+
+    annex_iii_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    digest = forms.CharField(widget=forms.HiddenInput, required=False)
+    note = forms.CharField(widget=TEXT, required=False, max_length=5000)
+
+    def __init__(self, *args: Any, request_obj: LegalRequest, **kwargs: Any) -> None:
+        super().__init__(*args, request_obj=request_obj, **kwargs)
+        from ..services.review import annex_iii_digest, pending_refusal
+
+        self.draft = pending_refusal(request_obj)
+        self.draft_digest = annex_iii_digest(self.draft) if self.draft is not None else ""
+        if self.draft is not None:
+            self.fields["annex_iii_id"].initial = self.draft.pk
+            self.fields["digest"].initial = self.draft_digest
 
 
 class MultipleFileInput(forms.ClearableFileInput):

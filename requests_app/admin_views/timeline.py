@@ -79,7 +79,32 @@ FIXED: dict[str, str] = {
     "notification.retried": "retried a notification",
     "notification.discarded": "discarded a notification",
 }
+def _annex_refused(reason: str, response_text: str) -> Callable[[dict[str, Any]], str]:
+    def build(data: dict[str, Any]) -> str:
+        if "annex_iii_id" in data or "annex_iii_id_seen" in data:
+            return f"was refused an approval of an Annex III: {reason}"
+        return response_text
+    return build
+
+
+def _annex_drafted(data: dict[str, Any]) -> str:
+    kind = str(data.get("kind", "")).replace("_", "-")
+    partial = "partial " if data.get("partial") else ""
+    return f"signed an Annex III draft ({partial}{kind} #{data.get('annex_iii_id')}), awaiting a second person"
+
+
+def _annex_approved(data: dict[str, Any]) -> str:
+    return f"approved and sent the Annex III #{data.get('annex_iii_id')} (four eyes)"
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "annex_iii.drafted": _annex_drafted,
+    "annex_iii.approved": _annex_approved,
+    "approval.refused_stale": _annex_refused("the draft had changed since it was opened",
+                                             FIXED["approval.refused_stale"]),
+    "approval.refused_four_eyes": _annex_refused("they signed it (four eyes)", FIXED["approval.refused_four_eyes"]),
+    "request.partially_not_executed": lambda d: f"recorded a partial non-execution (Annex III "
+                                                f"#{d.get('annex_iii_id')})",
     "request.status_changed": _status_changed,
     "request.assigned": _assigned,
     "emergency.callback": _callback,

@@ -73,6 +73,9 @@ def act(model_admin: Any, request: HttpRequest, object_id: str, action_name: str
         "proposal": refusal_proposal(obj) if action.name in DECISION_ACTIONS else None,
         "pending_package": pending,
         "pending_files": list(pending.files.order_by("pk")) if pending is not None else [],
+        # The Annex III draft a second person approves (four eyes bound to this id and digest).
+        "pending_annex": getattr(form, "draft", None),
+        "pending_annex_digest": getattr(form, "draft_digest", ""),
     }
     return TemplateResponse(request, f"{TEMPLATES}/act.html", context)
 

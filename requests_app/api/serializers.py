@@ -13,7 +13,16 @@ from accounts.models import AuthorityType
 
 from .. import codec
 from ..audit import request_history
-from ..models import AnnexIII, AnnexIIIReason, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
+from ..models import (
+    DECIDING_KINDS,
+    AnnexIII,
+    AnnexIIIReason,
+    Attachment,
+    LegalRequest,
+    Message,
+    ResponseFile,
+    ResponsePackage,
+)
 from ..rules.vocab import iso_country
 from ..states import DataCategory, Instrument, ListedOffence, Status, TargetKind
 
@@ -213,12 +222,29 @@ class TargetVerdictSerializer(serializers.Serializer):
     legal_basis = serializers.CharField()
 
 
+class DeadlineSerializer(serializers.Serializer):
+    """One deadline the rules computed (``rules.result.Deadline``), with the rule that computed it."""
+
+    kind = serializers.CharField(help_text="e.g. `production`, `preservation_expiry`, `ea_window_end`.")
+    due_at = serializers.DateTimeField(help_text="UTC.")
+    explanation = serializers.CharField(help_text="How the date was computed, in the time zone `time_zone`.")
+    rule_applied = serializers.ChoiceField(
+        choices=["hours", "calendar_days", "later_of_calendar_and_reg_1182_71", "internal_sla"],
+        help_text="The counting rule (Reg. (EEC, Euratom) No 1182/71 where it applies).")
+    legal_basis = serializers.CharField(allow_blank=True, help_text="The public provision that sets the period.")
+    warn_at = serializers.DateTimeField(allow_null=True, required=False)
+    informational = serializers.BooleanField(help_text="Changes no state by itself (e.g. the 48 h ex-post mark).")
+    not_before = serializers.BooleanField(help_text="The earliest moment to act, not a latest one.")
+    time_zone = serializers.CharField(help_text="IANA name of the zone the explanation is written in.")
+
+
 class DecisionSerializer(serializers.Serializer):
     route = serializers.CharField()
     findings = FindingSerializer(many=True)
     rulebook_version = serializers.CharField(required=False)
     categories = CategoryVerdictSerializer(many=True, required=False)
     targets = TargetVerdictSerializer(many=True, required=False)
+    deadlines = DeadlineSerializer(many=True, required=False)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -272,7 +298,10 @@ class DecidedTargetSerializer(serializers.Serializer):
 class PersonDecisionSerializer(serializers.Serializer):
     """The decision a person of the legal team took and signed (the engine only proposes)."""
 
-    outcome = serializers.ChoiceField(choices=[Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED])
+    outcome = serializers.ChoiceField(choices=[Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED,
+                                               "partially_not_executed"],
+                                      help_text="`partially_not_executed`: the categories/targets below marked "
+                                                "not allowed are not executed; the request continues for the rest.")
     decided_at = serializers.DateTimeField()
     annex_iii_id = serializers.IntegerField(allow_null=True)
     categories = DecidedCategorySerializer(many=True, help_text="Per data category requested.")
@@ -287,6 +316,7 @@ class StoredDecisionSerializer(DecisionSerializer):
 
 
 DECIDED_BY_A_PERSON = (Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED)
+PARTIALLY_NOT_EXECUTED = "partially_not_executed"
 
 
 def _when(value: datetime | None) -> str | None:
@@ -296,10 +326,13 @@ def _when(value: datetime | None) -> str | None:
 def person_decision(obj: LegalRequest) -> dict[str, Any] | None:
     """What a person of the legal team decided (``PersonDecisionSerializer``), or None while
     the engine's outcome is only a recommendation."""
+    forms = [f for f in obj.annex_iii.all() if f.kind in DECIDING_KINDS and f.sent_at is not None]
     if obj.status not in DECIDED_BY_A_PERSON:
-        return None
-    forms = [f for f in obj.annex_iii.all() if f.kind == "non_execution" and f.signed_at is not None]
+        # A partial non-execution: the request continues for the rest (issue 11 item 2).
+        forms = [f for f in forms if f.partial]
     form = max(forms, key=lambda f: (f.created_at, f.pk)) if forms else None
+    if obj.status not in DECIDED_BY_A_PERSON and form is None:
+        return None
     decided = (form.decided or {}) if form else {}
     if form is None:  # refused or rerouted without an Annex III: nothing is executed
         categories = [{"data_category": c, "allowed": False, "reason_code": obj.resolution or obj.status,
@@ -307,8 +340,8 @@ def person_decision(obj: LegalRequest) -> dict[str, Any] | None:
     else:
         categories = decided.get("categories", [])
     return {
-        "outcome": obj.status,
-        "decided_at": _when(form.signed_at if form else obj.status_changed_at),
+        "outcome": obj.status if obj.status in DECIDED_BY_A_PERSON else PARTIALLY_NOT_EXECUTED,
+        "decided_at": _when((form.approved_at or form.signed_at) if form else obj.status_changed_at),
         "annex_iii_id": form.pk if form else None,
         "categories": categories,
         "targets": decided.get("targets", []),
@@ -324,7 +357,8 @@ class AnnexIIISerializer(serializers.ModelSerializer):
     class Meta:
         model = AnnexIII
         fields = ["id", "kind", "reasons", "conflicting_obligations", "clarification_asked", "data_preserved",
-                  "preserved_until", "created_at", "signed_at", "categories", "targets", "pdf_url"]
+                  "preserved_until", "created_at", "signed_at", "sent_at", "partial", "route_to", "categories",
+                  "targets", "pdf_url"]
 
     @extend_schema_field(DecidedCategorySerializer(many=True))
     def get_categories(self, obj: AnnexIII) -> list[dict[str, Any]]:
@@ -400,7 +434,7 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     history = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
-    annex_iii = AnnexIIISerializer(many=True, read_only=True)
+    annex_iii = serializers.SerializerMethodField()
     delegates: serializers.Field = serializers.SlugRelatedField(many=True, read_only=True, slug_field="email")
 
     class Meta:
@@ -418,6 +452,12 @@ class RequestDetailSerializer(serializers.ModelSerializer):
 
     def get_validation(self, obj: LegalRequest) -> dict[str, Any] | None:
         return codec.validation_of(obj)
+
+    @extend_schema_field(AnnexIIISerializer(many=True))
+    def get_annex_iii(self, obj: LegalRequest) -> list[dict[str, Any]]:
+        """The forms sent to the authority; a draft awaiting a second person's approval is not."""
+        sent = [f for f in obj.annex_iii.all() if f.sent_at is not None]
+        return list(AnnexIIISerializer(sent, many=True, context=self.context).data)
 
     @extend_schema_field(StoredDecisionSerializer(allow_null=True))
     def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:

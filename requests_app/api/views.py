@@ -52,7 +52,7 @@ def client_ip(request: Request) -> str | None:
 def detail_queryset(user: Any) -> QuerySet[LegalRequest]:
     return visible_requests(user).prefetch_related(
         Prefetch("targets", queryset=Target.objects.order_by("id")), "attachments", "messages",
-        Prefetch("annex_iii", queryset=AnnexIII.objects.select_related("request")),
+        Prefetch("annex_iii", queryset=AnnexIII.objects.filter(sent_at__isnull=False).select_related("request")),
     )
 
 
@@ -216,7 +216,8 @@ class AnnexIIIPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request: Request, reference: str, form_id: int) -> HttpResponse:
         legal_request = _lookup(request, reference)
-        form = AnnexIII.objects.filter(request=legal_request, pk=form_id).select_related("request__authority").first()
+        form = (AnnexIII.objects.filter(request=legal_request, pk=form_id, sent_at__isnull=False)
+                .select_related("request__authority").first())
         if form is None:
             raise ServiceError("No such Annex III form.", code="not_found")
         audit.record("annex_iii.downloaded", actor=request.user, request=legal_request, obj=form,

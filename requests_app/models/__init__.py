@@ -16,6 +16,7 @@ from .mailbox import AckStatus, InboundAttachment, InboundMessage, InboundStatus
 from .notifications import Notification, NotificationStatus
 from .outbox import OutboxMessage, OutboxStatus
 from .review import (
+    DECIDING_KINDS,
     AnnexIII,
     AnnexIIIKind,
     AnnexIIIReason,
@@ -29,6 +30,7 @@ from .review import (
 from .timers import Timer, TimerKind
 
 __all__ = [
+    "DECIDING_KINDS",
     "AckStatus",
     "AnnexIII",
     "AnnexIIIKind",

@@ -107,6 +107,13 @@ class AnnexIIIReason(models.TextChoices):
 class AnnexIIIKind(models.TextChoices):
     CLARIFICATION = "clarification", _("Request for clarification")
     NON_EXECUTION = "non_execution", _("Impossibility to execute")
+    REFUSAL = "refusal", _("Refusal on grounds")
+    REROUTE = "reroute", _("Rerouting to another channel")
+
+
+# The kinds that decide the request (non-execution, refusal, rerouting): drafted and signed by
+# one member of the legal team, sent only after a second one approved the exact draft.
+DECIDING_KINDS = (AnnexIIIKind.NON_EXECUTION, AnnexIIIKind.REFUSAL, AnnexIIIKind.REROUTE)
 
 
 class AnnexIII(models.Model):
@@ -132,12 +139,32 @@ class AnnexIII(models.Model):
     engine_proposal = models.JSONField(default=dict, blank=True)
     # What the signed form decides, per data category and per target (rules.proposal.decided_verdicts).
     decided = models.JSONField(default=dict, blank=True)
+    # Rerouting: the channel or authority the issuing authority should use instead.
+    route_to = models.TextField(blank=True)
+    # A partial non-execution: only the categories/targets of ``decided`` marked not allowed are
+    # not executed; the rest of the request continues to production.
+    partial = models.BooleanField(default=False)
+    # Four eyes on a deciding form (``DECIDING_KINDS``): the second person who approved the exact
+    # draft, and when it was sent to the authority (a clarification is sent at once). A draft
+    # replaced by a newer one before approval is superseded and never sent.
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = "Annex III form"
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=AnnexIIIKind.values), name="annex_iii_kind_valid"),
+            # Four eyes in the database: the approver of a draft is never the person who signed it.
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("signed_by")),
+                                   name="annex_iii_four_eyes"),
+            # A deciding form is sent only once approved.
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(kind=AnnexIIIKind.CLARIFICATION) | Q(approved_at__isnull=False),
+                name="annex_iii_sent_approved"),
         ]
 
     def __str__(self) -> str:

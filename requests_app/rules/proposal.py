@@ -59,7 +59,12 @@ def draft_annex_iii(decision: Decision | dict[str, Any], targets: Sequence[tuple
     for finding in record.get("findings") or []:
         if finding.get("severity") != "error":
             continue
-        kind = kind_of(str(finding.get("code", "")))
+        try:
+            kind = kind_of(str(finding.get("code", "")))
+        except KeyError:
+            # A code of an older rulebook stored with the decision: still an error a person
+            # must see in the draft (reason ``other`` unless the finding names one).
+            kind = REFUSE
         if kind not in {REFUSE, REROUTE, CLARIFY}:
             continue
         index = target_index(finding.get("field"))

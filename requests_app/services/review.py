@@ -7,6 +7,8 @@ writes its audit event (and outbox rows for whoever must hear of it) in one tran
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from .. import audit, outbox, timers
 from ..models import (
+    DECIDING_KINDS,
     AnnexIII,
     AnnexIIIKind,
     Approval,
@@ -29,7 +32,7 @@ from ..permissions import require
 from ..rules import vocab as v
 from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
-from ..workflow import TransitionGuardFailed, TransitionNotAllowed, is_locked, lock_request, transition
+from ..workflow import TransitionGuardFailed, TransitionNotAllowed, allowed_targets, is_locked, lock_request, transition
 from .errors import InvalidState, ServiceError
 
 # One vocabulary for the engine, the models, the PDF, the admin forms and the API.
@@ -173,7 +176,8 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         form = AnnexIII.objects.create(
             request=locked, kind=AnnexIIIKind.CLARIFICATION, reasons=_clean_reasons(reasons or []),
             clarification_asked=clarification_asked.strip(), data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, _clean_reasons(reasons or [])),
+            preserved_until=preserved_until, created_by=actor, sent_at=timezone.now(),
+            **_signed(locked, actor, _clean_reasons(reasons or [])),
         )
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
@@ -182,55 +186,235 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
     return form
 
 
+def annex_iii_digest(form: AnnexIII) -> str:
+    """SHA-256 of what a deciding Annex III says (the content the approver is shown): kind,
+    reasons per identifier and category, sections E-G, the route, and the per-category and
+    per-target verdicts. Any change of the draft changes the digest, so an approval bound to
+    an older digest is refused."""
+    content = {
+        "request": form.request_id, "kind": form.kind, "reasons": form.reasons,
+        "conflicting_obligations": form.conflicting_obligations, "clarification_asked": form.clarification_asked,
+        "data_preserved": form.data_preserved,
+        "preserved_until": form.preserved_until.isoformat() if form.preserved_until else None,
+        "route_to": form.route_to, "partial": form.partial, "decided": form.decided,
+        "signed_by": form.signed_by_id,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def pending_refusal(request: LegalRequest) -> AnnexIII | None:
+    """The newest deciding Annex III draft awaiting a second person (the one an approval must name)."""
+    return (AnnexIII.objects.filter(request=request, kind__in=DECIDING_KINDS, sent_at__isnull=True,
+                                    superseded_at__isnull=True)
+            .select_related("signed_by").order_by("-created_at", "-pk").first())
+
+
+_OUTCOME: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: Status.NOT_EXECUTED, AnnexIIIKind.REFUSAL: Status.REFUSED,
+            AnnexIIIKind.REROUTE: Status.REROUTED}
+_RESOLUTION: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: "not_executed", AnnexIIIKind.REFUSAL: "refused",
+               AnnexIIIKind.REROUTE: "rerouted"}
+
+
+def _is_partial(decided: dict[str, Any], cleaned: list[dict[str, Any]], target_count: int) -> bool:
+    """Whether some data category or target of the request is still executed."""
+    if any(item.get("target") is None and item.get("data_category") is None for item in cleaned):
+        return False
+    categories = decided.get("categories") or []
+    if categories:
+        # Executed somewhere: one (target, category) pair still allowed. A target without its own
+        # row follows its category's verdict.
+        own = {row["index"]: row["categories"] for row in decided.get("targets") or []}
+        if target_count == 0:
+            return any(row["allowed"] for row in categories)
+        return any(c["allowed"] for index in range(target_count) for c in own.get(index, categories))
+    # No data category (e.g. a removal order): partial unless every identifier is covered.
+    covered = {item["target"] for item in cleaned if item.get("target") is not None}
+    return not covered.issuperset(range(target_count))
+
+
+def _draft(*, actor: Any, request: LegalRequest, kind: str, cleaned: list[dict[str, Any]],
+           **fields: Any) -> AnnexIII:
+    """Sign a deciding Annex III as a draft: nothing reaches the authority and the state stays
+    until a second member of the legal team approves this exact draft (``refusal_approve``).
+    A newer draft supersedes the pending one (its approval, if on its way, is then refused)."""
+    with transaction.atomic():
+        locked = _lock(request)
+        if _OUTCOME[kind] not in allowed_targets(locked.lifecycle, locked.status):
+            raise InvalidState(f"{locked.reference} is {locked.status}: it cannot be "
+                               f"{_RESOLUTION[kind].replace('_', ' ')} now.")
+        signed = _signed(locked, actor, cleaned)
+        partial = kind == AnnexIIIKind.NON_EXECUTION and _is_partial(signed["decided"], cleaned,
+                                                                     locked.targets.count())
+        now = timezone.now()
+        superseded = list(AnnexIII.objects.select_for_update()
+                          .filter(request=locked, kind__in=DECIDING_KINDS, sent_at__isnull=True,
+                                  superseded_at__isnull=True).values_list("pk", flat=True))
+        AnnexIII.objects.filter(pk__in=superseded).update(superseded_at=now)
+        form = AnnexIII.objects.create(request=locked, kind=kind, reasons=cleaned, created_by=actor,
+                                       partial=partial, **fields, **signed)
+        audit.record("annex_iii.drafted", actor=actor, request=locked, obj=form, authority_id=locked.authority_id,
+                     data={"annex_iii_id": form.pk, "kind": kind, "partial": partial,
+                           "sha256": annex_iii_digest(form), "superseded": superseded})
+        outbox.enqueue("notify.annex_iii_approval_needed", request=locked, payload={"annex_iii_id": form.pk})
+    return form
+
+
 def not_executed(*, actor: Any, request: LegalRequest, reasons: list[dict[str, Any]],
                  conflicting_obligations: str = "", data_preserved: bool = False,
                  preserved_until: Any = None) -> AnnexIII:
     """A person of the legal team decides and signs the non-execution (Annex III of Reg. (EU)
-    2023/1543; for US and DSA orders the same structured record): reasons and free text per
-    identifier and data category, usually edited from the engine's draft (``refusal_proposal``).
-    The record and its PDF are then available to the authority in the portal, with an e-mail
-    notice (``notify.decision``). Only a person may do this: the guard of ``transition``
-    refuses ``not_executed`` to every automatic actor."""
+    2023/1543, Art. 10(5)-(8), 11(4)-(5); for US and DSA orders the same structured record):
+    reasons and free text per identifier and data category, usually edited from the engine's
+    draft (``refusal_proposal``). Items naming only some data categories or targets make a
+    *partial* non-execution: the rest of the request continues to production.
+
+    The form is a draft until a second person approves it (``refusal_approve``); only then are
+    the record and its PDF available to the authority in the portal, with an e-mail notice
+    (``notify.decision``). Only a person may do this: the guard of ``transition`` refuses
+    ``not_executed`` to every automatic actor."""
     require(actor, "review", request)
     cleaned = _clean_reasons(reasons)
     if not cleaned:
         raise ServiceError("Give the Annex III reasons for each identifier.")
-    with transaction.atomic():
-        locked = _lock(request)
-        form = AnnexIII.objects.create(
-            request=locked, kind=AnnexIIIKind.NON_EXECUTION, reasons=cleaned,
-            conflicting_obligations=conflicting_obligations, data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor, **_signed(locked, actor, cleaned),
-        )
-        _move(locked, Status.NOT_EXECUTED, actor=actor, resolution="not_executed",
-              reason="; ".join(sorted({r for item in cleaned for r in item["reasons"]})),
-              data={"annex_iii_id": form.pk})
-        timers.cancel(locked)
-        outbox.enqueue("notify.decision", request=locked, payload={"annex_iii_id": form.pk})
-    return form
+    return _draft(actor=actor, request=request, kind=AnnexIIIKind.NON_EXECUTION, cleaned=cleaned,
+                  conflicting_obligations=conflicting_obligations, data_preserved=data_preserved,
+                  preserved_until=preserved_until)
 
 
-def request_refuse(*, actor: Any, request: LegalRequest, reason: str) -> LegalRequest:
+def _whole_order(cleaned: list[dict[str, Any]], text: str, reason: str) -> list[dict[str, Any]]:
+    """A refusal or a rerouting concerns the whole order: keep the person's items and make
+    sure one covers every identifier and category (the free text is its explanation)."""
+    if any(item.get("target") is None and item.get("data_category") is None for item in cleaned):
+        return cleaned
+    return [{"identifier": "", "data_category": None, "reasons": [reason], "explanation": text}, *cleaned]
+
+
+def request_refuse(*, actor: Any, request: LegalRequest, reason: str,
+                   reasons: list[dict[str, Any]] | None = None, conflicting_obligations: str = "") -> AnnexIII:
+    """Refuse on grounds (Art. 10(5), 12, 16 of Reg. (EU) 2023/1543; the provider's grounds for
+    other instruments): a signed Annex III draft with the reasons, sent after four eyes."""
     require(actor, "review", request)
     if not reason.strip():
         raise ServiceError("Give the reason for the refusal.")
-    with transaction.atomic():
-        moved = _move(request, Status.REFUSED, actor=actor, reason=reason.strip(), resolution="refused")
-        timers.cancel(moved)
-        outbox.enqueue("notify.decision", request=moved)
-    return moved
+    cleaned = _whole_order(_clean_reasons(reasons or []), reason.strip(), v.AIII_OTHER)
+    return _draft(actor=actor, request=request, kind=AnnexIIIKind.REFUSAL, cleaned=cleaned,
+                  conflicting_obligations=conflicting_obligations)
 
 
-def request_reroute(*, actor: Any, request: LegalRequest, where: str) -> LegalRequest:
-    """Not this route (domestic order, Denmark, MLA...): tell the authority where to go."""
+def request_reroute(*, actor: Any, request: LegalRequest, where: str,
+                    reasons: list[dict[str, Any]] | None = None) -> AnnexIII:
+    """Not this route (domestic order, Denmark, MLA...): tell the authority where to go, with a
+    signed Annex III draft (provider not covered / other reasons), sent after four eyes."""
     require(actor, "review", request)
     if not where.strip():
         raise ServiceError("Say which route the authority should use.")
+    cleaned = _whole_order(_clean_reasons(reasons or []), f"Route to use: {where.strip()}", v.AIII_OTHER)
+    return _draft(actor=actor, request=request, kind=AnnexIIIKind.REROUTE, cleaned=cleaned, route_to=where.strip())
+
+
+def _apply_partial(locked: LegalRequest, form: AnnexIII) -> None:
+    """Write what a partial non-execution decides into the request's decision: the categories
+    and targets not executed are no longer allowed (``reason_code`` the Annex III reason)."""
+    decision = dict(locked.decision or {})
+    decided = form.decided or {}
+    blocked = {row["data_category"]: row for row in decided.get("categories", []) if not row["allowed"]}
+    categories = []
+    for row in decision.get("categories") or decision.get("verdicts") or []:
+        row = dict(row)
+        if row.get("data_category") in blocked:
+            verdict = blocked[row["data_category"]]
+            row.update(allowed=False, reason_code=verdict["reason_code"], rule_id="annex_iii",
+                       legal_basis=verdict["legal_basis"])
+        categories.append(row)
+    all_blocked = {row["index"]: row for row in decided.get("targets", [])
+                   if row["categories"] and not any(c["allowed"] for c in row["categories"])}
+    covered = {item["target"] for item in form.reasons
+               if item.get("target") is not None and item.get("data_category") is None}
+    targets = []
+    for row in decision.get("targets") or []:
+        row = dict(row)
+        index = row.get("index")
+        if index in all_blocked or index in covered:
+            item = next((i for i in form.reasons if i.get("target") == index), None)
+            row.update(allowed=False, reason_code=(item["reasons"][0] if item else v.AIII_OTHER),
+                       legal_basis=(all_blocked[index]["categories"][0]["legal_basis"] if index in all_blocked
+                                    else "; ".join(item.get("legal_basis", []) if item else [])))
+        targets.append(row)
+    decision["categories"] = categories
+    decision["targets"] = targets
+    decision["partial_non_execution"] = {"annex_iii_id": form.pk, "decided": decided}
+    locked.decision = decision
+    locked.save(update_fields=["decision", "updated_at"])
+
+
+def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, digest: str,
+                    note: str = "") -> AnnexIII:
+    """Four eyes on a refusal: a second member of the legal team approves the Annex III draft
+    they saw, named by its id and the SHA-256 of its content (``annex_iii_digest``). Refused
+    (and audited) when the approver signed the draft, or when the newest draft is another one
+    or its content changed. Only then is the form sent (portal + e-mail notice) and the
+    request closed as not executed / refused / rerouted; a partial non-execution keeps the
+    request in its working state and records which categories and targets are not executed."""
+    require(actor, "approve", request)
     with transaction.atomic():
-        moved = _move(request, Status.REROUTED, actor=actor, reason=where.strip(), resolution="rerouted")
-        timers.cancel(moved)
-        outbox.enqueue("notify.decision", request=moved, payload={"where": where.strip()})
-    return moved
+        locked = _lock(request)
+        form = (AnnexIII.objects.select_for_update()
+                .filter(request=locked, kind__in=DECIDING_KINDS, sent_at__isnull=True, superseded_at__isnull=True)
+                .order_by("-created_at", "-pk").first())
+        if form is None:
+            done = AnnexIII.objects.filter(pk=annex_iii_id, request=locked, approved_by__isnull=False).first()
+            if done is not None and done.approved_by is not None:
+                raise ServiceError(f"This Annex III was already approved by {done.approved_by.email} meanwhile; "
+                                   f"nothing more to do.", code="conflict")
+            raise InvalidState("There is no drafted Annex III awaiting approval.")
+        own = form.signed_by_id == actor.pk
+        current = annex_iii_digest(form)
+        stale = form.pk != annex_iii_id or current != digest
+        if own:
+            # Committed with this block (no exception inside it), so the refused attempt is on record.
+            audit.record("approval.refused_four_eyes", actor=actor, request=locked, authority_id=locked.authority_id,
+                         data={"annex_iii_id": form.pk})
+        elif stale:
+            audit.record("approval.refused_stale", actor=actor, request=locked, authority_id=locked.authority_id,
+                         data={"annex_iii_id_seen": annex_iii_id, "annex_iii_id_newest": form.pk,
+                               "sha256_seen": digest, "sha256_newest": current})
+        else:
+            now = timezone.now()
+            form.approved_by, form.approved_at, form.sent_at = actor, now, now
+            form.save(update_fields=["approved_by", "approved_at", "sent_at"])
+            audit.record("annex_iii.approved", actor=actor, request=locked, obj=form,
+                         authority_id=locked.authority_id,
+                         data={"annex_iii_id": form.pk, "kind": form.kind, "partial": form.partial,
+                               "sha256": current, "signed_by": form.signed_by_id, "note": note.strip()[:2000],
+                               # Art. 8: the enforcing authority receives the form too where it was notified.
+                               "enforcing_authority_copy": bool(locked.enforcing_authority_notified)})
+            if form.partial:
+                _apply_partial(locked, form)
+                audit.record("request.partially_not_executed", actor=actor, request=locked, obj=form,
+                             authority_id=locked.authority_id,
+                             data={"annex_iii_id": form.pk, "status": locked.status})
+            else:
+                codes = "; ".join(sorted({r for item in form.reasons for r in item["reasons"]}))
+                whole = next((i for i in form.reasons if i.get("target") is None and i.get("data_category") is None
+                              and i.get("explanation")), None)
+                # A refusal or a rerouting reads as its grounds / its route; a non-execution as its reasons.
+                reason = form.route_to or (whole["explanation"] if whole and form.kind == AnnexIIIKind.REFUSAL
+                                           else codes)
+                _move(locked, _OUTCOME[form.kind], actor=actor, resolution=_RESOLUTION[form.kind],
+                      reason=reason[:2000],
+                      data={"annex_iii_id": form.pk, "signed_by": form.signed_by_id})
+                timers.cancel(locked)
+            payload: dict[str, Any] = {"annex_iii_id": form.pk}
+            if form.route_to:
+                payload["where"] = form.route_to
+            outbox.enqueue("notify.decision", request=locked, payload=payload)
+    if own:
+        raise ServiceError("Four eyes: the approver cannot be the person who signed the Annex III.",
+                           code="four_eyes")
+    if stale:
+        raise ServiceError("The Annex III draft changed since you opened it: review the newest draft and "
+                           "approve again.", code="stale_draft")
+    return form
 
 
 def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str, person_reached: str = "",

@@ -21,6 +21,7 @@ from requests_app.services.submission import request_withdraw
 from requests_app.states import Status
 from requests_app.timers import fire_due
 from tests.conftest import approve_seen
+from tests.four_eyes import approve_annex
 
 from .conftest import ON_CALL, PERSONAL, SmtpSink, Team, deliver, upload
 
@@ -69,7 +70,9 @@ def clarification_requested(w: World) -> Outcome:
 
 def decision(w: World) -> Outcome:
     request = w.in_review(assigned=True)
-    review.request_refuse(actor=w.team.reviewer, request=request, reason=PERSONAL["reason"])
+    form = review.request_refuse(actor=w.team.reviewer, request=request, reason=PERSONAL["reason"])
+    w.flush()  # the approvers' notice of the draft
+    approve_annex(w.team.approver, form)
     return request, {w.officer.email, w.team.reviewer2.email}
 
 
@@ -114,6 +117,12 @@ def assigned(w: World) -> Outcome:
 def approval_needed(w: World) -> Outcome:
     request = w.in_review()
     delivery.response_prepare(actor=w.team.reviewer, request=request, files=[upload()], cover_note=PERSONAL["cover"])
+    return request, w.team.approvers
+
+
+def annex_iii_approval_needed(w: World) -> Outcome:
+    request = w.in_review()
+    review.request_refuse(actor=w.team.reviewer, request=request, reason=PERSONAL["reason"])
     return request, w.team.approvers
 
 
@@ -194,6 +203,7 @@ SCENARIOS = [
              "notify.message_from_authority-unassigned"),
     Scenario("notify.assigned", assigned),
     Scenario("notify.approval_needed", approval_needed),
+    Scenario("notify.annex_iii_approval_needed", annex_iii_approval_needed),
     Scenario("alert.emergency", emergency),
     Scenario("alert.suspected_fraud", suspected_fraud),
     Scenario("alert.deadline_warn", _at("warn_at", admins=False)),

@@ -5,6 +5,7 @@ import pytest
 from requests_app.models import OutboxMessage
 from requests_app.notifications import render
 from requests_app.states import Status
+from tests.four_eyes import approve_annex
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +20,13 @@ def test_a_clarification_mail_names_the_fields_the_articles_and_the_date(submit)
     assert "198.51.100.23" not in text + html
 
 
-def test_a_refusal_mail_names_the_deciding_article(submit, reviewer):
+def test_a_refusal_mail_names_the_deciding_article(submit, reviewer, approver):
     from requests_app.services import review
 
     request = submit(data_categories=["traffic"])  # a prosecutor cannot validate traffic data: Art. 4(2)
     assert request.status == Status.IN_REVIEW  # proposed; a person decides
-    review.not_executed(actor=reviewer, request=request,
-                        reasons=[{"identifier": "", "reasons": ["not_issued_per_art_4"]}])
+    approve_annex(approver, review.not_executed(actor=reviewer, request=request,
+                                                reasons=[{"identifier": "", "reasons": ["not_issued_per_art_4"]}]))
     request.refresh_from_db()
     assert request.status == Status.NOT_EXECUTED
     _subject, text, _html = render("notify.decision", request, "fr")

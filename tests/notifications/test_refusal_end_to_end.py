@@ -18,7 +18,7 @@ from requests_app.services.validation import request_validate
 from requests_app.states import Status
 from tests.conftest import client_for, epoc_body
 
-from .conftest import REVIEWER, deliver, staff
+from .conftest import APPROVER, REVIEWER, deliver, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ def checked(html: str, name: str, value: str) -> bool:
 
 def test_refusal_from_proposal_to_the_officer(smtp, officer):
     reviewer = staff("decider@provider.example", REVIEWER, first_name="Ana", last_name="Decider")
+    approver = staff("second@provider.example", APPROVER, first_name="Ben", last_name="Second")
     api = client_for(officer)
 
     # 1. The officer submits; the engine finds that a prosecutor cannot validate an EPOC for
@@ -89,25 +90,42 @@ def test_refusal_from_proposal_to_the_officer(smtp, officer):
     done = admin.post(url, {**form, "sign": "on"})
     assert done.status_code == 302, done.content.decode()[-2000:]
 
-    # 4. The structured record, signed by the person; the move is the person's.
+    # 4. Signed by one person, it waits for a second (four eyes): nothing reaches the officer yet.
+    request.refresh_from_db()
+    annex = AnnexIII.objects.get(request=request)
+    assert request.status == Status.IN_REVIEW and annex.sent_at is None
+    assert api.get(f"/api/v1/requests/{reference}/").json()["annex_iii"] == []
+    deliver()
+    assert smtp.to(officer.email) == [] and len(smtp.to(approver.email)) == 1
+    smtp.clear()
+    second = admin_client(approver)
+    approve_url = reverse("admin:requests_app_legalrequest_act", args=[request.pk, "approve_annex_iii"])
+    approve_page = second.get(approve_url).content.decode()
+    assert f"Annex III #{annex.pk}" in approve_page and "decider@provider.example" in approve_page
+    hidden = dict(re.findall(r'<input type="hidden" name="(annex_iii_id|digest)" value="([^"]*)"', approve_page))
+    assert second.post(approve_url, hidden).status_code == 302
+
+    # 5. The structured record, signed by the first person, approved by the second, who moves it.
     request.refresh_from_db()
     assert request.status == Status.NOT_EXECUTED
-    annex = AnnexIII.objects.get(request=request)
+    annex.refresh_from_db()
+    assert annex.approved_by == approver and annex.sent_at is not None
     assert (annex.kind, annex.signed_by, annex.created_by) == ("non_execution", reviewer, reviewer)
     assert annex.signed_at is not None and annex.engine_proposal["recommendation"] == "not_executed"
     assert [(i["data_category"], i.get("target"), i["reasons"]) for i in annex.reasons] == [
         ("traffic", None, ["not_issued_per_art_4"]), (None, 1, ["data_not_stored"])]
     move = AuditEvent.objects.filter(request_id=request.pk, action="request.status_changed").last()
-    assert (move.data["from"], move.data["to"], move.actor_id) == ("in_review", "not_executed", reviewer.pk)
+    assert (move.data["from"], move.data["to"], move.actor_id) == ("in_review", "not_executed", approver.pk)
+    assert move.data["signed_by"] == reviewer.pk
 
-    # 5. The e-mail notice to the officer: the Annex III reasons, no identifiers.
+    # 6. The e-mail notice to the officer: the Annex III reasons, no identifiers.
     deliver()
     (mail,) = smtp.to(officer.email)
     assert reference in mail.everything()
     assert "the order was not issued or validated by an authority as specified in Art. 4" in mail.text
     assert "suspect_account" not in mail.everything() and "second_account" not in mail.everything()
 
-    # 6. The officer's web page: the decision and the Annex III PDF, no due date.
+    # 7. The officer's web page: the decision and the Annex III PDF, no due date.
     web = client_for_web(officer)
     body = web.get(reverse("portal:request_detail", args=[reference])).content.decode()
     assert "Not executed" in body and 'id="annex-iii"' in body
@@ -119,7 +137,7 @@ def test_refusal_from_proposal_to_the_officer(smtp, officer):
     with pikepdf.open(io.BytesIO(pdf.content)) as document:
         assert reference in str(document.docinfo["/Title"])
 
-    # 7. ... and the API: the person's decision per category and per target, the record, the PDF.
+    # 8. ... and the API: the person's decision per category and per target, the record, the PDF.
     detail = api.get(f"/api/v1/requests/{reference}/").json()
     assert detail["status"] == "not_executed"
     decided = detail["decision"]["person_decision"]

@@ -13,6 +13,7 @@ from requests_app.api.serializers import RequestCreateSerializer
 from requests_app.services.submission import request_submit, request_withdraw
 from requests_app.services.validation import request_validate
 from tests.conftest import epoc_body
+from tests.four_eyes import approve_annex
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def report(fmt="json"):
     return out.getvalue()
 
 
-def test_counts_per_country_and_instrument(officer, other_officer, reviewer):
+def test_counts_per_country_and_instrument(officer, other_officer, reviewer, approver):
     from requests_app.services import review
 
     accepted = submit(officer)
@@ -39,8 +40,8 @@ def test_counts_per_country_and_instrument(officer, other_officer, reviewer):
     refused = submit(officer, data_categories=["traffic"])  # prosecutor validation: Art. 4(2)
     request_validate(request_id=refused.pk)
     # The engine proposes the refusal; a person of the legal team decides it.
-    review.not_executed(actor=reviewer, request=refused,
-                        reasons=[{"identifier": "", "reasons": ["not_issued_per_art_4"]}])
+    approve_annex(approver, review.not_executed(actor=reviewer, request=refused,
+                                                reasons=[{"identifier": "", "reasons": ["not_issued_per_art_4"]}]))
     request_withdraw(actor=officer, request=submit(officer))
     submit(other_officer, instrument="epoc_pr")
     rows = {(r["country"], r["instrument"]): r for r in json.loads(report())["rows"]}

@@ -57,3 +57,14 @@ def test_the_most_specific_item_decides_and_targets_list_only_differences():
         (False, v.AIII_DATA_NOT_STORED), (False, v.AIII_DATA_NOT_STORED)]
     us = decided_verdicts(items[:1], ["traffic"], [], eevidence=False)
     assert us["categories"][0]["legal_basis"] == ""
+
+
+def test_a_code_of_an_older_rulebook_is_still_drafted_not_a_crash():
+    """A decision stored under an earlier rulebook may name a code the catalogue no longer
+    has; drafting its Annex III (now done for every refusal and rerouting) raised KeyError."""
+    decision = {"route": "not_executable", "findings": [
+        finding("RETIRED_CODE_OF_2025", v.AIII_NOT_ISSUED_PER_ART_4, category="traffic")]}
+    draft = draft_annex_iii(decision, TARGETS)
+    (item,) = draft["items"]
+    assert (item["data_category"], item["reasons"], item["findings"]) == (
+        "traffic", [v.AIII_NOT_ISSUED_PER_ART_4], ["RETIRED_CODE_OF_2025"])

@@ -12,6 +12,7 @@ from requests_app.permissions import REVIEWER
 from requests_app.services import review
 from requests_app.services.submission import request_withdraw
 from requests_app.states import Status
+from tests.four_eyes import approve_annex
 from tests.requests_app.review.conftest import staff
 
 pytestmark = pytest.mark.django_db
@@ -41,16 +42,18 @@ def test_an_open_request_shows_its_due_date(make_request, officer_client):
 
 
 @pytest.mark.parametrize("close", ["not_executed", "refused", "rerouted", "withdrawn"])
-def test_a_closed_production_order_shows_no_due_date(make_request, officer, officer_client, reviewer, close):
+def test_a_closed_production_order_shows_no_due_date(make_request, officer, officer_client, reviewer, approver,
+                                                     close):
     legal_request = make_request()
     assert legal_request.due_at is not None
     if close == "not_executed":
-        review.not_executed(actor=reviewer, request=legal_request,
-                            reasons=[{"identifier": "", "reasons": ["data_not_stored"]}])
+        approve_annex(approver, review.not_executed(actor=reviewer, request=legal_request,
+                                                    reasons=[{"identifier": "", "reasons": ["data_not_stored"]}]))
     elif close == "refused":
-        review.request_refuse(actor=reviewer, request=legal_request, reason="Provider policy.")
+        approve_annex(approver, review.request_refuse(actor=reviewer, request=legal_request,
+                                                      reason="Provider policy."))
     elif close == "rerouted":
-        review.request_reroute(actor=reviewer, request=legal_request, where="Use MLA.")
+        approve_annex(approver, review.request_reroute(actor=reviewer, request=legal_request, where="Use MLA."))
     else:
         request_withdraw(actor=officer, request=legal_request, reason="No longer needed.")
     legal_request.refresh_from_db()

@@ -169,7 +169,8 @@ def response_download(request: HttpRequest, reference: str, file_id: int) -> Htt
 @require_GET
 def annex_iii_download(request: HttpRequest, reference: str, form_id: int) -> HttpResponse:
     legal_request = find_request(request, reference)
-    form = AnnexIII.objects.filter(request=legal_request, pk=form_id).select_related("request__authority").first()
+    form = (AnnexIII.objects.filter(request=legal_request, pk=form_id, sent_at__isnull=False)
+                .select_related("request__authority").first())
     if form is None:
         raise Http404(_("No such Annex III form."))
     audit.record("annex_iii.downloaded", actor=request.user, request=legal_request, obj=form,

@@ -18,7 +18,8 @@ def find_request(request: HttpRequest, reference: str, *, detail: bool = False) 
     if detail:
         queryset = visible_requests(request.user).select_related("submitted_by").prefetch_related(
             Prefetch("targets", queryset=Target.objects.order_by("id")), "attachments", "messages__author",
-            Prefetch("annex_iii", queryset=AnnexIII.objects.order_by("created_at", "id")),
+            # A draft awaiting four eyes is never shown to the authority.
+            Prefetch("annex_iii", queryset=AnnexIII.objects.filter(sent_at__isnull=False).order_by("created_at", "id")),
         )
     try:
         return get_visible_request(request.user, reference, ip_address=client_ip(request), queryset=queryset)

@@ -57,8 +57,11 @@ def done(response, obj) -> None:
      lambda o: InternalNote.objects.get(request=o).body == "Internal reasoning."),
     ("message", {"body": "Please send the order."}, "in_review", "request.message_sent",
      lambda o: Message.objects.get(request=o).kind == "to_authority"),
-    ("refuse", {"reason": "Abusive."}, "refused", "request.status_changed", lambda o: o.resolution == "refused"),
-    ("reroute", {"reason": "Use MLA."}, "rerouted", "request.status_changed", lambda o: o.resolution == "rerouted"),
+    # Signed by one person: an Annex III draft, the state unchanged until a second one approves.
+    ("refuse", {"reason": "Abusive.", "sign": "on"}, "in_review", "annex_iii.drafted",
+     lambda o: AnnexIII.objects.get(request=o).kind == "refusal"),
+    ("reroute", {"reason": "Use MLA.", "sign": "on"}, "in_review", "annex_iii.drafted",
+     lambda o: AnnexIII.objects.get(request=o).route_to == "Use MLA."),
     ("close", {"reason": ""}, "closed", "request.status_changed", None),
 ])
 def test_simple_actions(as_reviewer, make_request, action, data, status, audit, check):
@@ -113,7 +116,7 @@ def test_clarification_with_annex_iii_reasons_per_identifier(as_reviewer, make_r
 
 
 def test_not_executed_needs_a_reason(as_reviewer, make_request):
-    obj = make_request()
+    obj = make_request(targets=("suspect_account", "+33612345678"))
     response = as_reviewer.post(act_url(obj, "not_executed"), {"conflicting_obligations": "", "sign": "on"})
     assert response.status_code == 200 and "Tick at least one Annex III reason" in response.content.decode()
     obj.refresh_from_db()
@@ -126,7 +129,62 @@ def test_not_executed_needs_a_reason(as_reviewer, make_request):
     response, _ = post(as_reviewer, obj, "not_executed", {"target_0_reasons": ["data_not_stored"], "sign": "on"})
     done(response, obj)
     obj.refresh_from_db()
-    assert obj.status == "not_executed" and AnnexIII.objects.get(request=obj).kind == "non_execution"
+    # Only some identifiers: a partial non-execution, signed, awaiting a second person.
+    form = AnnexIII.objects.get(request=obj)
+    assert obj.status == "in_review" and form.kind == "non_execution" and form.partial and form.sent_at is None
+
+
+@pytest.mark.parametrize("operation,data,status", [
+    ("refuse", {"reason": "Manifestly abusive.", "sign": "on"}, "refused"),
+    ("reroute", {"reason": "The MLA route.", "sign": "on"}, "rerouted"),
+    ("not_executed", {"order_reasons": ["data_not_stored"], "sign": "on"}, "not_executed"),
+])
+def test_a_second_person_approves_the_annex_iii_draft_they_see(as_reviewer, as_approver, make_request, operation,
+                                                               data, status):
+    obj = make_request()
+    done(post(as_reviewer, obj, operation, data)[0], obj)
+    draft = AnnexIII.objects.get(request=obj)
+    page = as_approver.get(change_url(obj)).content.decode()
+    assert act_url(obj, "approve_annex_iii") in page and "draft awaiting a second person&#x27;s approval" in page
+    assert "signed an Annex III draft" in page
+    form_page = as_approver.get(act_url(obj, "approve_annex_iii")).content.decode()
+    assert f"Annex III #{draft.pk}" in form_page and "reviewer@provider.example" in form_page
+    assert hidden_fields(form_page)["annex_iii_id"] == str(draft.pk)
+    response, texts = post(as_approver, obj, "approve_annex_iii", {"note": "Checked."})
+    done(response, obj)
+    obj.refresh_from_db()
+    draft.refresh_from_db()
+    assert obj.status == status and draft.sent_at is not None and texts == [
+        "The Annex III was approved and sent to the authority; the request is closed."]
+    assert events(obj)[-2:] == ["annex_iii.approved", "request.status_changed"]
+    page = as_approver.get(change_url(obj)).content.decode()
+    assert "approved by approver@provider.example" in page and act_url(obj, "approve_annex_iii") not in page
+
+
+def test_the_signer_is_refused_as_approver_in_the_admin(as_approver, make_request):
+    obj = make_request()
+    done(post(as_approver, obj, "refuse", {"reason": "Abusive.", "sign": "on"})[0], obj)
+    page = as_approver.get(act_url(obj, "approve_annex_iii")).content.decode()
+    assert "You signed this Annex III" in page
+    response, texts = post(as_approver, obj, "approve_annex_iii")
+    done(response, obj)
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and AnnexIII.objects.get(request=obj).sent_at is None
+    assert texts == ["Four eyes: the approver cannot be the person who signed the Annex III."]
+    assert events(obj)[-1] == "approval.refused_four_eyes"
+
+
+def test_an_approval_of_a_page_opened_before_a_new_draft_is_refused(as_reviewer, as_approver, make_request):
+    obj = make_request()
+    done(post(as_reviewer, obj, "refuse", {"reason": "Abusive.", "sign": "on"})[0], obj)
+    seen = hidden_fields(as_approver.get(act_url(obj, "approve_annex_iii")).content.decode())
+    done(post(as_reviewer, obj, "reroute", {"reason": "Use MLA.", "sign": "on"})[0], obj)
+    response = as_approver.post(act_url(obj, "approve_annex_iii"), seen)
+    done(response, obj)
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    obj.refresh_from_db()
+    assert obj.status == "in_review" and events(obj)[-1] == "approval.refused_stale"
+    assert texts == ["The Annex III draft changed since you opened it: review the newest draft and approve again."]
 
 
 def test_callback_shows_the_registry_number_read_only(as_reviewer, authority, make_request):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from requests_app.admin_views.timeline import describe
 from requests_app.models import AnnexIII, CallbackVerification, InternalNote, Message
 from requests_app.services import review
+from tests.four_eyes import approve_annex
 
 from .conftest import XSS, XSS_ESCAPED, act_url, change_url, login
 
@@ -40,18 +41,18 @@ def test_the_decision_is_shown_with_articles_verdicts_and_deadlines(as_reviewer,
         assert text in html
 
 
-def test_related_records_and_timeline(as_reviewer, reviewer, make_request):
+def test_related_records_and_timeline(as_reviewer, reviewer, approver, make_request):
     obj = make_request(targets=("suspect_account", "+33612345678"))
     review.note_add(actor=reviewer, request=obj, body="Looks genuine.")
     review.message_to_authority(actor=reviewer, request=obj, body="Please send the signed order.")
     review.review_assign(actor=reviewer, request=obj, reviewer=reviewer)
-    review.request_refuse(actor=reviewer, request=obj, reason="Manifestly abusive.")
+    approve_annex(approver, review.request_refuse(actor=reviewer, request=obj, reason="Manifestly abusive."))
     html = as_reviewer.get(change_url(obj)).content.decode()
     for text in ("suspect_account", "+33612345678", "Looks genuine.", "Please send the signed order.",
                  "reviewer@provider.example added an internal note",
                  "reviewer@provider.example sent a message to the authority",
                  "reviewer@provider.example assigned the request",
-                 "reviewer@provider.example moved the request from in legal review to refused: Manifestly abusive."):
+                 "approver@provider.example moved the request from in legal review to refused: Manifestly abusive."):
         assert text in html, text
 
 
@@ -64,7 +65,7 @@ def test_timeline_sentences():
     assert describe("something.new", {}) == "recorded “something.new”"
 
 
-def test_stored_xss_in_free_text_renders_as_text(as_reviewer, reviewer, make_request, officer):
+def test_stored_xss_in_free_text_renders_as_text(as_reviewer, reviewer, approver, make_request, officer):
     obj = make_request(summary=XSS, case_reference=XSS, targets=(XSS,), emergency_reason=XSS,
                        decision={**DECISION, "findings": [{**DECISION["findings"][0], "message": XSS}]})
     Message.objects.create(request=obj, kind="from_authority", body=XSS, author=officer)
@@ -73,7 +74,8 @@ def test_stored_xss_in_free_text_renders_as_text(as_reviewer, reviewer, make_req
                             reasons=[{"identifier": XSS, "reasons": ["other"], "explanation": XSS}])
     CallbackVerification.objects.create(request=obj, phone_called="+331", called_by=reviewer, outcome="no_answer",
                                         person_reached=XSS, notes=XSS)
-    review.request_refuse(actor=reviewer, request=obj, reason=XSS)  # lands in the audit timeline
+    # Lands in the audit timeline once approved.
+    approve_annex(approver, review.request_refuse(actor=reviewer, request=obj, reason=XSS))
     html = as_reviewer.get(change_url(obj)).content.decode()
     assert XSS not in html
     assert html.count(XSS_ESCAPED) >= 9

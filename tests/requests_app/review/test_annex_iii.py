@@ -13,6 +13,7 @@ from requests_app.models import AnnexIII, AuditEvent, OutboxMessage
 from requests_app.services import review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status
+from tests.four_eyes import approve_annex
 
 from .conftest import actions, last_seq, topics
 
@@ -52,14 +53,22 @@ def test_clarification_records_reasons_per_identifier(in_review, reviewer):
     assert (message.topic, message.payload) == ("notify.clarification_requested", {"annex_iii_id": form.pk})
 
 
-def test_not_executed_records_reasons_and_closes(in_review, reviewer):
+def test_not_executed_records_reasons_and_closes_after_four_eyes(in_review, reviewer, approver):
     seq = last_seq()
     form = review.not_executed(actor=reviewer, request=in_review, reasons=REASONS, data_preserved=True)
     in_review.refresh_from_db()
+    # Signed by one person: a draft, nothing sent, the request still under review.
+    assert in_review.status == Status.IN_REVIEW and form.sent_at is None and not form.partial
+    assert actions(in_review, seq) == ["annex_iii.drafted"]
+    assert topics(in_review)[-1] == "notify.annex_iii_approval_needed"
+    approve_annex(approver, form)
+    in_review.refresh_from_db()
+    form.refresh_from_db()
     assert in_review.status == Status.NOT_EXECUTED and in_review.resolution == "not_executed"
     assert form.kind == "non_execution" and [r["reasons"] for r in form.reasons] == [
         ["data_not_stored"], ["insufficient_information", "manifest_errors"]]
-    assert actions(in_review, seq) == ["request.status_changed"]
+    assert (form.approved_by, form.sent_at) == (approver, form.approved_at) and form.sent_at is not None
+    assert actions(in_review, seq) == ["annex_iii.drafted", "annex_iii.approved", "request.status_changed"]
     assert topics(in_review)[-1] == "notify.decision"
 
 

@@ -11,6 +11,7 @@ from requests_app.rules import CATALOGUE
 from requests_app.rules import vocab as v
 from requests_app.services import review
 from requests_app.states import Status
+from tests.four_eyes import approve_annex
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_every_reason_the_engine_ticks_is_in_the_vocabulary():
     assert ticked and ticked <= set(review.ANNEX_III_REASONS) and ticked <= set(REASON_LABELS)
 
 
-def test_a_reason_the_engine_ticked_is_accepted_by_the_service_and_labelled(submit, reviewer):
+def test_a_reason_the_engine_ticked_is_accepted_by_the_service_and_labelled(submit, reviewer, approver):
     """On f02ea04 the engine ticked ``not_issued_per_art_4`` and the service only knew
     ``not_issued_or_validated_per_art_4``: the engine's own draft could not be signed."""
     request = submit(data_categories=["traffic"])  # Art. 4(2): not validated by a judge
@@ -42,6 +43,7 @@ def test_a_reason_the_engine_ticked_is_accepted_by_the_service_and_labelled(subm
     assert v.AIII_NOT_ISSUED_PER_ART_4 in engine_reasons
     form = review.not_executed(actor=reviewer, request=request,
                                reasons=[{"identifier": "", "reasons": sorted(engine_reasons)}])
+    approve_annex(approver, form)
     request.refresh_from_db()
     assert request.status == Status.NOT_EXECUTED
     assert form.reasons[0]["reasons"] == sorted(engine_reasons)

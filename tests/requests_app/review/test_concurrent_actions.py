@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from requests_app.models import Approval, AuditEvent, LegalRequest
+from requests_app.models import AnnexIII, Approval, AuditEvent, LegalRequest
 from requests_app.services import delivery, review
 from requests_app.services.errors import ServiceError
 from requests_app.services.submission import request_submit
@@ -78,14 +78,32 @@ def test_two_approvers_approving_at_once_release_once(in_review, reviewer, appro
     assert in_review.status == Status.PRODUCED
 
 
-def test_two_reviewers_deciding_at_once_make_one_decision(in_review, reviewer, reviewer2):
+def test_two_reviewers_deciding_at_once_leave_one_draft(in_review, reviewer, reviewer2):
+    """Two signatures at once: the request lock orders them; the later one supersedes the
+    earlier, so exactly one draft awaits the second person and the state is unchanged."""
     results = race(lambda: review.request_reroute(actor=reviewer, request=in_review, where="the DE establishment"),
                    lambda: review.request_refuse(actor=reviewer2, request=in_review, reason="manifestly abusive"))
     won, lost = outcome(results)
-    assert len(won) == 1 and len(lost) == 1
-    assert lost[0].status == 409 and "meanwhile" in lost[0].message
+    assert len(won) == 2 and lost == []
     in_review.refresh_from_db()
-    assert in_review.status in {Status.REROUTED, Status.REFUSED}
+    assert in_review.status == Status.IN_REVIEW
+    pending = AnnexIII.objects.filter(request=in_review, superseded_at__isnull=True)
+    assert pending.count() == 1 and AnnexIII.objects.filter(request=in_review).count() == 2
+    assert review.pending_refusal(in_review) == pending.get()
+
+
+def test_two_approvers_of_one_refusal_make_one_decision(in_review, reviewer, approver, approver2):
+    form = review.request_refuse(actor=reviewer, request=in_review, reason="manifestly abusive")
+    digest = review.annex_iii_digest(form)
+
+    def approve(actor):
+        return lambda: review.refusal_approve(actor=actor, request=in_review, annex_iii_id=form.pk, digest=digest)
+
+    won, lost = outcome(race(approve(approver), approve(approver2)))
+    assert len(won) == 1 and len(lost) == 1
+    assert lost[0].code == "conflict" and "already approved" in lost[0].message
+    in_review.refresh_from_db()
+    assert in_review.status == Status.REFUSED
     moves = AuditEvent.objects.filter(request_id=in_review.pk, action="request.status_changed",
                                       data__from=Status.IN_REVIEW)
-    assert moves.count() == 1 and moves.get().data["to"] == in_review.status
+    assert moves.count() == 1 and AuditEvent.objects.filter(action="annex_iii.approved").count() == 1
