@@ -58,7 +58,6 @@ lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py workflow_docs --check
-	$(PY) manage.py finding_messages --check
 	$(PY) -m mypy .
 
 bench: $(VENV)/.dev-installed

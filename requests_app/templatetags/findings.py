@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from requests_app.finding_i18n import translated_message
+from requests_app.finding_texts import finding_text
 
 register = template.Library()
 
@@ -16,8 +16,8 @@ register = template.Library()
 def finding_message(finding: Any) -> str:
     """The translated message of a finding dict (Finding.to_dict()); other values unchanged."""
     if isinstance(finding, Mapping):
-        return translated_message(finding)
+        return finding_text(finding)
     message = getattr(finding, "message", None)
     if message is not None and hasattr(finding, "to_dict"):
-        return translated_message(finding.to_dict())
+        return finding_text(finding.to_dict())
     return "" if finding is None else str(finding)
