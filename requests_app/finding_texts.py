@@ -605,16 +605,12 @@ def zone_label(name: str) -> str:
     return pgettext("time zone label", "{city} time").format(city=city_text)
 
 
-def local_when(moment: datetime, zone_name: str, *, with_time: bool = True, with_year: bool = True) -> str:
+def local_when(moment: datetime, zone_name: str, *, with_time: bool = True) -> str:
     """``moment`` in ``zone_name``, written in the active language (month and weekday names)."""
     local = moment.astimezone(ZoneInfo(zone_name))
     if with_time:
-        fmt = pgettext("date and time in a text (PHP-style, django.utils.dateformat)", "D j M Y H:i")
-    elif with_year:
-        fmt = pgettext("date in a text (PHP-style, django.utils.dateformat)", "D j M Y")
-    else:
-        fmt = pgettext("date without year in a text (PHP-style, django.utils.dateformat)", "j M")
-    return dateformat.format(local, fmt)
+        return dateformat.format(local, pgettext("date format in a text (django.utils.dateformat)", "D j M Y H:i"))
+    return dateformat.format(local, pgettext("date format in a text (django.utils.dateformat)", "D j M Y"))
 
 
 def establishment_zone() -> str:
@@ -635,7 +631,7 @@ def _date_param(name: str, value: str) -> str:
     except ValueError:
         return value
     if name in DATE_PARAMETERS or moment.tzinfo is None:
-        return dateformat.format(moment, pgettext("date in a text (PHP-style, django.utils.dateformat)", "D j M Y"))
+        return dateformat.format(moment, pgettext("date format in a text (django.utils.dateformat)", "D j M Y"))
     zone_name = establishment_zone()
     return f"{local_when(moment, zone_name)} {zone_label(zone_name)}"
 

@@ -21,3 +21,20 @@ def finding_message(finding: Any) -> str:
     if message is not None and hasattr(finding, "to_dict"):
         return finding_text(finding.to_dict())
     return "" if finding is None else str(finding)
+
+
+@register.filter
+def deadline_text(deadline: Any) -> str:
+    """``{{ deadline|deadline_text }}``: a deadline's explanation (Deadline.to_dict()) in the active language."""
+    from requests_app.deadline_texts import deadline_text as render
+
+    return render(deadline) if isinstance(deadline, Mapping) else ("" if deadline is None else str(deadline))
+
+
+@register.filter
+def primary_deadline_text(decision: Any, stored: str = "") -> str:
+    """``{{ decision|primary_deadline_text:req.deadline_explanation }}``: the explanation of the
+    deadline that ``due_at`` comes from, in the active language."""
+    from requests_app.deadline_texts import primary_deadline_text as render
+
+    return render(decision if isinstance(decision, Mapping) else None, stored or "")
