@@ -57,9 +57,9 @@ def emitted_codes() -> set[str]:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0]
-            if name in {"finding", "add"} and isinstance(first, ast.Constant) and isinstance(first.value, str):
-                if re.fullmatch(r"[A-Z][A-Z0-9_]+", first.value):
-                    codes.add(first.value)
+            if (name in {"finding", "add"} and isinstance(first, ast.Constant) and isinstance(first.value, str)
+                    and re.fullmatch(r"[A-Z][A-Z0-9_]+", first.value)):
+                codes.add(first.value)
     return codes
 
 

@@ -38,3 +38,22 @@ def primary_deadline_text(decision: Any, stored: str = "") -> str:
     from requests_app.deadline_texts import primary_deadline_text as render
 
     return render(decision if isinstance(decision, Mapping) else None, stored or "")
+
+
+@register.filter
+def category_label(value: Any) -> str:
+    """``{{ finding.data_category|category_label }}``: a data category's label (DataCategory) in the active language."""
+    from requests_app.states import DataCategory
+
+    if value in DataCategory.values:
+        return str(DataCategory(value).label)
+    return "" if value is None else str(value)
+
+
+@register.filter
+def category_labels(values: Any) -> str:
+    """``{{ req.data_categories|category_labels }}``: the labels, in the display order of DataCategory."""
+    from requests_app.states import DataCategory
+
+    chosen = set(values or ())
+    return ", ".join(str(c.label) for c in DataCategory if c.value in chosen)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, clarification, detail, home, language, officers, registration, submit, tokens
+from .views import actions, clarification, detail, home, language, officers, profile, registration, submit, tokens
 
 app_name = "portal"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("register-authority/", registration.authority_registration, name="authority_registration"),
     path("register-authority/sent/", registration.authority_registration_done, name="authority_registration_done"),
     path("i18n/language/", language.set_language, name="set_language"),
+    path("profile/", profile.profile, name="profile"),
     path("requests/", home.request_list, name="request_list"),
     path("requests/new/", submit.request_new, name="request_new"),
     path("requests/check/", submit.request_check, name="request_check"),
