@@ -350,3 +350,48 @@ def test_a_deadline_without_its_parts_shows_the_stored_english() -> None:
     old = {k: v for k, v in window.items() if not k.startswith("explanation_") or k == "explanation"}
     with translation.override("fr"):
         assert deadline_text(old) == window["explanation"]
+
+
+def _every_kind_of_deadline() -> list[dict]:
+    from datetime import timedelta
+
+    from requests_app.rules import (
+        DEFAULT_CONFIG,
+        art17_objection_deadlines,
+        art18_referral,
+        preservation_release,
+        restart_after_clarification,
+    )
+    from tests.rules.builders import IP, MESSAGE, T0, dsa_details, facts
+
+    emergency = {"emergency": True, "emergency_reason": "Threat to life"}
+    decisions = [
+        evaluate(facts()),
+        evaluate(facts(categories=("content",), enforcing_authority_notified=True)),
+        evaluate(facts(categories=("content",), enforcing_authority_notified=True, **emergency)),
+        evaluate(facts(issuer=("prosecutor", "DE"), categories=("content",), enforcing_authority_notified=True)),
+        evaluate(facts(targets=(Target("user_id", "x"),))),
+        evaluate(facts("epoc_pr", targets=(IP,))),
+        evaluate(facts("dsa_removal_order", issuer=("administrative", "FR"), targets=(MESSAGE,),
+                       dsa=dsa_details())),
+        evaluate(facts("dsa_information_order", issuer=("administrative", "FR"), dsa=dsa_details())),
+        evaluate(facts("us_preservation", issuer=("other_competent", "US"))),
+        evaluate(facts("emergency_disclosure", issuer=("other_competent", "US"), **emergency)),
+        restart_after_clarification(facts(), clarification_received_at=T0 + timedelta(days=20)),
+    ]
+    out = [d.to_dict() for decision in decisions for d in decision.deadlines]
+    out += [d.to_dict() for d in art17_objection_deadlines(facts(), DEFAULT_CONFIG)]
+    out.append(preservation_release(notified_at=T0)[1].to_dict())
+    out.append(art18_referral(config=DEFAULT_CONFIG, detected_at=T0).deadline.to_dict())
+    return out
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_every_kind_of_deadline_is_written_in_the_language(language: str) -> None:
+    deadlines = _every_kind_of_deadline()
+    codes = {d["explanation_code"] for d in deadlines}
+    assert len(codes) >= 12, codes
+    assert {d["explanation_params"]["rule"] for d in deadlines} == set(HOW)
+    with translation.override(language):
+        untranslated = [d["kind"] for d in deadlines if deadline_text(d) == d["explanation"]]
+    assert not untranslated
