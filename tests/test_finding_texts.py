@@ -364,7 +364,7 @@ def _every_kind_of_deadline() -> list[dict]:
     )
     from tests.rules.builders import IP, MESSAGE, T0, dsa_details, facts
 
-    emergency = {"emergency": True, "emergency_reason": "Threat to life"}
+    emergency: dict[str, Any] = {"emergency": True, "emergency_reason": "Threat to life"}
     decisions = [
         evaluate(facts()),
         evaluate(facts(categories=("content",), enforcing_authority_notified=True)),
