@@ -171,3 +171,11 @@ def test_profile_refuses_an_unknown_language(officer, officer_client):  # type: 
 def test_profile_needs_a_signed_in_person(client):  # type: ignore[no-untyped-def]
     response = client.get(reverse("portal:profile"))
     assert response.status_code == 302 and reverse("account_login") in response["Location"]
+
+
+def test_officer_create_refuses_an_unknown_language(authority):  # type: ignore[no-untyped-def]
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        officer_create(authority=authority, email="agent.x@interieur.gouv.fr", language="xx")
+    assert not User.objects.filter(email="agent.x@interieur.gouv.fr").exists()
