@@ -58,7 +58,6 @@ lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py workflow_docs --check
-	$(PY) manage.py finding_messages --check
 	$(PY) -m mypy .
 
 ## Every benchmark (bench/run_all.py: intake, pipeline, rules, admin queue at 1M rows, then the

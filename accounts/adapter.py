@@ -21,7 +21,7 @@ from requests_app import audit
 
 from .client_ip import client_ip
 from .models import ApprovalStatus
-from .services import authority_for_email
+from .services import authority_for_email, default_language
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -49,7 +49,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         user.username = user.email
         user.authority = authority_for_email(user.email)
         user.approval_status = ApprovalStatus.PENDING
-        user.language = getattr(request, "LANGUAGE_CODE", "en") or "en"
+        # Their authority's country's language where it has one of ours, else the page's.
+        user.language = default_language(user.authority, getattr(request, "LANGUAGE_CODE", None))
         if commit:
             user.save()
             audit.record("officer.signed_up", actor=user, obj=user, authority_id=user.authority_id,

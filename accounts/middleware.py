@@ -43,6 +43,16 @@ def _note_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
         request.session["signed_in_at"] = int(time.time())
 
 
+@receiver(user_logged_in, dispatch_uid="accounts.session_language")
+def _use_their_language(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """From the sign-in on, the person's own language: allauth writes its "signed in" message
+    right after this, and it must read in the language of the page that shows it."""
+    language = getattr(user, "language", "")
+    if request is not None and language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+
+
 class SessionPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

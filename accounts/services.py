@@ -48,9 +48,29 @@ def authority_create(*, actor: Any = None, name: str, country: str, authority_ty
     return authority
 
 
-def officer_create(*, actor: Any = None, authority: Authority, email: str, password: str | None = None) -> User:
-    """An active officer with a verified address on one of the authority's domains."""
+# The portal language of a new officer, from their authority's country, where the country has
+# one language among ours. Belgium (fr, nl, de) and Switzerland are multilingual: the browser's
+# language (or the default) decides there, as for every other country.
+COUNTRY_LANGUAGES: dict[str, str] = {"FR": "fr", "LU": "fr", "DE": "de", "AT": "de"}
+
+
+def default_language(authority: Authority | None, browser: str | None = None) -> str:
+    """A new officer's language: their authority's country's, else the browser's, else LANGUAGE_CODE."""
+    available = dict(settings.LANGUAGES)
+    by_country = COUNTRY_LANGUAGES.get((authority.country or "").upper()) if authority is not None else None
+    for language in (by_country, (browser or "").split("-")[0].lower()):
+        if language and language in available:
+            return language
+    return settings.LANGUAGE_CODE
+
+
+def officer_create(*, actor: Any = None, authority: Authority, email: str, password: str | None = None,
+                   language: str | None = None) -> User:
+    """An active officer with a verified address on one of the authority's domains; their
+    language is ``language`` or the default of their authority's country (``default_language``)."""
     email = email.strip().lower()
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise ValidationError(f"Unknown language {language!r}.")
     if not authority.accepts_email(email):
         raise ValidationError(
             f"{email} is not on a verified domain of {authority.name} ({', '.join(authority.email_domains)})."
@@ -58,7 +78,8 @@ def officer_create(*, actor: Any = None, authority: Authority, email: str, passw
     with transaction.atomic():
         user = User.objects.create_user(email=email, password=password, authority=authority,
                                         approval_status=ApprovalStatus.APPROVED, approved_at=timezone.now(),
-                                        approved_by=actor if getattr(actor, "pk", None) else None)
+                                        approved_by=actor if getattr(actor, "pk", None) else None,
+                                        language=language or default_language(authority))
         if password is None:
             user.set_unusable_password()
             user.save(update_fields=["password"])

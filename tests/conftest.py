@@ -110,19 +110,22 @@ def other_authority(make_authority):
                           domains=["sta.berlin.de"])
 
 
+# The suite reads the portal in English: its officers say so (a new officer's language would
+# otherwise follow the authority's country, tests/web/test_languages.py).
 @pytest.fixture
 def officer(authority):
-    return officer_create(authority=authority, email="officer@interieur.gouv.fr", password="correct-horse-battery")
+    return officer_create(language="en", authority=authority, email="officer@interieur.gouv.fr",
+                          password="correct-horse-battery")
 
 
 @pytest.fixture
 def colleague(authority):
-    return officer_create(authority=authority, email="colleague@interieur.gouv.fr")
+    return officer_create(language="en", authority=authority, email="colleague@interieur.gouv.fr")
 
 
 @pytest.fixture
 def other_officer(other_authority):
-    return officer_create(authority=other_authority, email="officer@sta.berlin.de")
+    return officer_create(language="en", authority=other_authority, email="officer@sta.berlin.de")
 
 
 def client_for(user) -> APIClient:

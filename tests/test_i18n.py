@@ -6,8 +6,8 @@
   files and templates (the same files, keywords and template pre-processing as
   ``makemessages --ignore=.venv --ignore=var --ignore=bench --ignore=tests``) are all in
   both catalogues;
-* requests_app/finding_messages.py is up to date with the rule catalogue, and findings
-  render in the active language with their parameters;
+* the portal's text of every finding (``requests_app/finding_texts.py``, keyed by code) is
+  extracted; tests/test_finding_texts.py renders them;
 * the e-mails' subjects and bodies are translated.
 """
 
@@ -20,23 +20,16 @@ import re
 import string
 import subprocess
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.utils import is_ignored_path
-from django.template import Context, Template
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import templatize
 
-from requests_app.finding_i18n import translated_message
+from requests_app.finding_texts import FINDING_TEXTS
 from requests_app.notifications import EVENTS
-from requests_app.rules import Issuer, Offence, RequestFacts, Target, evaluate
-from requests_app.rules.catalogue import CATALOGUE, finding
 
 BASE = Path(settings.BASE_DIR)
 LANGUAGES = ("fr", "de")
@@ -259,120 +252,15 @@ def test_makemessages_would_add_nothing(language: str, extracted: dict) -> None:
     assert not untranslated, f"{language}: {untranslated}"
 
 
-def test_every_catalogue_message_is_extracted(extracted: dict) -> None:
+def test_every_finding_text_is_extracted(extracted: dict) -> None:
+    """makemessages sees the portal's text of every finding code (tests/test_finding_texts.py tests the rest)."""
     keys = {(ctx, msgid) for ctx, msgid, _ in extracted}
-    assert {(None, spec.message) for spec in CATALOGUE.values()} <= keys
+    assert {(f"finding {code}", str(text)) for code, text in _english_texts().items()} <= keys
 
 
-# --- (c) the generated module is up to date ---------------------------------------------------------
-def test_finding_messages_module_is_up_to_date() -> None:
-    call_command("finding_messages", "--check")
-
-
-# --- (d) findings render in the active language -----------------------------------------------------
-T0 = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
-
-
-def _prosecutor_content_order() -> dict:
-    decision = evaluate(
-        RequestFacts(
-            instrument="epoc",
-            issuer=Issuer("prosecutor", "IT"),
-            received_at=T0,
-            data_categories=frozenset({"content"}),
-            targets=(Target("username", "@suspect_account"),),
-            case_reference="RG 123/26",
-            summary="Investment fraud run through a channel.",
-            offence=Offence("Aggravated fraud", "c.p. art. 640", max_sentence_months=120),
-            language="en",
-        )
-    )
-    return next(f.to_dict() for f in decision.findings if f.code == "EE_VALIDATION_REQUIRED")
-
-
-def test_a_real_finding_is_translated() -> None:
-    refusal = _prosecutor_content_order()
-    english = refusal["message"]
-    assert translated_message(refusal) == english
-    with translation.override("fr"):
-        french = translated_message(refusal)
-    with translation.override("de"):
-        german = translated_message(refusal)
-    assert french == (
-        "Une injonction émise par une autorité de type procureur portant sur des données relatives au contenu "
-        "n'est valable qu'une fois validée par un juge, une juridiction ou un juge d'instruction ; aucune "
-        "validation n'est indiquée."
-    )
-    assert german == (
-        "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft für Inhaltsdaten ist erst nach Validierung "
-        "durch einen Richter, ein Gericht oder einen Ermittlungsrichter wirksam; es ist keine Validierung "
-        "angegeben."
-    )
-
-
-def _sample(code: str) -> dict:
-    """The finding ``code`` with a distinctive value for each parameter of its message."""
-    names = {name for _, name, _, _ in string.Formatter().parse(CATALOGUE[code].message) if name}
-    params: dict[str, Any] = {name: f"<{name}-7>" for name in sorted(names)}
-    return finding(code, **params).to_dict()
-
-
-@pytest.mark.parametrize("code", sorted(CATALOGUE))
-def test_every_finding_translates_and_keeps_its_parameters(code: str) -> None:
-    sample = _sample(code)
+def _english_texts() -> dict[str, str]:
     with translation.override("en"):
-        assert translated_message(sample) == sample["message"]
-    for language in LANGUAGES:
-        with translation.override(language):
-            text = translated_message(sample)
-        assert text != sample["message"], f"{code} is not translated into {language}"
-        for name, value in sample["message_params"].items():
-            assert str(value) in text, f"{code} ({language}) lost {{{name}}}: {text}"
-
-
-@pytest.mark.parametrize(
-    ("params", "fr", "de"),
-    [
-        ({"category": "traffic"}, "données relatives au trafic", "Verkehrsdaten"),
-        ({"categories": "traffic, content"}, "données relatives au trafic, données relatives au contenu",
-         "Verkehrsdaten, Inhaltsdaten"),
-        ({"detail": "3 months, rendered in absentia"}, "3 mois, rendue par défaut",
-         "3 Monate, in einem Abwesenheitsverfahren verhängt"),
-        ({"recipients": "the law-enforcement authorities of AT, DE and Europol"},
-         "les autorités répressives de AT, DE et Europol", "die Strafverfolgungsbehörden von AT, DE und Europol"),
-        ({"issuer_type": "administrative"}, "autorité administrative", "Verwaltungsbehörde"),
-    ],
-)
-def test_vocabulary_parameters_are_translated(params: dict, fr: str, de: str) -> None:
-    from requests_app.finding_i18n import translated_params
-
-    name = next(iter(params))
-    assert translated_params(params) == params  # English: as the engine wrote it
-    with translation.override("fr"):
-        assert translated_params(params)[name] == fr
-    with translation.override("de"):
-        assert translated_params(params)[name] == de
-
-
-def test_fallbacks_to_the_stored_message() -> None:
-    with translation.override("fr"):
-        assert translated_message({"code": "NO_SUCH_CODE", "message": "As stored."}) == "As stored."
-        # A parameter missing from message_params: the template cannot be filled.
-        incomplete = {"code": "TGT_MALFORMED", "message": "As stored.", "message_params": {"index": 1}}
-        assert translated_message(incomplete) == "As stored."
-        assert translated_message({"code": "TGT_NONE", "message": "x"}) == (
-            "Aucun identifiant de l'utilisateur ou du compte n'est indiqué."
-        )
-
-
-def test_filter_and_portal_template_use_the_active_language() -> None:
-    refusal = _prosecutor_content_order()
-    template = Template("{% load findings %}{{ finding|finding_message }}")
-    with translation.override("de"):
-        assert "Inhaltsdaten" in template.render(Context({"finding": refusal}))
-        html = render_to_string("portal/includes/finding.html", {"finding": refusal})
-    assert "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft" in html
-    assert refusal["message"] not in html
+        return {code: str(text) for code, text in FINDING_TEXTS.items()}
 
 
 # --- (e) e-mails -------------------------------------------------------------------------------------

@@ -198,8 +198,10 @@ class FindingSerializer(serializers.Serializer):
     severity = serializers.CharField()
     data_category = serializers.CharField(allow_null=True)
     legal_basis = serializers.CharField()
-    message = serializers.CharField()
+    message = serializers.CharField(help_text="English; a client translates by `code` and `message_params`.")
     field = serializers.CharField(allow_null=True, required=False)
+    message_params = serializers.DictField(required=False, help_text=(
+        "The values that fill the message of `code` (vocabulary codes, ISO 8601 instants, numbers)."))
 
 
 class CategoryVerdictSerializer(serializers.Serializer):
@@ -463,10 +465,12 @@ class RequestDetailSerializer(serializers.ModelSerializer):
     def get_decision(self, obj: LegalRequest) -> dict[str, Any] | None:
         if not obj.decision:
             return None
-        keep = ("code", "severity", "data_category", "legal_basis", "message", "field", "annex_iii_reason")
+        keep = ("code", "severity", "data_category", "legal_basis", "message", "field", "annex_iii_reason",
+                "message_params")
         return {
             "route": obj.decision.get("route"),
-            "findings": [{k: f.get(k) for k in keep} for f in obj.decision.get("findings", [])],
+            "findings": [{**{k: f.get(k) for k in keep}, "message_params": f.get("message_params") or {}}
+                         for f in obj.decision.get("findings", [])],
             "verdicts": obj.decision.get("verdicts", []),
             "categories": obj.decision.get("categories", obj.decision.get("verdicts", [])),
             "targets": obj.decision.get("targets", []),

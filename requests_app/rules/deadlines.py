@@ -11,7 +11,10 @@
   end is taken in the zone of our establishment and in every zone of the issuing
   authority's country, with the holidays of the configured countries, and the latest wins.
 - Every result says in its explanation, in the establishment's time zone and labelled,
-  when it ends, from what, and which rule was applied.
+  when it ends, from what, and which rule was applied. The English ``explanation`` is kept
+  for the API; ``explanation_code`` (what the deadline is for) and ``explanation_params``
+  (the rule, the instants, the counts, zones and holiday countries) let the portal write the
+  same explanation in any language without reading the English.
 """
 
 from __future__ import annotations
@@ -24,11 +27,27 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from .config import CALENDAR, LATER_OF_1182, DayRule, ProviderConfig
-from .result import Deadline
+from .result import Deadline, ParamValue
 from .vocab import REG_1182
 
 HOURS = "hours"
 INTERNAL_SLA = "internal_sla"
+
+# What a period runs from (``start_label``), as a code for the translations.
+START_CODES = {
+    "receipt": "receipt",
+    "arrival of the clarification": "clarification",
+    "detection": "detection",
+    "receipt of the EPOC-PR": "epoc_pr_receipt",
+    "the current expiry": "current_expiry",
+}
+
+
+def start_code(start_label: str) -> str:
+    try:
+        return START_CODES[start_label]
+    except KeyError:
+        raise ValueError(f"start label {start_label!r} has no code in START_CODES") from None
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -110,6 +129,7 @@ def hours_deadline(
     informational: bool = False,
     internal: bool = False,
     start_label: str = "receipt",
+    what_code: str = "",
 ) -> Deadline:
     due = start + timedelta(hours=hours)
     rule = INTERNAL_SLA if internal else HOURS
@@ -132,6 +152,14 @@ def hours_deadline(
         warn_at=None if informational else _warn_at(start, due, config.warn_ratio),
         informational=informational,
         time_zone=tz,
+        explanation_code=what_code,
+        explanation_params={
+            "rule": rule,
+            "due_at": due.isoformat(),
+            "start_at": start.isoformat(),
+            "start": start_code(start_label),
+            "hours": hours,
+        },
     )
 
 
@@ -148,6 +176,7 @@ def day_deadline(
     not_before: bool = False,
     start_label: str = "receipt",
     period_start: datetime | None = None,
+    what_code: str = "",
 ) -> Deadline:
     """A day-based deadline under the DayRule configured for ``rule_key``.
 
@@ -156,6 +185,22 @@ def day_deadline(
     """
     rule = config.day_rule(rule_key)
     due, rule_applied, how = _day_end(start, days, rule, config, start_label)
+    params: dict[str, ParamValue] = {
+        "rule": rule_applied,
+        "due_at": due.isoformat(),
+        "start_at": start.isoformat(),
+        "start": start_code(start_label),
+        "days": days,
+    }
+    if rule_applied == LATER_OF_1182:
+        _, latest_zone, legal_end = _due(start, days, rule, config)
+        params.update(
+            last_day=(legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date().isoformat(),
+            latest_zone=latest_zone,
+            zones=", ".join(config.waiting_zones()),
+            countries=", ".join(config.waiting_holidays(rule)),
+            at_least_24h=due > legal_end,
+        )
     return Deadline(
         kind=kind,
         due_at=due,
@@ -166,6 +211,8 @@ def day_deadline(
         informational=informational,
         not_before=not_before,
         time_zone=config.establishment_time_zone,
+        explanation_code=what_code,
+        explanation_params=params,
     )
 
 

@@ -125,6 +125,7 @@ def _deadlines(d: Draft, removal: bool) -> None:
                 config=config,
                 internal=True,
                 what="Acknowledge receipt of the order",
+                what_code="dsa_acknowledge_receipt",
             )
         )
     d.deadlines.append(
@@ -136,6 +137,7 @@ def _deadlines(d: Draft, removal: bool) -> None:
             config=config,
             internal=True,
             what="Inform the issuing authority if and when effect was given",
+            what_code="dsa_report_effect",
         )
     )
 
@@ -174,7 +176,10 @@ def art18_referral(
     else:
         states, europol = (config.establishment_country,), True
         recipients = f"the law-enforcement authorities of {states[0]} and Europol"
-    found = finding("DSA18_REFERRAL", rule_id="R18", annex=False, recipients=recipients)
+    found = finding(
+        "DSA18_REFERRAL", rule_id="R18", annex=False, recipients=recipients,
+        states=", ".join(states), europol=europol,  # the parts of ``recipients``, for translation
+    )
     deadline = hours_deadline(
         "dsa_art18_referral_due",
         as_utc(detected_at),
@@ -183,6 +188,7 @@ def art18_referral(
         config=config,
         internal=True,
         what="Refer the suspicion promptly",
+        what_code="dsa_refer_suspicion",
         start_label="detection",
     )
     return Art18Referral(states, europol, found, deadline)

@@ -171,6 +171,8 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
         if serious
         else "a judge, court, investigating judge or public prosecutor"
     )
+    # The Django side translates by this code, never by the English text above.
+    validators_code = "judicial" if serious else "judicial_or_prosecutor"
     validation = facts.validation
     if validation is None:
         if facts.emergency and not serious:
@@ -189,6 +191,7 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
                 legal_basis=v.reg(f"{para}(b)"),
                 issuer_type=issuer,
                 validators=validators_text,
+                validators_code=validators_code,
             )
         return False
     if validation.authority_type not in validators:
@@ -200,6 +203,7 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
             legal_basis=v.reg(f"{para}(b)"),
             validator_type=validation.authority_type,
             validators=validators_text,
+                validators_code=validators_code,
         )
         return False
     d.allow(category, row, v.reg(f"{para}(b)"))
@@ -245,6 +249,10 @@ def offence_allows(d: Draft, category: str, *, production: bool) -> None:
                 rule_id=row,
                 legal_basis=v.reg(article),
                 detail=defect,
+                # The parts of ``detail``, for the Django side to translate (no parsing of English).
+                sentence_months=se.sentence_months if se.sentence_months < SENTENCE_MIN_MONTHS else None,
+                in_absentia=se.in_absentia,
+                absconded=se.absconded,
                 annex_reason=v.AIII_OFFENCE_OUTSIDE_ART_5_4 if serious else None,
             )
             return
@@ -362,6 +370,7 @@ def production_deadlines(
                 legal_basis=v.reg("10(4)"),
                 config=config,
                 what="Emergency: transmit without undue delay, at the latest",
+                what_code="emergency_transmit",
                 start_label=_label(start, received),
             )
         ]
@@ -375,6 +384,7 @@ def production_deadlines(
                     config=config,
                     informational=True,
                     what="The enforcing authority may object to the use of the data within",
+                    what_code="ea_emergency_objection_window",
                 )
             )
         return out
@@ -388,6 +398,7 @@ def production_deadlines(
             config=config,
             not_before=True,
             what="Do not transmit before the enforcing authority's window ends",
+            what_code="ea_window",
         )
         own = day_deadline(
             "production_due",
@@ -397,6 +408,7 @@ def production_deadlines(
             legal_basis=v.reg("10(2)"),
             config=config,
             what="Transmit at the end of the enforcing authority's window",
+            what_code="transmit_after_ea_window",
             start_label=_label(start, received),
         )
         if own.due_at < window.due_at:
@@ -409,6 +421,9 @@ def production_deadlines(
                 v.reg("10(2)"),
                 window.warn_at,
                 time_zone=window.time_zone,
+                explanation_code=window.explanation_code,
+                explanation_params=dict(window.explanation_params),
+                explanation_prefix="transmit_after_ea_window_or_confirmation",
             )
         return [own, window]
     return [
@@ -420,6 +435,7 @@ def production_deadlines(
             legal_basis=v.reg("10(3)"),
             config=config,
             what="Transmit at the latest",
+            what_code="transmit",
             start_label=_label(start, received),
         )
     ]
@@ -442,6 +458,7 @@ def common_deadlines(d: Draft, route: str) -> None:
                 config=config,
                 informational=True,
                 what="Remind the issuing authority (internal reminder, no legal consequence)",
+                what_code="clarification_reminder",
             )
         )
     if d.has("EE_EX_POST_VALIDATION_PENDING"):
@@ -455,6 +472,7 @@ def common_deadlines(d: Draft, route: str) -> None:
                 informational=True,
                 what="Issuing authority's ex-post validation due (information only; issue time "
                 "unknown, receipt used)",
+                what_code="ex_post_validation",
             )
         )
 
@@ -504,6 +522,9 @@ def _production_order(d: Draft) -> None:
                     v.reg("10(8) [M]"),
                     deadline.warn_at,
                     time_zone=deadline.time_zone,
+                    explanation_code=deadline.explanation_code,
+                    explanation_params=dict(deadline.explanation_params),
+                    explanation_prefix="annex_iii_within_production_period",
                 )
             )
     common_deadlines(d, route)

@@ -83,6 +83,7 @@ def art17_objection_deadlines(
         config=config,
         informational=True,
         what="Reasoned objection: reminder",
+        what_code="art17_reminder",
     )
     due = day_deadline(
         "art17_objection_due",
@@ -92,6 +93,7 @@ def art17_objection_deadlines(
         legal_basis=v.reg("17 [M]"),
         config=config,
         what="Reasoned objection (soft deadline)",
+        what_code="art17_due",
     )
     return warn, due
 
@@ -126,5 +128,7 @@ def preservation_release(*, notified_at: datetime) -> tuple[Finding, Deadline]:
         "UTC): the obligation ceases at once.",
         "immediate",
         v.reg("11(3)"),
+        explanation_code="preservation_release",
+        explanation_params={"rule": "immediate", "due_at": at.isoformat()},
     )
     return finding("EE_PRESERVATION_RELEASED", field="linked_reference"), deadline

@@ -75,6 +75,7 @@ def _preservation_order(d: Draft) -> None:
                 not_before=True,
                 what="Preservation ends unless extended (Annex VI) or production is confirmed "
                 "(Annex V); do not release before",
+                what_code="preservation_ends",
             )
         )
         # An emergency preservation (or account freeze) is held for the call-back like a
@@ -141,6 +142,7 @@ def _extension(d: Draft) -> None:
             start_label="receipt of the EPOC-PR",
             what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
             "do not release before",
+            what_code="extended_preservation_ends",
         )
         d.add(
             "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()

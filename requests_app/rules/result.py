@@ -107,6 +107,12 @@ class Deadline:
     informational: bool = False
     not_before: bool = False
     time_zone: str = "UTC"  # the zone the explanation is written in (IANA name)
+    # What the deadline is for, as a code, and the parts of ``explanation`` (rule, instants in
+    # ISO 8601, counts, zones): the portal translates by these, never by the English text.
+    explanation_code: str = ""
+    explanation_params: dict[str, ParamValue] = dc_field(default_factory=dict, hash=False)
+    # The outer sentence of a deadline that restates another one ("Send Annex III ...: ").
+    explanation_prefix: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +125,9 @@ class Deadline:
             "informational": self.informational,
             "not_before": self.not_before,
             "time_zone": self.time_zone,
+            "explanation_code": self.explanation_code,
+            "explanation_params": dict(self.explanation_params),
+            "explanation_prefix": self.explanation_prefix,
         }
 
 

@@ -89,6 +89,7 @@ def evaluate_us(d: Draft) -> None:
             field="validation",
             rule_id=row,
             instrument=instrument.replace("_", " "),
+            instrument_code=instrument,  # the vocabulary value, for translation
         )
     for category in d.categories:
         allowed, what = _LADDER[instrument][category]
@@ -155,6 +156,7 @@ def _preservation(d: Draft) -> None:
         start_label="the current expiry",
         period_start=facts.received_at,
         what="Renewed preservation ends; do not release before",
+        what_code="us_renewed_preservation_ends",
     )
     d.add(
         "US_RENEWAL_GRANTED",
@@ -179,6 +181,7 @@ def _new_preservation(d: Draft) -> None:
                 config=d.config,
                 not_before=True,
                 what="Preservation ends unless renewed; do not release before",
+                what_code="us_preservation_ends",
             )
         )
 
@@ -230,6 +233,7 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
                 config=config,
                 internal=True,
                 what="Triage the emergency request and call the authority back",
+                what_code="emergency_triage",
             )
         )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from requests_app.finding_i18n import translated_message
+from requests_app.finding_texts import finding_text
 
 register = template.Library()
 
@@ -16,8 +16,44 @@ register = template.Library()
 def finding_message(finding: Any) -> str:
     """The translated message of a finding dict (Finding.to_dict()); other values unchanged."""
     if isinstance(finding, Mapping):
-        return translated_message(finding)
+        return finding_text(finding)
     message = getattr(finding, "message", None)
     if message is not None and hasattr(finding, "to_dict"):
-        return translated_message(finding.to_dict())
+        return finding_text(finding.to_dict())
     return "" if finding is None else str(finding)
+
+
+@register.filter
+def deadline_text(deadline: Any) -> str:
+    """``{{ deadline|deadline_text }}``: a deadline's explanation (Deadline.to_dict()) in the active language."""
+    from requests_app.deadline_texts import deadline_text as render
+
+    return render(deadline) if isinstance(deadline, Mapping) else ("" if deadline is None else str(deadline))
+
+
+@register.filter
+def primary_deadline_text(decision: Any, stored: str = "") -> str:
+    """``{{ decision|primary_deadline_text:req.deadline_explanation }}``: the explanation of the
+    deadline that ``due_at`` comes from, in the active language."""
+    from requests_app.deadline_texts import primary_deadline_text as render
+
+    return render(decision if isinstance(decision, Mapping) else None, stored or "")
+
+
+@register.filter
+def category_label(value: Any) -> str:
+    """``{{ finding.data_category|category_label }}``: a data category's label (DataCategory) in the active language."""
+    from requests_app.states import DataCategory
+
+    if value in DataCategory.values:
+        return str(DataCategory(value).label)
+    return "" if value is None else str(value)
+
+
+@register.filter
+def category_labels(values: Any) -> str:
+    """``{{ req.data_categories|category_labels }}``: the labels, in the display order of DataCategory."""
+    from requests_app.states import DataCategory
+
+    chosen = set(values or ())
+    return ", ".join(str(c.label) for c in DataCategory if c.value in chosen)

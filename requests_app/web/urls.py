@@ -13,6 +13,7 @@ urlpatterns = [
     path("register-authority/sent/", registration.authority_registration_done, name="authority_registration_done"),
     path("i18n/language/", language.set_language, name="set_language"),
     path("settings/time-zone/", profile.time_zone, name="time_zone"),
+    path("profile/", profile.profile, name="profile"),
     path("requests/", home.request_list, name="request_list"),
     path("requests/new/", submit.request_new, name="request_new"),
     path("requests/check/", submit.request_check, name="request_check"),

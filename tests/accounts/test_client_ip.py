@@ -50,7 +50,7 @@ def test_the_audit_trail_records_the_client_not_the_proxy(officer, other_authori
     from requests_app.services.submission import request_submit
     from tests.web.conftest import validated
 
-    stranger = officer_create(authority=other_authority, email="x@sta.berlin.de")
+    stranger = officer_create(language="en", authority=other_authority, email="x@sta.berlin.de")
     foreign, _ = request_submit(actor=stranger, data=validated(), channel="web")
     client = via_proxy("203.0.113.7", spoofed="198.51.100.1")
     client.force_login(officer)

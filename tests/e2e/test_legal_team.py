@@ -49,7 +49,7 @@ def test_an_authority_registration_request_can_be_vetted_in_the_admin(page: Page
 
 def test_a_pending_officer_can_be_approved_by_the_legal_team_in_the_admin(page: Page, context, live_server,
                                                                          authority):
-    pending_officer = officer_create(authority=authority, email="newcomer@interieur.gouv.fr")
+    pending_officer = officer_create(language="en", authority=authority, email="newcomer@interieur.gouv.fr")
     User.objects.filter(pk=pending_officer.pk).update(approval_status=ApprovalStatus.PENDING, approved_at=None)
     sign_in(context, legal_admin_user(), live_server.url)
     response = page.goto("/admin/accounts/user/")

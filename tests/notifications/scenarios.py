@@ -166,7 +166,7 @@ def ea_window_ended(w: World) -> Outcome:
 
     court = authority_create(name="Tribunal judiciaire de Lyon", country="FR", authority_type="investigating_judge",
                              domains=["justice-lyon.fr"], switchboard_phone="+33400000000")
-    judge = officer_create(authority=court, email="juge@justice-lyon.fr")
+    judge = officer_create(language="en", authority=court, email="juge@justice-lyon.fr")
     request = w.submit(judge, data_categories=["traffic"], validation=None, enforcing_authority_notified=True)
     assert request.status == Status.AWAITING_ENFORCING_AUTHORITY, request.decision
     w.flush()

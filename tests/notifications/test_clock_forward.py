@@ -33,7 +33,7 @@ def requests_of_every_kind(submit, officer, team):
 
     court = authority_create(name="Tribunal judiciaire de Lyon", country="FR", authority_type="investigating_judge",
                              domains=["justice-lyon.fr"], switchboard_phone="+33400000000")
-    judge = officer_create(authority=court, email="juge@justice-lyon.fr")
+    judge = officer_create(language="en", authority=court, email="juge@justice-lyon.fr")
     made = {
         "production": submit(),
         "preservation": submit(instrument="epoc_pr"),

@@ -70,7 +70,7 @@ def test_traffic_data_from_a_judge_with_the_enforcing_authority_notified_waits_t
 
     court = make_authority(name="Tribunal judiciaire", authority_type="investigating_judge",
                            domains=["justice.fr"])
-    judge = officer_create(authority=court, email="juge@justice.fr")
+    judge = officer_create(language="en", authority=court, email="juge@justice.fr")
     request = validate(submit(judge, data_categories=["traffic"], validation=None,
                               enforcing_authority_notified=True))
     assert request.status == "awaiting_enforcing_authority"
@@ -83,7 +83,7 @@ def test_danish_orders_are_rerouted(make_authority):
     from accounts.services import officer_create
 
     danish = make_authority(name="Rigspolitiet", country="DK", domains=["politi.dk"])
-    officer = officer_create(authority=danish, email="efterforsker@politi.dk")
+    officer = officer_create(language="en", authority=danish, email="efterforsker@politi.dk")
     request = validate(submit(officer))
     assert request.status == "in_review"  # a person decides the reroute
     assert request.decision["route"] == "rerouted"

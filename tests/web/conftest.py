@@ -70,7 +70,8 @@ def other_client(other_officer) -> Client:
 
 @pytest.fixture
 def pending_officer(authority) -> User:
-    user = officer_create(authority=authority, email="newcomer@interieur.gouv.fr", password="long-enough-password-1")
+    user = officer_create(language="en", authority=authority, email="newcomer@interieur.gouv.fr",
+                          password="long-enough-password-1")
     User.objects.filter(pk=user.pk).update(approval_status=ApprovalStatus.PENDING, approved_at=None)
     user.refresh_from_db()
     return user
@@ -83,7 +84,8 @@ def pending_client(pending_officer) -> Client:
 
 @pytest.fixture
 def authority_admin(authority) -> User:
-    user = officer_create(authority=authority, email="chief@interieur.gouv.fr", password="long-enough-password-2")
+    user = officer_create(language="en", authority=authority, email="chief@interieur.gouv.fr",
+                          password="long-enough-password-2")
     User.objects.filter(pk=user.pk).update(is_authority_admin=True)
     user.refresh_from_db()
     return user

@@ -157,5 +157,5 @@ def test_deactivated_officer_reaches_nothing(authority, officer, authority_admin
 
 def test_a_new_officer_of_a_pending_authority_is_not_in_standing(make_authority):
     pending = make_authority(name="Pending body", verified=False)
-    user = officer_create(authority=pending, email="a@police1.example.fr")
+    user = officer_create(language="en", authority=pending, email="a@police1.example.fr")
     assert user.is_approved_officer is False

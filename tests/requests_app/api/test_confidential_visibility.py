@@ -21,12 +21,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def delegate(authority):
-    return officer_create(authority=authority, email="delegate@interieur.gouv.fr")
+    return officer_create(language="en", authority=authority, email="delegate@interieur.gouv.fr")
 
 
 @pytest.fixture
 def chief(authority):
-    user = officer_create(authority=authority, email="chief@interieur.gouv.fr")
+    user = officer_create(language="en", authority=authority, email="chief@interieur.gouv.fr")
     user.is_authority_admin = True
     user.save(update_fields=["is_authority_admin"])
     return user

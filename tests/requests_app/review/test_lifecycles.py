@@ -311,7 +311,7 @@ def test_dsa_information_order(submit, reviewer, approver):
 def test_us_subpoena_for_subscriber_data(submit, make_authority, reviewer, approver, authority_type):
     us = make_authority(name="US agency", country="US", authority_type=authority_type, domains=["agency.example.gov"],
                         switchboard_phone="+12025550100")
-    clerk = officer_create(authority=us, email="clerk@agency.example.gov")
+    clerk = officer_create(language="en", authority=us, email="clerk@agency.example.gov")
     request = submit(clerk, instrument="us_subpoena", validation=None, language="en")
     assert request.lifecycle == Lifecycle.US_PROCESS and request.status == Status.IN_REVIEW, request.decision
     assert request.decision["route"] == "accepted"

@@ -1,0 +1,175 @@
+"""The explanations of the deadlines of a decision, in the active language.
+
+The engine keeps its English ``explanation`` (the API's contract) and adds, per deadline,
+``explanation_code`` (what the deadline is for), ``explanation_prefix`` (the outer sentence
+of a deadline that restates another) and ``explanation_params`` (the rule applied, the
+instants in ISO 8601, the hours or days, the zones and holiday countries). The portal writes
+the explanation from these, by code: dates in the page's language and the establishment's
+time zone, labelled; a deadline that ends at midnight reads "by <last day> 23:59" (or, for
+the earliest moment to act, "not before <next day> 00:00 (end of <last day>)").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+from .finding_texts import local_when, zone_label
+
+WHAT: Final[dict[str, Promise]] = {
+    "emergency_transmit": pgettext_lazy(
+        "deadline emergency_transmit", "Emergency: transmit without undue delay, at the latest"),
+    "ea_emergency_objection_window": pgettext_lazy(
+        "deadline ea_emergency_objection_window", "The enforcing authority may object to the use of the data"),
+    "ea_window": pgettext_lazy(
+        "deadline ea_window", "Do not transmit before the enforcing authority's window ends"),
+    "transmit_after_ea_window": pgettext_lazy(
+        "deadline transmit_after_ea_window", "Transmit at the end of the enforcing authority's window"),
+    "transmit": pgettext_lazy("deadline transmit", "Transmit at the latest"),
+    "clarification_reminder": pgettext_lazy(
+        "deadline clarification_reminder", "Remind the issuing authority (internal reminder, no legal consequence)"),
+    "ex_post_validation": pgettext_lazy(
+        "deadline ex_post_validation",
+        "Issuing authority's ex-post validation due (information only; issue time unknown, receipt used)"),
+    "art17_reminder": pgettext_lazy("deadline art17_reminder", "Reasoned objection: reminder"),
+    "art17_due": pgettext_lazy("deadline art17_due", "Reasoned objection (soft deadline)"),
+    "preservation_ends": pgettext_lazy(
+        "deadline preservation_ends",
+        "Preservation ends unless extended (Annex VI) or production is confirmed (Annex V); do not release before"),
+    "extended_preservation_ends": pgettext_lazy(
+        "deadline extended_preservation_ends",
+        "Extended preservation (60 + 30 days) ends unless production is confirmed; do not release before"),
+    "us_renewed_preservation_ends": pgettext_lazy(
+        "deadline us_renewed_preservation_ends", "Renewed preservation ends; do not release before"),
+    "us_preservation_ends": pgettext_lazy(
+        "deadline us_preservation_ends", "Preservation ends unless renewed; do not release before"),
+    "emergency_triage": pgettext_lazy(
+        "deadline emergency_triage", "Triage the emergency request and call the authority back"),
+    "dsa_acknowledge_receipt": pgettext_lazy("deadline dsa_acknowledge_receipt", "Acknowledge receipt of the order"),
+    "dsa_report_effect": pgettext_lazy(
+        "deadline dsa_report_effect", "Inform the issuing authority if and when effect was given"),
+    "dsa_refer_suspicion": pgettext_lazy("deadline dsa_refer_suspicion", "Refer the suspicion promptly"),
+    "preservation_release": pgettext_lazy(
+        "deadline preservation_release",
+        "Release on notice that preservation is no longer necessary: the obligation ceases at once"),
+}
+PREFIXES: Final[dict[str, Promise]] = {
+    "transmit_after_ea_window_or_confirmation": pgettext_lazy(
+        "deadline prefix transmit_after_ea_window_or_confirmation",
+        "Transmit at the end of the enforcing authority's window (earlier upon its confirmation that it raises "
+        "no ground)"),
+    "annex_iii_within_production_period": pgettext_lazy(
+        "deadline prefix annex_iii_within_production_period",
+        "Send Annex III with the reasons within the production period"),
+}
+STARTS: Final[dict[str, Promise]] = {  # "... days after <start> on <date>"
+    "receipt": pgettext_lazy("deadline runs from", "receipt"),
+    "clarification": pgettext_lazy("deadline runs from", "arrival of the clarification"),
+    "detection": pgettext_lazy("deadline runs from", "detection"),
+    "epoc_pr_receipt": pgettext_lazy("deadline runs from", "receipt of the EPOC-PR"),
+    "current_expiry": pgettext_lazy("deadline runs from", "the current expiry"),
+}
+HOW: Final[dict[str, Promise]] = {
+    "hours": pgettext_lazy(
+        "deadline rule hours",
+        "{by} {due} ({hours} h after {start} on {start_at}; hour periods are never extended)"),
+    "internal_sla": pgettext_lazy(
+        "deadline rule internal_sla",
+        "{by} {due} ({hours} h after {start} on {start_at}; internal target for 'without undue delay', not a "
+        "statutory period)"),
+    "calendar_days": pgettext_lazy(
+        "deadline rule calendar_days",
+        "{by} {due} ({days} days after {start} on {start_at}, counted as calendar days of 24 hours: never later "
+        "than the end under Reg. 1182/71)"),
+    "later_of_calendar_and_reg_1182_71": pgettext_lazy(
+        "deadline rule later_of_calendar_and_reg_1182_71",
+        "{by} {due} (end of {last_day} in {latest_zone}; {days} days after {start} on {start_date}, Reg. "
+        "1182/71: the day the period runs from is not counted and the period ends at the end of its last day in "
+        "{zones}, moved past Saturdays, Sundays and {countries} public holidays; the latest end applies{minimum})"),
+    "immediate": pgettext_lazy("deadline rule immediate", "at once, on {due}"),
+}
+JOIN = pgettext_lazy("deadline: what it is for, then when", "{what}: {how}")
+BY = pgettext_lazy("deadline: at the latest", "by")
+NOT_BEFORE = pgettext_lazy("deadline: at the earliest", "not before")
+AT_LEAST_24H = pgettext_lazy(
+    "deadline rule later_of_calendar_and_reg_1182_71", ", and never before {days} x 24 hours after {start}")
+
+
+def _instant(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("naive instant")
+    return moment
+
+
+def _due_text(due: datetime, zone_name: str, *, not_before: bool) -> str:
+    """A "by" deadline ending at local midnight reads as 23:59 of its last day (no "00:00 of
+    the next day" to misread); "not before" keeps 00:00, the first moment allowed."""
+    local = due.astimezone(ZoneInfo(zone_name))
+    if not not_before and (local.hour, local.minute, local.second) == (0, 0, 0):
+        local -= timedelta(minutes=1)
+    return f"{local_when(local, zone_name)} {zone_label(zone_name)}"
+
+
+def deadline_text(deadline: Mapping[str, Any]) -> str:
+    """The explanation of ``deadline`` (a ``Deadline.to_dict()``) in the active language; the
+    stored English explanation where the deadline predates its structured parts."""
+    fallback = str(deadline.get("explanation") or "")
+    code = str(deadline.get("explanation_code") or "")
+    params = deadline.get("explanation_params") or {}
+    what = WHAT.get(code)
+    how = HOW.get(str(params.get("rule") or ""))
+    if what is None or how is None:
+        return fallback
+    zone_name = str(deadline.get("time_zone") or "UTC")
+    not_before = bool(deadline.get("not_before"))
+    try:
+        due = _instant(params["due_at"])
+        values: dict[str, Any] = {
+            "by": str(NOT_BEFORE if not_before else BY),
+            "due": _due_text(due, zone_name, not_before=not_before),
+        }
+        if params["rule"] != "immediate":
+            start = str(STARTS[str(params["start"])])
+            start_at = _instant(params["start_at"])
+            values.update(
+                start=start,
+                start_at=f"{local_when(start_at, zone_name)} {zone_label(zone_name)}",
+                start_date=local_when(start_at, zone_name, with_time=False),
+                hours=params.get("hours"),
+                days=params.get("days"),
+            )
+        if params["rule"] == "later_of_calendar_and_reg_1182_71":
+            last_day = datetime.fromisoformat(str(params["last_day"]))
+            values.update(
+                last_day=local_when(last_day.replace(tzinfo=ZoneInfo(zone_name)), zone_name, with_time=False),
+                latest_zone=zone_label(str(params["latest_zone"])),
+                zones=", ".join(zone_label(z) for z in str(params["zones"]).split(", ") if z),
+                countries=params["countries"],
+                minimum=str(AT_LEAST_24H).format(days=params["days"], start=start) if params.get("at_least_24h")
+                else "",
+            )
+        text = str(JOIN).format(what=what, how=str(how).format(**values))
+    except (KeyError, ValueError, TypeError, IndexError):
+        return fallback
+    prefix = PREFIXES.get(str(deadline.get("explanation_prefix") or ""))
+    if prefix is not None:
+        text = str(JOIN).format(what=prefix, how=text)
+    return text + "."
+
+
+def primary_deadline_text(decision: Mapping[str, Any] | None, stored: str = "") -> str:
+    """The explanation of the deadline the request's ``due_at`` comes from (the first that
+    calls for action), translated; ``stored`` (the request's deadline_explanation) when the
+    decision holds no such deadline (e.g. "Held until production")."""
+    for deadline in (decision or {}).get("deadlines", []):
+        if not deadline.get("informational"):
+            if stored and deadline.get("explanation") != stored:
+                break  # the stored explanation was written by something else: show it as stored
+            return deadline_text(deadline)
+    return stored
