@@ -111,6 +111,8 @@ class EstimatedCountPaginator(Paginator):
 def badges(request: Any, now: datetime) -> list[str]:
     """Badges of one queue row, from its own columns only (no query)."""
     found = ["emergency"] if request.emergency else []
+    if request.late_registration:
+        found.append("late")  # registered by the legal team long after its stated receipt
     if request.status in TERMINAL_STATES:
         return found
     if request.due_at and now >= request.due_at:
