@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
@@ -67,7 +68,7 @@ def check_received_at(received_at: datetime | None) -> datetime:
         raise ServiceError("The receipt time needs a time zone.", fields={"received_at": ["naive"]})
     if received_at > timezone.now():
         raise ServiceError("The receipt time cannot be in the future.", fields={"received_at": ["in_future"]})
-    return received_at
+    return received_at.astimezone(dt_timezone.utc)
 
 
 def request_register(*, actor: Any, data: dict[str, Any], channel: str, received_at: datetime | None,
