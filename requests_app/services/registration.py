@@ -16,8 +16,7 @@ register (``notify.registration_invite``): the portal's address only, no referen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApprovalStatus, Authority
+from accounts.models import ApprovalStatus, Authority, VettingStatus
 
 from .. import audit, outbox
 from ..models import AttachmentKind, Channel, InboundMessage, LegalRequest
@@ -68,7 +67,7 @@ def check_received_at(received_at: datetime | None) -> datetime:
         raise ServiceError("The receipt time needs a time zone.", fields={"received_at": ["naive"]})
     if received_at > timezone.now():
         raise ServiceError("The receipt time cannot be in the future.", fields={"received_at": ["in_future"]})
-    return received_at.astimezone(dt_timezone.utc)
+    return received_at.astimezone(UTC)
 
 
 def request_register(*, actor: Any, data: dict[str, Any], channel: str, received_at: datetime | None,
@@ -85,6 +84,9 @@ def request_register(*, actor: Any, data: dict[str, Any], channel: str, received
         raise ServiceError("Only the legal team registers requests.", code="permission_denied")
     if inbound is not None:
         channel, received_at, authority, new_authority = Channel.EMAIL, inbound.received_at, inbound.authority, None
+        if authority is None or authority.vetting_status != VettingStatus.VERIFIED:
+            raise ServiceError("The sender's domain belongs to no verified authority: register and vet the "
+                               "authority first.", code="authority_not_verified")
     if channel not in REGISTRATION_CHANNELS:
         raise ServiceError("Choose how the order was received.", fields={"channel": ["invalid_choice"]})
     received_at = check_received_at(received_at)
