@@ -136,7 +136,7 @@ def test_a_crash_between_commit_and_seen_neither_loses_nor_doubles_the_message(s
 
 def test_a_copied_message_id_with_different_bytes_is_still_stored(server):
     original = compose(subject="Real order", headers={})
-    message_id = [line for line in original.split(b"\n") if line.lower().startswith(b"message-id:")][0]
+    message_id = next(line for line in original.split(b"\n") if line.lower().startswith(b"message-id:"))
     forged = original.replace(b"Real order", b"Forged copy")
     assert message_id in forged
     server.add(original)
