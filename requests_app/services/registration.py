@@ -108,7 +108,9 @@ def request_register(*, actor: Any, data: dict[str, Any], channel: str, received
             except ValidationError as exc:
                 raise ServiceError(" ".join(exc.messages), fields={"new_authority_name": exc.messages}) from exc
         assert authority is not None
-        invite = not has_portal_officers(authority)
+        # A suspended or revoked authority is not invited (its officers are shut out on purpose).
+        invite = (authority.vetting_status in (VettingStatus.VERIFIED, VettingStatus.PENDING)
+                  and not has_portal_officers(authority))
         if invite:
             if not contact_email:
                 raise ServiceError("The authority has no officer in the portal: give its contact e-mail address "

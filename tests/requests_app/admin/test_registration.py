@@ -164,6 +164,8 @@ def test_a_new_authority_is_registered_pending_and_its_contact_invited_without_c
         "Gendarmerie de Lyon", "FR", VettingStatus.PENDING)
     assert AuditEvent.objects.filter(action="authority.created", object_id=str(authority.pk),
                                      actor_id=reviewer.pk).exists()
+    queue = as_reviewer.get(CHANGELIST).content.decode()
+    assert 'class="lrp-badge lrp-badge-unvetted"' in queue
     invited = AuditEvent.objects.get(action="authority.invited")
     assert invited.data["address"] == "accueil@gendarmerie-lyon.example.fr"
 
@@ -209,3 +211,14 @@ def test_the_live_check_uses_the_chosen_authority_and_shows_findings(as_reviewer
     slot = re.search(r'id="findings-offence_description" hx-swap-oob="true">(.*?)</div>', body, re.S)
     assert slot and "finding-" in slot.group(1)
     assert not LegalRequest.objects.exists()
+
+
+def test_a_suspended_authority_is_registered_but_not_invited(as_reviewer, make_authority, reviewer):
+    from accounts.services import authority_suspend
+
+    suspended = make_authority(name="Police municipale", domains=["pm.example.fr"])
+    authority_suspend(actor=reviewer, authority=suspended, reason="Compromised mailbox")
+    response = as_reviewer.post(REGISTER, registration(suspended))
+    assert response.status_code == 302
+    assert not OutboxMessage.objects.filter(topic="notify.registration_invite").exists()
+    assert AuditEvent.objects.get(action="request.registered").data["invited"] is False
