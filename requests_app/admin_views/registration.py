@@ -215,7 +215,8 @@ def register_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
             received_at=registration.received(), authority=registration.chosen_authority(),
             new_authority=registration.new_authority(), order=form.cleaned_data.get("order_file"),
             checked_order=form.checked_order, contact_email=registration.cleaned_data.get("contact_email") or "",
-            inbound=inbound, ip_address=client_ip(request))
+            inbound=inbound, ip_address=client_ip(request),
+            idempotency_key=f"admin-register:{key}" if (key := form.cleaned_data.get("submission_key")) else None)
     except UploadRejected as rejected:
         form.add_error("order_file", rejected.message)
         return _page(model_admin, request, registration, form, targets, inbound=inbound, status=400)

@@ -73,12 +73,14 @@ def check_received_at(received_at: datetime | None) -> datetime:
 def request_register(*, actor: Any, data: dict[str, Any], channel: str, received_at: datetime | None,
                      authority: Authority | None = None, new_authority: NewAuthority | None = None,
                      order: Any = None, checked_order: CheckedUpload | None = None, contact_email: str = "",
-                     inbound: InboundMessage | None = None, ip_address: str | None = None) -> LegalRequest:
+                     inbound: InboundMessage | None = None, idempotency_key: str | None = None,
+                     ip_address: str | None = None) -> LegalRequest:
     """Register a request received outside the portal; one transaction (module docstring).
 
     ``inbound``: the mailbox message this request came in (the inbox's "convert"); its
     authority, channel (e-mail) and receipt time are the message's, and its accepted PDF
-    attachments are added by ``mailbox.inbox.inbound_convert``.
+    attachments are added by ``mailbox.inbox.inbound_convert``. ``idempotency_key`` (the page's
+    submission key): a second submit of the same page returns the first request, nothing added.
     """
     if not can(actor, "review"):
         raise ServiceError("Only the legal team registers requests.", code="permission_denied")
@@ -94,6 +96,13 @@ def request_register(*, actor: Any, data: dict[str, Any], channel: str, received
         raise ServiceError("Choose the issuing authority from the registry, or register a new one.",
                            fields={"authority": ["required"]})
     contact_email = (contact_email or "").strip().lower()
+    if data.get("delegates"):
+        # Colleagues are named by the authority's own officers in the portal, never by the provider.
+        raise ServiceError("Colleagues who may see a request are named by the authority in the portal; leave "
+                           "this empty.", fields={"delegates": ["not_for_registration"]})
+    if new_authority is not None and Authority.objects.filter(name__iexact=new_authority.name).exists():
+        raise ServiceError("An authority of this name is already in the registry: choose it instead.",
+                           fields={"new_authority_name": ["exists"]})
     if not order and inbound is None:
         raise ServiceError("Upload the original order (PDF).", fields={"order_file": ["required"]})
     from accounts.services import authority_create
@@ -123,8 +132,11 @@ def request_register(*, actor: Any, data: dict[str, Any], channel: str, received
 
             request = inbound_convert(actor=actor, message=inbound, data=data, ip_address=ip_address)
         else:
-            request, _created = request_submit(actor=actor, authority=authority, data=data, channel=channel,
-                                               received_at=received_at, ip_address=ip_address)
+            request, created = request_submit(actor=actor, authority=authority, data=data, channel=channel,
+                                              received_at=received_at, ip_address=ip_address,
+                                              idempotency_key=idempotency_key)
+            if not created:
+                return request  # the same page submitted twice: the first registration stands
         if order:
             attachment_add(actor=actor, request=request, upload=order, kind=AttachmentKind.ORDER,
                            ip_address=ip_address, checked=checked_order)

@@ -222,3 +222,22 @@ def test_a_suspended_authority_is_registered_but_not_invited(as_reviewer, make_a
     assert response.status_code == 302
     assert not OutboxMessage.objects.filter(topic="notify.registration_invite").exists()
     assert AuditEvent.objects.get(action="request.registered").data["invited"] is False
+
+
+def test_the_same_page_submitted_twice_registers_once(as_reviewer, authority, officer):
+    data = registration(authority, submission_key="a" * 32)
+    assert as_reviewer.post(REGISTER, data).status_code == 302
+    again = registration(authority, submission_key="a" * 32)
+    assert as_reviewer.post(REGISTER, again).status_code == 302
+    assert LegalRequest.objects.count() == 1 and Attachment.objects.count() == 1
+    assert AuditEvent.objects.filter(action="request.registered").count() == 1
+
+
+def test_delegates_and_a_duplicate_new_authority_are_refused_with_nothing_stored(as_reviewer, authority, officer,
+                                                                                reviewer2):
+    before = counts()
+    response = as_reviewer.post(REGISTER, registration(authority, delegates=reviewer2.email))
+    assert response.status_code == 400 and "named by the authority" in response.content.decode()
+    response = as_reviewer.post(REGISTER, registration(None, **new_authority_fields(new_authority_name=authority.name)))
+    assert response.status_code == 400 and "already in the registry" in response.content.decode()
+    assert counts() == before
