@@ -203,13 +203,15 @@ def test_the_registered_request_is_seen_by_the_authority_officer_in_the_portal(a
 
 def test_the_live_check_uses_the_chosen_authority_and_shows_findings(as_reviewer, authority):
     data = registration(authority, order=False, data_categories=["content"], max_sentence_months="12",
-                        via_information_system=None, validation_authority_type="judge", action="check")
+                        via_information_system=None, validation_authority_type="judge", action="check",
+                        received=timezone.now() - timedelta(days=3))
     response = as_reviewer.post(CHECK, data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode()
     assert "Reg. (EU) 2023/1543 Art." in body
     slot = re.search(r'id="findings-offence_description" hx-swap-oob="true">(.*?)</div>', body, re.S)
     assert slot and "finding-" in slot.group(1)
+    assert "12 Sep 2026" in body  # the deadline counted from the stated receipt, three days ago
     assert not LegalRequest.objects.exists()
 
 
