@@ -431,6 +431,21 @@ MAILBOX_AUTHSERV_ID = env.str("MAILBOX_AUTHSERV_ID", default="")
 # Per sender: more than this many messages within the window are stored, flagged and not acknowledged.
 MAILBOX_RATE_LIMIT = env.int("MAILBOX_RATE_LIMIT", default=10)
 MAILBOX_RATE_WINDOW = timedelta(seconds=env.int("MAILBOX_RATE_WINDOW_SECONDS", default=3600))
+# Where the public mailbox's messages come from: "receiver" (the SMTP/LMTP receiver, run_mailbox)
+# or "imap" (poll_mailbox fetches unseen messages of MAILBOX_IMAP_FOLDER and marks them seen once stored).
+MAILBOX_SOURCE = env.str("MAILBOX_SOURCE", default="receiver")
+MAILBOX_IMAP_HOST = env.str("MAILBOX_IMAP_HOST", default="")
+MAILBOX_IMAP_PORT = env.int("MAILBOX_IMAP_PORT", default=993)
+MAILBOX_IMAP_SSL = env.bool("MAILBOX_IMAP_SSL", default=True)
+MAILBOX_IMAP_USER = env.str("MAILBOX_IMAP_USER", default="")
+MAILBOX_IMAP_PASSWORD = env.str("MAILBOX_IMAP_PASSWORD", default="")
+MAILBOX_IMAP_FOLDER = env.str("MAILBOX_IMAP_FOLDER", default="INBOX")
+MAILBOX_IMAP_INTERVAL_SECONDS = env.int("MAILBOX_IMAP_INTERVAL_SECONDS", default=30)
+MAILBOX_IMAP_BATCH = env.int("MAILBOX_IMAP_BATCH", default=50)
+
+# A request registered by the legal team with a receipt time older than this is flagged late
+# (shown in the queue and on the request page); its deadlines still run from the stated time.
+REGISTRATION_LATE_MARGIN = timedelta(hours=env.int("REGISTRATION_LATE_MARGIN_HOURS", default=24))
 
 # --- Celery (DESIGN.md §4.4) ------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "filesystem://")

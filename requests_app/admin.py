@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from . import audit
-from .admin_views import records, views  # noqa: F401  (records registers its admins)
+from .admin_views import records, registration, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
 from .admin_views.queue import (
@@ -91,7 +91,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
     search_help_text = "A reference (LRP-2026-000042), a case reference or a target value, exactly as written."
     fieldsets = [
         (None, {"fields": ["reference", "status", "resolution", "lifecycle", "instrument", "authority", "country",
-                           "assigned_to", "emergency", "emergency_reason", "channel"]}),
+                           "assigned_to", "emergency", "emergency_reason", "channel", "late_registration"]}),
         ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation", "warn_at", "breach_at",
                                   "hold_until", "status_changed_at"]}),
         ("Request", {"fields": ["case_reference", "summary", "data_categories", "data_from", "data_to",
@@ -131,6 +131,8 @@ class LegalRequestAdmin(LegalTeamAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("provider-configuration/", wrap(self.provider_config_view), name="requests_app_provider_config"),
+            path("register/", wrap(self.register_view), name="requests_app_legalrequest_register"),
+            path("register/check/", wrap(self.register_check_view), name="requests_app_legalrequest_register_check"),
             path("<path:object_id>/act/<slug:action_name>/", wrap(self.act_view),
                  name="requests_app_legalrequest_act"),
             path("<path:object_id>/draft-file/<int:file_id>/", wrap(views.draft_file),
@@ -140,6 +142,12 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     def act_view(self, request, object_id, action_name):
         return views.act(self, request, object_id, action_name)
+
+    def register_view(self, request):
+        return registration.register_view(self, request)
+
+    def register_check_view(self, request):
+        return registration.register_check_view(self, request)
 
     def provider_config_view(self, request):
         return views.provider_config(self, request)

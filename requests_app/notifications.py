@@ -90,6 +90,13 @@ EVENTS: dict[str, Event] = {
                                   "in the provider's Lawful Request Portal; an authority without an account asks "
                                   "to be registered at the address below, and the provider verifies it through an "
                                   "official source before any account is opened."), auto_reply=True),
+    "notify.registration_invite": Event(("address",), _("Invitation to the Lawful Request Portal"),
+                                        _("The provider's legal team has registered correspondence from your "
+                                          "authority. Authorities follow their requests in the provider's Lawful "
+                                          "Request Portal; your authority has no account yet. Ask to be registered "
+                                          "at the address below; the provider verifies your authority through an "
+                                          "official source before any account is opened. For your protection this "
+                                          "e-mail carries no details of the case.")),
     "alert.emergency": Event(("on_call", "reviewers"), _("EMERGENCY request received"),
                              _("An emergency request was received. Verify it by calling the authority's "
                                "registered switchboard number, never a number from the request."), urgent=True),
@@ -204,7 +211,7 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
     """What the recipient must know to act, without personal data: the fields concerned, the
     articles that decide, the Annex III reasons, the date to answer by. Never target values,
     finding messages (they may quote an identifier) or free text."""
-    if event_name == "notify.mailbox_ack":
+    if event_name in {"notify.mailbox_ack", "notify.registration_invite"}:
         from django.urls import reverse
 
         return [(str(_("Register an authority")),

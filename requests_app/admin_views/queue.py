@@ -111,6 +111,11 @@ class EstimatedCountPaginator(Paginator):
 def badges(request: Any, now: datetime) -> list[str]:
     """Badges of one queue row, from its own columns only (no query)."""
     found = ["emergency"] if request.emergency else []
+    if request.late_registration:
+        found.append("late")  # registered by the legal team long after its stated receipt
+    authority = getattr(request, "authority", None)  # selected with the row in the queue
+    if authority is not None and authority.vetting_status != "verified":
+        found.append("unvetted")  # e.g. registered by the legal team for an authority pending vetting
     if request.status in TERMINAL_STATES:
         return found
     if request.due_at and now >= request.due_at:

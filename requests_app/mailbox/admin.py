@@ -151,7 +151,10 @@ class InboundMessageAdmin(LegalTeamAdmin):
         return self._back(object_id)
 
     def convert_view(self, request: Any, object_id: int) -> HttpResponse:
-        """The request body as JSON (the API contract), checked by the API serializer, then the service."""
+        """The request body as JSON (the API contract), checked by the API serializer, then the service.
+
+        The inbox page links to the registration page instead (``legalrequest/register/?inbound=<id>``:
+        the portal's request form and live check, prefilled); this endpoint stays for scripted use."""
         from ..api.serializers import RequestCreateSerializer
 
         if request.method != "POST":

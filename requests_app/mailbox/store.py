@@ -1,7 +1,7 @@
 """Receiving one message into the inbox (issue 12 items 3, 4).
 
-``receive`` is the one service every receiver calls (the SMTP/LMTP handler; an IMAP poller
-later). In order:
+``receive`` is the one service every receiver calls (the SMTP/LMTP handler; the IMAP poller
+through ``receive_once``, which first looks the exact bytes up by SHA-256). In order:
 
 1. The raw bytes are written encrypted (``requests_app.crypto``) to the private storage
    root and fsynced *before* anything else: whatever fails afterwards, the evidence exists.
@@ -264,6 +264,19 @@ def receive(*, raw: bytes, envelope_from: str = "", envelope_to: list[str] | Non
         raise
 
 
+def receive_once(*, raw: bytes, envelope_from: str = "", envelope_to: list[str] | None = None, peer: str = "",
+                 dnsfunc: DnsFunc | None = None) -> tuple[InboundMessage, bool]:
+    """``receive`` for a source that may deliver the same message again (the IMAP poller after a
+    crash between our commit and its ``\\Seen`` flag): the exact bytes already stored (same
+    SHA-256) return that row, ``(message, False)``. Never by Message-ID alone, which anyone can copy."""
+    if not isinstance(raw, bytes):
+        raise TypeError("receive_once() expects the raw message as bytes")
+    existing = InboundMessage.objects.filter(raw_sha256=hashlib.sha256(raw).hexdigest()).order_by("pk").first()
+    if existing is not None:
+        return existing, False
+    return receive(raw=raw, envelope_from=envelope_from, envelope_to=envelope_to, peer=peer, dnsfunc=dnsfunc), True
+
+
 def _receive(*, raw: bytes, size: int, sha256: str, stored_name: str, now: datetime, envelope_from: str,
              envelope_to: list[str], peer: str, dnsfunc: DnsFunc | None) -> InboundMessage:
     too_large = size > settings.MAILBOX_MAX_BYTES
@@ -377,4 +390,5 @@ def describe(flags: list[str]) -> list[tuple[str, str]]:
     return [(code, FLAGS.get(code, code)) for code in flags]
 
 
-__all__: list[Any] = ["FLAGS", "ack_decision", "claims_emergency", "describe", "parse", "read_raw", "receive"]
+__all__: list[Any] = ["FLAGS", "ack_decision", "claims_emergency", "describe", "parse", "read_raw", "receive",
+                      "receive_once"]

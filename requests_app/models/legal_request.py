@@ -28,6 +28,7 @@ class Channel(models.TextChoices):
     POST = "post", _("Post")
     FAX = "fax", _("Fax")
     DECENTRALISED_IT = "decentralised_it", _("Decentralised IT system (Reg. (EU) 2023/1543 Art. 19)")
+    OTHER = "other", _("Other (registered by the legal team)")
 
 
 class LegalRequest(models.Model):
@@ -109,6 +110,9 @@ class LegalRequest(models.Model):
     designated_unresponsive = models.BooleanField(default=False)
 
     received_at = models.DateTimeField(default=timezone.now)
+    # Registered by the legal team with a receipt time older than REGISTRATION_LATE_MARGIN: the
+    # deadlines run from that stated time, so part of the period was already spent before registration.
+    late_registration = models.BooleanField(default=False)
     due_at = models.DateTimeField(null=True, blank=True)
     deadline_explanation = models.TextField(blank=True)
     # When the queue shows the warn and breach badges (a share of the period, per lifecycle).

@@ -281,8 +281,10 @@ def test_storage_fault_answers_a_temporary_failure_and_leaves_nothing(mailbox, m
         not [p for p in (private_storage / "mailbox").rglob("*") if p.is_file()]
 
 
-def test_imap_mode_is_refused_openly_as_not_built():
+def test_imap_is_chosen_by_mailbox_source_not_by_the_receiver_mode():
+    """IMAP polling is built (tests/mailbox/test_imap.py) behind MAILBOX_SOURCE=imap; with the default
+    source, asking the receiver for an imap mode is refused openly."""
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="IMAP polling is not built"):
+    with pytest.raises(CommandError, match="MAILBOX_SOURCE=imap"):
         call_command("run_mailbox", mode="imap")

@@ -1,4 +1,5 @@
-"""Run the public mailbox receiver (Procfile ``mailbox``; docs/operations.md)."""
+"""Run the public mailbox (Procfile ``mailbox``; docs/operations.md): the SMTP/LMTP receiver, or
+with ``MAILBOX_SOURCE=imap`` the IMAP poller (``poll_mailbox``), so one Procfile line serves both."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from requests_app.mailbox.receiver import controller
@@ -22,10 +24,15 @@ class Command(BaseCommand):
                             help="Default MAILBOX_MODE.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        source = settings.MAILBOX_SOURCE.lower()
+        if source not in {"receiver", "imap"}:
+            raise CommandError(f"MAILBOX_SOURCE={settings.MAILBOX_SOURCE!r}: receiver or imap.")
         mode = (options["mode"] or settings.MAILBOX_MODE).lower()
-        if mode == "imap":
-            raise CommandError("MAILBOX_MODE=imap: IMAP polling is not built yet; forward the contact address "
-                               "to the SMTP/LMTP receiver instead (docs/operations.md).")
+        if source == "imap" or mode == "imap":
+            if source != "imap":
+                raise CommandError("IMAP polling is chosen by MAILBOX_SOURCE=imap (MAILBOX_MODE is smtp or lmtp).")
+            call_command("poll_mailbox", stdout=self.stdout)
+            return
         try:
             server = controller(host=options["host"], port=options["port"], mode=mode)
         except ValueError as exc:
