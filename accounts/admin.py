@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
-from . import root_of_trust, services
+from . import root_of_trust, services, staff
 from .models import (
     ApiToken,
     ApprovalStatus,
@@ -198,7 +198,53 @@ class PortalUserAdmin(_FormActionMixin, UserAdmin):
                  "is_authority_admin"]
         if not request.user.is_superuser:
             fixed += ["is_staff", "is_superuser", "groups", "user_permissions", "is_active"]
+            if obj is not None and staff.is_staff_account(obj):
+                # Only a superuser changes a staff member's e-mail address (issue 14 item 4).
+                fixed += ["email", "username"]
         return fixed
+
+    def save_model(self, request, obj, form, change):
+        new_email = None
+        if change and staff.is_staff_account(obj) and "email" in form.changed_data:
+            # A staff member's new address takes effect only once confirmed from that mailbox.
+            new_email, obj.email = obj.email, form.initial["email"]
+            if "username" not in form.changed_data:
+                obj.username = form.initial.get("username", obj.username)
+        token = staff._actor.set(request.user)
+        try:
+            super().save_model(request, obj, form, change)
+        finally:
+            staff._actor.reset(token)
+        if new_email:
+            try:
+                staff.staff_email_change_request(actor=request.user, user=obj, email=new_email, request=request)
+                self.message_user(request, f"A confirmation link was sent to {new_email}; the address changes "
+                                           "when it is followed.", messages.WARNING)
+            except (PermissionDenied, ValidationError) as exc:
+                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{new_email}: {text}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        if change and staff.is_staff_account(form.instance) and "groups" in form.changed_data:
+            staff.require_may_change_staff(request.user, form.instance)
+        token = staff._actor.set(request.user)
+        try:
+            super().save_related(request, form, formsets, change)
+        finally:
+            staff._actor.reset(token)
+
+    def user_change_password(self, request, id, form_url=""):
+        target = self.get_object(request, id)
+        if target is not None:
+            staff.require_may_change_staff(request.user, target)
+        token = staff._actor.set(request.user)
+        try:
+            response = super().user_change_password(request, id, form_url)
+        finally:
+            staff._actor.reset(token)
+        if request.method == "POST" and target is not None and getattr(response, "status_code", 0) == 302:
+            services.revoke_tokens_on_credential_change(user=target, event="password_set_by_admin")
+        return response
 
     @admin.action(description="Propose another authority for the selected officer (second person approves)",
                   permissions=["change"])
