@@ -114,6 +114,10 @@ class AuthorityAdmin(_FormActionMixin, admin.ModelAdmin):
         # Authorities come from a vetted registration (second person) or the create_authority command.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an authority would bypass the second person (and its audit); suspend or revoke it.
+        return False
+
     def _propose(self, request, queryset, action, title, form_class, field, *, single=True):
         def handler(authority, data, post):
             value = data[field]

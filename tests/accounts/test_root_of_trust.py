@@ -261,3 +261,11 @@ def test_register_in_the_admin_shows_the_claim_and_asks_for_the_verified_number(
     assert change.changes["switchboard_phone"] == "+351211967000"
     assert change.previous == {"claimed_switchboard_phone": "+351999999999"}
     assert not Authority.objects.filter(name="Polícia Judiciária").exists()
+
+
+def test_not_even_a_superuser_deletes_an_authority_in_the_admin(superuser, authority):
+    # Main let a superuser delete an authority: root-of-trust data gone with one person, unaudited.
+    client = login(superuser)
+    assert client.get(f"/admin/accounts/authority/{authority.pk}/delete/").status_code == 403
+    client.post(f"/admin/accounts/authority/{authority.pk}/delete/", {"post": "yes"})
+    assert Authority.objects.filter(pk=authority.pk).exists()
