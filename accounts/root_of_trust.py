@@ -233,7 +233,7 @@ def change_approve(*, actor: Any, change: RootOfTrustChange, digest: str, note: 
             raise ValidationError("The proposal is not the one you were shown; look at it again.")
         applied_to: Any
         if locked.kind == ChangeKind.AUTHORITY:
-            authority = Authority.objects.select_for_update().get(pk=locked.authority_id)
+            authority = Authority.objects.select_for_update().get(pk=int(locked.authority_id or 0))
             if any(getattr(authority, f) != v for f, v in locked.previous.items()):
                 raise ValidationError("The authority changed since this was proposed; refuse it and propose again.")
             plain = {f: v for f, v in locked.changes.items() if f != "vetting_status"}
@@ -245,7 +245,7 @@ def change_approve(*, actor: Any, change: RootOfTrustChange, digest: str, note: 
             applied_to = authority
             authority_id: int | None = authority.pk
         elif locked.kind == ChangeKind.OFFICER:
-            officer = User.objects.select_for_update().get(pk=locked.officer_id)
+            officer = User.objects.select_for_update().get(pk=int(locked.officer_id or 0))
             if any(_officer_values(officer)[f] != v for f, v in locked.previous.items()):
                 raise ValidationError("The officer changed since this was proposed; refuse it and propose again.")
             updates = {("authority_id" if f == "authority" else f): v for f, v in locked.changes.items()}
@@ -257,7 +257,7 @@ def change_approve(*, actor: Any, change: RootOfTrustChange, digest: str, note: 
             applied_to = officer
             authority_id = officer.authority_id
         else:
-            registration = AuthorityRegistrationRequest.objects.select_for_update().get(pk=locked.registration_id)
+            registration = AuthorityRegistrationRequest.objects.select_for_update().get(pk=int(locked.registration_id or 0))
             if registration.status != RegistrationStatus.PENDING:
                 raise ValidationError("This registration request was already decided.")
             values = locked.changes

@@ -33,7 +33,8 @@ def form_data(user: User, **overrides) -> dict:
 def test_a_legal_administrator_cannot_set_a_staff_members_password(legal_admin, reviewer):
     before = User.objects.get(pk=reviewer.pk).password
     response = login(legal_admin).post(f"/admin/accounts/user/{reviewer.pk}/password/",
-                                       {"password1": "Another-long-passphrase-1", "password2": "Another-long-passphrase-1"})
+                                       {"password1": "Another-long-passphrase-1",
+                                        "password2": "Another-long-passphrase-1"})
     assert response.status_code == 403
     assert User.objects.get(pk=reviewer.pk).password == before
 

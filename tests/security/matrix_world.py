@@ -3,7 +3,6 @@ client per persona (tests/security/test_authorization_matrix.py)."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,11 +45,6 @@ def url_patterns() -> list[tuple[str, str, URLPattern]]:
 
     walk(get_resolver(), "", "")
     return found
-
-
-def route_kwargs(route: str) -> list[str]:
-    return re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route) and [
-        a or b for a, b in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)]
 
 
 def _reauthenticated(client: Client, user: User) -> None:
@@ -117,7 +111,9 @@ def build_world() -> World:
     attachment = Attachment.objects.get(request=own)
     delivery.response_prepare(actor=reviewer, request=own, files=[text_upload()])
     approve_seen(actor=approver, request=own)
-    response_file = delivery.released_package(own).files.get()
+    package = delivery.released_package(own)
+    assert package is not None
+    response_file = package.files.get()
     annex = review.clarification_request(actor=reviewer, request=clarified, clarification_asked="Which account?")
 
     tokens: dict[str, str] = {}
@@ -130,11 +126,13 @@ def build_world() -> World:
 
     world.users = {"anonymous": None, "officer": officer, "other_officer": other, "suspended_officer": suspended,
                    "deactivated_officer": deactivated, "authority_admin": authority_admin, "delegate": delegate,
-                   "colleague": colleague, "reviewer": reviewer, "approver": approver, "legal_admin": legal_admin, "superuser": superuser}
-    for persona, user in world.users.items():
+                   "colleague": colleague, "reviewer": reviewer, "approver": approver, "legal_admin": legal_admin,
+                   "superuser": superuser}
+    for persona, maybe_user in world.users.items():
         client = Client()
         api = APIClient()
-        if user is not None:
+        if maybe_user is not None:
+            user = maybe_user
             user.refresh_from_db()
             client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
             _reauthenticated(client, user)
