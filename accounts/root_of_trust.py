@@ -257,7 +257,8 @@ def change_approve(*, actor: Any, change: RootOfTrustChange, digest: str, note: 
             applied_to = officer
             authority_id = officer.authority_id
         else:
-            registration = AuthorityRegistrationRequest.objects.select_for_update().get(pk=int(locked.registration_id or 0))
+            registrations = AuthorityRegistrationRequest.objects.select_for_update()
+            registration = registrations.get(pk=int(locked.registration_id or 0))
             if registration.status != RegistrationStatus.PENDING:
                 raise ValidationError("This registration request was already decided.")
             values = locked.changes
