@@ -10,4 +10,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Receivers (audit of account events, the sign-in instant, token revocation on credential
         # changes) and the OpenAPI auth extension.
-        from . import audit_signals, enrolment, middleware, schema, signals  # noqa: F401
+        from . import audit_signals, enrolment, middleware, schema, signals, staff  # noqa: F401

@@ -187,3 +187,54 @@ class ApiToken(models.Model):
     def is_usable(self, at=None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and self.expires_at > at
+
+
+class ChangeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPLIED = "applied", _("Approved and applied")
+    REFUSED = "refused", _("Refused")
+
+
+class ChangeKind(models.TextChoices):
+    """What a root-of-trust change touches (accounts.root_of_trust)."""
+
+    AUTHORITY = "authority", _("Authority record")
+    OFFICER = "officer", _("Officer's authority or administrator flag")
+    REGISTRATION = "registration", _("Registration of a new authority")
+
+
+class RootOfTrustChange(models.Model):
+    """A change of the data everything else trusts (an authority's switchboard number, e-mail
+    domains, type, country, vetting status; an officer's authority and administrator flag),
+    proposed by one member of the legal team and applied only when a second approves exactly
+    these values (four-eyes principle; NIS2 Directive (EU) 2022/2555 Art. 21(2)(i))."""
+
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    authority = models.ForeignKey(Authority, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    registration = models.ForeignKey(AuthorityRegistrationRequest, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    # The proposed values (field → value) and the values they replace, as seen when proposed.
+    changes = models.JSONField()
+    previous = models.JSONField(default=dict)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=ChangeStatus.choices, default=ChangeStatus.PROPOSED)
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ChangeKind.values), name="rot_change_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=ChangeStatus.values), name="rot_change_status_valid"),
+            # The second person is never the proposer.
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                                   name="rot_change_second_person"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.authority or self.officer or self.registration
+        return f"{self.get_kind_display()} #{self.pk}: {target} – {self.status}"

@@ -216,15 +216,16 @@ def authority_registration_request_create(*, data: dict[str, Any], ip_address: s
 
 
 def authority_registration_decide(*, actor: Any, registration: Any, register: bool) -> Any:
-    """The legal team registers (as a verified authority) or rejects a registration request,
-    after vetting it out of band."""
+    """The legal team rejects a registration request (registering one is a root-of-trust change,
+    ``accounts.root_of_trust.registration_propose``, decided by a second person)."""
     from .models import RegistrationStatus
 
+    if register:
+        # The registrant's switchboard number is a claim: the reviewer types the number they
+        # verified, and a second person approves (accounts.root_of_trust.registration_propose).
+        raise PermissionDenied("Registering an authority goes through a proposal with the verified switchboard "
+                               "number and a second person's approval.")
     with transaction.atomic():
-        if register:
-            authority_create(actor=actor, name=registration.authority_name, country=registration.country,
-                             authority_type=registration.authority_type, domains=[registration.email_domain],
-                             switchboard_phone=registration.switchboard_phone, verified=True)
         registration.status = RegistrationStatus.REGISTERED if register else RegistrationStatus.REJECTED
         registration.decided_by = actor
         registration.decided_at = timezone.now()
@@ -260,32 +261,46 @@ def user_set_time_zone(*, user: User, time_zone: str) -> bool:
 
 
 def authority_set_vetting(*, actor: Any, authority: Authority, status: str, reason: str) -> Authority:
-    """The legal team suspends, revokes or restores an authority (audited). Leaving
-    ``verified`` ends every officer's session and revokes every API token of the authority
-    at once (NIS2 Directive (EU) 2022/2555 Art. 21(2)(i), access control)."""
+    """The legal team suspends or revokes an authority (audited, at once, one person: stopping a
+    suspected compromise must not wait). Leaving ``verified`` ends every officer's session and
+    revokes every API token of the authority at once (NIS2 Directive (EU) 2022/2555 Art. 21(2)(i),
+    access control). Putting an authority (back) to ``verified`` raises trust and needs a second
+    person: ``accounts.root_of_trust.authority_restore_propose``."""
     if not (getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.authority_id is None):
         raise PermissionDenied("Only the provider's legal team may change an authority's vetting status.")
     if status not in VettingStatus.values:
         raise ValidationError(f"Unknown vetting status {status!r}; one of {', '.join(VettingStatus.values)}.")
+    if status == VettingStatus.VERIFIED:
+        raise PermissionDenied("Restoring an authority to verified needs a second person: propose it "
+                               "(root-of-trust change) and let another legal administrator approve it.")
     if not reason.strip():
         raise ValidationError("Give the reason for the change.")
     with transaction.atomic():
         locked = Authority.objects.select_for_update().get(pk=authority.pk)
-        previous = locked.vetting_status
-        now = timezone.now()
-        updates: dict[str, Any] = {"vetting_status": status, "vetting_note": reason.strip()}
-        if status == VettingStatus.VERIFIED:
-            updates["vetted_at"] = now
-        Authority.objects.filter(pk=locked.pk).update(**updates)
-        revoked = 0
-        if status != VettingStatus.VERIFIED:
-            revoked = ApiToken.objects.filter(user__authority=locked, revoked_at__isnull=True).update(revoked_at=now)
-        audit.record("authority.vetting_changed", actor=actor, obj=locked, authority_id=locked.pk,
-                     data={"from": previous, "to": status, "reason": reason.strip(), "tokens_revoked": revoked})
-    if status != VettingStatus.VERIFIED:
-        _end_sessions_of(set(User.objects.filter(authority=authority).values_list("pk", flat=True)))
+        ended = _apply_vetting(actor=actor, authority=locked, status=status, reason=reason)
+    _end_sessions_of(ended)
     authority.refresh_from_db()
     return authority
+
+
+def _apply_vetting(*, actor: Any, authority: Authority, status: str, reason: str) -> set[int]:
+    """Set the vetting status of a locked authority, inside the caller's transaction; the ids of
+    the users whose sessions the caller ends after commit. Callers: ``authority_set_vetting``
+    (lowering trust) and ``root_of_trust.change_approve`` (the second person's approval)."""
+    previous = authority.vetting_status
+    now = timezone.now()
+    updates: dict[str, Any] = {"vetting_status": status, "vetting_note": reason.strip()}
+    if status == VettingStatus.VERIFIED:
+        updates["vetted_at"] = now
+    Authority.objects.filter(pk=authority.pk).update(**updates)
+    revoked = 0
+    if status != VettingStatus.VERIFIED:
+        revoked = ApiToken.objects.filter(user__authority=authority, revoked_at__isnull=True).update(revoked_at=now)
+    audit.record("authority.vetting_changed", actor=actor, obj=authority, authority_id=authority.pk,
+                 data={"from": previous, "to": status, "reason": reason.strip(), "tokens_revoked": revoked})
+    if status == VettingStatus.VERIFIED:
+        return set()
+    return set(User.objects.filter(authority=authority).values_list("pk", flat=True))
 
 
 def authority_suspend(*, actor: Any, authority: Authority, reason: str) -> Authority:

@@ -47,7 +47,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, list[str]]]] = {
     ADMIN: {
         "requests_app": {m: ["view", "change"] for m in _REQUEST_MODELS},
         "accounts": {"authority": ["view", "change"], "user": ["view", "change"],
-                     "authorityregistrationrequest": ["view", "change"], "apitoken": ["view", "change"]},
+                     "authorityregistrationrequest": ["view", "change"], "apitoken": ["view", "change"],
+                     "rootoftrustchange": ["view", "change"]},
     },
 }
 
