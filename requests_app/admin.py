@@ -26,6 +26,7 @@ from .admin_views.queue import (
     AwaitingApprovalFilter,
     CountryFilter,
     EstimatedCountPaginator,
+    OpenFilter,
     OverdueFilter,
     awaiting_approval_q,
     badges,
@@ -40,6 +41,21 @@ from .services import dead_letters
 from .web.decorators import client_ip
 
 admin.site.index_template = "admin/requests_app/site_index.html"
+
+
+_default_index = admin.site.index
+
+
+def _index_with_dashboard(request, extra_context=None):
+    from .services.dashboard import dashboard
+
+    extra = dict(extra_context or {})
+    if can(request.user, "review"):
+        extra["lrp_dashboard"] = dashboard()
+    return _default_index(request, extra)
+
+
+admin.site.index = _index_with_dashboard  # type: ignore[method-assign]
 
 
 class LegalTeamAdmin(admin.ModelAdmin):
@@ -109,7 +125,7 @@ def language_label(code: str | None) -> str:
 class LegalRequestAdmin(LegalTeamAdmin):
     # Fits 1280 px beside the filters without scrolling (tests/e2e: the queue's width).
     list_display = ["reference", "badge", "status", "instrument", "authority", "assigned_to", "due_at", "left"]
-    list_filter = ["status", AwaitingApprovalFilter, "lifecycle", CountryFilter, "instrument", "emergency",
+    list_filter = ["status", OpenFilter, AwaitingApprovalFilter, "lifecycle", CountryFilter, "instrument", "emergency",
                    AssignedFilter, OverdueFilter]
     list_select_related = ["authority", "assigned_to"]
     list_per_page = 100

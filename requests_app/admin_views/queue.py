@@ -59,11 +59,37 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("overdue (open, past due)"))]
+        return [("yes", _("overdue (open, past due)")), ("today", _("due today (open)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(due_at__lt=timezone.now()).exclude(status__in=TERMINAL_STATES)
+        if self.value() == "today":
+            from ..services.dashboard import day_bounds
+
+            start, end, _week = day_bounds(timezone.now())
+            return queryset.filter(due_at__gte=start, due_at__lt=end).exclude(status__in=TERMINAL_STATES)
+        return queryset
+
+
+class OpenFilter(admin.SimpleListFilter):
+    """Open requests, or those the team finished this week (the dashboard's links)."""
+
+    title = _("open or finished")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("open")), ("finished_week", _("finished this week"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status__in=TERMINAL_STATES)
+        if self.value() == "finished_week":
+            from ..services.dashboard import TEAM_FINISHED, day_bounds
+
+            now = timezone.now()
+            return queryset.filter(status__in=TEAM_FINISHED, status_changed_at__gte=day_bounds(now)[2],
+                                   status_changed_at__lte=now)
         return queryset
 
 
