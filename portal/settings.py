@@ -41,7 +41,9 @@ if PRODUCTION:
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-development-key-not-for-production-use-0123456789")
-DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+# Off unless asked for, in the embedded mode too: Django's debug pages list the URL patterns,
+# settings and tracebacks (issue 13 item 9). ``DEBUG=1`` turns it on for development.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
