@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.errors import favicon
-
 from requests_app import views as web_views
 
 admin.site.site_header = "Lawful Request Portal: legal team"
