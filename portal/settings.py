@@ -394,6 +394,8 @@ DEADLINE_LEVELS = {
 NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=0)
 NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="")
 NOTIFY_TIME_ZONE = env.str("NOTIFY_TIME_ZONE", default="Europe/Brussels")
+# Transparency report for publication: counts from 1 to this minus one are shown as a band.
+TRANSPARENCY_SMALL_COUNT = env.int("TRANSPARENCY_SMALL_COUNT", default=10)
 # A timer whose handler raises is retried after TIMER_RETRY_SECONDS * 2**(attempts - 1)
 # (at most TIMER_RETRY_MAX_SECONDS) and parked as a dead letter after TIMER_MAX_ATTEMPTS tries.
 TIMER_MAX_ATTEMPTS = env.int("TIMER_MAX_ATTEMPTS", default=5)

@@ -198,6 +198,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("provider-configuration/", wrap(self.provider_config_view), name="requests_app_provider_config"),
+            path("transparency/", wrap(self.transparency_view), name="requests_app_transparency"),
             path("<path:object_id>/act/<slug:action_name>/", wrap(self.act_view),
                  name="requests_app_legalrequest_act"),
             path("<path:object_id>/draft-file/<int:file_id>/", wrap(views.draft_file),
@@ -210,6 +211,11 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     def provider_config_view(self, request):
         return views.provider_config(self, request)
+
+    def transparency_view(self, request):
+        from .admin_views.transparency import transparency
+
+        return transparency(self, request)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
