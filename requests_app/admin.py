@@ -8,6 +8,7 @@ field is read-only. Built for a million requests: a fixed urgency order matching
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.contrib import admin, messages
@@ -124,7 +125,7 @@ def language_label(code: str | None) -> str:
 @admin.register(LegalRequest)
 class LegalRequestAdmin(LegalTeamAdmin):
     # Fits 1280 px beside the filters without scrolling (tests/e2e: the queue's width).
-    list_display = ["reference", "badge", "status", "instrument", "authority", "assigned_to", "due_at", "left"]
+    list_display = ["reference", "badge", "status", "instrument", "authority", "assigned_to", "due", "left"]
     list_filter = ["status", OpenFilter, AwaitingApprovalFilter, "lifecycle", CountryFilter, "instrument", "emergency",
                    AssignedFilter, OverdueFilter]
     list_select_related = ["authority", "assigned_to"]
@@ -184,6 +185,10 @@ class LegalRequestAdmin(LegalTeamAdmin):
         found = badges(obj, timezone.now())
         return format_html_join(" ", '<span class="lrp-badge lrp-badge-{}">{}</span>',
                                 ((b.replace(" ", "-"), b) for b in found))
+
+    @admin.display(description="due (UTC)")
+    def due(self, obj):
+        return obj.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if obj.due_at else "—"
 
     @admin.display(description="time left")
     def left(self, obj):

@@ -25,7 +25,7 @@ def listed(client, query: str = "") -> list[str]:
 def test_the_queue_shows_the_columns_the_team_works_with(as_reviewer, make_request):
     make_request()
     html = as_reviewer.get(CHANGELIST).content.decode()
-    for column in ("reference", "badge", "status", "instrument", "authority", "due_at", "left"):
+    for column in ("reference", "badge", "status", "instrument", "authority", "due", "left"):
         assert f'class="sortable column-{column}' in html or f'column-{column}' in html, column
     assert "column-lifecycle" not in html and "column-country" not in html
 
