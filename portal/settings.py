@@ -41,7 +41,9 @@ if PRODUCTION:
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-development-key-not-for-production-use-0123456789")
-DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+# Off unless asked for, in the embedded mode too: Django's debug pages list the URL patterns,
+# settings and tracebacks (issue 13 item 9). ``DEBUG=1`` turns it on for development.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
@@ -392,6 +394,8 @@ DEADLINE_LEVELS = {
 NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=0)
 NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="")
 NOTIFY_TIME_ZONE = env.str("NOTIFY_TIME_ZONE", default="Europe/Brussels")
+# Transparency report for publication: counts from 1 to this minus one are shown as a band.
+TRANSPARENCY_SMALL_COUNT = env.int("TRANSPARENCY_SMALL_COUNT", default=10)
 # A timer whose handler raises is retried after TIMER_RETRY_SECONDS * 2**(attempts - 1)
 # (at most TIMER_RETRY_MAX_SECONDS) and parked as a dead letter after TIMER_MAX_ATTEMPTS tries.
 TIMER_MAX_ATTEMPTS = env.int("TIMER_MAX_ATTEMPTS", default=5)

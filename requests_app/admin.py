@@ -8,6 +8,7 @@ field is read-only. Built for a million requests: a fixed urgency order matching
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.contrib import admin, messages
@@ -15,7 +16,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import F
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from . import audit
 from .admin_views import records, registration, views  # noqa: F401  (records registers its admins)
@@ -23,10 +24,14 @@ from .admin_views.actions import available
 from .admin_views.detail import related_context
 from .admin_views.queue import (
     AssignedFilter,
+    AwaitingApprovalFilter,
     CountryFilter,
     EstimatedCountPaginator,
+    OpenFilter,
     OverdueFilter,
+    awaiting_approval_q,
     badges,
+    deadline_level,
     search_queue,
     time_left,
 )
@@ -37,6 +42,21 @@ from .services import dead_letters
 from .web.decorators import client_ip
 
 admin.site.index_template = "admin/requests_app/site_index.html"
+
+
+_default_index = admin.site.index
+
+
+def _index_with_dashboard(request, extra_context=None):
+    from .services.dashboard import dashboard
+
+    extra = dict(extra_context or {})
+    if can(request.user, "review"):
+        extra["lrp_dashboard"] = dashboard()
+    return _default_index(request, extra)
+
+
+admin.site.index = _index_with_dashboard  # type: ignore[method-assign]
 
 
 class LegalTeamAdmin(admin.ModelAdmin):
@@ -75,30 +95,56 @@ QUEUE_DEFERRED = ("decision", "dsa", "summary", "deadline_explanation", "offence
 
 class QueueChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
-        return super().get_queryset(request, exclude_parameters).defer(*QUEUE_DEFERRED)
+        return (super().get_queryset(request, exclude_parameters).defer(*QUEUE_DEFERRED)
+                .annotate(awaiting_approval=awaiting_approval_q()))
+
+
+def code_label(value: str | None) -> str:
+    """A stored code as words: ``investigating_judge`` → "Investigating judge"; a state's
+    own label when the code is a state (``not_executed`` → "Not executed")."""
+    from .states import Status
+
+    if not value:
+        return "—"
+    if value in Status.values:
+        return str(Status(value).label)
+    return value.replace("_", " ").capitalize()
+
+
+def language_label(code: str | None) -> str:
+    from django.utils.translation import get_language_info
+
+    if not code:
+        return "—"
+    try:
+        return f"{get_language_info(code)['name']} ({code})"
+    except KeyError:
+        return code
 
 
 @admin.register(LegalRequest)
 class LegalRequestAdmin(LegalTeamAdmin):
-    list_display = ["reference", "badge", "status", "lifecycle", "instrument", "authority", "country",
-                    "assigned_to", "due_at", "left"]
-    list_filter = ["status", "lifecycle", CountryFilter, "instrument", "emergency", AssignedFilter, OverdueFilter]
+    # Fits 1280 px beside the filters without scrolling (tests/e2e: the queue's width).
+    list_display = ["reference", "badge", "status", "instrument", "authority", "assigned_to", "due", "left"]
+    list_filter = ["status", OpenFilter, AwaitingApprovalFilter, "lifecycle", CountryFilter, "instrument", "emergency",
+                   AssignedFilter, OverdueFilter]
     list_select_related = ["authority", "assigned_to"]
     list_per_page = 100
     # Emergencies first, then the nearest deadline: the order of the queue_urgency index.
     ordering = [F("emergency").desc(), F("due_at").asc(nulls_last=True), "id"]  # type: ignore[list-item]
     search_fields = ["=reference", "=case_reference", "=targets__value"]
-    search_help_text = "A reference (LRP-2026-000042), a case reference or a target value, exactly as written."
+    search_help_text = ("A reference (LRP-2026-000042) or its beginning, a case reference or a target value, "
+                        "exactly or by its beginning.")
     fieldsets = [
-        (None, {"fields": ["reference", "status", "resolution", "lifecycle", "instrument", "authority", "country",
+        (None, {"fields": ["reference", "status", "resolution_label", "lifecycle", "instrument", "authority", "country",
                            "assigned_to", "emergency", "emergency_reason", "channel", "late_registration"]}),
         ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation", "warn_at", "breach_at",
                                   "hold_until", "status_changed_at"]}),
         ("Request", {"fields": ["case_reference", "summary", "data_categories", "data_from", "data_to",
-                                "language", "linked_reference", "confidential", "confidentiality_reason"]}),
+                                "language_label", "linked_reference", "confidential", "confidentiality_reason"]}),
         ("Offence", {"fields": ["offence_description", "offence_legal_provisions", "max_sentence_months",
                                 "listed_offence", "via_information_system", "sentence_months"]}),
-        ("Validation", {"fields": ["validation_authority_type", "validation_authority_name",
+        ("Validation", {"fields": ["validation_authority_type_label", "validation_authority_name",
                                    "validation_reference", "validation_date", "enforcing_authority_notified",
                                    "art_8_2_exception"]}),
     ]
@@ -111,6 +157,22 @@ class LegalRequestAdmin(LegalTeamAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "resolution_label", "language_label",
+                "validation_authority_type_label"]
+
+    @admin.display(description="resolution")
+    def resolution_label(self, obj):
+        return code_label(obj.resolution)
+
+    @admin.display(description="language")
+    def language_label(self, obj):
+        return language_label(obj.language)
+
+    @admin.display(description="validation authority type")
+    def validation_authority_type_label(self, obj):
+        return code_label(obj.validation_authority_type)
+
     def get_search_results(self, request, queryset, search_term):
         if search_term.strip():
             # Who looked for whom: a search for a target is a read of personal data (issue 14 item 11).
@@ -121,11 +183,21 @@ class LegalRequestAdmin(LegalTeamAdmin):
     @admin.display(description="")
     def badge(self, obj):
         found = badges(obj, timezone.now())
-        return format_html_join(" ", '<span class="lrp-badge lrp-badge-{}">{}</span>', ((b, b) for b in found))
+        return format_html_join(" ", '<span class="lrp-badge lrp-badge-{}">{}</span>',
+                                ((b.replace(" ", "-"), b) for b in found))
+
+    @admin.display(description="due (UTC)")
+    def due(self, obj):
+        return obj.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if obj.due_at else "—"
 
     @admin.display(description="time left")
     def left(self, obj):
-        return time_left(obj, timezone.now())
+        now = timezone.now()
+        level = deadline_level(obj, now)
+        text = time_left(obj, now)
+        if not level:
+            return text
+        return format_html('<span class="lrp-badge lrp-badge-{}">{}</span>', level, text)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -133,6 +205,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
             path("provider-configuration/", wrap(self.provider_config_view), name="requests_app_provider_config"),
             path("register/", wrap(self.register_view), name="requests_app_legalrequest_register"),
             path("register/check/", wrap(self.register_check_view), name="requests_app_legalrequest_register_check"),
+            path("transparency/", wrap(self.transparency_view), name="requests_app_transparency"),
             path("<path:object_id>/act/<slug:action_name>/", wrap(self.act_view),
                  name="requests_app_legalrequest_act"),
             path("<path:object_id>/draft-file/<int:file_id>/", wrap(views.draft_file),
@@ -151,6 +224,11 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     def provider_config_view(self, request):
         return views.provider_config(self, request)
+
+    def transparency_view(self, request):
+        from .admin_views.transparency import transparency
+
+        return transparency(self, request)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
@@ -212,6 +290,12 @@ class RetryDiscardAdmin(LegalTeamAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(RetryDiscardAdmin):
+    """Internal plumbing: off the legal team's index (superusers see it); the legal admins
+    reach its dead letters by URL (/admin/requests_app/outboxmessage/)."""
+
+    def has_module_permission(self, request):
+        return bool(request.user.is_active and request.user.is_superuser)
+
     list_display = ["id", "topic", "status", "request", "attempts", "available_at", "sent_at", "last_error"]
     list_filter = ["status"]
     list_select_related = ["request"]

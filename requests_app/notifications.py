@@ -129,18 +129,44 @@ class Recipient:
     legal_team: bool  # digest and quiet hours apply only to the provider's own staff
 
 
-def recipients(event: Event, request: LegalRequest | None, payload: dict[str, Any]) -> dict[str, Recipient]:
+def is_emergency(request: LegalRequest | None) -> bool:
+    return request is not None and (request.emergency or request.instrument == "emergency_disclosure")
+
+
+def _excluded(event: Event, payload: dict[str, Any]) -> set[int]:
+    """Users who must not hear of an event: whoever caused it (nobody is told of their own
+    action), and the preparer of a package asked to approve it (four eyes)."""
+    excluded = {int(payload["actor_id"])} if payload.get("actor_id") else set()
+    if payload.get("package_id") and "approvers" in event.audience:
+        from .models import ResponsePackage
+
+        preparer = (ResponsePackage.objects.filter(pk=payload["package_id"])
+                    .values_list("prepared_by_id", flat=True).first())
+        if preparer:
+            excluded.add(preparer)
+    return excluded
+
+
+def recipients(event: Event, request: LegalRequest | None, payload: dict[str, Any],
+               topic: str = "") -> dict[str, Recipient]:
     """E-mail address → recipient, for one event."""
     found: dict[str, Recipient] = {}
+    excluded = _excluded(event, payload)
 
     def add(users: list[Any]) -> None:
         for user in users:
+            if user is not None and user.pk in excluded:
+                continue
             if user is not None and user.email and user.is_active:
                 found.setdefault(user.email.lower(), Recipient(getattr(user, "language", "en") or "en",
                                                                user.authority_id is None))
 
     user_model = get_user_model()
-    for audience in event.audience:
+    audiences = event.audience
+    if topic == "notify.new_request" and is_emergency(request):
+        # The legal team already had the emergency alert of this request: one e-mail per person.
+        audiences = tuple(a for a in audiences if a != "reviewers")
+    for audience in audiences:
         if audience == "submitter" and request is not None:
             add([request.submitted_by])
         elif audience == "assignee" and request is not None:
@@ -182,7 +208,40 @@ def subject_for(event_name: str, request: LegalRequest | None, language: str) ->
         return _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
 
 
-def render(event_name: str, request: LegalRequest | None, language: str) -> tuple[str, str, str]:
+def _due(event_name: str, request: LegalRequest | None) -> datetime | None:
+    """The due time shown; the emergency alert is sent before validation has set one, and
+    carries the 8 hours of Reg. (EU) 2023/1543 Art. 10(4) from receipt."""
+    if request is None:
+        return None
+    if request.due_at is None and event_name == "alert.emergency" and request.received_at:
+        from .rules.eevidence import EMERGENCY_HOURS
+
+        return request.received_at + timedelta(hours=EMERGENCY_HOURS)
+    return request.due_at
+
+
+def is_legal_team(address: str) -> bool:
+    """Whether an address belongs to the provider's legal team (on call, or a staff user of no
+    authority): they are sent to the admin, everyone else to the portal."""
+    if address.lower() in {a.lower() for a in settings.ON_CALL_EMAILS}:
+        return True
+    return get_user_model().objects.filter(email__iexact=address, is_staff=True, authority__isnull=True).exists()
+
+
+def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
+    """The page of the request itself: the admin's for the legal team, the portal's for officers."""
+    from django.urls import reverse
+
+    base = settings.PORTAL_BASE_URL.rstrip("/")
+    if request is None:
+        return f"{base}{reverse('admin:index')}" if legal_team else f"{base}/"
+    if legal_team:
+        return f"{base}{reverse('admin:requests_app_legalrequest_change', args=[request.pk])}"
+    return f"{base}{reverse('portal:request_detail', args=[request.reference])}"
+
+
+def render(event_name: str, request: LegalRequest | None, language: str, *,
+           legal_team: bool = False) -> tuple[str, str, str]:
     event = EVENTS[event_name]
     subject = subject_for(event_name, request, language)
     with translation.override(language):
@@ -192,9 +251,9 @@ def render(event_name: str, request: LegalRequest | None, language: str) -> tupl
             "body": str(event.body),
             "reference": reference,
             "status": request.get_status_display() if request else "",
-            "due_at": request.due_at if request else None,
+            "due_at": _due(event_name, request),
             "receipt_hash": request.receipt_hash if request else "",
-            "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/",
+            "link": link_for(request, legal_team=legal_team),
             "urgent": event.urgent,
             "details": details(event_name, request),
         }
@@ -216,6 +275,10 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
 
         return [(str(_("Register an authority")),
                  f"{settings.PORTAL_BASE_URL.rstrip('/')}{reverse('portal:authority_registration')}")]
+    if event_name == "notify.new_request" and is_emergency(request):
+        return [(str(_("Emergency")), str(_("The provider's legal team will call your authority's registered "
+                                            "switchboard number back to confirm the emergency before data are "
+                                            "disclosed.")))]
     if request is None or not request.decision:
         return []
     findings = [f for f in request.decision.get("findings", []) if f.get("severity") == "error"]
@@ -253,7 +316,7 @@ def plan(outbox_id: int) -> list[int]:
         return []
     rows = []
     now = timezone.now()
-    for address, recipient in recipients(event, message.request, message.payload).items():
+    for address, recipient in recipients(event, message.request, message.payload, message.topic).items():
         subject = subject_for(message.topic, message.request, recipient.language)
         hold_until = None if event.urgent or not recipient.legal_team else held_until(now)
         rows.append(Notification(
@@ -276,7 +339,8 @@ def send(notification_id: int) -> bool:
                    .filter(pk=notification_id, status=NotificationStatus.PENDING).first())
             if row is None:
                 return False
-            subject, text, html = render(row.event, row.request, row.language)
+            legal_team = EVENTS[row.event].audience != ("address",) and is_legal_team(row.recipient)
+            subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")

@@ -59,11 +59,60 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("overdue (open, past due)"))]
+        return [("yes", _("overdue (open, past due)")), ("today", _("due today (open)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(due_at__lt=timezone.now()).exclude(status__in=TERMINAL_STATES)
+        if self.value() == "today":
+            from ..services.dashboard import day_bounds
+
+            start, end, _week = day_bounds(timezone.now())
+            return queryset.filter(due_at__gte=start, due_at__lt=end).exclude(status__in=TERMINAL_STATES)
+        return queryset
+
+
+class OpenFilter(admin.SimpleListFilter):
+    """Open requests, or those the team finished this week (the dashboard's links)."""
+
+    title = _("open or finished")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("open")), ("finished_week", _("finished this week"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status__in=TERMINAL_STATES)
+        if self.value() == "finished_week":
+            from ..services.dashboard import TEAM_FINISHED, day_bounds
+
+            now = timezone.now()
+            return queryset.filter(status__in=TEAM_FINISHED, status_changed_at__gte=day_bounds(now)[2],
+                                   status_changed_at__lte=now)
+        return queryset
+
+
+def awaiting_approval_q() -> Any:
+    """Requests with a prepared response that no second person has approved yet."""
+    from django.db.models import Exists, OuterRef
+
+    from ..models import ResponsePackage
+
+    return Exists(ResponsePackage.objects.filter(request=OuterRef("pk"), approval__isnull=True,
+                                                 released_at__isnull=True, purged_at__isnull=True))
+
+
+class AwaitingApprovalFilter(admin.SimpleListFilter):
+    title = _("approval")
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting", _("awaiting approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return queryset.filter(awaiting_approval_q()).exclude(status__in=TERMINAL_STATES)
         return queryset
 
 
@@ -108,8 +157,22 @@ class EstimatedCountPaginator(Paginator):
 # --- Badges and time left -----------------------------------------------------------------
 
 
+def deadline_level(request: Any, now: datetime) -> str:
+    """``overdue``, ``breach``, ``warn`` or "" for an open request, from its own columns."""
+    if request.status in TERMINAL_STATES:
+        return ""
+    if request.due_at and now >= request.due_at:
+        return "overdue"
+    if request.breach_at and now >= request.breach_at:
+        return "breach"
+    if request.warn_at and now >= request.warn_at:
+        return "warn"
+    return ""
+
+
 def badges(request: Any, now: datetime) -> list[str]:
-    """Badges of one queue row, from its own columns only (no query)."""
+    """Badges of one queue row, from its own columns (and the queue's awaiting-approval
+    annotation) only: no query."""
     found = ["emergency"] if request.emergency else []
     if request.late_registration:
         found.append("late")  # registered by the legal team long after its stated receipt
@@ -118,12 +181,11 @@ def badges(request: Any, now: datetime) -> list[str]:
         found.append("unvetted")  # e.g. registered by the legal team for an authority pending vetting
     if request.status in TERMINAL_STATES:
         return found
-    if request.due_at and now >= request.due_at:
-        found.append("overdue")
-    elif request.breach_at and now >= request.breach_at:
-        found.append("breach")
-    elif request.warn_at and now >= request.warn_at:
-        found.append("warn")
+    if getattr(request, "awaiting_approval", False):
+        found.append("awaiting approval")
+    level = deadline_level(request, now)
+    if level:
+        found.append(level)
     return found
 
 
@@ -146,24 +208,31 @@ def time_left(request: Any, now: datetime) -> str:
 # --- Search -------------------------------------------------------------------------------
 
 REFERENCE_PATTERN = re.compile(r"^LRP-\d{4}-\d+$", re.IGNORECASE)
+REFERENCE_PREFIX = re.compile(r"^LRP-[\d-]*$", re.IGNORECASE)
 
 
 def search_queue(queryset: QuerySet, term: str) -> QuerySet:
-    """Exact reference first; otherwise an exact case reference or an exact target value.
+    """Exact reference first; otherwise a case reference or a target value, exactly or by prefix.
 
-    Each branch is an equality on an index (``reference`` unique, ``req_case_reference``,
-    ``target_value``), joined as one ``id IN (… UNION …)`` sub-select, so the page neither
-    scans the table nor repeats a request that has several matching targets. Substring or
-    prefix matching would be a sequential scan of the whole table: LIKE 'x%' cannot use a
-    B-tree index under the databases' C.UTF-8 collation.
+    Each branch is an index range scan (``reference`` unique; ``req_case_reference_prefix``,
+    ``target_value_prefix``: ``varchar_pattern_ops`` B-trees, which serve ``LIKE 'x%'`` under
+    any collation), joined as one ``id IN (… UNION …)`` sub-select, so the page neither scans
+    the table nor repeats a request that has several matching targets. A prefix of a reference
+    (``LRP-2026-00``) is a range on the unique index. Substrings are not searched: that would
+    be a sequential scan of the whole table.
     """
     term = term.strip()
     if not term:
         return queryset
     if REFERENCE_PATTERN.match(term):
-        return queryset.filter(reference=term.upper())
+        # The whole reference, or the beginning of longer ones (a range on its unique index).
+        return queryset.filter(reference__startswith=term.upper())
     from ..models import LegalRequest, Target
 
-    by_case = LegalRequest.objects.filter(case_reference=term).order_by().values("pk")
-    by_target = Target.objects.filter(value=term).order_by().values("request_id")
-    return queryset.filter(pk__in=by_case.union(by_target))
+    by_case = LegalRequest.objects.filter(case_reference__startswith=term).order_by().values("pk")
+    by_target = Target.objects.filter(value__startswith=term).order_by().values("request_id")
+    branches = by_case.union(by_target)
+    if REFERENCE_PREFIX.match(term):
+        branches = branches.union(LegalRequest.objects.filter(reference__startswith=term.upper())
+                                  .order_by().values("pk"))
+    return queryset.filter(pk__in=branches)

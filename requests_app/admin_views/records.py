@@ -173,6 +173,10 @@ class ResponseFileAdmin(ReadOnlyRecordAdmin):
 
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyRecordAdmin):
+    def has_module_permission(self, request: Any) -> bool:
+        # Internal plumbing, off the legal team's admin index.
+        return bool(request.user.is_active and request.user.is_superuser)
+
     list_display = ["key", "authority", "request", "created_at"]
     search_fields = ["=key", "=request__reference"]
     list_select_related = ["authority", "request"]

@@ -148,6 +148,9 @@ class LegalRequest(models.Model):
             models.Index("assigned_to", F("emergency").desc(), F("due_at").asc(), "id",
                          name="queue_assignee_urgency"),
             models.Index(fields=["case_reference"], name="req_case_reference"),
+            # Prefix search in the queue (LIKE 'x%'), whatever the database's collation.
+            models.Index(fields=["case_reference"], name="req_case_reference_prefix",
+                         opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(instrument__in=Instrument.values), name="req_instrument_valid"),
@@ -196,7 +199,8 @@ class Target(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["value"], name="target_value")]
+        indexes = [models.Index(fields=["value"], name="target_value"),
+                   models.Index(fields=["value"], name="target_value_prefix", opclasses=["varchar_pattern_ops"])]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=TargetKind.values), name="target_kind_valid"),
             models.CheckConstraint(condition=~Q(value=""), name="target_value_not_empty"),

@@ -78,7 +78,8 @@ def response_prepare(*, actor: Any, request: LegalRequest, files: list[Any], cov
                 manifest.append({"name": item.original_name, "sha256": item.sha256, "size": item.size})
             audit.record("response.prepared", actor=actor, request=locked, obj=package,
                          authority_id=locked.authority_id, data={"files": manifest})
-            outbox.enqueue("notify.approval_needed", request=locked, payload={"package_id": package.pk})
+            outbox.enqueue("notify.approval_needed", request=locked,
+                           payload={"package_id": package.pk, "actor_id": actor.pk})
     except Exception:
         for stored in written:
             response_path(stored).unlink(missing_ok=True)

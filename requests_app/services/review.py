@@ -71,7 +71,7 @@ def review_assign(*, actor: Any, request: LegalRequest, reviewer: Any) -> LegalR
         audit.record("request.assigned", actor=actor, request=locked, authority_id=locked.authority_id,
                      data={"from": previous, "to": getattr(reviewer, "pk", None)})
         if reviewer is not None:
-            outbox.enqueue("notify.assigned", request=locked, payload={"user_id": reviewer.pk})
+            outbox.enqueue("notify.assigned", request=locked, payload={"user_id": reviewer.pk, "actor_id": actor.pk})
     return locked
 
 

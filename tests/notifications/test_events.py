@@ -38,8 +38,12 @@ def test_event_reaches_exactly_its_audience(world: World, scenario: Scenario):
         assert mail.message["From"] == settings.DEFAULT_FROM_EMAIL
         assert request.reference in mail.text and request.reference in mail.html
         assert str(EVENTS[scenario.topic].body) in mail.text
-        assert "https://portal.provider.example/" in mail.text
-        assert 'href="https://portal.provider.example/"' in mail.html
+        # The request's own page: the admin's for the legal team, the portal's for officers.
+        team_member = mail.rcpt_tos[0] in world.team.everyone | set(settings.ON_CALL_EMAILS)
+        page = (f"/admin/requests_app/legalrequest/{request.pk}/change/" if team_member
+                else f"/requests/{request.reference}/")
+        assert f"https://portal.provider.example{page}" in mail.text
+        assert f'href="https://portal.provider.example{page}"' in mail.html
     assert not world.smtp.to("gone@provider.example") and not world.smtp.to("helpdesk@provider.example")
 
 

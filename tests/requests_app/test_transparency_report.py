@@ -64,3 +64,19 @@ def test_csv_has_the_documented_columns(officer):
 def test_bad_dates_are_refused():
     with pytest.raises(CommandError):
         call_command("transparency_report", "--from", "2026-13-01", "--to", "2026-12-01")
+
+
+def test_days_start_at_midnight_in_the_providers_zone(officer):
+    """The command and the admin's page agree: 1 July 00:30 in Brussels is 30 June 22:30 UTC."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 30, 22, 30, tzinfo=UTC), tick=False):
+        submit(officer)
+    out = io.StringIO()
+    call_command("transparency_report", "--from", "2026-07-01", "--to", "2026-07-02", "--format", "json", stdout=out)
+    assert [r["received"] for r in json.loads(out.getvalue())["rows"]] == [1]
+    out = io.StringIO()
+    call_command("transparency_report", "--from", "2026-06-30", "--to", "2026-07-01", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue())["rows"] == []

@@ -1,22 +1,24 @@
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import date, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.reports import COLUMNS, transparency_rows
+from requests_app.reports import COLUMNS, local_midnight, transparency_rows
 
 
 def _day(value: str) -> datetime:
+    """The start of a day in the provider's establishment zone (as the admin's transparency page)."""
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return local_midnight(date.fromisoformat(value))
     except ValueError as exc:
         raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 class Command(BaseCommand):
-    help = "Transparency report per country and instrument for requests received in [--from, --to)."
+    help = ("Transparency report per country and instrument for requests received in [--from, --to), days "
+            "starting at midnight in the provider's establishment zone.")
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (inclusive)")

@@ -1,0 +1,164 @@
+"""The transparency page of the legal team's admin (issue 13 item 6): the figures of
+``reports.transparency_figures`` for a quarter, a half-year, a year or any range of days, as
+tables and server-side SVG bar charts (no script), with CSV and JSON downloads.
+
+By default the page shows what may be published: counts under ``TRANSPARENCY_SMALL_COUNT``
+become a band ("1–9"), and so do the charts' bars. The exact figures are one choice away,
+for the legal team's own use.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .. import reports
+from ..permissions import can
+from ..states import DataCategory, Instrument
+
+KINDS = [("quarter", "Quarter"), ("half", "Half-year"), ("year", "Year"), ("range", "From … to …")]
+
+
+class PeriodForm(forms.Form):
+    kind = forms.ChoiceField(choices=KINDS, initial="quarter", label="Period")
+    year = forms.IntegerField(min_value=2000, max_value=2100, required=False)
+    number = forms.IntegerField(min_value=1, max_value=4, required=False, label="Quarter or half (1-4 / 1-2)")
+    first = forms.DateField(required=False, label="First day", widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(required=False, label="Last day (inclusive)",
+                           widget=forms.DateInput(attrs={"type": "date"}))
+    view = forms.ChoiceField(choices=[("publication", "For publication (small counts as bands)"),
+                                      ("exact", "Exact figures (internal)")], initial="publication", required=False)
+
+    def period(self) -> reports.Period:
+        data = self.cleaned_data
+        try:
+            return reports.period_of(data["kind"], year=data.get("year"), number=data.get("number"),
+                                     first=data.get("first"), last=data.get("last"))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors:
+            data["period"] = self.period()
+        return data
+
+
+def _default_query() -> dict[str, Any]:
+    """The last complete quarter, in the provider's zone."""
+    today = timezone.now().astimezone(reports.local_midnight(date(2000, 1, 1)).tzinfo).date()
+    quarter = (today.month - 1) // 3 + 1
+    year, number = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
+    return {"kind": "quarter", "year": year, "number": number, "view": "publication"}
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "instrument": {k: str(v) for k, v in Instrument.choices},
+    "data_category": {k: str(v) for k, v in DataCategory.choices},
+    "country": {},
+}
+
+# Bar colours (SVG presentation attributes, not styles: the strict CSP allows them).
+BAR, BAND = "#1d4e89", "#9fb7d6"
+
+
+def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: int | None,
+              title: str) -> SafeString:
+    """A horizontal bar chart as SVG markup; every text is escaped. A banded count is drawn
+    as a pale bar of the band's upper bound, so the chart reveals no more than the table."""
+    height_per_bar, label_width, chart_width = 22, 200, 360
+    height = 30 + height_per_bar * max(len(rows), 1)
+    values = []
+    for row in rows:
+        value = row[figure]
+        banded = isinstance(value, str)
+        values.append((row[key], (threshold - 1) if banded and threshold else int(value), value, banded))
+    top = max([v for _k, v, _s, _b in values] + [1])
+    width_total = label_width + chart_width + 80
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="lrp-chart" role="img" width="{width_total}" '
+             f'height="{height}" viewBox="0 0 {width_total} {height}">',
+             f"<title>{escape(title)}</title>",
+             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+    if not values:
+        parts.append('<text x="0" y="44" font-size="12">No request in this period.</text>')
+    for i, (name, length, shown, banded) in enumerate(values):
+        y = 26 + i * height_per_bar
+        width = round(chart_width * length / top)
+        label = LABELS.get(key, {}).get(name, name)
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(str(label)[:32])}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 2}" width="{max(width, 1)}" height="16" '
+                     f'fill="{BAND if banded else BAR}">'
+                     f"<title>{escape(str(label))}: {escape(str(shown))}</title></rect>")
+        parts.append(f'<text x="{label_width + max(width, 1) + 6}" y="{y + 14}" font-size="12">'
+                     f"{escape(str(shown))}</text>")
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308  (every interpolated text is escaped above)
+
+
+def transparency(model_admin: Any, request: Any) -> HttpResponse:
+    if not can(request.user, "review"):
+        raise PermissionDenied
+    form = PeriodForm(request.GET or _default_query())
+    context: dict[str, Any] = {**model_admin.admin_site.each_context(request), "title": "Transparency report",
+                               "form": form, "opts": model_admin.model._meta}
+    if not form.is_valid():
+        return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context, status=400)
+    period = form.cleaned_data["period"]
+    threshold = int(settings.TRANSPARENCY_SMALL_COUNT)
+    figures = reports.transparency_figures(period)
+    publication = form.cleaned_data.get("view") != "exact"
+    shown = reports.for_publication(figures, threshold) if publication else figures
+    fmt = request.GET.get("format", "")
+    last_day = (period.end - timedelta(days=1)).date()  # the period's zone: its own civil days
+    stem = f"transparency-{period.start.date().isoformat()}-{last_day.isoformat()}"
+    if fmt == "json":
+        response = HttpResponse(json.dumps(shown, indent=2, ensure_ascii=False), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.json"'
+        return response
+    if fmt == "csv":
+        response = HttpResponse(reports.figures_csv(shown), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
+    band_threshold = threshold if publication else None
+    query = request.GET.copy() if request.GET else _as_query(form.cleaned_data)
+    query.pop("format", None)
+    context.update(
+        period=period, figures=shown, publication=publication, threshold=threshold,
+        figure_names=reports.FIGURES,
+        tables=[(title, dimension, [(LABELS[dimension].get(r[dimension], r[dimension]), r) for r in shown[dimension]])
+                for title, dimension in (("By issuing country", "country"), ("By instrument", "instrument"),
+                                         ("By data category", "data_category"))],
+        charts=[bar_chart(shown[d], d, "received", threshold=band_threshold, title=f"Requests received {t}")
+                for t, d in (("by issuing country", "country"), ("by instrument", "instrument"),
+                             ("by data category", "data_category"))]
+        + [bar_chart(shown["country"], "country", "produced", threshold=band_threshold,
+                     title="Requests with data produced, by issuing country")],
+        csv_query=_encode(query, "csv"), json_query=_encode(query, "json"),
+    )
+    return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context)
+
+
+def _as_query(data: dict[str, Any]) -> Any:
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key in ("kind", "year", "number", "first", "last", "view"):
+        if data.get(key) not in (None, ""):
+            query[key] = str(data[key])
+    return query
+
+
+def _encode(query: Any, fmt: str) -> str:
+    copy = query.copy()
+    copy["format"] = fmt
+    return copy.urlencode()

@@ -1,0 +1,111 @@
+"""The dashboard on the admin index (issue 13 item 5): figures counted by hand on a fixture
+around Brussels midnight, each a link to the queue showing exactly those requests."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from requests_app.models import ResponsePackage
+from requests_app.services.dashboard import dashboard
+
+from .conftest import CHANGELIST, change_url, login
+
+pytestmark = pytest.mark.django_db
+
+# Wednesday 16 September 2026, 23:30 in Brussels (CEST, UTC+2): today ends at 22:00 UTC and the
+# week began on Monday 14 September 00:00 Brussels = 13 September 22:00 UTC.
+NOW = datetime(2026, 9, 16, 21, 30, tzinfo=UTC)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(make_request, reviewer):
+    with time_machine.travel(NOW, tick=False):
+        rows = {
+            # due today (Brussels): from 15 Sep 22:00 UTC to 16 Sep 22:00 UTC
+            "due_start_of_day": make_request(due_at=utc(2026, 9, 15, 22, 0)),  # 00:00 Wed: today, overdue
+            "due_tonight": make_request(due_at=utc(2026, 9, 16, 21, 59)),  # 23:59 Wed: today, not overdue
+            "due_tomorrow": make_request(due_at=utc(2026, 9, 16, 22, 0)),  # 00:00 Thu: not today
+            "due_yesterday": make_request(due_at=utc(2026, 9, 15, 21, 59)),  # 23:59 Tue: overdue only
+            "emergency_old": make_request(emergency=True, status="verification_hold",
+                                          received_at=utc(2026, 9, 16, 10, 0), due_at=NOW + timedelta(hours=1)),
+            "emergency_new": make_request(emergency=True, received_at=utc(2026, 9, 16, 20, 0),
+                                          due_at=NOW + timedelta(hours=6)),
+            "emergency_done": make_request(emergency=True, status="closed", received_at=utc(2026, 9, 1),
+                                           status_changed_at=utc(2026, 9, 13, 22, 30)),  # Mon 00:30: this week
+            "refused_sunday": make_request(status="refused", status_changed_at=utc(2026, 9, 13, 21, 30)),
+            "withdrawn": make_request(status="withdrawn", status_changed_at=utc(2026, 9, 15)),  # not the team's
+            "not_executed": make_request(status="not_executed", status_changed_at=utc(2026, 9, 16, 9)),
+            "waiting": make_request(status="in_review", due_at=NOW + timedelta(days=3)),
+            "overdue_closed": make_request(status="closed", due_at=utc(2026, 9, 1),
+                                           status_changed_at=utc(2026, 9, 2)),
+        }
+        ResponsePackage.objects.create(request=rows["waiting"], prepared_by=reviewer)
+    return rows
+
+
+def test_figures_counted_by_hand(world):
+    with time_machine.travel(NOW, tick=False):
+        d = dashboard()
+    assert d.open_total == 7
+    assert {(s.status, s.count) for s in d.open_by_state} == {("in_review", 6), ("verification_hold", 1)}
+    assert d.due_today == 2  # due_start_of_day, due_tonight
+    assert d.overdue == 2  # due_start_of_day, due_yesterday (the closed one is not open)
+    assert d.emergencies_waiting == 2
+    assert d.oldest_emergency.pk == world["emergency_old"].pk
+    assert d.awaiting_approval == 1
+    assert d.finished_this_week == 2  # emergency_done (Mon 00:30 Brussels), not_executed
+
+
+def _links(html: str) -> dict[str, str]:
+    return {m.group(2): m.group(1).replace("&amp;", "&")
+            for m in re.finditer(r'<a href="([^"]+)" data-figure="([^"]+)"', html)}
+
+
+@pytest.mark.parametrize("figure,wanted", [
+    ("open", {"due_start_of_day", "due_tonight", "due_tomorrow", "due_yesterday", "emergency_old",
+              "emergency_new", "waiting"}),
+    ("due_today", {"due_start_of_day", "due_tonight"}),
+    ("overdue", {"due_start_of_day", "due_yesterday"}),
+    ("emergencies", {"emergency_old", "emergency_new"}),
+    ("awaiting_approval", {"waiting"}),
+    ("finished_week", {"emergency_done", "not_executed"}),
+    ("state-verification_hold", {"emergency_old"}),
+])
+def test_each_figure_links_to_the_queue_showing_it(world, reviewer, figure, wanted):
+    with time_machine.travel(NOW, tick=False):  # signed in at that time (sessions expire)
+        client = login(reviewer)
+        html = client.get("/admin/").content.decode()
+        link = _links(html)[figure]
+        assert link.startswith(CHANGELIST)
+        response = client.get(link)
+    assert response.status_code == 200
+    assert {r.reference for r in response.context["cl"].result_list} == {world[n].reference for n in wanted}
+
+
+def test_oldest_emergency_links_to_its_page(world, reviewer):
+    with time_machine.travel(NOW, tick=False):
+        html = login(reviewer).get("/admin/").content.decode()
+    assert _links(html)["oldest_emergency"] == change_url(world["emergency_old"])
+    assert world["emergency_old"].reference in html
+
+
+def test_dashboard_has_no_inline_script_or_style(world, reviewer):
+    with time_machine.travel(NOW, tick=False):
+        response = login(reviewer).get("/admin/")
+    html = response.content.decode()
+    dash = html[html.index('id="lrp-dashboard"'):html.index("lrp-index-extra")]
+    assert "style=" not in dash and "<script" not in dash and "<style" not in dash
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_dashboard_costs_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(4):
+        dashboard()
