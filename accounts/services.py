@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app import audit, outbox
+from audit import trail as audit
+from outbox import relay as outbox
 
 from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
 from .standing import require_standing, standing_problem

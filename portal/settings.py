@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "axes",
     "django_htmx",
+    "audit",
+    "outbox",
     "accounts",
     "requests_app",
 ]
@@ -480,7 +482,7 @@ CELERY_BEAT_SCHEDULE = {
                             "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=60.0)},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
-    "write-audit-anchor": {"task": "requests_app.tasks.write_audit_anchor",
+    "write-audit-anchor": {"task": "audit.tasks.write_audit_anchor",
                            "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
 # Outbox rows not yet sent after this delay are re-published by the sweeper.

@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from requests_app import views as web_views
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("api/v1/", include("requests_app.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The audit trail and the outbox moved to apps of their own: old admin links still land.
+    *(re_path(rf"^admin/requests_app/{model}/(?P<rest>.*)$",
+              RedirectView.as_view(url=f"/admin/{app}/{model}/%(rest)s", query_string=True, permanent=True))
+      for app, model in (("audit", "auditevent"), ("outbox", "outboxmessage"))),
     path("admin/", admin.site.urls),
 ]
 

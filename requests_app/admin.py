@@ -17,7 +17,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from . import audit
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+
 from .admin_views import records, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
@@ -31,7 +34,7 @@ from .admin_views.queue import (
     time_left,
 )
 from .admin_views.timeline import KNOWN_ACTIONS
-from .models import AuditEvent, LegalRequest, Notification, OutboxMessage, Timer
+from .models import LegalRequest, Notification, Timer
 from .permissions import can
 from .services import dead_letters
 from .web.decorators import client_ip

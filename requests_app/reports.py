@@ -15,7 +15,9 @@ from typing import Any
 
 from django.db.models import Count
 
-from .models import AuditEvent, LegalRequest, Target
+from audit.models import AuditEvent
+
+from .models import LegalRequest, Target
 from .states import Status
 
 # First decision after intake = the authority is informed of receipt and of the assessment.

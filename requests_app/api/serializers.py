@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthorityType
+from audit.trail import request_history
 
-from ..audit import request_history
 from ..models import AnnexIII, AnnexIIIReason, Attachment, LegalRequest, Message, ResponseFile, ResponsePackage
 from ..rules.vocab import iso_country
 from ..services.submission import AMENDABLE

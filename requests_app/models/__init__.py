@@ -1,6 +1,5 @@
 """Models of the request domain. Authorities and users live in ``accounts``."""
 
-from .audit import AuditChainHead, AuditEvent
 from .legal_request import (
     Attachment,
     AttachmentKind,
@@ -14,7 +13,6 @@ from .legal_request import (
 )
 from .mailbox import AckStatus, InboundAttachment, InboundMessage, InboundStatus
 from .notifications import Notification, NotificationStatus
-from .outbox import OutboxMessage, OutboxStatus
 from .review import (
     AnnexIII,
     AnnexIIIKind,
@@ -36,8 +34,6 @@ __all__ = [
     "Approval",
     "Attachment",
     "AttachmentKind",
-    "AuditChainHead",
-    "AuditEvent",
     "CallbackOutcome",
     "CallbackVerification",
     "Channel",
@@ -51,8 +47,6 @@ __all__ = [
     "MessageKind",
     "Notification",
     "NotificationStatus",
-    "OutboxMessage",
-    "OutboxStatus",
     "ReferenceCounter",
     "ResponseFile",
     "ResponsePackage",

@@ -12,7 +12,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox, timers
+from audit import trail as audit
+from outbox import relay as outbox
+
+from .. import timers
 from ..models import (
     AnnexIII,
     AnnexIIIKind,

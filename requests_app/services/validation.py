@@ -20,7 +20,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox, timers
+from audit import trail as audit
+from outbox import relay as outbox
+
+from .. import timers
 from ..facts import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config

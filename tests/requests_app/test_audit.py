@@ -18,8 +18,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from requests_app import audit
-from requests_app.models import AuditChainHead, AuditEvent
+from audit import trail as audit
+from audit.models import AuditChainHead, AuditEvent
 
 TABLE = "requests_app_auditevent"
 

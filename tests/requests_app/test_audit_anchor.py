@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from requests_app import audit
+from audit import trail as audit
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_a_forged_anchor_is_refused(settings, tmp_path):
 
 def test_beat_writes_anchors_at_its_interval_and_verify_checks_them(settings, tmp_path):
     """Issue 14 item 11: anchors come from beat at a configurable interval, not from memory."""
-    from requests_app import tasks
+    from audit import tasks
 
     assert settings.CELERY_BEAT_SCHEDULE["write-audit-anchor"]["schedule"] == settings.AUDIT_ANCHOR_INTERVAL_SECONDS
     path = tmp_path / "anchors.jsonl"

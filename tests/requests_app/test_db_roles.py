@@ -15,8 +15,10 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from requests_app import audit
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import LegalRequest
 from requests_app.services.submission import request_submit, request_withdraw
 from requests_app.services.validation import request_validate
 from requests_app.states import Status

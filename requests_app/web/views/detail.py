@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from requests_app.audit import request_history
+from audit.trail import request_history
 from requests_app.models import LegalRequest
 from requests_app.services.delivery import released_package
 from requests_app.states import Status

@@ -4,8 +4,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import check_anchor, verify_chain
-from requests_app.models import AuditChainHead
+from audit.models import AuditChainHead
+from audit.trail import check_anchor, verify_chain
 
 
 class Command(BaseCommand):

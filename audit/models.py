@@ -1,6 +1,6 @@
 """The append-only, hash-chained audit trail (DESIGN.md §4.5, security.md §1.7).
 
-Rows are written only by ``requests_app.audit.record``. On PostgreSQL triggers refuse
+Rows are written only by ``audit.trail.record``. On PostgreSQL triggers refuse
 UPDATE, DELETE and TRUNCATE, and the application role is granted INSERT and SELECT only
 (docs/operations.md). There are deliberately no foreign keys: an audit row must never be
 changed or removed by a cascade.
@@ -29,6 +29,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
+        db_table = "requests_app_auditevent"  # the table predates the audit app (moved, not copied)
         ordering = ["seq"]
         indexes = [
             models.Index(fields=["request_id", "seq"], name="audit_request_seq"),
@@ -45,6 +46,9 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "requests_app_auditchainhead"
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"
