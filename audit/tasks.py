@@ -16,3 +16,11 @@ def write_audit_anchor() -> int | None:
     if not (settings.AUDIT_ANCHOR_KEY and settings.AUDIT_ANCHOR_FILE):
         return None
     return int(trail.append_anchor(settings.AUDIT_ANCHOR_FILE, settings.AUDIT_ANCHOR_KEY)["seq"])
+
+
+@shared_task
+def seal_audit() -> int | None:
+    """Beat, every ``AUDIT_SEAL_INTERVAL_SECONDS``: the chain heads that moved, hashed into the
+    seal chain (``audit.trail.seal``); returns the new seal's seq, None when nothing moved."""
+    new = trail.seal()
+    return new.seq if new else None
