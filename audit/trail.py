@@ -315,7 +315,8 @@ def verify(using: str = "default") -> tuple[BrokenLink | None, Summary]:
         if key not in seen and (head.seq or head.hash != GENESIS_HASH):
             return _check_head(key, head, 0, GENESIS_HASH), summary
     for chain in sorted(set(vouched) - seen):
-        return BrokenLink(min(vouched[chain]), "a sealed chain has no rows left (chain deleted)", chain), summary
+        return BrokenLink(1, f"a chain sealed up to seq {max(vouched[chain])} has no rows left (chain deleted)",
+                          chain), summary
     return None, summary
 
 
