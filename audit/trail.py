@@ -234,7 +234,8 @@ def _walk_chain(key: str, events: list[AuditEvent], tolerance: timedelta) -> tup
         if position != expected:
             return BrokenLink(expected, f"row missing (next row found is seq {position})", key), 0, ""
         if event.prev_hash != prev_hash:
-            return BrokenLink(position, "prev_hash does not match the row before (row inserted or replaced)", key), 0, ""
+            problem = "prev_hash does not match the row before (row inserted or replaced)"
+            return BrokenLink(position, problem, key), 0, ""
         if compute_hash(event) != event.hash:
             return BrokenLink(position, "content does not match its hash (row modified)", key), 0, ""
         # Positions are given under the head's row lock with the time read after it, so time

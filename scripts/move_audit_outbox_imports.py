@@ -72,7 +72,8 @@ def _rewrite(node: ast.ImportFrom, module: str, indent: str) -> list[str] | None
     elif module in SUBMODULES:
         lines.append(f"from {SUBMODULES[module]} import {_names(items)}")
     elif module == "requests_app.models":
-        keep, moved = [], {}
+        keep: list[tuple[str, str | None]] = []
+        moved: dict[str, list[tuple[str, str | None]]] = {}
         for name, alias in items:
             if name in MODELS:
                 moved.setdefault(MODELS[name], []).append((name, alias))

@@ -22,7 +22,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
 from audit import trail as audit
-from audit.models import AuditChain, AuditEvent, AuditSeal
+from audit.models import AuditChain, AuditEvent
 
 TABLE = "requests_app_auditevent"
 
