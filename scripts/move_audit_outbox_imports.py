@@ -57,8 +57,8 @@ def _names(items: list[tuple[str, str | None]]) -> str:
 def _rewrite(node: ast.ImportFrom, module: str, indent: str) -> list[str] | None:
     items = [(a.name, a.asname) for a in node.names]
     lines: list[str] = []
+    keep: list[tuple[str, str | None]] = []
     if module == "requests_app":
-        keep = []
         for name, alias in items:
             if name in MODULES:
                 pkg, mod = MODULES[name]
@@ -72,7 +72,6 @@ def _rewrite(node: ast.ImportFrom, module: str, indent: str) -> list[str] | None
     elif module in SUBMODULES:
         lines.append(f"from {SUBMODULES[module]} import {_names(items)}")
     elif module == "requests_app.models":
-        keep: list[tuple[str, str | None]] = []
         moved: dict[str, list[tuple[str, str | None]]] = {}
         for name, alias in items:
             if name in MODELS:
