@@ -171,7 +171,8 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(LegalTeamAdmin):
-    list_display = ["seq", "occurred_at", "action", "actor_label", "object_type", "object_id", "request_id"]
+    list_display = ["seq", "chain", "chain_seq", "occurred_at", "action", "actor_label", "object_type", "object_id",
+                    "request_id"]
     list_filter = [AuditActionFilter]
     search_fields = ["=request_id", "=actor_label"]
     search_help_text = "A request id (number) or an actor's exact e-mail."
