@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from requests_app import audit
+from audit import trail as audit
 
 from .client_ip import client_ip
 from .models import ApprovalStatus

@@ -22,14 +22,14 @@ from allauth.mfa import signals as mfa_signals
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
-from requests_app import audit
+from audit import trail as audit
+
+from .client_ip import client_ip
 
 
 def _ip(request: Any) -> str | None:
     if request is None:
         return None
-    from requests_app.web.decorators import client_ip
-
     return client_ip(request)
 
 

@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app import audit
+from audit import trail as audit
 
 from .models import (
     ApiToken,

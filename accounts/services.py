@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from requests_app import audit, outbox
+from audit import trail as audit
+from outbox import relay as outbox
 
 from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
 from .standing import require_standing, standing_problem

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
 
-from requests_app import audit
+from audit import trail as audit
 
 from .models import User
 

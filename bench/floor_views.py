@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requests_app import audit
-from requests_app.models import OutboxMessage, OutboxStatus
+from audit import trail as audit
+from outbox.models import OutboxMessage, OutboxStatus
 
 
 def ping(request: HttpRequest) -> JsonResponse:

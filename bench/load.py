@@ -52,7 +52,8 @@ def admin_session() -> str:
 
 
 def books(since) -> dict[str, int]:
-    from requests_app.models import AuditEvent, LegalRequest
+    from audit.models import AuditEvent
+    from requests_app.models import LegalRequest
     from requests_app.states import Status
 
     common.close_db()

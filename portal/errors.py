@@ -35,7 +35,7 @@ def _page(request: HttpRequest | None, status: int, title: str, message: str) ->
 def permission_denied(request: HttpRequest, exception: Any) -> HttpResponse:
     user = getattr(request, "user", None)
     if request.path.startswith("/admin/") and user is not None and user.is_authenticated:
-        from requests_app import audit
+        from audit import trail as audit
         from requests_app.web.decorators import client_ip
 
         audit.record("access.admin_forbidden", actor=user, ip_address=client_ip(request),

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "axes",
     "django_htmx",
+    "audit",
+    "outbox",
     "accounts",
     "requests_app",
 ]
@@ -289,6 +291,11 @@ AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default
 # How far one host's clock may lag another's before a step back in time along the audit chain
 # counts as a backdated or inserted event (verify_audit).
 AUDIT_CLOCK_SKEW_SECONDS = env.float("AUDIT_CLOCK_SKEW_SECONDS", default=1.0)
+# Events that belong to no request are spread over this many chains (each process and thread
+# writes to one); the events of a request form a chain of their own.
+AUDIT_GLOBAL_CHAINS = env.int("AUDIT_GLOBAL_CHAINS", default=16)
+# Beat seals the chain heads that moved into the seal chain this often.
+AUDIT_SEAL_INTERVAL_SECONDS = env.float("AUDIT_SEAL_INTERVAL_SECONDS", default=60.0)
 # Response packages: Fernet keys, newest first (requests_app/crypto.py); how long an authority
 # may download a released package, and when the encrypted payload is deleted.
 RESPONSE_ENCRYPTION_KEYS = env.list("RESPONSE_ENCRYPTION_KEYS", default=[])
@@ -499,7 +506,8 @@ CELERY_BEAT_SCHEDULE = {
                             "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=60.0)},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
-    "write-audit-anchor": {"task": "requests_app.tasks.write_audit_anchor",
+    "seal-audit": {"task": "audit.tasks.seal_audit", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
+    "write-audit-anchor": {"task": "audit.tasks.write_audit_anchor",
                            "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
 # Outbox rows not yet sent after this delay are re-published by the sweeper.

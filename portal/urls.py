@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from accounts import enrolment
 from portal.errors import favicon
@@ -18,6 +19,10 @@ urlpatterns = [
     path("accounts/2fa/continue/", enrolment.mfa_continue, name="mfa_continue"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The audit trail and the outbox moved to apps of their own: old admin links still land.
+    *(re_path(rf"^admin/requests_app/{model}/(?P<rest>.*)$",
+              RedirectView.as_view(url=f"/admin/{app}/{model}/%(rest)s", query_string=True, permanent=True))
+      for app, model in (("audit", "auditevent"), ("outbox", "outboxmessage"))),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
 ]

@@ -19,7 +19,8 @@ from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from . import audit
+from audit import trail as audit
+
 from .models import LegalRequest
 
 

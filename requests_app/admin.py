@@ -18,7 +18,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import audit
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+
 from .admin_views import records, registration, views  # noqa: F401  (records registers its admins)
 from .admin_views.actions import available
 from .admin_views.detail import related_context
@@ -36,7 +39,7 @@ from .admin_views.queue import (
     time_left,
 )
 from .admin_views.timeline import KNOWN_ACTIONS
-from .models import AuditEvent, LegalRequest, Notification, OutboxMessage, Timer
+from .models import LegalRequest, Notification, Timer
 from .permissions import can
 from .services import dead_letters
 from .web.decorators import client_ip
@@ -254,7 +257,8 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(LegalTeamAdmin):
-    list_display = ["seq", "occurred_at", "action", "actor_label", "object_type", "object_id", "request_id"]
+    list_display = ["seq", "chain", "chain_seq", "occurred_at", "action", "actor_label", "object_type", "object_id",
+                    "request_id"]
     list_filter = [AuditActionFilter]
     search_fields = ["=request_id", "=actor_label"]
     search_help_text = "A request id (number) or an actor's exact e-mail."
@@ -291,7 +295,7 @@ class RetryDiscardAdmin(LegalTeamAdmin):
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(RetryDiscardAdmin):
     """Internal plumbing: off the legal team's index (superusers see it); the legal admins
-    reach its dead letters by URL (/admin/requests_app/outboxmessage/)."""
+    reach its dead letters by URL (/admin/outbox/outboxmessage/)."""
 
     def has_module_permission(self, request):
         return bool(request.user.is_active and request.user.is_superuser)

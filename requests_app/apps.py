@@ -11,6 +11,27 @@ class RequestsAppConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_ensure_roles, sender=self)
+        _register_outbox_topics()
+
+
+def _register_outbox_topics() -> None:
+    """The outbox (a leaf app) hands each topic of this app to its Celery task."""
+    from outbox import relay
+
+    def validate(message):  # type: ignore[no-untyped-def]
+        # Imported when a row is published: tasks import services, which import the outbox.
+        from . import tasks
+
+        return tasks.validate_request.apply_async(args=(message.request_id,))
+
+    def notify(message):  # type: ignore[no-untyped-def]
+        from . import tasks
+
+        return tasks.send_notifications.apply_async(args=(message.pk,))
+
+    relay.register("request.validate", validate)
+    relay.register("notify.", notify)
+    relay.register("alert.", notify)
 
 
 def _ensure_roles(sender: AppConfig, **kwargs: object) -> None:

@@ -25,8 +25,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from . import audit
-from .models import LegalRequest, Notification, NotificationStatus, OutboxMessage
+from audit import trail as audit
+from outbox.models import OutboxMessage
+
+from .models import LegalRequest, Notification, NotificationStatus
 from .permissions import ADMIN, APPROVER, REVIEWER
 
 log = logging.getLogger(__name__)

@@ -38,14 +38,17 @@ is_legal_admin = is_legal_staff & (_in_admin_group | _superuser)
 
 # Django model permissions of each role, for the admin (app label → model → actions). The
 # business rules are the predicates above; these only let the admin show the pages.
-_REQUEST_MODELS = ["legalrequest", "target", "attachment", "message", "auditevent", "outboxmessage", "timer",
+_REQUEST_MODELS = ["legalrequest", "target", "attachment", "message", "timer",
                    "internalnote", "callbackverification", "approval", "annexiii", "responsepackage",
                    "responsefile", "notification", "idempotencyrecord"]
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, list[str]]]] = {
-    REVIEWER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},
-    APPROVER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]}},
+    REVIEWER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]},
+               "audit": {"auditevent": ["view"]}, "outbox": {"outboxmessage": ["view"]}},
+    APPROVER: {"requests_app": {m: ["view"] for m in _REQUEST_MODELS}, "accounts": {"authority": ["view"]},
+               "audit": {"auditevent": ["view"]}, "outbox": {"outboxmessage": ["view"]}},
     ADMIN: {
         "requests_app": {m: ["view", "change"] for m in _REQUEST_MODELS},
+        "audit": {"auditevent": ["view", "change"]}, "outbox": {"outboxmessage": ["view", "change"]},
         "accounts": {"authority": ["view", "change"], "user": ["view", "change"],
                      "authorityregistrationrequest": ["view", "change"], "apitoken": ["view", "change"],
                      "rootoftrustchange": ["view", "change"]},

@@ -28,7 +28,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from .models import AuditEvent, LegalRequest, Target
+from audit.models import AuditEvent
+
+from .models import LegalRequest, Target
 from .states import TERMINAL_STATES, DataCategory, Status
 
 # First decision after intake = the authority is informed of receipt and of the assessment.

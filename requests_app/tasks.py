@@ -11,7 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import notifications, outbox, timers
+from outbox import relay as outbox
+
+from . import notifications, timers
 from .models import LegalRequest
 from .services.validation import request_validate
 from .states import Status
@@ -106,14 +108,3 @@ def send_digests() -> int:
     """The legal team's held (non-urgent) notifications, one digest per recipient."""
     return notifications.send_digests()
 
-
-@shared_task
-def write_audit_anchor() -> int | None:
-    """Beat, every ``AUDIT_ANCHOR_INTERVAL_SECONDS``: a signed anchor of the audit chain head,
-    appended to ``AUDIT_ANCHOR_FILE`` (checked by ``verify_audit --anchors``). Off unless both
-    the key and the file are configured; returns the anchored seq."""
-    from . import audit
-
-    if not (settings.AUDIT_ANCHOR_KEY and settings.AUDIT_ANCHOR_FILE):
-        return None
-    return int(audit.append_anchor(settings.AUDIT_ANCHOR_FILE, settings.AUDIT_ANCHOR_KEY)["seq"])

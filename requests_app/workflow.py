@@ -15,7 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from audit import trail as audit
+
 from .models import LegalRequest
 from .states import TERMINAL_STATES, Lifecycle, Status
 

@@ -60,7 +60,7 @@ def child_clock_env() -> dict[str, str]:
 
 
 def _never_published(message_id: int, *, message: Any = None) -> bool:
-    """Stands in for ``requests_app.outbox.publish`` (same signature): nothing is sent."""
+    """Stands in for ``outbox.relay.publish`` (same signature): nothing is sent."""
     return False
 
 
@@ -68,7 +68,7 @@ def _never_published(message_id: int, *, message: Any = None) -> bool:
 def no_publish(monkeypatch):
     """Outbox rows stay pending: nothing reaches the Celery broker and rows can be counted.
     Directories whose every test needs this use it from an autouse fixture of their conftest."""
-    from requests_app import outbox
+    from outbox import relay as outbox
 
     monkeypatch.setattr(outbox, "publish", _never_published)
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from ..models import AuditEvent, LegalRequest, ResponseFile, ResponsePackage
+from audit.models import AuditEvent
+
+from ..models import LegalRequest, ResponseFile, ResponsePackage
 from .timeline import timeline
 
 

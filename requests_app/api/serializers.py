@@ -10,9 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthorityType
+from audit.trail import request_history
 
 from .. import codec
-from ..audit import request_history
 from ..models import (
     DECIDING_KINDS,
     AnnexIII,

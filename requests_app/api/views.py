@@ -16,8 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.client_ip import client_ip as _client_ip
+from audit import trail as audit
 
-from .. import annex_iii_pdf, audit
+from .. import annex_iii_pdf
 from ..access import get_visible_request, visible_requests
 from ..models import AnnexIII, LegalRequest, Target
 from ..services.attachments import attachment_add, attachment_find, attachment_open

@@ -17,7 +17,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import audit, codec
+from audit import trail as audit
+
+from .. import codec
 from ..admin import LegalTeamAdmin
 from ..admin_views.queue import EstimatedCountPaginator
 from ..models import InboundAttachment, InboundMessage, InboundStatus, LegalRequest

@@ -13,7 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit
+from audit import trail as audit
+
 from ..models import InboundMessage, InboundStatus, LegalRequest
 from ..permissions import can
 from ..services.errors import InvalidState, ServiceError

@@ -43,8 +43,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Authority, VettingStatus
+from audit import trail as audit
+from outbox import relay as outbox
 
-from .. import audit, crypto, outbox
+from .. import crypto
 from ..models import AckStatus, InboundAttachment, InboundMessage
 from ..uploads import UploadRejected, check_upload
 from .authenticity import Authenticity, DnsFunc, assess

@@ -1,6 +1,5 @@
 """Models of the request domain. Authorities and users live in ``accounts``."""
 
-from .audit import AuditChainHead, AuditEvent
 from .legal_request import (
     Attachment,
     AttachmentKind,
@@ -14,7 +13,6 @@ from .legal_request import (
 )
 from .mailbox import AckStatus, InboundAttachment, InboundMessage, InboundStatus
 from .notifications import Notification, NotificationStatus
-from .outbox import OutboxMessage, OutboxStatus
 from .review import (
     DECIDING_KINDS,
     AnnexIII,
@@ -38,8 +36,6 @@ __all__ = [
     "Approval",
     "Attachment",
     "AttachmentKind",
-    "AuditChainHead",
-    "AuditEvent",
     "CallbackOutcome",
     "CallbackVerification",
     "Channel",
@@ -53,8 +49,6 @@ __all__ = [
     "MessageKind",
     "Notification",
     "NotificationStatus",
-    "OutboxMessage",
-    "OutboxStatus",
     "ReferenceCounter",
     "ResponseFile",
     "ResponsePackage",

@@ -19,7 +19,7 @@ class NotificationStatus(models.TextChoices):
 class Notification(models.Model):
     # The idempotency key of the delivery: a redelivered task finds the row and skips it.
     key = models.CharField(max_length=200, unique=True)
-    outbox = models.ForeignKey("requests_app.OutboxMessage", on_delete=models.PROTECT, related_name="notifications")
+    outbox = models.ForeignKey("outbox.OutboxMessage", on_delete=models.PROTECT, related_name="notifications")
     request = models.ForeignKey("requests_app.LegalRequest", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="notifications")
     event = models.CharField(max_length=64)

@@ -28,8 +28,9 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
 
 from accounts.standing import require_standing
+from audit import trail as audit
 
-from .. import audit, crypto
+from .. import crypto
 from ..access import visible_requests
 from ..models import Attachment, AttachmentKind, LegalRequest
 from ..permissions import is_legal_admin

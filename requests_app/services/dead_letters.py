@@ -20,8 +20,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, timers
-from ..models import Notification, NotificationStatus, OutboxMessage, OutboxStatus
+from audit import trail as audit
+from outbox.models import OutboxMessage, OutboxStatus
+
+from .. import timers
+from ..models import Notification, NotificationStatus
 from ..permissions import require
 
 OUTBOX_RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.DISCARDED, OutboxStatus.PENDING)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .. import audit
+from audit import trail as audit
+
 from ..codec import facts_from_request
 from ..models import LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config

@@ -20,8 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.standing import require_standing
+from audit import trail as audit
+from outbox import relay as outbox
 
-from .. import audit, crypto, outbox, timers
+from .. import crypto, timers
 from ..models import LegalRequest, ResponseFile, ResponsePackage
 from ..permissions import require
 from ..states import Status

@@ -26,8 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApprovalStatus, Authority, VettingStatus
+from audit import trail as audit
+from outbox import relay as outbox
 
-from .. import audit, outbox
 from ..models import AttachmentKind, Channel, InboundMessage, LegalRequest
 from ..permissions import can
 from ..uploads import CheckedUpload
@@ -162,7 +163,7 @@ def registration_check(*, authority: Authority | None, data: dict[str, Any],
                        received_at: datetime | None) -> dict[str, Any]:
     """The live rule check of the registration page: what ``request_check`` does for an officer,
     with the chosen authority as issuer and the stated receipt time. Stores nothing."""
-    from ..facts import facts_from_data
+    from ..codec import facts as facts_from_data
     from ..provider import provider_config
     from ..rules import evaluate
 

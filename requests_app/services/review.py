@@ -14,7 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, outbox, timers
+from audit import trail as audit
+from outbox import relay as outbox
+
+from .. import timers
 from ..models import (
     DECIDING_KINDS,
     AnnexIII,

@@ -12,8 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.standing import require_standing
+from audit import trail as audit
+from outbox import relay as outbox
 
-from .. import audit, codec, outbox, timers
+from .. import codec, timers
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status

@@ -21,7 +21,10 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from .. import audit, outbox, timers
+from audit import trail as audit
+from outbox import relay as outbox
+
+from .. import timers
 from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config

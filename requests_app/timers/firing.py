@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import audit
+from audit import trail as audit
+
 from ..models.timers import Timer
 from ..permissions import require
 from .handlers import handler_for

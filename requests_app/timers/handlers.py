@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .. import outbox
+from outbox import relay as outbox
+
 from ..models import LegalRequest, ResponsePackage
 from ..models.timers import Timer, TimerKind
 from ..states import Status

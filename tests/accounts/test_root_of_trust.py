@@ -19,7 +19,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import authority_registration_decide, authority_set_vetting, authority_suspend, token_issue
-from requests_app.models import AuditEvent
+from audit.models import AuditEvent
 from requests_app.permissions import ADMIN
 from tests.conftest import staff
 

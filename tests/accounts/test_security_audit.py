@@ -7,7 +7,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import LegalRequest
 from requests_app.services.submission import request_submit
 from tests.conftest import validated
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from accounts.models import User
-from requests_app.models import AuditEvent
+from audit.models import AuditEvent
 from requests_app.permissions import ADMIN, APPROVER, REVIEWER
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from requests_app.models import AuditEvent
+from audit.models import AuditEvent
 from tests.web.conftest import make_request as make_request
 from tests.web.conftest import signed_in
 

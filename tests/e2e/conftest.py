@@ -148,7 +148,7 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
 def e2e_settings(settings, monkeypatch):
     """Nothing reaches the broker, and allauth's per-IP limits (every browser request comes from
     127.0.0.1, counted in the shared cache) cannot trip over reruns."""
-    from requests_app import outbox
+    from outbox import relay as outbox
 
     monkeypatch.setattr(outbox, "publish", lambda *args, **kwargs: False)
     settings.ACCOUNT_RATE_LIMITS = {**django_settings.ACCOUNT_RATE_LIMITS, "signup": "100/m/ip",

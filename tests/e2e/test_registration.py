@@ -17,7 +17,8 @@ import pikepdf
 import pytest
 from playwright.sync_api import Page, expect
 
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import LegalRequest
 from requests_app.services.validation import request_validate
 from tests.conftest import client_for
 

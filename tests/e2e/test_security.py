@@ -11,8 +11,9 @@ from django.conf import settings
 from playwright.sync_api import Page, Route, expect
 
 from accounts.models import User
+from audit.models import AuditEvent
 from requests_app.api.serializers import RequestCreateSerializer
-from requests_app.models import AuditEvent, LegalRequest
+from requests_app.models import LegalRequest
 from requests_app.services.review import message_from_authority, message_to_authority, note_add
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate

@@ -14,7 +14,9 @@ import pytest
 from django.db import connection
 
 from accounts.services import token_issue
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, OutboxStatus
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage, OutboxStatus
+from requests_app.models import LegalRequest
 from requests_app.services.submission import request_submit
 from requests_app.states import Status
 from tests.conftest import epoc_body

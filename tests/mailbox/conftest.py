@@ -91,7 +91,7 @@ def mailbox_settings(settings):
 @pytest.fixture(autouse=True)
 def no_publish(monkeypatch):
     """Nothing reaches the broker: ``deliver()`` plays the tasks' part synchronously."""
-    from requests_app import outbox
+    from outbox import relay as outbox
 
     monkeypatch.setattr(outbox, "publish", lambda *args, **kwargs: False)
 

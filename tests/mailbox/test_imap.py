@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
 from requests_app.mailbox import imap, store
-from requests_app.models import AuditEvent, InboundMessage, OutboxMessage
+from requests_app.models import InboundMessage
 
 from .conftest import compose
 

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from requests_app.mailbox import inbox, store
-from requests_app.models import AuditEvent, InboundMessage
+from requests_app.models import InboundMessage
 from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.services.submission import request_submit
 from tests.conftest import validated

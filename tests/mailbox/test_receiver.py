@@ -7,8 +7,10 @@ import smtplib
 
 import pytest
 
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
 from requests_app.mailbox import store
-from requests_app.models import AuditEvent, InboundMessage, Notification, OutboxMessage
+from requests_app.models import InboundMessage, Notification
 from tests.requests_app.api.helpers import pdf_bytes
 
 from .conftest import CONTACT, compose, deliver, passing, send

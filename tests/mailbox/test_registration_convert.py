@@ -9,8 +9,9 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from requests_app.mailbox import store
-from requests_app.models import AuditEvent, InboundMessage, LegalRequest
+from requests_app.models import InboundMessage, LegalRequest
 from tests.requests_app.api.helpers import pdf_bytes
 from tests.web.forms import form_data
 

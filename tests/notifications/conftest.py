@@ -23,8 +23,9 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
+from outbox.models import OutboxMessage
 from requests_app import notifications
-from requests_app.models import LegalRequest, Notification, OutboxMessage
+from requests_app.models import LegalRequest, Notification
 from requests_app.permissions import ADMIN, APPROVER, REVIEWER
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate

@@ -10,7 +10,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from requests_app.models import AuditEvent, Notification, OutboxMessage, Timer
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import Notification, Timer
 from requests_app.states import Status
 from requests_app.timers import fire_due
 

@@ -10,9 +10,10 @@ import pytest
 from django.contrib import admin
 from django.db import connection, transaction
 
+from outbox.models import OutboxMessage
 from requests_app import notifications, tasks
 from requests_app.admin import NotificationAdmin
-from requests_app.models import LegalRequest, Notification, OutboxMessage
+from requests_app.models import LegalRequest, Notification
 from requests_app.services import review
 
 from .conftest import deliver, notify_outbox_ids

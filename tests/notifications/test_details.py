@@ -2,7 +2,7 @@
 
 import pytest
 
-from requests_app.models import OutboxMessage
+from outbox.models import OutboxMessage
 from requests_app.notifications import render
 from requests_app.states import Status
 from tests.four_eyes import approve_annex

@@ -13,7 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from requests_app.models import AnnexIII, AuditEvent, OutboxMessage
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import AnnexIII
 from requests_app.services.validation import request_validate
 from requests_app.states import Status
 from tests.conftest import client_for, epoc_body

@@ -12,9 +12,10 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.utils import timezone
 
+from outbox.models import OutboxMessage
 from requests_app import notifications, tasks
 from requests_app.admin import NotificationAdmin
-from requests_app.models import Notification, OutboxMessage
+from requests_app.models import Notification
 
 pytestmark = pytest.mark.django_db
 

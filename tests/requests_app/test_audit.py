@@ -2,7 +2,10 @@
 
 Tampering is done the way a database superuser would do it: ``session_replication_role =
 replica`` switches the append-only triggers off for the session, then raw SQL rewrites rows.
-``verify_audit`` must notice and name the first broken ``seq``.
+``verify_audit`` must notice and name the first broken ``seq`` (the position in its chain).
+
+The events a test records without a request all go to one chain (one process and thread, one
+shard), so ``chain_seq`` counts them 1, 2, ...; ``seq`` is the global number.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from requests_app import audit
-from requests_app.models import AuditChainHead, AuditEvent
+from audit import trail as audit
+from audit.models import AuditChain, AuditEvent
 
 TABLE = "requests_app_auditevent"
 
@@ -28,6 +31,11 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="tr
 
 def record_events(n: int) -> list[AuditEvent]:
     return [audit.record(f"test.event_{i}", data={"i": i, "note": "é ✓"}) for i in range(1, n + 1)]
+
+
+def chain_of(events: list[AuditEvent]) -> str:
+    [key] = {e.chain for e in events}
+    return key
 
 
 @contextmanager
@@ -54,13 +62,14 @@ def verify_audit_error() -> CommandError:
 @pytest.mark.django_db
 def test_a_chain_of_events_verifies(capsys):
     events = record_events(5)
-    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.chain_seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
     assert events[0].prev_hash == audit.GENESIS_HASH
     assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     assert audit.verify_chain() is None
     call_command("verify_audit")
     assert "audit chain intact: 5 events" in capsys.readouterr().out
-    head = AuditChainHead.objects.get(pk=1)
+    head = AuditChain.objects.get(key=chain_of(events))
     assert (head.seq, head.hash) == (5, events[-1].hash)
 
 
@@ -90,7 +99,7 @@ def test_a_rolled_back_append_leaves_no_gap():
         audit.record("test.rolled_back")
         raise RuntimeError("business change failed")
     audit.record("test.kept_too")
-    assert list(AuditEvent.objects.values_list("seq", "action")) == [(1, "test.kept"), (2, "test.kept_too")]
+    assert list(AuditEvent.objects.values_list("chain_seq", "action")) == [(1, "test.kept"), (2, "test.kept_too")]
     assert audit.verify_chain() is None
 
 
@@ -102,7 +111,7 @@ def test_a_rolled_back_append_leaves_no_gap():
 def test_a_modified_row_is_detected():
     record_events(5)
     with triggers_bypassed() as cursor:
-        cursor.execute(f"UPDATE {TABLE} SET data = %s WHERE seq = 3", ['{"i": 3, "note": "changed"}'])
+        cursor.execute(f"UPDATE {TABLE} SET data = %s WHERE chain_seq = 3", ['{"i": 3, "note": "changed"}'])
         assert cursor.rowcount == 1
     broken = audit.verify_chain()
     assert broken is not None and broken.seq == 3 and "modified" in broken.problem
@@ -114,11 +123,11 @@ def test_a_modified_row_is_detected():
 def test_a_modified_actor_is_detected_even_with_its_own_hash_recomputed():
     """Rewriting a row and its own hash breaks the link to the next row."""
     events = record_events(5)
-    forged = AuditEvent.objects.get(seq=2)
+    forged = AuditEvent.objects.get(chain_seq=2)
     forged.actor_label = "someone-else@example.org"
     forged.hash = audit.compute_hash(forged)
     with triggers_bypassed() as cursor:
-        cursor.execute(f"UPDATE {TABLE} SET actor_label = %s, hash = %s WHERE seq = 2",
+        cursor.execute(f"UPDATE {TABLE} SET actor_label = %s, hash = %s WHERE chain_seq = 2",
                        [forged.actor_label, forged.hash])
     assert forged.hash != events[1].hash
     assert audit.verify_chain().seq == 3
@@ -131,7 +140,7 @@ def test_a_modified_actor_is_detected_even_with_its_own_hash_recomputed():
 def test_a_deleted_row_is_detected(deleted, reported):
     record_events(5)
     with triggers_bypassed() as cursor:
-        cursor.execute(f"DELETE FROM {TABLE} WHERE seq = %s", [deleted])
+        cursor.execute(f"DELETE FROM {TABLE} WHERE chain_seq = %s", [deleted])
         assert cursor.rowcount == 1
     broken = audit.verify_chain()
     assert broken is not None and broken.seq == reported
@@ -147,25 +156,40 @@ def test_a_deleted_tail_and_rewound_head_is_not_detectable_without_an_external_a
     """
     events = record_events(5)
     with triggers_bypassed() as cursor:
-        cursor.execute(f"DELETE FROM {TABLE} WHERE seq = 5")
-    AuditChainHead.objects.filter(pk=1).update(seq=4, hash=events[3].hash)
+        cursor.execute(f"DELETE FROM {TABLE} WHERE chain_seq = 5")
+    AuditChain.objects.filter(key=chain_of(events)).update(seq=4, hash=events[3].hash)
     assert audit.verify_chain() is None
 
 
 @postgres_only
 @pytest.mark.django_db
-def test_a_row_inserted_in_the_middle_is_detected():
-    record_events(5)
+def test_a_deleted_tail_and_rewound_head_is_detected_once_sealed():
+    """Once the seal chain holds the head, rewinding it no longer hides the deletion."""
+    events = record_events(5)
+    assert audit.seal() is not None
     with triggers_bypassed() as cursor:
-        # Make room at seq 3 (two steps: the unique index is checked row by row).
-        cursor.execute(f"UPDATE {TABLE} SET seq = seq + 1000 WHERE seq >= 3")
-        cursor.execute(f"UPDATE {TABLE} SET seq = seq - 999 WHERE seq >= 1000")
-    forged = AuditEvent(seq=3, occurred_at=AuditEvent.objects.get(seq=2).occurred_at, action="request.approved",
-                        actor_label="forger", prev_hash=AuditEvent.objects.get(seq=2).hash, data={})
+        cursor.execute(f"DELETE FROM {TABLE} WHERE chain_seq = 5")
+    AuditChain.objects.filter(key=chain_of(events)).update(seq=4, hash=events[3].hash, sealed_seq=4)
+    broken = audit.verify_chain()
+    assert broken is not None and broken.seq == 5 and "sealed" in broken.problem
+    assert "seq 5" in str(verify_audit_error())
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_row_inserted_in_the_middle_is_detected():
+    key = chain_of(record_events(5))
+    with triggers_bypassed() as cursor:
+        # Make room at position 3 (two steps: the unique index is checked row by row).
+        cursor.execute(f"UPDATE {TABLE} SET chain_seq = chain_seq + 1000 WHERE chain_seq >= 3")
+        cursor.execute(f"UPDATE {TABLE} SET chain_seq = chain_seq - 999 WHERE chain_seq >= 1000")
+    second = AuditEvent.objects.get(chain_seq=2)
+    forged = AuditEvent(seq=second.seq * 1000, chain=key, chain_seq=3, occurred_at=second.occurred_at,
+                        action="request.approved", actor_label="forger", prev_hash=second.hash, data={})
     forged.hash = audit.compute_hash(forged)
     with triggers_bypassed():
         forged.save(force_insert=True)
-    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
+    assert list(AuditEvent.objects.order_by("chain_seq").values_list("chain_seq", flat=True)) == [1, 2, 3, 4, 5, 6]
     broken = audit.verify_chain()
     # The forged row links correctly to seq 2; the row after it no longer does.
     assert broken is not None and broken.seq == 4 and "prev_hash" in broken.problem
@@ -175,12 +199,12 @@ def test_a_row_inserted_in_the_middle_is_detected():
 @postgres_only
 @pytest.mark.django_db
 def test_a_naive_row_appended_at_the_end_is_detected():
-    record_events(5)
+    key = chain_of(record_events(5))
     with triggers_bypassed() as cursor:
         cursor.execute(
-            f"INSERT INTO {TABLE} (seq, occurred_at, action, actor_label, object_type, object_id, data, prev_hash,"
-            " hash) VALUES (6, now(), 'request.approved', 'forger', '', '', '{}', %s, %s)",
-            ["f" * 64, "e" * 64],
+            f"INSERT INTO {TABLE} (seq, chain, chain_seq, occurred_at, action, actor_label, object_type, object_id,"
+            " data, prev_hash, hash) VALUES (999999, %s, 6, now(), 'request.approved', 'forger', '', '', '{}', %s, %s)",
+            [key, "f" * 64, "e" * 64],
         )
     broken = audit.verify_chain()
     assert broken is not None and broken.seq == 6
@@ -191,7 +215,8 @@ def test_a_naive_row_appended_at_the_end_is_detected():
 @pytest.mark.django_db
 def test_a_well_formed_row_appended_behind_the_heads_back_is_reported_at_its_seq():
     events = record_events(5)
-    forged = AuditEvent(seq=6, occurred_at=events[-1].occurred_at, action="request.approved",
+    forged = AuditEvent(seq=events[-1].seq + 1000, chain=chain_of(events), chain_seq=6,
+                        occurred_at=events[-1].occurred_at, action="request.approved",
                         actor_label="forger", prev_hash=events[-1].hash, data={})
     forged.hash = audit.compute_hash(forged)
     forged.save(force_insert=True)  # an INSERT: the triggers allow it, only the head is left behind
@@ -207,9 +232,9 @@ def test_a_well_formed_row_appended_behind_the_heads_back_is_reported_at_its_seq
 @postgres_only
 @pytest.mark.django_db
 @pytest.mark.parametrize("statement", [
-    f"UPDATE {TABLE} SET action = 'x' WHERE seq = 1",
+    f"UPDATE {TABLE} SET action = 'x' WHERE chain_seq = 1",
     f"UPDATE {TABLE} SET seq = seq + 100",
-    f"DELETE FROM {TABLE} WHERE seq = 1",
+    f"DELETE FROM {TABLE} WHERE chain_seq = 1",
     f"DELETE FROM {TABLE}",
 ], ids=["update-one", "update-all", "delete-one", "delete-all"])
 def test_triggers_refuse_update_and_delete_even_for_a_superuser(statement):
@@ -220,7 +245,7 @@ def test_triggers_refuse_update_and_delete_even_for_a_superuser(statement):
             pytest.skip("the test role is not a superuser; test_db_roles covers the application role")
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             cursor.execute(statement)
-    assert list(AuditEvent.objects.values_list("seq", "action")) == [(1, "test.event_1"), (2, "test.event_2")]
+    assert list(AuditEvent.objects.values_list("chain_seq", "action")) == [(1, "test.event_1"), (2, "test.event_2")]
     assert audit.verify_chain() is None
 
 
@@ -281,7 +306,10 @@ def test_concurrent_appends_give_a_gapless_intact_chain():
         thread.join(timeout=120)
     assert not errors, errors
     total = THREADS * PER_THREAD
-    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, total + 1))
+    assert AuditEvent.objects.count() == total
+    for key in AuditEvent.objects.values_list("chain", flat=True).distinct():  # each chain gapless
+        positions = list(AuditEvent.objects.filter(chain=key).order_by("chain_seq").values_list("chain_seq", flat=True))
+        assert positions == list(range(1, len(positions) + 1))
     assert sorted(AuditEvent.objects.values_list("data__worker", "data__i")) == sorted(
         (w, i) for w in range(THREADS) for i in range(PER_THREAD)
     )
@@ -301,7 +329,7 @@ def test_a_backdated_event_in_a_recomputed_chain_is_detected(settings):
     for minute in range(5):
         with time_machine.travel(start + timedelta(minutes=minute), tick=False):
             audit.record(f"test.event_{minute}")
-    rows = list(AuditEvent.objects.order_by("seq"))
+    rows = list(AuditEvent.objects.order_by("chain_seq"))
     rows[3].occurred_at = start - timedelta(hours=1)  # seq 4: "it happened before the others"
     prev = rows[2].hash
     with triggers_bypassed() as cursor:
@@ -309,9 +337,9 @@ def test_a_backdated_event_in_a_recomputed_chain_is_detected(settings):
             row.prev_hash = prev
             row.hash = audit.compute_hash(row)
             prev = row.hash
-            cursor.execute(f"UPDATE {TABLE} SET occurred_at = %s, prev_hash = %s, hash = %s WHERE seq = %s",
-                           [row.occurred_at, row.prev_hash, row.hash, row.seq])
-        AuditChainHead.objects.filter(pk=1).update(hash=prev)
+            cursor.execute(f"UPDATE {TABLE} SET occurred_at = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                           [row.occurred_at, row.prev_hash, row.hash, row.pk])
+        AuditChain.objects.filter(key=chain_of(rows)).update(hash=prev)
     broken = audit.verify_chain()
     assert broken is not None and broken.seq == 4 and "time goes backwards" in broken.problem
     # Within the tolerated clock skew of the hosts, a small step back is not an alarm.

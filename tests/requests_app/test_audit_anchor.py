@@ -1,4 +1,7 @@
-"""External anchors detect a chain rewritten by someone who could recompute every hash."""
+"""External anchors detect a chain rewritten by someone who could recompute every hash.
+
+An anchor signs the newest seal (``audit.trail.make_anchor`` seals first), so it covers every chain.
+"""
 
 import json
 
@@ -6,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from requests_app import audit
+from audit import trail as audit
 
 pytestmark = pytest.mark.django_db
 
@@ -14,21 +17,31 @@ KEY = "anchor-key-kept-elsewhere"
 
 
 def rewrite_whole_chain_from(seq: int) -> None:
-    """What a superuser could do: change a row, then recompute every later hash and the head."""
+    """What a superuser could do: change a row, then recompute every later hash, the head and
+    the whole seal chain (the test's events are one chain)."""
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         try:
-            events = list(audit.AuditEvent.objects.order_by("seq"))
+            events = list(audit.AuditEvent.objects.order_by("chain_seq"))
             prev = audit.GENESIS_HASH
+            rewritten = {}
             for event in events:
-                if event.seq == seq:
+                if event.chain_seq == seq:
                     event.data = {"rewritten": True}
                 event.prev_hash = prev
                 event.hash = audit.compute_hash(event)
                 cursor.execute("UPDATE requests_app_auditevent SET data=%s, prev_hash=%s, hash=%s WHERE id=%s",
                                [json.dumps(event.data), event.prev_hash, event.hash, event.pk])
-                prev = event.hash
-            cursor.execute("UPDATE requests_app_auditchainhead SET hash=%s WHERE id=1", [prev])
+                prev = rewritten[(event.chain, event.chain_seq)] = event.hash
+            cursor.execute("UPDATE audit_chain SET hash=%s WHERE key=%s", [prev, events[-1].chain])
+            prev = audit.GENESIS_HASH
+            for seal in audit.AuditSeal.objects.order_by("seq"):
+                seal.heads = [[key, position, rewritten[(key, position)]] for key, position, _ in seal.heads]
+                seal.prev_hash = prev
+                seal.hash = audit.compute_seal_hash(seal)
+                cursor.execute("UPDATE audit_seal SET heads=%s, prev_hash=%s, hash=%s WHERE id=%s",
+                               [json.dumps(seal.heads), seal.prev_hash, seal.hash, seal.pk])
+                prev = seal.hash
         finally:
             cursor.execute("SET session_replication_role = origin")
 
@@ -43,7 +56,7 @@ def test_anchors_catch_a_recomputed_chain(settings, tmp_path):
 
     rewrite_whole_chain_from(2)
     assert audit.verify_chain() is None  # the chain alone cannot tell
-    with pytest.raises(CommandError, match="seq 3 has another hash"):
+    with pytest.raises(CommandError, match="seal seq 1 has another hash"):
         call_command("verify_audit", anchors=str(anchors))
 
 
@@ -60,7 +73,7 @@ def test_a_forged_anchor_is_refused(settings, tmp_path):
 
 def test_beat_writes_anchors_at_its_interval_and_verify_checks_them(settings, tmp_path):
     """Issue 14 item 11: anchors come from beat at a configurable interval, not from memory."""
-    from requests_app import tasks
+    from audit import tasks
 
     assert settings.CELERY_BEAT_SCHEDULE["write-audit-anchor"]["schedule"] == settings.AUDIT_ANCHOR_INTERVAL_SECONDS
     path = tmp_path / "anchors.jsonl"
@@ -71,8 +84,8 @@ def test_beat_writes_anchors_at_its_interval_and_verify_checks_them(settings, tm
     assert tasks.write_audit_anchor() == 1
     audit.record("test.event")
     audit.record("test.event")
-    assert tasks.write_audit_anchor() == 3
-    assert [json.loads(line)["seq"] for line in path.read_text().splitlines()] == [1, 3]
+    assert tasks.write_audit_anchor() == 2  # the anchor signs the newest seal
+    assert [json.loads(line)["seq"] for line in path.read_text().splitlines()] == [1, 2]
     call_command("verify_audit", anchors=str(path))
     rewrite_whole_chain_from(1)
     with pytest.raises(CommandError, match="another hash"):

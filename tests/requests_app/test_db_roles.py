@@ -15,8 +15,10 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from requests_app import audit
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import LegalRequest
 from requests_app.services.submission import request_submit, request_withdraw
 from requests_app.services.validation import request_validate
 from requests_app.states import Status
@@ -81,8 +83,19 @@ def test_the_app_role_inserts_and_reads_audit_events(app_role):
     with acting_as(app_role):
         event = audit.record("test.as_app_role", data={"who": "app"})
         assert AuditEvent.objects.filter(pk=event.pk).exists()
-        assert [e.seq for e in AuditEvent.objects.order_by("seq")] == [1, 2]
+        assert [e.chain_seq for e in AuditEvent.objects.order_by("seq")] == [1, 2]
         assert audit.verify_chain() is None
+
+
+def test_the_app_role_seals_but_cannot_rewrite_the_seals(app_role):
+    audit.record("test.sealed")
+    with acting_as(app_role):
+        seal = audit.seal()
+        assert seal is not None and seal.heads[0][1] == 1
+        assert audit.verify_chain() is None
+        for statement in ("UPDATE audit_seal SET heads = '[]'", "DELETE FROM audit_seal", "TRUNCATE audit_seal"):
+            run_refused(statement, "permission denied for table audit_seal")
+    assert audit.verify_chain() is None
 
 
 @pytest.mark.parametrize("statement", [

@@ -2,8 +2,9 @@
 
 import pytest
 
+from audit.models import AuditEvent
 from requests_app.api.serializers import RequestCreateSerializer
-from requests_app.models import AuditEvent, LegalRequest, Timer
+from requests_app.models import LegalRequest, Timer
 from requests_app.services.deadlines import recompute_stale
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate

@@ -14,8 +14,11 @@ import time_machine
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from requests_app import outbox, tasks
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, OutboxStatus, Timer
+from audit.models import AuditEvent
+from outbox import relay as outbox
+from outbox.models import OutboxMessage, OutboxStatus
+from requests_app import tasks
+from requests_app.models import LegalRequest, Timer
 from requests_app.services.submission import clarification_submit, request_submit, request_withdraw
 from requests_app.services.validation import MAX_ATTEMPTS
 from requests_app.states import Status

@@ -3,7 +3,9 @@
 import pytest
 from django.db import IntegrityError
 
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, Target
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import LegalRequest, Target
 from requests_app.services.submission import request_submit
 from tests.conftest import epoc_body
 
@@ -42,7 +44,7 @@ def test_references_are_unique_and_increasing(officer):
 
 
 def test_failure_inside_the_transaction_leaves_nothing(officer, monkeypatch):
-    from requests_app import audit
+    from audit import trail as audit
 
     def broken(*args, **kwargs):
         raise RuntimeError("audit store down")

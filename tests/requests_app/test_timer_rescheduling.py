@@ -84,7 +84,8 @@ def test_a_clarification_round_keeps_the_timers_whose_due_time_did_not_move(offi
 
 def test_a_timer_that_already_fired_is_not_fired_again_by_a_later_round(officer, reviewer):
     """Fired rows still count: re-scheduling the same instant after it passed fires nothing twice."""
-    from requests_app.models import AuditEvent, CallbackOutcome
+    from audit.models import AuditEvent
+    from requests_app.models import CallbackOutcome
     from requests_app.timers import fire_due
 
     request = submitted(officer, emergency=True, emergency_reason="Kidnapping in progress", validation=None)

@@ -3,8 +3,10 @@ exactly one audit event per change."""
 
 import pytest
 
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
 from requests_app.api.serializers import RequestCreateSerializer
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, Timer
+from requests_app.models import LegalRequest, Timer
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate
 from tests.conftest import epoc_body

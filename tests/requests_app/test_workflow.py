@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import LegalRequest
 from requests_app.services.errors import InvalidState
 from requests_app.services.submission import request_submit, request_withdraw
 from requests_app.states import TERMINAL_STATES, Lifecycle, Status
@@ -202,7 +203,7 @@ def test_withdraw_from_a_terminal_state_is_refused(officer, state):
 
 def test_a_failing_audit_write_rolls_the_move_back(officer, reviewer, monkeypatch):
     """Fail closed (security.md H5): no state change without its audit event."""
-    from requests_app import audit
+    from audit import trail as audit
 
     request = put_in(submitted(officer), Lifecycle.PRODUCTION, Status.IN_REVIEW)
 

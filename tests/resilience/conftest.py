@@ -29,8 +29,9 @@ from django.db import connection
 from django.test import override_settings
 
 from accounts.services import token_issue
-from requests_app.audit import verify_chain
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from audit.trail import verify_chain
+from requests_app.models import LegalRequest
 from requests_app.states import Status
 from tests.conftest import child_clock_env, epoc_body
 from tests.e2e_worker.conftest import REPO, Worker, test_database_url

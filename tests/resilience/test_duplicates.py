@@ -14,7 +14,9 @@ import pytest
 from celery import Celery
 from django.db import connection
 
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, OutboxStatus, Timer
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage, OutboxStatus
+from requests_app.models import LegalRequest, Timer
 
 from .conftest import REPO, assert_books_balance, decided, wait_for
 from .conftest import test_database_url as database_url
@@ -82,7 +84,7 @@ SWEEPER = """
 import sys, time
 import django
 django.setup()
-from requests_app.outbox import sweep
+from outbox.relay import sweep
 start_at = float(sys.argv[1])
 time.sleep(max(0.0, start_at - time.time()))
 print("sent", sweep(), flush=True)

@@ -8,7 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from requests_app.models import LegalRequest, Notification, NotificationStatus, OutboxMessage
+from outbox.models import OutboxMessage
+from requests_app.models import LegalRequest, Notification, NotificationStatus
 
 from .conftest import PENDING, WORKER_APP, assert_books_balance, decided, wait_for
 

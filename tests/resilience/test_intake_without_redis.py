@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from rest_framework.throttling import SimpleRateThrottle
 
+from outbox.models import OutboxMessage
 from requests_app.api import throttling
-from requests_app.models import LegalRequest, OutboxMessage
+from requests_app.models import LegalRequest
 from tests.conftest import epoc_body
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app.models import Attachment, AuditEvent
+from audit.models import AuditEvent
+from requests_app.models import Attachment
 from tests.requests_app.api.helpers import pdf_bytes, upload
 
 pytestmark = pytest.mark.django_db

@@ -41,7 +41,7 @@ def test_admin_404_is_branded(reviewer):
 
 def test_admin_403_is_branded_and_audited():
     from accounts.models import User
-    from requests_app.models import AuditEvent
+    from audit.models import AuditEvent
 
     helpdesk = User.objects.create_user(email="helpdesk@provider.example", password=None, is_staff=True)
     response = login(helpdesk).get("/admin/requests_app/legalrequest/")

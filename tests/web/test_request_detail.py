@@ -7,7 +7,8 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from requests_app.models import Attachment, AuditEvent, Message
+from audit.models import AuditEvent
+from requests_app.models import Attachment, Message
 from requests_app.permissions import APPROVER, REVIEWER
 from requests_app.services import delivery, review
 from requests_app.states import Status

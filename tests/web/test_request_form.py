@@ -8,7 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from requests_app.models import Attachment, AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import Attachment, LegalRequest
 from tests.requests_app.api.helpers import pdf_bytes, upload
 
 from .forms import form_data

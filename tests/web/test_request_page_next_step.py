@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import LegalRequest
 from requests_app.services import review
 from requests_app.states import Status
 

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, Authority, User
 from accounts.services import officer_approve, officer_create, token_issue
-from requests_app.models import Attachment, AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import Attachment, LegalRequest
 from requests_app.services.attachments import attachment_add, attachment_open
 from requests_app.services.submission import request_submit
 from tests.conftest import client_for

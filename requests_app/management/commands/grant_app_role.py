@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from psycopg import sql
 
-AUDIT_TABLES = ["requests_app_auditevent"]
-# The chain head is read, advanced and (on an empty database) created; never deleted.
-CHAIN_HEAD_TABLE = "requests_app_auditchainhead"
+AUDIT_TABLES = ["requests_app_auditevent", "audit_seal"]
+# The chain heads are read, advanced and created; never deleted.
+CHAIN_HEAD_TABLE = "audit_chain"
 
 
 def grant_statements(role: str) -> list[sql.Composed]:

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from requests_app import annex_iii_pdf, audit
+from audit import trail as audit
+from requests_app import annex_iii_pdf
 from requests_app.models import AnnexIII
 from requests_app.services.attachments import (
     attachment_add,

@@ -11,7 +11,7 @@ from django.urls import Resolver404, resolve
 from django.views.decorators.http import require_GET
 
 from accounts.models import AuthorityType
-from requests_app.audit import request_history
+from audit.trail import request_history
 from requests_app.models import LegalRequest
 from requests_app.services.delivery import released_package
 from requests_app.states import DataCategory, Status

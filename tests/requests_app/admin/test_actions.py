@@ -11,10 +11,10 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from requests_app.models import (
     AnnexIII,
     Approval,
-    AuditEvent,
     CallbackVerification,
     InternalNote,
     LegalRequest,
@@ -347,7 +347,7 @@ def test_the_approve_page_shows_the_package_and_binds_the_approval_to_it(reviewe
 
 def test_a_draft_file_opens_for_the_approver_after_reauthentication_and_is_audited(reviewer, approver,
                                                                                    make_request):
-    from requests_app.models import AuditEvent
+    from audit.models import AuditEvent
 
     obj = make_request()
     prepare(login(reviewer), obj)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from requests_app.models import Notification, OutboxMessage
+from outbox.models import OutboxMessage
+from requests_app.models import Notification
 
 from .conftest import change_url
 

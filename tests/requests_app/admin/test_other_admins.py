@@ -7,15 +7,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from requests_app import audit, tasks
-from requests_app.models import AuditEvent, Notification, OutboxMessage, Timer
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app import tasks
+from requests_app.models import Notification, Timer
 
 from .conftest import login
 
 pytestmark = pytest.mark.django_db
 
-AUDIT = "/admin/requests_app/auditevent/"
-OUTBOX = "/admin/requests_app/outboxmessage/"
+AUDIT = "/admin/audit/auditevent/"
+OUTBOX = "/admin/outbox/outboxmessage/"
 NOTIFICATIONS = "/admin/requests_app/notification/"
 TIMERS = "/admin/requests_app/timer/"
 PROVIDER = "/admin/requests_app/legalrequest/provider-configuration/"
@@ -121,3 +124,16 @@ def test_provider_configuration_refused_outside_the_legal_team(officer):
 
     assert login(officer).get(PROVIDER).status_code == 302
     assert login(staff("it@provider.example")).get(PROVIDER).status_code == 403
+
+
+def test_old_admin_links_of_the_moved_audit_and_outbox_pages_still_land(as_reviewer, make_request):
+    """The audit trail and the outbox moved to apps of their own; a bookmarked page redirects."""
+    from audit import trail
+
+    event = trail.record("request.viewed", request=make_request())
+    response = as_reviewer.get(f"/admin/requests_app/auditevent/{event.pk}/change/?x=1")
+    assert response.status_code == 301
+    assert response["Location"] == f"/admin/audit/auditevent/{event.pk}/change/?x=1"
+    assert as_reviewer.get(response["Location"]).status_code == 200
+    response = as_reviewer.get("/admin/requests_app/outboxmessage/")
+    assert (response.status_code, response["Location"]) == (301, "/admin/outbox/outboxmessage/")

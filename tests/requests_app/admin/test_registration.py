@@ -15,7 +15,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Authority, VettingStatus
-from requests_app.models import Attachment, AuditEvent, LegalRequest, OutboxMessage
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import Attachment, LegalRequest
 from requests_app.services.validation import request_validate
 from tests.notifications.conftest import deliver, smtp  # noqa: F401  (the SMTP sink fixture)
 from tests.requests_app.api.helpers import pdf_bytes, upload

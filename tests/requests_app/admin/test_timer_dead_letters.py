@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from requests_app.models import AuditEvent, OutboxMessage, Timer
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import Timer
 from requests_app.services import dead_letters
 from requests_app.timers import fire_due
 

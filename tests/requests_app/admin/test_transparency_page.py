@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from requests_app import audit, reports
+from audit import trail as audit
+from requests_app import reports
 
 from .conftest import login
 

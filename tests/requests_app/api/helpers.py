@@ -8,15 +8,9 @@ from pathlib import Path
 import pikepdf
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from requests_app.models import (
-    Attachment,
-    AuditEvent,
-    IdempotencyRecord,
-    LegalRequest,
-    Message,
-    OutboxMessage,
-    Target,
-)
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import Attachment, IdempotencyRecord, LegalRequest, Message, Target
 
 API = "/api/v1/requests/"
 MISSING_REFERENCE = "LRP-2099-999999"

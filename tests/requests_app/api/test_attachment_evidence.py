@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from requests_app.models import Attachment, AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import Attachment, LegalRequest
 
 from .helpers import detail_url, pdf_bytes, upload
 

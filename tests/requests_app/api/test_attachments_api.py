@@ -9,8 +9,9 @@ import pikepdf
 import pytest
 from django.conf import settings
 
+from audit.models import AuditEvent
 from requests_app import crypto
-from requests_app.models import Attachment, AuditEvent, LegalRequest
+from requests_app.models import Attachment, LegalRequest
 from requests_app.services.attachments import original_path, storage_path
 
 from .helpers import MISSING_REFERENCE, counts, detail_url, pdf_bytes, stored_files, upload

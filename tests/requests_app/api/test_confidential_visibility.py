@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 
 from accounts.services import officer_create
-from requests_app.models import AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import LegalRequest
 from tests.conftest import client_for, epoc_body
 
 from .helpers import API, counts, detail_url

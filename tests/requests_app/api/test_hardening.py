@@ -66,7 +66,7 @@ def test_probing_references_is_throttled_per_account_before_it_floods_the_audit_
         api, other_api, settings):
     from django.core.cache import cache
 
-    from requests_app.models import AuditEvent
+    from audit.models import AuditEvent
 
     cache.clear()
     settings.API_PROBE_LIMIT = 5

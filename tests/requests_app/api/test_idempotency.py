@@ -11,7 +11,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import token_issue
-from requests_app.models import AuditEvent, IdempotencyRecord, LegalRequest, OutboxMessage, Target
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import IdempotencyRecord, LegalRequest, Target
 from tests.conftest import client_for, epoc_body
 
 from .helpers import API, counts

@@ -19,7 +19,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import hash_token, token_issue, token_revoke
-from requests_app.models import Attachment, AuditEvent, LegalRequest, Message, OutboxMessage, Target
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import Attachment, LegalRequest, Message, Target
 from requests_app.workflow import lock_request, transition
 from tests.conftest import client_for, epoc_body
 

@@ -20,8 +20,9 @@ import pikepdf
 import pytest
 from django.conf import settings
 
+from audit.models import AuditEvent
 from requests_app import crypto
-from requests_app.models import Attachment, AuditEvent
+from requests_app.models import Attachment
 from requests_app.services import attachments as attachment_service
 from requests_app.services.attachments import storage_path
 

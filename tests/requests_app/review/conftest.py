@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from requests_app.models import AuditEvent, LegalRequest, OutboxMessage, Timer
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import LegalRequest, Timer
 from requests_app.services.submission import request_submit
 from requests_app.services.validation import request_validate
 from tests.conftest import client_for, epoc_body, staff, validated  # noqa: F401  (re-exported)

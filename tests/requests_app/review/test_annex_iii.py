@@ -9,7 +9,9 @@ import json
 import pikepdf
 import pytest
 
-from requests_app.models import AnnexIII, AuditEvent, OutboxMessage
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import AnnexIII
 from requests_app.services import review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status

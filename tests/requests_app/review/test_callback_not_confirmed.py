@@ -9,7 +9,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.models import ApiToken
-from requests_app.models import AuditEvent, OutboxMessage
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
 from requests_app.services import review
 from requests_app.states import Status
 from tests.conftest import client_for, epoc_body

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from requests_app.models import AnnexIII, Approval, AuditEvent, LegalRequest
+from audit.models import AuditEvent
+from requests_app.models import AnnexIII, Approval, LegalRequest
 from requests_app.services import delivery, review
 from requests_app.services.errors import ServiceError
 from requests_app.services.submission import request_submit

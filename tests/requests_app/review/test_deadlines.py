@@ -8,7 +8,8 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from requests_app.models import OutboxMessage, Timer
+from outbox.models import OutboxMessage
+from requests_app.models import Timer
 from requests_app.services import review
 from requests_app.services.submission import clarification_submit
 from requests_app.services.validation import request_validate

@@ -10,8 +10,9 @@ import time_machine
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
+from audit.models import AuditEvent
 from requests_app import crypto
-from requests_app.models import AuditEvent, ResponseFile
+from requests_app.models import ResponseFile
 from requests_app.services import delivery, review
 from requests_app.timers import fire_due
 from tests.conftest import approve_seen

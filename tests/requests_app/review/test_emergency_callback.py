@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.models import Approval, CallbackVerification, OutboxMessage
+from outbox.models import OutboxMessage
+from requests_app.models import Approval, CallbackVerification
 from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status

@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from requests_app.models import Approval, AuditEvent, LegalRequest, ResponsePackage
+from audit.models import AuditEvent
+from requests_app.models import Approval, LegalRequest, ResponsePackage
 from requests_app.services import delivery, review
 from requests_app.services.errors import ServiceError
 from requests_app.states import Status

@@ -16,7 +16,8 @@ import time_machine
 from django.utils import timezone
 
 from accounts.services import officer_create
-from requests_app.models import Approval, AuditEvent, ResponsePackage, Timer
+from audit.models import AuditEvent
+from requests_app.models import Approval, ResponsePackage, Timer
 from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState
 from requests_app.states import Lifecycle, Status

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.models import AnnexIII, OutboxMessage
+from outbox.models import OutboxMessage
+from requests_app.models import AnnexIII
 from requests_app.rules import evaluate
 from requests_app.states import Lifecycle, Status
 from requests_app.workflow import TRANSITIONS, TransitionGuardFailed, TransitionNotAllowed, lock_request, transition

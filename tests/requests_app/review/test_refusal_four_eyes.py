@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.models import AnnexIII, AuditEvent, OutboxMessage
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage
+from requests_app.models import AnnexIII
 from requests_app.services import delivery, review
 from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status

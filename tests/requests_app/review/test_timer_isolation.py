@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from requests_app import outbox
-from requests_app.models import AuditEvent, OutboxMessage, Timer
+from audit.models import AuditEvent
+from outbox import relay as outbox
+from outbox.models import OutboxMessage
+from requests_app.models import Timer
 from requests_app.timers import fire, fire_due, handlers
 
 pytestmark = pytest.mark.django_db

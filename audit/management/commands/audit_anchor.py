@@ -3,7 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import make_anchor
+from audit.trail import make_anchor
 
 
 class Command(BaseCommand):

@@ -4,18 +4,18 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import check_anchor, verify_chain
-from requests_app.models import AuditChainHead
+from audit.trail import check_anchor, verify
 
 
 class Command(BaseCommand):
-    help = "Verify the audit hash chain (and optionally external anchors); exit non-zero naming the first broken link."
+    help = ("Verify every audit hash chain, the chain heads and the seal chain (and optionally external "
+            "anchors); exit non-zero naming the first broken link.")
 
     def add_arguments(self, parser):
         parser.add_argument("--anchors", help="a file of anchors written by `manage.py audit_anchor` (JSON lines)")
 
     def handle(self, *args, **opts):
-        broken = verify_chain()
+        broken, summary = verify()
         if broken is not None:
             raise CommandError(str(broken))
         if opts["anchors"]:
@@ -28,6 +28,5 @@ class Command(BaseCommand):
                 if problem:
                     raise CommandError(problem)
             self.stdout.write(f"{len(lines)} external anchors match the chain")
-        head = AuditChainHead.objects.filter(pk=1).first()
-        seq, digest = (head.seq, head.hash) if head else (0, "0" * 64)
-        self.stdout.write(f"audit chain intact: {seq} events, head {digest}")
+        self.stdout.write(f"audit chain intact: {summary.events} events in {summary.chains} chains, "
+                          f"{summary.seals} seals, last seal {summary.last_seal_hash}")

@@ -1,4 +1,4 @@
-"""The transactional outbox (DESIGN.md §4.4); the timers are in ``models/timers.py``.
+"""The transactional outbox (DESIGN.md §4.4); the timers are in ``requests_app/models/timers.py``.
 
 An outbox row is written in the same transaction as the change that needs follow-up work;
 work reaches Celery only after commit, and a beat sweeper re-sends whatever is still
@@ -36,6 +36,7 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "requests_app_outboxmessage"  # the table predates the outbox app (moved, not copied)
         ordering = ["id"]
         indexes = [
             models.Index(

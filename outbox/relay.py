@@ -4,6 +4,11 @@
 broker is down at that moment the row simply stays ``pending``; the beat task
 ``sweep_outbox`` publishes it later with exponential backoff. Consumers are idempotent, so
 a row published twice (relay and sweeper racing) does no harm.
+
+The outbox knows no consumer: each app registers the handler of its topics
+(``register("request.validate", handler)``, or a prefix ending in ``.`` for a family of
+topics) from its ``AppConfig.ready``. A row whose topic has no handler is not published: it
+stays pending and is retried with backoff like a broker outage, then fails visibly.
 """
 
 from __future__ import annotations
@@ -24,17 +29,32 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 
 
-def _task_for(topic: str) -> Callable[[OutboxMessage], object]:
-    """The Celery task that consumes a topic, called with the outbox row."""
-    # Imported lazily: tasks import services, which import this module.
-    from . import tasks
+Handler = Callable[[OutboxMessage], object]
+_handlers: dict[str, Handler] = {}
 
-    if topic.startswith(("notify.", "alert.")):
-        return lambda m: tasks.send_notifications.apply_async(args=(m.pk,))
-    handlers: dict[str, Callable[[OutboxMessage], object]] = {
-        "request.validate": lambda m: tasks.validate_request.apply_async(args=(m.request_id,)),
-    }
-    return handlers[topic]
+
+def register(topic: str, handler: Handler) -> None:
+    """Make ``handler(message)`` the consumer of ``topic`` (exact), or of every topic that
+    starts with ``topic`` when it ends in ``.`` (``"notify."``). Registering again replaces."""
+    _handlers[topic] = handler
+
+
+def registered_topics() -> list[str]:
+    return sorted(_handlers)
+
+
+class UnknownTopic(LookupError):
+    pass
+
+
+def _task_for(topic: str) -> Handler:
+    """The consumer of a topic (it hands the row to a Celery task), called with the outbox row."""
+    if topic in _handlers:
+        return _handlers[topic]
+    prefixes = [p for p in _handlers if p.endswith(".") and topic.startswith(p)]
+    if not prefixes:
+        raise UnknownTopic(f"no consumer registered for outbox topic {topic!r}")
+    return _handlers[max(prefixes, key=len)]
 
 
 def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None = None,

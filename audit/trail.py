@@ -1,0 +1,384 @@
+"""Writing and verifying the hash-chained audit trail.
+
+The trail is many chains (``audit/models.py``): the events of one request form the chain
+``r:<request id>``, other events one of ``AUDIT_GLOBAL_CHAINS`` shards ``g:<n>`` (one per
+process and thread, so one transaction uses one shard). Each event stores
+``hash = SHA-256(prev_hash || canonical JSON of its content)``, ``prev_hash`` being the hash of
+the previous event *of its chain*. Appends lock only their chain's head row, taken as late as
+possible in the caller's transaction, so the lock is held only for the insert and the commit,
+and two requests never wait for each other; a transaction that records several events of the
+same chain locks that head once (a row it already holds does not wait).
+
+``seal()`` (beat, every ``AUDIT_SEAL_INTERVAL_SECONDS``) hashes the heads that moved into the
+seal chain; the external anchors sign the newest seal. ``verify_chain`` walks every chain and
+the seals and names the first broken link: a modified row (its hash no longer matches), a
+deleted row (a gap in the chain's positions or a wrong ``prev_hash``), an inserted or reordered
+row (a wrong ``prev_hash`` on the row after it, or a head that does not match the last row),
+time going backwards along a chain, a chain or head removed or rewound behind a seal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from .models import LEGACY_CHAIN, AuditChain, AuditEvent, AuditSeal
+
+GENESIS_HASH = "0" * 64
+SEQUENCE = "audit_event_seq"  # PostgreSQL; created by migration audit 0002
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def _plain(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The data as it reads back from a JSON column, so the hash survives a round trip."""
+    return json.loads(_canonical(data or {}))
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def compute_hash(event: AuditEvent) -> str:
+    content: dict[str, Any] = {
+        "seq": event.seq,
+        "occurred_at": _instant(event.occurred_at),
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "authority_id": event.authority_id,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "request_id": event.request_id,
+        "data": event.data,
+        "ip_address": event.ip_address,
+    }
+    if isinstance(event.chain, str) and event.chain != LEGACY_CHAIN:
+        # Rows of the legacy single chain were hashed without these; every other row binds
+        # its chain and position, so it cannot be moved to another chain or place.
+        content["chain"] = event.chain
+        content["chain_seq"] = event.chain_seq
+    return hashlib.sha256((event.prev_hash + _canonical(content)).encode()).hexdigest()
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "email", "") or getattr(actor, "username", "") or f"user:{actor.pk}"
+
+
+def chain_key(request: Any = None) -> str:
+    """The chain an event goes to: its request's, else this process's and thread's shard."""
+    if getattr(request, "pk", None) is not None:
+        return f"r:{request.pk}"
+    shards = max(1, int(settings.AUDIT_GLOBAL_CHAINS))
+    return f"g:{zlib.crc32(f'{os.getpid()}:{threading.get_ident()}'.encode()) % shards}"
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    request: Any = None,
+    obj: Any = None,
+    data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+    authority_id: int | None = None,
+) -> AuditEvent:
+    """Append one event to its chain, inside the caller's transaction (fail closed)."""
+    if obj is None:
+        obj = request
+    if authority_id is None:
+        authority_id = getattr(actor, "authority_id", None)
+    key = chain_key(request)
+    # Inside the caller's transaction no savepoint is needed: any failure rolls it all back.
+    with transaction.atomic(savepoint=False):
+        head = _locked_head(key)
+        event = AuditEvent(
+            seq=_next_seq(),
+            chain=key,
+            chain_seq=head.seq + 1,
+            # Read after the lock: time only moves forward along a chain.
+            occurred_at=timezone.now(),
+            action=action,
+            actor_id=getattr(actor, "pk", None),
+            actor_label=actor_label(actor),
+            authority_id=authority_id,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            request_id=getattr(request, "pk", None),
+            data=_plain(data),
+            ip_address=ip_address,
+            prev_hash=head.hash,
+        )
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        AuditChain.objects.filter(key=key).update(seq=event.chain_seq, hash=event.hash)
+    return event
+
+
+def _locked_head(key: str) -> AuditChain:
+    head = AuditChain.objects.select_for_update().filter(key=key).first()
+    if head is None:
+        # A new chain. Concurrent creators wait on the primary key; the loser inserts nothing
+        # and then locks the winner's committed row.
+        AuditChain.objects.bulk_create([AuditChain(key=key, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True)
+        head = AuditChain.objects.select_for_update().get(key=key)
+    return head
+
+
+def _next_seq() -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [SEQUENCE])
+            return int(cursor.fetchone()[0])
+    # SQLite (embedded mode): one writer at a time holds the database lock (IMMEDIATE).
+    return int(AuditEvent.objects.aggregate(top=Max("seq"))["top"] or 0) + 1
+
+
+# --- The seal chain ------------------------------------------------------------------------------
+
+
+def compute_seal_hash(seal: AuditSeal) -> str:
+    content = {"seq": seal.seq, "sealed_at": _instant(seal.sealed_at), "heads": seal.heads}
+    return hashlib.sha256((seal.prev_hash + _canonical(content)).encode()).hexdigest()
+
+
+SEAL_BATCH = 5000
+
+
+def seal() -> AuditSeal | None:
+    """Hash the heads of the chains that moved since their last seal into a new seal (None
+    when nothing moved). Locks no chain for longer than one UPDATE of its ``sealed_seq``."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # one sealer at a time (the table is append-only)
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audit_seal'))")
+        heads = list(
+            AuditChain.objects.filter(seq__gt=F("sealed_seq")).order_by("key").values_list("key", "seq", "hash")[
+                :SEAL_BATCH
+            ]
+        )
+        if not heads:
+            return None
+        last = AuditSeal.objects.order_by("-seq").first()
+        new = AuditSeal(
+            seq=(last.seq if last else 0) + 1,
+            sealed_at=timezone.now(),
+            heads=[list(h) for h in heads],
+            prev_hash=last.hash if last else GENESIS_HASH,
+        )
+        new.hash = compute_seal_hash(new)
+        new.save(force_insert=True)
+        for key, position, _ in heads:
+            # Only forward: a writer may have moved the head since it was read.
+            AuditChain.objects.filter(key=key, sealed_seq__lt=position).update(sealed_seq=position)
+    return new
+
+
+# --- Verification --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    seq: int
+    problem: str
+    chain: str = LEGACY_CHAIN
+
+    def __str__(self) -> str:
+        where = f"audit chain {self.chain}" if self.chain else "audit chain"
+        return f"{where} broken at seq {self.seq}: {self.problem}"
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    chains: int = 0
+    seals: int = 0
+    last_seal_hash: str = GENESIS_HASH
+
+
+def _chains(events: Iterator[AuditEvent]) -> Iterator[tuple[str, list[AuditEvent]]]:
+    current: str | None = None
+    rows: list[AuditEvent] = []
+    for event in events:
+        if event.chain != current and rows:
+            yield current or "", rows
+            rows = []
+        current = event.chain
+        rows.append(event)
+    if rows:
+        yield current or "", rows
+
+
+def _walk_chain(key: str, events: list[AuditEvent], tolerance: timedelta) -> tuple[BrokenLink | None, int, str]:
+    expected, prev_hash, prev_at = 1, GENESIS_HASH, None
+    for event in events:
+        position = event.position
+        if position != expected:
+            return BrokenLink(expected, f"row missing (next row found is seq {position})", key), 0, ""
+        if event.prev_hash != prev_hash:
+            problem = "prev_hash does not match the row before (row inserted or replaced)"
+            return BrokenLink(position, problem, key), 0, ""
+        if compute_hash(event) != event.hash:
+            return BrokenLink(position, "content does not match its hash (row modified)", key), 0, ""
+        # Positions are given under the head's row lock with the time read after it, so time
+        # only moves forward along a chain; a step back beyond the hosts' clock skew means an
+        # event was backdated or put in later (a chain recomputed by someone who could write).
+        if prev_at is not None and event.occurred_at < prev_at - tolerance:
+            return BrokenLink(position, f"time goes backwards ({event.occurred_at.isoformat()} after "
+                                        f"{prev_at.isoformat()}): event backdated or inserted", key), 0, ""
+        expected, prev_hash, prev_at = position + 1, event.hash, event.occurred_at
+    return None, expected - 1, prev_hash
+
+
+def _check_head(key: str, head: AuditChain | None, last: int, last_hash: str) -> BrokenLink | None:
+    seq, digest = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if (seq, digest) == (last, last_hash if last else GENESIS_HASH):
+        return None
+    if head is None:
+        return BrokenLink(1, "rows without a chain head (head deleted, or rows put in)", key)
+    if seq < last:
+        return BrokenLink(seq + 1, f"rows after seq {seq} were appended behind the chain head", key)
+    return BrokenLink(min(seq, last) + 1, f"chain head says seq {seq}: rows missing at the end or head altered", key)
+
+
+Vouched = dict[str, dict[int, str]]
+
+
+def _walk_seals(using: str, tolerance: timedelta) -> tuple[BrokenLink | None, Vouched, Summary]:
+    """The seal chain, and the chain → position → hash every seal vouches for."""
+    vouched: Vouched = {}
+    newest: dict[str, int] = {}
+    summary = Summary()
+    expected, prev_hash, prev_at = 1, GENESIS_HASH, None
+    for s in AuditSeal.objects.using(using).order_by("seq").iterator(chunk_size=500):
+        def broken(problem: str, at: int | None = None, s: AuditSeal = s) -> BrokenLink:
+            return BrokenLink(at if at is not None else s.seq, problem, "seals")
+
+        if s.seq != expected:
+            return broken(f"seal missing (next seal found is seq {s.seq})", expected), vouched, summary
+        if s.prev_hash != prev_hash:
+            return broken("prev_hash does not match the seal before (seal inserted or replaced)"), vouched, summary
+        if compute_seal_hash(s) != s.hash:
+            return broken("content does not match its hash (seal modified)"), vouched, summary
+        if prev_at is not None and s.sealed_at < prev_at - tolerance:
+            return broken("time goes backwards between seals"), vouched, summary
+        for key, position, digest in s.heads:
+            if position < newest.get(key, 0):
+                return broken(f"chain {key!r} goes back from seq {newest[key]} to {position}"), vouched, summary
+            newest[key] = position
+            vouched.setdefault(key, {})[position] = digest
+        expected, prev_hash, prev_at = s.seq + 1, s.hash, s.sealed_at
+    summary.seals, summary.last_seal_hash = expected - 1, prev_hash
+    return None, vouched, summary
+
+
+def verify(using: str = "default") -> tuple[BrokenLink | None, Summary]:
+    """Verify every chain, every head and the seals; the first broken link and a summary."""
+    tolerance = timedelta(seconds=settings.AUDIT_CLOCK_SKEW_SECONDS)
+    broken, vouched, summary = _walk_seals(using, tolerance)
+    if broken:
+        return broken, summary
+    heads = {h.key: h for h in AuditChain.objects.using(using).all()}
+    seen: set[str] = set()
+    events = AuditEvent.objects.using(using).order_by("chain", F("chain_seq").asc(nulls_last=True), "seq")
+    for key, rows in _chains(events.iterator(chunk_size=2000)):
+        seen.add(key)
+        broken, last, last_hash = _walk_chain(key, rows, tolerance)
+        broken = broken or _check_head(key, heads.get(key), last, last_hash)
+        if broken:
+            return broken, summary
+        by_position = {e.position: e.hash for e in rows}
+        for position, digest in sorted(vouched.get(key, {}).items()):
+            if by_position.get(position) != digest:
+                return BrokenLink(position, f"the row sealed at seq {position} is gone or has another hash "
+                                            "(chain rewritten after it was sealed)", key), summary
+        summary.events += len(rows)
+        summary.chains += 1
+    for key, head in sorted(heads.items()):
+        if key not in seen and (head.seq or head.hash != GENESIS_HASH):
+            return _check_head(key, head, 0, GENESIS_HASH), summary
+    for chain in sorted(set(vouched) - seen):
+        return BrokenLink(1, f"a chain sealed up to seq {max(vouched[chain])} has no rows left (chain deleted)",
+                          chain), summary
+    return None, summary
+
+
+def verify_chain(using: str = "default") -> BrokenLink | None:
+    """Return the first broken link, or None when every chain and seal is intact."""
+    return verify(using)[0]
+
+
+HISTORY_ACTIONS = ("request.submitted", "request.status_changed")
+
+
+def request_history(request_id: int) -> list[dict[str, Any]]:
+    """State changes of one request, oldest first, for the API's ``history``."""
+    events = AuditEvent.objects.filter(request_id=request_id, action__in=HISTORY_ACTIONS).only(
+        "occurred_at", "data"
+    )
+    return [
+        {"status": e.data.get("to"), "from_status": e.data.get("from"), "at": e.occurred_at} for e in events
+    ]
+
+
+# --- external anchors (security.md §1.7 item 5) -------------------------------------------------
+# A database superuser can rewrite the table and recompute the whole chain. Anchors written
+# outside the database (a file on other storage, a ticket, a WORM bucket) make that visible:
+# each anchor is (seq, hash) of the newest seal at a moment (sealing first, so it covers every
+# chain), with an HMAC under a key the database never sees. ``verify_audit --anchors FILE``
+# checks every anchored seal is still in the seal chain.
+
+
+def _anchor_mac(seq: int, digest: str, at: str, key: str) -> str:
+    return hmac.new(key.encode(), f"{seq}|{digest}|{at}".encode(), hashlib.sha256).hexdigest()
+
+
+def make_anchor(key: str) -> dict[str, Any]:
+    seal()
+    newest = AuditSeal.objects.order_by("-seq").first()
+    seq, digest = (newest.seq, newest.hash) if newest else (0, GENESIS_HASH)
+    at = timezone.now().isoformat()
+    return {"seq": seq, "hash": digest, "at": at, "mac": _anchor_mac(seq, digest, at, key)}
+
+
+def check_anchor(anchor: dict[str, Any], key: str) -> str | None:
+    """None when the anchor is authentic and its seal still carries the anchored hash."""
+    if not hmac.compare_digest(anchor["mac"], _anchor_mac(anchor["seq"], anchor["hash"], anchor["at"], key)):
+        return f"anchor at seq {anchor['seq']} has a bad MAC (anchor file altered or wrong key)"
+    if anchor["seq"] == 0:
+        return None
+    row = AuditSeal.objects.filter(seq=anchor["seq"]).values_list("hash", flat=True).first()
+    if row is None:
+        return f"anchored seal seq {anchor['seq']} is missing (seal chain truncated or rewritten)"
+    if row != anchor["hash"]:
+        return f"anchored seal seq {anchor['seq']} has another hash (chain rewritten)"
+    return None
+
+
+def append_anchor(path: str, key: str) -> dict[str, Any]:
+    """Append one signed anchor as a JSON line to ``path`` (storage the database host cannot
+    write: a WORM bucket mount, another machine's share) and flush it to disk."""
+    anchor = make_anchor(key)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(anchor, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return anchor

@@ -1,0 +1,69 @@
+"""The import graph of the project's apps is a tree (issue 10 item 6, issue 9 item 6).
+
+``audit`` and ``outbox`` are leaves (they import no app of the project), ``accounts`` may use
+them but never ``requests_app``, and the rules engine is pure (no Django). Imports are read
+with ``ast`` from every module, at any depth (inside functions too), relative ones resolved.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    package = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = package[:-1]  # the package holding the module (or the package of an __init__)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.add(module)
+            # ``from pkg import sub`` imports pkg.sub when sub is a module
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for module in sorted(imported_modules(path)):
+            if any(module == f or module.startswith(f + ".") for f in forbidden):
+                bad.append(f"{path.relative_to(ROOT)} imports {module}")
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("accounts", ("requests_app",)),
+        ("audit", ("accounts", "requests_app", "outbox")),
+        ("outbox", ("accounts", "requests_app", "audit")),
+        ("requests_app/rules", ("django", "rest_framework", "celery")),
+    ],
+)
+def test_app_does_not_import(package, forbidden):
+    assert offenders(package, forbidden) == []
+
+
+def test_the_checker_sees_relative_and_nested_imports(tmp_path, monkeypatch):
+    """The check itself can fail: nested and relative imports of the forbidden app are found."""
+    pkg = tmp_path / "accounts"
+    pkg.mkdir()
+    (pkg / "x.py").write_text("def f():\n    from ..requests_app import audit\n    import requests_app.tasks\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert offenders("accounts", ("requests_app",)) == [
+        "accounts/x.py imports requests_app",
+        "accounts/x.py imports requests_app.audit",
+        "accounts/x.py imports requests_app.tasks",
+    ]
