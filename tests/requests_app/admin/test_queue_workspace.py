@@ -76,12 +76,12 @@ def test_internal_models_are_off_the_legal_teams_index(legal_admin, make_request
     from accounts.models import User
 
     html = login(legal_admin).get("/admin/").content.decode()
-    assert "/admin/requests_app/outboxmessage/" not in html
+    assert "/admin/outbox/outboxmessage/" not in html
     assert "/admin/requests_app/idempotencyrecord/" not in html
     assert "/admin/requests_app/legalrequest/" in html
     root = User.objects.create_superuser(email="root@provider.example", password=None)
     html = login(root).get("/admin/").content.decode()
-    assert "/admin/requests_app/outboxmessage/" in html and "/admin/requests_app/idempotencyrecord/" in html
+    assert "/admin/outbox/outboxmessage/" in html and "/admin/requests_app/idempotencyrecord/" in html
 
 
 def test_search_by_prefix_of_target_and_reference(as_reviewer, make_request):

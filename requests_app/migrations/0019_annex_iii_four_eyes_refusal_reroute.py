@@ -21,7 +21,7 @@ def sent_before_four_eyes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0016_legalrequest_channel_every_intake'),
+        ('requests_app', '0018_legalrequest_offence_country_designated_unresponsive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_authority_vetting_revoked'),
+        ('accounts', '0005_root_of_trust_change'),
     ]
 
     operations = [

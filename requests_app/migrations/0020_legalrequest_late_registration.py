@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0016_legalrequest_channel_every_intake'),
+        ('requests_app', '0019_annex_iii_four_eyes_refusal_reroute'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_authority_vetting_revoked'),
-        ('requests_app', '0016_legalrequest_channel_every_intake'),
+        ('requests_app', '0020_legalrequest_late_registration'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

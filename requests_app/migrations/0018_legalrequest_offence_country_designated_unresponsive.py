@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0016_legalrequest_channel_every_intake'),
+        ('requests_app', '0017_audit_outbox_moved_to_own_apps'),
     ]
 
     operations = [
