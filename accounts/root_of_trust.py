@@ -38,6 +38,7 @@ from .models import (
     User,
     VettingStatus,
 )
+from .roles import is_legal_admin
 
 AUTHORITY_FIELDS = ("switchboard_phone", "email_domains", "authority_type", "country", "vetting_status")
 OFFICER_FIELDS = ("authority", "is_authority_admin")
@@ -46,8 +47,6 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 
 
 def _require_legal_admin(actor: Any) -> None:
-    from requests_app.permissions import is_legal_admin
-
     if not is_legal_admin(actor):
         raise PermissionDenied("Only a legal administrator may propose or decide a root-of-trust change.")
 

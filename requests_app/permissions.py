@@ -1,4 +1,5 @@
-"""Roles of the provider's legal team, as ``rules`` predicates over Django groups.
+"""What each role of the provider's legal team may do with requests (the roles and their
+predicates are ``accounts.roles``).
 
 | role (group)     | may                                                              |
 |------------------|------------------------------------------------------------------|
@@ -16,25 +17,13 @@ from typing import Any
 
 import rules
 
+from accounts.roles import ADMIN, APPROVER, REVIEWER, ROLES, is_approver, is_legal_admin, is_legal_staff, is_reviewer
+
 from .services.errors import ServiceError
 
-REVIEWER, APPROVER, ADMIN = "legal_reviewer", "legal_approver", "legal_admin"
-ROLES = (REVIEWER, APPROVER, ADMIN)
+__all__ = ["ADMIN", "APPROVER", "REVIEWER", "ROLES", "can", "is_approver", "is_legal_admin", "is_legal_staff",
+           "is_reviewer", "require"]
 
-
-@rules.predicate
-def is_legal_staff(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.authority_id is None)
-
-
-_in_reviewer_group: Any = rules.is_group_member(REVIEWER)
-_in_approver_group: Any = rules.is_group_member(APPROVER)
-_in_admin_group: Any = rules.is_group_member(ADMIN)
-_superuser: Any = rules.is_superuser
-
-is_reviewer = is_legal_staff & (_in_reviewer_group | _in_approver_group | _in_admin_group | _superuser)
-is_approver = is_legal_staff & (_in_approver_group | _in_admin_group | _superuser)
-is_legal_admin = is_legal_staff & (_in_admin_group | _superuser)
 
 # Django model permissions of each role, for the admin (app label → model → actions). The
 # business rules are the predicates above; these only let the admin show the pages.

@@ -88,6 +88,7 @@ NOT_FROM_THE_BODY = {
     "instrument", "lifecycle", "status", "resolution", "status_changed_at", "linked_request", "received_at",
     "due_at", "deadline_explanation", "warn_at", "breach_at", "hold_until", "decision", "validation_attempts",
     "receipt_hash", "updated_at",
+    "late_registration",  # set by the legal team's registration (services/registration.py), never by a body
 }
 # RequestFacts fields that are not one scalar of the body.
 FACTS_NOT_SCALAR = {"instrument", "issuer", "received_at", "targets", "offence", "validation", "linked", "dsa"}
