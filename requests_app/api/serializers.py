@@ -238,6 +238,13 @@ class DeadlineSerializer(serializers.Serializer):
     informational = serializers.BooleanField(help_text="Changes no state by itself (e.g. the 48 h ex-post mark).")
     not_before = serializers.BooleanField(help_text="The earliest moment to act, not a latest one.")
     time_zone = serializers.CharField(help_text="IANA name of the zone the explanation is written in.")
+    explanation_code = serializers.CharField(allow_blank=True, required=False, help_text=(
+        "What the deadline is for, as a stable code; a client translates `explanation` by it and "
+        "`explanation_params`, never by the English text."))
+    explanation_params = serializers.DictField(required=False, help_text=(
+        "The parts of `explanation`: the counting rule, instants (ISO 8601), counts and zones."))
+    explanation_prefix = serializers.CharField(allow_blank=True, required=False, help_text=(
+        "The outer sentence of a deadline that restates another one (e.g. the Annex III notice), or empty."))
 
 
 class DecisionSerializer(serializers.Serializer):

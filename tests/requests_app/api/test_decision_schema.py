@@ -15,7 +15,9 @@ from .helpers import API
 pytestmark = pytest.mark.django_db
 
 DEADLINE_FIELDS = {"kind", "due_at", "explanation", "rule_applied", "legal_basis", "warn_at", "informational",
-                   "not_before", "time_zone"}
+                   "not_before", "time_zone",
+                   # the parts the portal translates by (requests_app/deadline_texts.py)
+                   "explanation_code", "explanation_params", "explanation_prefix"}
 
 
 @pytest.fixture

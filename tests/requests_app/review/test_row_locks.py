@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from requests_app.services import delivery, review
 from requests_app.states import Status
 from tests.conftest import approve_seen
+from tests.four_eyes import approve_annex
 
 from .conftest import upload
 
@@ -31,19 +32,20 @@ def test_review_approve_locks_the_request_row_once(submit, reviewer, approver):
     assert len(request_row_locks(queries)) == 1, request_row_locks(queries)
 
 
-def test_a_transition_service_locks_the_request_row_once(submit, reviewer):
+def test_a_transition_service_locks_the_request_row_once(submit, reviewer, approver):
     request = submit()
+    draft = review.request_refuse(actor=reviewer, request=request, reason="Not our service.")
     with CaptureQueriesContext(connection) as queries:
-        review.request_refuse(actor=reviewer, request=request, reason="Not our service.")
+        approve_annex(approver, draft)  # the second person's approval moves the request
     request.refresh_from_db()
     assert request.status == Status.REFUSED
     assert len(request_row_locks(queries)) == 1, request_row_locks(queries)
 
 
-def test_a_stale_copy_is_still_told_it_moved_meanwhile(submit, reviewer):
+def test_a_stale_copy_is_still_told_it_moved_meanwhile(submit, reviewer, approver):
     """The service locks the row itself; a person acting on an old page is told plainly."""
     request = submit()
     stale = type(request).objects.get(pk=request.pk)
-    review.request_refuse(actor=reviewer, request=request, reason="Not our service.")
+    approve_annex(approver, review.request_refuse(actor=reviewer, request=request, reason="Not our service."))
     with pytest.raises(review.InvalidState, match="meanwhile"):
         review.request_close(actor=reviewer, request=stale)
