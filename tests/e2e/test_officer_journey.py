@@ -136,6 +136,12 @@ def test_sign_up_verify_approve_enrol_totp_and_submit_an_epoc(page: Page, live_s
     # Continue returns to the page the officer was going to: the request form, now open.
     page.click("#mfa-continue")
     page.wait_for_url(re.compile(r"/requests/new/$"))
+    # A French authority's officer starts in French (their authority's country); this one reads English.
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.select_option("#language-select", "en")
+    page.click("#language-submit")
+    page.wait_for_url(re.compile(r"/requests/new/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#issuer-name")).to_have_text(authority.name)
     data_from, data_to = fill_epoc(page)
     order = FilePayload(name="signed-order.pdf", mimeType="application/pdf", buffer=signed_pdf())
