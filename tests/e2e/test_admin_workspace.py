@@ -29,10 +29,11 @@ def _requests(authority, officer) -> list[LegalRequest]:
         ("clarification_requested", False, now + timedelta(days=2)),
         ("in_review", False, now + timedelta(hours=5)),
     ], start=1):
-        request = LegalRequest.objects.create(
+        request = LegalRequest.objects.create(  # type: ignore[misc]  # CategoryListField stores a list
             reference=f"LRP-2026-{n:06d}", authority=authority, submitted_by=officer, country="FR",
             instrument="preservation_extension" if n == 3 else "epoc", lifecycle="production", status=status,
-            emergency=emergency, data_categories=["subscriber"], case_reference=f"PN-2026-{n:04d}",
+            emergency=emergency, data_categories=["subscriber"],
+            case_reference=f"PN-2026-{n:04d}",
             receipt_hash="0" * 64, due_at=due, warn_at=due - timedelta(days=1), breach_at=due - timedelta(hours=4),
             assigned_to=None)
         Target.objects.create(request=request, kind="username", value=f"account_{n}")

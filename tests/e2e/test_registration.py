@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pikepdf
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from audit.models import AuditEvent
 from requests_app.models import LegalRequest
@@ -55,8 +55,8 @@ def test_the_legal_team_registers_an_order_received_by_post_yesterday(page: Page
     page.fill("#id_received_at", received.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M"))
     page.select_option("#id_received_timezone", "Europe/Brussels")
     fill_epoc(page)
-    page.set_input_files("#id_order_file", files=[{"name": "order-scan.pdf", "mimeType": "application/pdf",
-                                                   "buffer": scanned_order()}])
+    page.set_input_files("#id_order_file", files=[FilePayload(name="order-scan.pdf", mimeType="application/pdf",
+                                                              buffer=scanned_order())])
 
     # The portal's live rule check, with the chosen authority as issuer.
     with page.expect_response(lambda r: r.url.endswith(CHECK) and r.request.method == "POST") as checked:

@@ -24,8 +24,8 @@ PAGE = "/admin/requests_app/legalrequest/transparency/"
 Q2 = "?kind=quarter&year=2026&number=2"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def _moved(request, *states: str) -> None:
