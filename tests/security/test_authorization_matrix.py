@@ -44,6 +44,11 @@ EXPECTED: dict[str, str] = {
     "portal:authority_registration_done": "ok ok ok ok ok ok ok ok ok ok ok ok",
     "portal:set_language":
         "405 405 405 405 405 405 405 405 405 405 405 405",
+    # The person's own settings: every signed-in person, officers and the legal team alike.
+    "portal:profile":
+        "login ok ok redirect login ok ok ok ok ok ok ok",
+    "portal:time_zone":
+        "login ok ok redirect login ok ok ok ok ok ok ok",
     "portal:request_list":
         "login ok ok redirect login ok ok ok 403 403 403 403",
     "portal:request_new":
@@ -453,30 +458,36 @@ EXPECTED: dict[str, str] = {
         "login login login redirect login login login login ok ok ok ok",
     "admin:admin/requests_app/legalrequest/<path:object_id>/":
         "login login login redirect login login login login redirect redirect redirect redirect",
-    "admin:requests_app_auditevent_changelist":
+    "admin:audit_auditevent_changelist":
         "login login login redirect login login login login ok ok ok ok",
-    "admin:requests_app_auditevent_add":
+    "admin:audit_auditevent_add":
         "login login login redirect login login login login 403 403 403 403",
-    "admin:requests_app_auditevent_history":
+    "admin:audit_auditevent_history":
         "login login login redirect login login login login ok ok ok ok",
-    "admin:requests_app_auditevent_delete":
+    "admin:audit_auditevent_delete":
         "login login login redirect login login login login 403 403 403 403",
-    "admin:requests_app_auditevent_change":
+    "admin:audit_auditevent_change":
         "login login login redirect login login login login ok ok ok ok",
-    "admin:admin/requests_app/auditevent/<path:object_id>/":
+    "admin:admin/audit/auditevent/<path:object_id>/":
         "login login login redirect login login login login redirect redirect redirect redirect",
-    "admin:requests_app_outboxmessage_changelist":
-        "login login login redirect login login login login ok ok ok ok",
-    "admin:requests_app_outboxmessage_add":
-        "login login login redirect login login login login 403 403 403 403",
-    "admin:requests_app_outboxmessage_history":
-        "login login login redirect login login login login ok ok ok ok",
-    "admin:requests_app_outboxmessage_delete":
-        "login login login redirect login login login login 403 403 403 403",
-    "admin:requests_app_outboxmessage_change":
-        "login login login redirect login login login login ok ok ok ok",
-    "admin:admin/requests_app/outboxmessage/<path:object_id>/":
+    "admin:admin/outbox/outboxmessage/<path:object_id>/":
         "login login login redirect login login login login redirect redirect redirect redirect",
+    "admin:requests_app_legalrequest_register":
+        "login login login redirect login login login login ok ok ok ok",
+    "admin:requests_app_legalrequest_register_check":
+        "login login login redirect login login login login 405 405 405 405",
+    "admin:requests_app_transparency":
+        "login login login redirect login login login login ok ok ok ok",
+    "admin:outbox_outboxmessage_changelist":
+        "login login login redirect login login login login ok ok ok ok",
+    "admin:outbox_outboxmessage_add":
+        "login login login redirect login login login login 403 403 403 403",
+    "admin:outbox_outboxmessage_history":
+        "login login login redirect login login login login ok ok ok ok",
+    "admin:outbox_outboxmessage_delete":
+        "login login login redirect login login login login 403 403 403 403",
+    "admin:outbox_outboxmessage_change":
+        "login login login redirect login login login login ok ok ok ok",
     "admin:requests_app_notification_changelist":
         "login login login redirect login login login login ok ok ok ok",
     "admin:requests_app_notification_add":
