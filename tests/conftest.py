@@ -51,6 +51,19 @@ def frozen_clock(request):
         yield traveller
 
 
+DEFAULT_INSTANT = datetime.fromisoformat("2026-09-15T08:00:00+00:00")
+
+
+@pytest.fixture
+def default_instant(request):
+    """For tests whose hand-counted figures or expected texts name the dates of the default
+    instant (Tuesday 15 Sep 2026): they travel there explicitly, so the awkward-clock run
+    (``PORTAL_TEST_NOW``) moves everything else and not them."""
+    tick = request.node.get_closest_marker("running_clock") is not None
+    with time_machine.travel(DEFAULT_INSTANT, tick=tick) as traveller:
+        yield traveller
+
+
 def child_clock_env() -> dict[str, str]:
     """Environment that puts a process started by a test on the test's running clock: the
     test's instant now, and the real time now, so the child adds what elapsed before it

@@ -24,7 +24,7 @@ from tests.conftest import client_for
 
 from .conftest import fill_epoc, legal_admin_user, screenshot, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("default_instant")]
 
 QUEUE = "/admin/requests_app/legalrequest/"
 CHECK = f"{QUEUE}register/check/"

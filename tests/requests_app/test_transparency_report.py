@@ -15,7 +15,7 @@ from requests_app.services.validation import request_validate
 from tests.conftest import epoc_body
 from tests.four_eyes import approve_annex
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_instant")]  # dates named in the expectations
 
 
 def submit(actor, **overrides):

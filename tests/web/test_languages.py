@@ -16,7 +16,7 @@ from requests_app.states import DataCategory
 
 from .conftest import signed_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_instant")]  # dates named in the expectations
 PASSWORD = "a-long-and-unusual-passphrase-42"
 
 

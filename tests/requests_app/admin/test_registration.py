@@ -25,7 +25,7 @@ from tests.web.forms import form_data
 
 from .conftest import CHANGELIST, change_url
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_instant")]  # dates named in the expectations
 REGISTER = f"{CHANGELIST}register/"
 CHECK = f"{REGISTER}check/"
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -12,7 +12,7 @@ from requests_app.finding_texts import finding_text
 from requests_app.services.validation import request_validate
 from tests.conftest import epoc_body
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_instant")]  # dates named in the expectations
 API = "/api/v1/requests/"
 
 
