@@ -206,8 +206,10 @@ def test_epoc_traffic_and_content_only_on_art_4_2_and_5_4(facts: RequestFacts) -
         if verdict.data_category not in v.SERIOUS_CATEGORIES or not verdict.allowed:
             continue
         issuer = facts.issuer.authority_type
+        # Art. 4(2)(b): "any other competent authority" acting as investigating authority in
+        # criminal proceedings, an administrative one included, with a judge's validation.
         assert issuer in v.JUDICIAL or (
-            issuer == v.OTHER_COMPETENT
+            issuer in {v.OTHER_COMPETENT, v.ADMINISTRATIVE}
             and facts.validation is not None
             and facts.validation.authority_type in v.JUDICIAL
         )
