@@ -51,7 +51,11 @@ def _weighted_case(column_expr: str, pairs: list[tuple[str, int]]) -> str:
     return "CASE " + " ".join(parts[:-1]) + f" ELSE '{pairs[-1][0]}' END"
 
 
-def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str) -> str:
+def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str, later_columns=()) -> str:
+    """``later_columns``: (name, zero value) of NOT NULL columns added by migrations after this
+    seeder was written, so a new model field does not break the bench (see later_columns())."""
+    extra_columns = "".join(f", {name}" for name, _ in later_columns)
+    extra_values = "".join(f", {value}" for _, value in later_columns)
     instrument = _weighted_case("r.i", [(v, w) for v, _, w in INSTRUMENTS])
     lifecycle = "CASE " + " ".join(f"WHEN x.instrument = '{v}' THEN '{lc}'" for v, lc, _ in INSTRUMENTS) + " END"
     countries = "(ARRAY[" + ",".join(f"'{c}'" for c in COUNTRIES) + "])"
@@ -64,13 +68,13 @@ def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str) -> 
         validation_authority_type, validation_authority_name, validation_reference, enforcing_authority_notified,
         art_8_2_exception, confidential, confidentiality_reason, linked_reference, addressee_country,
         person_residence_country, received_at, due_at, deadline_explanation, warn_at, breach_at,
-        validation_attempts, receipt_hash, updated_at)
+        validation_attempts, receipt_hash, updated_at{extra_columns})
     SELECT 'LRP-2025-' || lpad(x.g::text, 7, '0'), x.authority_id, {officer_id}, 'api', x.country,
            CASE WHEN x.a < 0.3 THEN ({staff_ids})[1 + (x.g % array_length({staff_ids}, 1))] END,
            x.instrument, {lifecycle}, x.status, '', x.received, 'subscriber',
            'CASE-' || (x.g % 200000)::text, '', 'en', '', '', '', false, x.e < 0.01, '', '', '', '', false, false,
            false, '', '', '', '', x.received, x.due, '', x.due - interval '2 days', x.due - interval '12 hours', 1,
-           md5(x.g::text) || md5(x.g::text), x.received
+           md5(x.g::text) || md5(x.g::text), x.received{extra_values}
     FROM (
         SELECT r.g, {instrument} AS instrument, {_weighted_case("r.s", STATUSES)} AS status,
                ({authority_ids})[1 + (r.g % array_length({authority_ids}, 1))] AS authority_id,
@@ -84,6 +88,26 @@ def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str) -> 
     INSERT INTO requests_app_target (request_id, kind, value)
     SELECT id, 'username', 'user_' || id::text FROM requests_app_legalrequest WHERE id % 10 = 0;
     """
+
+
+SEEDED_COLUMNS = {
+    "id", "reference", "authority_id", "submitted_by_id", "channel", "country", "assigned_to_id", "instrument",
+    "lifecycle", "status", "resolution", "status_changed_at", "data_categories", "case_reference", "summary",
+    "language", "offence_description", "offence_legal_provisions", "listed_offence", "via_information_system",
+    "emergency", "emergency_reason", "validation_authority_type", "validation_authority_name",
+    "validation_reference", "enforcing_authority_notified", "art_8_2_exception", "confidential",
+    "confidentiality_reason", "linked_reference", "addressee_country", "person_residence_country", "received_at",
+    "due_at", "deadline_explanation", "warn_at", "breach_at", "validation_attempts", "receipt_hash", "updated_at"}
+ZERO_BY_TYPE = {"boolean": "false", "integer": "0", "bigint": "0", "smallint": "0", "jsonb": "'{}'::jsonb",
+                "character varying": "''", "text": "''"}
+
+
+def later_columns(cursor) -> list[tuple[str, str]]:
+    """NOT NULL columns without a database default that the seeder does not name: their zero value."""
+    cursor.execute("SELECT column_name, data_type FROM information_schema.columns "
+                   "WHERE table_name = 'requests_app_legalrequest' AND is_nullable = 'NO' "
+                   "AND column_default IS NULL ORDER BY column_name")
+    return [(name, ZERO_BY_TYPE[kind]) for name, kind in cursor.fetchall() if name not in SEEDED_COLUMNS]
 
 
 def ensure_database() -> None:
@@ -156,7 +180,7 @@ def seed(rows: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE requests_app_target, requests_app_legalrequest RESTART IDENTITY CASCADE")
         ids = lambda values: "ARRAY[" + ",".join(map(str, values)) + "]::bigint[]"  # noqa: E731
-        cursor.execute(seed_sql(rows, ids(authorities), officer.pk, ids(staff)))
+        cursor.execute(seed_sql(rows, ids(authorities), officer.pk, ids(staff), later_columns(cursor)))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE requests_app_legalrequest")
         cursor.execute("VACUUM ANALYZE requests_app_target")
