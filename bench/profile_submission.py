@@ -208,8 +208,9 @@ def main() -> int:
               f"{counts[phase]:3d} queries  ({len(cpu[phase])} runs)")
     total_py = mean(cpu["web"]) + mean(cpu["worker"]) + sum(cpu["notify"]) / args.n
     total_pg = pg["web"] + pg["worker"] + pg["notify"]
+    total_med = med(cpu["web"]) + med(cpu["worker"]) + med(cpu["notify"]) * len(cpu["notify"]) / args.n
     print(f"  total per submission: Python {total_py:.2f} ms + PostgreSQL {total_pg:.2f} ms = "
-          f"{total_py + total_pg:.2f} ms; {sum(counts.values())} queries")
+          f"{total_py + total_pg:.2f} ms (Python by medians {total_med:.2f} ms); {sum(counts.values())} queries")
     print("web queries:")
     for q in web_q:
         print("  ", q[:160])

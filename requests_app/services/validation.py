@@ -196,7 +196,8 @@ def _validate(request_id: int) -> LegalRequest | None:
     decision, period_start = assess(request)
     # One transaction, its audit events written together at its end (one chain-head lock).
     with transaction.atomic(), audit.batch():
-        current = lock_request(request, select_related=("linked_request",))
+        # The order an Annex V/VI refers to is read with the lock, and only when there is one.
+        current = lock_request(request, select_related=("linked_request",) if request.linked_request_id else ())
         if current.status != Status.VALIDATING:
             return None
         record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])
