@@ -82,6 +82,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="only the un-profiled CPU and query figures")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="under `valgrind --tool=callgrind --instr-atstart=no`: count the instructions of "
+                             "each phase (repeatable on a shared machine, unlike CPU times); implies --no-profile")
     parser.add_argument("--write", action="store_true", help="write the 'profile' section of bench/RESULTS.md")
     args = parser.parse_args()
     common.setup()
@@ -151,12 +154,37 @@ def main() -> int:
 
     backend = connection.cursor().connection.info.backend_pid
 
+    instructions: dict[str, int] = {}
+
+    def callgrind(phase: str | None) -> None:
+        """Start counting (None), or dump what was counted since, as ``phase``."""
+        import subprocess
+
+        if not args.callgrind:
+            return
+        command = ["callgrind_control", "-i", "on"] if phase is None else ["callgrind_control", "-d", phase]
+        subprocess.run([*command, str(os.getpid())], check=True, capture_output=True)
+        if phase is not None:
+            subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
+            # valgrind --callgrind-out-file=$CALLGRIND_DIR/callgrind.out.%p (default: the directory it started in)
+            where = Path(os.environ.get("CALLGRIND_DIR", "."))
+            for _ in range(100):  # the dump is written when valgrind next looks at its commands
+                dumps = sorted(where.glob(f"callgrind.out.{os.getpid()}.*"), key=lambda f: f.stat().st_mtime)
+                if dumps:
+                    break
+                time.sleep(0.1)
+            text = dumps[-1].read_text(errors="replace")
+            instructions[phase] = int(next(line.split()[1] for line in text.splitlines()
+                                           if line.startswith(("summary:", "totals:"))))
+            dumps[-1].unlink()
+
     def run_all(n: int, web_prof=None, task_prof=None, notify_prof=None):  # type: ignore[no-untyped-def]
         """n submissions, then their validations, then their separate receipt tasks; CPU ms of
         this process per operation and of the PostgreSQL backend per phase."""
         cpu: dict[str, list[float]] = {"web": [], "worker": [], "notify": []}
         pg: dict[str, float] = {}
         references = []
+        callgrind(None)
         b = _backend_cpu(backend)
         for _ in range(n):
             t = time.process_time()
@@ -167,6 +195,7 @@ def main() -> int:
                 web_prof.disable()
             cpu["web"].append((time.process_time() - t) * 1000)
         pg["web"] = (_backend_cpu(backend) - b) / n
+        callgrind("web")
         ids = dict(LegalRequest.objects.filter(reference__in=references).values_list("reference", "pk"))
         b = _backend_cpu(backend)
         for reference in references:
@@ -178,7 +207,9 @@ def main() -> int:
                 task_prof.disable()
             cpu["worker"].append((time.process_time() - t) * 1000)
         pg["worker"] = (_backend_cpu(backend) - b) / n
+        callgrind("worker")
         pending = notify_ids(list(ids.values()))
+        callgrind("between")
         b = _backend_cpu(backend)
         for oid in pending:
             t = time.process_time()
@@ -189,6 +220,7 @@ def main() -> int:
                 notify_prof.disable()
             cpu["notify"].append((time.process_time() - t) * 1000)
         pg["notify"] = (_backend_cpu(backend) - b) / n
+        callgrind("notify")
         mail.outbox = []
         return cpu, pg
 
@@ -211,6 +243,11 @@ def main() -> int:
     total_med = med(cpu["web"]) + med(cpu["worker"]) + med(cpu["notify"]) * len(cpu["notify"]) / args.n
     print(f"  total per submission: Python {total_py:.2f} ms + PostgreSQL {total_pg:.2f} ms = "
           f"{total_py + total_pg:.2f} ms (Python by medians {total_med:.2f} ms); {sum(counts.values())} queries")
+    if instructions:
+        per = {phase: instructions.get(phase, 0) / args.n for phase in ("web", "worker", "notify")}
+        print("  instructions per submission (callgrind, this process only): " +
+              ", ".join(f"{phase} {count / 1e6:.2f} M" for phase, count in per.items()) +
+              f"; total {sum(per.values()) / 1e6:.2f} M")
     print("web queries:")
     for q in web_q:
         print("  ", q[:160])
@@ -220,7 +257,7 @@ def main() -> int:
     print("separate receipt task queries:")
     for q in notify_q:
         print("  ", q[:160])
-    if args.no_profile:
+    if args.no_profile or args.callgrind:
         return 0
 
     web_prof, task_prof, notify_prof = cProfile.Profile(), cProfile.Profile(), cProfile.Profile()
