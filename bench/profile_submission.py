@@ -165,7 +165,6 @@ def main() -> int:
         command = ["callgrind_control", "-i", "on"] if phase is None else ["callgrind_control", "-d", phase]
         subprocess.run([*command, str(os.getpid())], check=True, capture_output=True)
         if phase is not None:
-            subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
             # valgrind --callgrind-out-file=$CALLGRIND_DIR/callgrind.out.%p (default: the directory it started in)
             where = Path(os.environ.get("CALLGRIND_DIR", "."))
             for _ in range(100):  # the dump is written when valgrind next looks at its commands
@@ -177,6 +176,8 @@ def main() -> int:
             instructions[phase] = int(next(line.split()[1] for line in text.splitlines()
                                            if line.startswith(("summary:", "totals:"))))
             dumps[-1].unlink()
+            # Zeroed after reading the dump, so that reading it is not counted in the next phase.
+            subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
 
     def run_all(n: int, web_prof=None, task_prof=None, notify_prof=None):  # type: ignore[no-untyped-def]
         """n submissions, then their validations, then their separate receipt tasks; CPU ms of

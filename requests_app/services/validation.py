@@ -116,10 +116,23 @@ def assess(request: LegalRequest) -> tuple[Decision, datetime]:
     return decision, clarified_at or request.received_at
 
 
+_fingerprint: tuple[object, str] | None = None
+
+
+def _config_fingerprint() -> str:
+    """``config_fingerprint()`` of the current provider configuration, computed once per
+    configuration (``provider_config()`` returns the same object while the settings stay)."""
+    global _fingerprint
+    config = provider_config()
+    if _fingerprint is None or _fingerprint[0] is not config:
+        _fingerprint = (config, config_fingerprint(config))
+    return _fingerprint[1]
+
+
 def decision_record(decision: Decision, request: LegalRequest | None = None,
                     targets: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     record = decision.to_dict()
-    record["config_fingerprint"] = config_fingerprint()
+    record["config_fingerprint"] = _config_fingerprint()
     if request is not None:
         # The engine proposes, a person decides: the drafted Annex III the legal team edits and signs.
         if targets is None:
