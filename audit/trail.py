@@ -19,13 +19,14 @@ time going backwards along a chain, a chain or head removed or rewound behind a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +92,65 @@ def chain_key(request: Any = None) -> str:
     return f"g:{zlib.crc32(f'{os.getpid()}:{threading.get_ident()}'.encode()) % shards}"
 
 
+class _Batch:
+    """Events recorded inside ``batch()``, each with the marker that tells whether the savepoint
+    it was recorded in was rolled back (Django discards the on-commit callbacks of a rolled-back
+    savepoint; the markers ride on that)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[AuditEvent, Callable[[], None]]] = []
+
+    def add(self, event: AuditEvent) -> None:
+        def marker() -> None:  # never runs: removed again at the flush
+            return None
+
+        transaction.on_commit(marker)
+        self.entries.append((event, marker))
+
+    def take(self) -> list[AuditEvent]:
+        """The events still standing (their savepoints not rolled back), markers removed."""
+        conn = transaction.get_connection()
+        alive = {id(func) for _sids, func, _robust in conn.run_on_commit}
+        mine = {id(marker) for _event, marker in self.entries}
+        conn.run_on_commit = [entry for entry in conn.run_on_commit if id(entry[1]) not in mine]
+        return [event for event, marker in self.entries if id(marker) in alive]
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Write the events recorded inside at its end, still in the caller's transaction: one head
+    lock, one statement for the events and the head per chain, instead of both per event.
+
+    The chain heads are taken in key order at the end (so two batches never wait for each
+    other in opposite orders), the events of one chain keep the order they were recorded in,
+    and their time is read after the lock like any event's. Events recorded in a savepoint
+    that was rolled back are dropped with it; if the block raises nothing is written (the
+    transaction is rolled back anyway). Outside a transaction, or inside another batch, the
+    events are written as ``record`` is called / at the end of the outer batch. The events
+    ``record`` returns inside a batch get their position and hash at the end of it.
+    """
+    if getattr(_local, "batch", None) is not None or not transaction.get_connection().in_atomic_block:
+        yield
+        return
+    pending = _local.batch = _Batch()
+    try:
+        yield
+    except BaseException:
+        _local.batch = None
+        pending.take()
+        raise
+    _local.batch = None
+    by_chain: dict[str, list[AuditEvent]] = {}
+    for event in pending.take():
+        by_chain.setdefault(event.chain, []).append(event)
+    with transaction.atomic(savepoint=False):
+        for key in sorted(by_chain):
+            _append(key, by_chain[key])
+
+
 def record(
     action: str,
     *,
@@ -101,55 +161,91 @@ def record(
     ip_address: str | None = None,
     authority_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event to its chain, inside the caller's transaction (fail closed)."""
+    """Append one event to its chain, inside the caller's transaction (fail closed); inside
+    ``batch()``, at the end of the batch."""
     if obj is None:
         obj = request
     if authority_id is None:
         authority_id = getattr(actor, "authority_id", None)
-    key = chain_key(request)
+    event = AuditEvent(
+        chain=chain_key(request),
+        action=action,
+        actor_id=getattr(actor, "pk", None),
+        actor_label=actor_label(actor),
+        authority_id=authority_id,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        request_id=getattr(request, "pk", None),
+        data=_plain(data),
+        ip_address=_IP_FIELD.get_prep_value(ip_address) if ip_address else ip_address,
+    )
+    pending: _Batch | None = getattr(_local, "batch", None)
+    if pending is not None:
+        pending.add(event)
+        return event
     # Inside the caller's transaction no savepoint is needed: any failure rolls it all back.
     with transaction.atomic(savepoint=False):
-        head = _locked_head(key)
-        event = AuditEvent(
-            seq=_next_seq(),
-            chain=key,
-            chain_seq=head.seq + 1,
-            # Read after the lock: time only moves forward along a chain.
-            occurred_at=timezone.now(),
-            action=action,
-            actor_id=getattr(actor, "pk", None),
-            actor_label=actor_label(actor),
-            authority_id=authority_id,
-            object_type=obj._meta.label_lower if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
-            request_id=getattr(request, "pk", None),
-            data=_plain(data),
-            ip_address=ip_address,
-            prev_hash=head.hash,
-        )
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        AuditChain.objects.filter(key=key).update(seq=event.chain_seq, hash=event.hash)
+        _append(event.chain, [event])
     return event
 
 
-def _locked_head(key: str) -> AuditChain:
+_IP_FIELD = AuditEvent._meta.get_field("ip_address")
+_COLUMNS = ("seq", "chain", "chain_seq", "occurred_at", "action", "actor_id", "actor_label", "authority_id",
+            "object_type", "object_id", "request_id", "data", "ip_address", "prev_hash", "hash")
+_ROW = "(" + ", ".join("%s::jsonb" if c == "data" else "%s::inet" if c == "ip_address" else "%s"
+                       for c in _COLUMNS) + ")"
+# Creates the head of a new chain or locks the existing one (the no-op update takes the row
+# lock, waiting for a concurrent writer of the same chain), and draws the events' global
+# numbers after the lock, so they increase along the chain.
+_LOCK_HEAD = (
+    "INSERT INTO audit_chain (key, seq, hash, sealed_seq) VALUES (%s, 0, %s, 0) "
+    "ON CONFLICT (key) DO UPDATE SET seq = audit_chain.seq "
+    "RETURNING seq, hash, ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"
+)
+# The events and the head's move in one statement (only constants are put into the text).
+_INSERT = (
+    "WITH head AS (UPDATE audit_chain SET seq = %s, hash = %s WHERE key = %s) "  # noqa: S608
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES {{rows}} RETURNING id"
+)
+
+
+def _append(key: str, events: list[AuditEvent]) -> None:
+    """Link ``events`` (of chain ``key``, in order) to the chain's head, store them, move the head."""
+    if connection.vendor != "postgresql":
+        for event in events:
+            _append_one_orm(key, event)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_HEAD, [key, GENESIS_HASH, SEQUENCE, len(events)])
+        position, prev_hash, numbers = cursor.fetchone()
+        # Read after the lock: time only moves forward along a chain.
+        now = timezone.now()
+        params: list[Any] = []
+        for event, number in zip(events, sorted(numbers), strict=True):
+            position += 1
+            event.seq, event.chain_seq, event.occurred_at, event.prev_hash = number, position, now, prev_hash
+            event.hash = prev_hash = compute_hash(event)
+            params += [event.seq, event.chain, event.chain_seq, event.occurred_at, event.action, event.actor_id,
+                       event.actor_label, event.authority_id, event.object_type, event.object_id, event.request_id,
+                       _canonical(event.data), event.ip_address, event.prev_hash, event.hash]
+        cursor.execute(_INSERT.format(rows=", ".join([_ROW] * len(events))), [position, prev_hash, key, *params])
+        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+            event.pk = pk
+            event._state.adding, event._state.db = False, connection.alias
+
+
+def _append_one_orm(key: str, event: AuditEvent) -> None:
+    """SQLite (embedded mode): one writer at a time holds the database lock (IMMEDIATE)."""
     head = AuditChain.objects.select_for_update().filter(key=key).first()
     if head is None:
-        # A new chain. Concurrent creators wait on the primary key; the loser inserts nothing
-        # and then locks the winner's committed row.
         AuditChain.objects.bulk_create([AuditChain(key=key, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True)
         head = AuditChain.objects.select_for_update().get(key=key)
-    return head
-
-
-def _next_seq() -> int:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(%s)", [SEQUENCE])
-            return int(cursor.fetchone()[0])
-    # SQLite (embedded mode): one writer at a time holds the database lock (IMMEDIATE).
-    return int(AuditEvent.objects.aggregate(top=Max("seq"))["top"] or 0) + 1
+    event.seq = int(AuditEvent.objects.aggregate(top=Max("seq"))["top"] or 0) + 1
+    event.chain_seq, event.prev_hash = head.seq + 1, head.hash
+    event.occurred_at = timezone.now()
+    event.hash = compute_hash(event)
+    event.save(force_insert=True)
+    AuditChain.objects.filter(key=key).update(seq=event.chain_seq, hash=event.hash)
 
 
 # --- The seal chain ------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """CPU of one submission end to end, in process: the API POST (web side) and the validation task
 body (worker side), under cProfile, with the SQL queries of each counted.
 
-    .venv/bin/python bench/profile_submission.py [--n 200] [--top 25]
+    .venv/bin/python bench/profile_submission.py [--n 200] [--top 25] [--no-profile]
 
-bench.settings on ``$BENCH_DB`` (default lrp_bench); the POSTs go through Django's test Client
-(middleware, DRF, the service, the outbox publish to Redis); then ``request_validate`` runs for
-each stored request as the worker would. Prints per-operation CPU and queries, and the top
-functions by own time and by cumulative time, for bench/RESULTS.md.
+bench.settings on ``$BENCH_DB`` (default lrp_bench; Redis ``$BENCH_REDIS_URL``, plus ``CACHE_URL`` and
+``CELERY_BROKER_URL`` to keep off DB 14); the POSTs go through Django's test Client (middleware,
+DRF, the service, the outbox publish to Redis); then the ``validate_request`` task body runs for
+each stored request as the worker would, then the separate receipt task (``send_notifications``)
+for any receipt the validation task left to one. First pass without a profiler: CPU of this
+process per operation (``time.process_time``) and of its PostgreSQL backend (``/proc``), and the
+SQL queries of each; second pass under cProfile: own time by area and the top functions, for
+bench/RESULTS.md. Celery's own per-task overhead in a worker (receive, ack) is not included.
 """
 
 from __future__ import annotations
@@ -67,18 +71,34 @@ def buckets(profile: cProfile.Profile, n_ops: int) -> list[tuple[str, float]]:
     return sorted(areas.items(), key=lambda kv: -kv[1])
 
 
+def _backend_cpu(pid: int) -> float:
+    """utime + stime of one PostgreSQL backend, in ms (the server is on this machine)."""
+    stat = common._proc_stat(pid)
+    return stat[2] * 1000 if stat else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--no-profile", action="store_true", help="only the un-profiled CPU and query figures")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="under `valgrind --tool=callgrind --instr-atstart=no`: count the instructions of "
+                             "each phase (repeatable on a shared machine, unlike CPU times); implies --no-profile")
     parser.add_argument("--write", action="store_true", help="write the 'profile' section of bench/RESULTS.md")
     args = parser.parse_args()
     common.setup()
     common.ensure_database()
     import contextlib
 
+    from django.conf import settings
+    from django.core import mail
     from django.db import connection
     from django.test import Client
+
+    # The receipt e-mails are rendered and handed to a backend that keeps them in memory.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
 
     @contextlib.contextmanager
     def capture():
@@ -91,8 +111,9 @@ def main() -> int:
         with connection.execute_wrapper(wrapper):
             yield seen
 
+    from outbox.models import OutboxMessage
+    from requests_app import tasks
     from requests_app.models import LegalRequest
-    from requests_app.services.validation import request_validate
 
     token = common.seed_token()
     body = common.epoc_body_json()
@@ -103,64 +124,174 @@ def main() -> int:
         assert response.status_code == 201, response.content[:300]
         return response.json()["reference"]
 
+    def validate(pk: int) -> None:
+        # The Celery task's body, as the worker runs it (its after-commit publishes included).
+        tasks.validate_request.run(pk)
+
+    def notify_ids(pks: list[int]) -> list[int]:
+        """Receipts still to send by a separate notification task (none when the validation
+        task sent them itself)."""
+        return list(OutboxMessage.objects.filter(request_id__in=pks, topic="notify.new_request",
+                                                 notifications__isnull=True).values_list("pk", flat=True))
+
+    def notify(outbox_id: int) -> None:
+        tasks.send_notifications.run(outbox_id)
+
     for _ in range(5):  # warm-up
-        request_validate(request_id=LegalRequest.objects.get(reference=post()).pk)
+        pk = LegalRequest.objects.get(reference=post()).pk
+        validate(pk)
+        for oid in notify_ids([pk]):
+            notify(oid)
     with capture() as web_q:
         reference = post()
     pk = LegalRequest.objects.get(reference=reference).pk
     with capture() as task_q:
-        request_validate(request_id=pk)
+        validate(pk)
+    pending = notify_ids([pk])
+    with capture() as notify_q:
+        for oid in pending:
+            notify(oid)
 
-    web_prof, task_prof = cProfile.Profile(), cProfile.Profile()
-    references, web_cpu, task_cpu = [], [], []
-    for _ in range(args.n):
-        t = time.process_time()
-        web_prof.enable()
-        references.append(post())
-        web_prof.disable()
-        web_cpu.append((time.process_time() - t) * 1000)
-    ids = dict(LegalRequest.objects.filter(reference__in=references).values_list("reference", "pk"))
-    for reference in references:
-        t = time.process_time()
-        task_prof.enable()
-        request_validate(request_id=ids[reference])
-        task_prof.disable()
-        task_cpu.append((time.process_time() - t) * 1000)
-    print(f"web: POST /api/v1/requests/ CPU median {statistics.median(web_cpu):.2f} ms "
-          f"(min {min(web_cpu):.2f}), {len(web_q)} queries")
-    print(f"worker: request_validate CPU median {statistics.median(task_cpu):.2f} ms "
-          f"(min {min(task_cpu):.2f}), {len(task_q)} queries")
+    backend = connection.cursor().connection.info.backend_pid
+
+    instructions: dict[str, int] = {}
+
+    def callgrind(phase: str | None) -> None:
+        """Start counting (None), or dump what was counted since, as ``phase``."""
+        import subprocess
+
+        if not args.callgrind:
+            return
+        command = ["callgrind_control", "-i", "on"] if phase is None else ["callgrind_control", "-d", phase]
+        subprocess.run([*command, str(os.getpid())], check=True, capture_output=True)
+        if phase is not None:
+            # valgrind --callgrind-out-file=$CALLGRIND_DIR/callgrind.out.%p (default: the directory it started in)
+            where = Path(os.environ.get("CALLGRIND_DIR", "."))
+            for _ in range(100):  # the dump is written when valgrind next looks at its commands
+                dumps = sorted(where.glob(f"callgrind.out.{os.getpid()}.*"), key=lambda f: f.stat().st_mtime)
+                if dumps:
+                    break
+                time.sleep(0.1)
+            text = dumps[-1].read_text(errors="replace")
+            instructions[phase] = int(next(line.split()[1] for line in text.splitlines()
+                                           if line.startswith(("summary:", "totals:"))))
+            dumps[-1].unlink()
+            # Zeroed after reading the dump, so that reading it is not counted in the next phase.
+            subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
+
+    def run_all(n: int, web_prof=None, task_prof=None, notify_prof=None):  # type: ignore[no-untyped-def]
+        """n submissions, then their validations, then their separate receipt tasks; CPU ms of
+        this process per operation and of the PostgreSQL backend per phase."""
+        cpu: dict[str, list[float]] = {"web": [], "worker": [], "notify": []}
+        pg: dict[str, float] = {}
+        references = []
+        callgrind(None)
+        b = _backend_cpu(backend)
+        for _ in range(n):
+            t = time.process_time()
+            if web_prof:
+                web_prof.enable()
+            references.append(post())
+            if web_prof:
+                web_prof.disable()
+            cpu["web"].append((time.process_time() - t) * 1000)
+        pg["web"] = (_backend_cpu(backend) - b) / n
+        callgrind("web")
+        ids = dict(LegalRequest.objects.filter(reference__in=references).values_list("reference", "pk"))
+        b = _backend_cpu(backend)
+        for reference in references:
+            t = time.process_time()
+            if task_prof:
+                task_prof.enable()
+            validate(ids[reference])
+            if task_prof:
+                task_prof.disable()
+            cpu["worker"].append((time.process_time() - t) * 1000)
+        pg["worker"] = (_backend_cpu(backend) - b) / n
+        callgrind("worker")
+        pending = notify_ids(list(ids.values()))
+        callgrind("between")
+        b = _backend_cpu(backend)
+        for oid in pending:
+            t = time.process_time()
+            if notify_prof:
+                notify_prof.enable()
+            notify(oid)
+            if notify_prof:
+                notify_prof.disable()
+            cpu["notify"].append((time.process_time() - t) * 1000)
+        pg["notify"] = (_backend_cpu(backend) - b) / n
+        callgrind("notify")
+        mail.outbox = []
+        return cpu, pg
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values) if values else 0.0
+
+    def mean(values: list[float]) -> float:
+        return statistics.fmean(values) if values else 0.0
+
+    # 1. CPU without a profiler (the figures to compare), 2. the same under cProfile (the areas).
+    cpu, pg = run_all(args.n)
+    counts = {"web": len(web_q), "worker": len(task_q), "notify": len(notify_q)}
+    print(f"CPU per submission, no profiler, n={args.n} (process: median / mean ms; PostgreSQL backend: mean ms)")
+    for phase, label in (("web", "web: POST /api/v1/requests/"), ("worker", "worker: validate_request task"),
+                         ("notify", "worker: separate receipt task (send_notifications)")):
+        print(f"  {label:52s} {med(cpu[phase]):6.2f} / {mean(cpu[phase]):6.2f}  pg {pg[phase]:5.2f}  "
+              f"{counts[phase]:3d} queries  ({len(cpu[phase])} runs)")
+    total_py = mean(cpu["web"]) + mean(cpu["worker"]) + sum(cpu["notify"]) / args.n
+    total_pg = pg["web"] + pg["worker"] + pg["notify"]
+    total_med = med(cpu["web"]) + med(cpu["worker"]) + med(cpu["notify"]) * len(cpu["notify"]) / args.n
+    print(f"  total per submission: Python {total_py:.2f} ms + PostgreSQL {total_pg:.2f} ms = "
+          f"{total_py + total_pg:.2f} ms (Python by medians {total_med:.2f} ms); {sum(counts.values())} queries")
+    if instructions:
+        per = {phase: instructions.get(phase, 0) / args.n for phase in ("web", "worker", "notify")}
+        print("  instructions per submission (callgrind, this process only): " +
+              ", ".join(f"{phase} {count / 1e6:.2f} M" for phase, count in per.items()) +
+              f"; total {sum(per.values()) / 1e6:.2f} M")
     print("web queries:")
     for q in web_q:
         print("  ", q[:160])
     print("worker queries:")
     for q in task_q:
         print("  ", q[:160])
+    print("separate receipt task queries:")
+    for q in notify_q:
+        print("  ", q[:160])
+    if args.no_profile or args.callgrind:
+        return 0
+
+    web_prof, task_prof, notify_prof = cProfile.Profile(), cProfile.Profile(), cProfile.Profile()
+    pcpu, _ = run_all(args.n, web_prof, task_prof, notify_prof)
     web_areas, task_areas = buckets(web_prof, args.n), buckets(task_prof, args.n)
-    for label, areas in (("web", web_areas), ("worker", task_areas)):
-        print(f"{label}: own time by area, ms per operation")
+    notify_areas = buckets(notify_prof, args.n) if pcpu["notify"] else []
+    for label, areas in (("web", web_areas), ("worker", task_areas), ("separate receipt task", notify_areas)):
+        print(f"{label}: own time by area under cProfile, ms per submission")
         for area, ms in areas[:10]:
             print(f"   {ms:7.2f}  {area}")
     if args.write:
         rows = []
-        for label, areas, cpu, queries in (("web: POST /api/v1/requests/", web_areas, web_cpu, web_q),
-                                           ("worker: validate_request body", task_areas, task_cpu, task_q)):
-            rows.append(f"**{label}**: CPU median {statistics.median(web_cpu if cpu is web_cpu else task_cpu):.2f} ms "
-                        f"(min {min(cpu):.2f}) over {args.n}, {len(queries)} SQL queries. Own time under cProfile "
-                        "(profiling inflates Python time ~1.5-2×; compare areas, not totals):")
+        for label, areas, phase in (("web: POST /api/v1/requests/", web_areas, "web"),
+                                    ("worker: validate_request task", task_areas, "worker")):
+            rows.append(f"**{label}**: CPU median {med(cpu[phase]):.2f} ms (min {min(cpu[phase]):.2f}) over "
+                        f"{args.n} without a profiler, PostgreSQL backend {pg[phase]:.2f} ms, {counts[phase]} SQL "
+                        "queries. Own time under cProfile (profiling inflates Python time ~1.5-2×; compare areas, "
+                        "not totals):")
             rows.append("")
             rows.append(common.table(["ms/op", "area"], [(f"{ms:.2f}", area) for area, ms in areas[:8]]))
             rows.append("")
         common.write_section("profile", "\n".join([
             "## CPU per submission, web + worker (`bench/profile_submission.py`)", "",
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine_summary()}. "
-            f"{common.tree_state()}. In process (Django test Client for the POST, then `request_validate` as the "
-            "worker runs it), bench.settings on PostgreSQL, the machine shared with other runs.", "",
+            f"{common.tree_state()}. In process (Django test Client for the POST, then the `validate_request` "
+            "task body as the worker runs it), bench.settings on PostgreSQL, the machine shared with other runs.", "",
             f"```\n.venv/bin/python bench/profile_submission.py --n {args.n} --write\n```", "", *rows]))
     print("=== web, by own time ===\n" + top(web_prof, "tottime", args.top))
     print("=== web, cumulative ===\n" + top(web_prof, "cumulative", args.top))
     print("=== worker, by own time ===\n" + top(task_prof, "tottime", args.top))
     print("=== worker, cumulative ===\n" + top(task_prof, "cumulative", args.top))
+    if pcpu["notify"]:
+        print("=== separate receipt task, cumulative ===\n" + top(notify_prof, "cumulative", args.top))
     return 0
 
 

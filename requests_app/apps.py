@@ -27,6 +27,8 @@ def _register_outbox_topics() -> None:
     def notify(message):  # type: ignore[no-untyped-def]
         from . import tasks
 
+        if tasks.sending_notifications_here():  # the validation task sends its receipt itself
+            return tasks.send_notifications.run(message.pk)
         return tasks.send_notifications.apply_async(args=(message.pk,))
 
     relay.register("request.validate", validate)

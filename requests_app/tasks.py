@@ -3,7 +3,10 @@ with ``acks_late`` a message can be delivered twice (DESIGN.md §4.4)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 from celery import shared_task
 from django.conf import settings
@@ -21,10 +24,34 @@ from .states import Status
 log = logging.getLogger(__name__)
 
 
+_here = threading.local()
+
+
+@contextlib.contextmanager
+def notifications_sent_here() -> Iterator[None]:
+    """Inside, the ``notify.*`` outbox rows this task publishes after its commits are sent by
+    this task itself instead of by a second task (``apps._register_outbox_topics``): the
+    receipt of a validation costs no extra broker round trip and task. The row is still
+    written in the deciding transaction and marked sent only once planned, so a failure leaves
+    it pending for the sweeper, which hands it to a task as usual; a recipient whose delivery
+    fails gets its own retrying task either way."""
+    previous = getattr(_here, "active", False)
+    _here.active = True
+    try:
+        yield
+    finally:
+        _here.active = previous
+
+
+def sending_notifications_here() -> bool:
+    return bool(getattr(_here, "active", False))
+
+
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=300,
              max_retries=8)
 def validate_request(request_id: int) -> None:
-    request_validate(request_id=request_id)
+    with notifications_sent_here():
+        request_validate(request_id=request_id)
 
 
 @shared_task

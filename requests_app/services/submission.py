@@ -183,7 +183,7 @@ def clarification_submit(*, actor: Any, request: LegalRequest, message: str, cha
     validation task recomputes the deadlines from the new facts.
     """
     require_standing(actor)
-    with transaction.atomic():
+    with transaction.atomic(), audit.batch():  # its two audit events written together
         locked = lock_request(request)
         if locked.status != Status.CLARIFICATION_REQUESTED:
             raise InvalidState("This request is not waiting for a clarification.")

@@ -13,11 +13,13 @@ have happened meanwhile). A worker killed between the two leaves the request in
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -37,6 +39,42 @@ log = logging.getLogger(__name__)
 
 # After this many claims the request goes to a human instead of looping on a poison message.
 MAX_ATTEMPTS = 5
+
+# Namespace of the session advisory locks that mark a validation in progress ("LRV"), above
+# the 32-bit keys used elsewhere (poll_mailbox, the audit sealer's hashtext).
+_IN_PROGRESS_LOCKS = 0x4C5256 << 32
+
+
+@contextlib.contextmanager
+def _only_delivery(request_id: int) -> Iterator[bool]:
+    """True when no other delivery of this request's validation is running now.
+
+    With ``acks_late`` a task can be delivered twice (two workers, the outbox relay and its
+    sweeper, the stuck-request sweeper): a copy that arrives while another runs must neither
+    decide twice nor count as an attempt against ``MAX_ATTEMPTS``. The running one holds a
+    PostgreSQL session advisory lock on the request from before its claim until after its
+    decision; the lock goes with its database session if its worker dies (SIGKILL closes the
+    socket), so a redelivery after a crash, or a retry after a failure, is a new attempt.
+    """
+    if connection.vendor != "postgresql":  # embedded mode: one worker thread
+        yield True
+        return
+    key = _IN_PROGRESS_LOCKS + int(request_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        mine = bool(cursor.fetchone()[0])
+    if not mine:
+        log.info("validation of request %s already in progress elsewhere: duplicate delivery ignored", request_id)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        except DatabaseError:  # the session is gone, and its lock with it
+            log.warning("could not release the validation lock of request %s", request_id, exc_info=True)
 
 
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
@@ -78,10 +116,23 @@ def assess(request: LegalRequest) -> tuple[Decision, datetime]:
     return decision, clarified_at or request.received_at
 
 
+_fingerprint: tuple[object, str] | None = None
+
+
+def _config_fingerprint() -> str:
+    """``config_fingerprint()`` of the current provider configuration, computed once per
+    configuration (``provider_config()`` returns the same object while the settings stay)."""
+    global _fingerprint
+    config = provider_config()
+    if _fingerprint is None or _fingerprint[0] is not config:
+        _fingerprint = (config, config_fingerprint(config))
+    return _fingerprint[1]
+
+
 def decision_record(decision: Decision, request: LegalRequest | None = None,
                     targets: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     record = decision.to_dict()
-    record["config_fingerprint"] = config_fingerprint()
+    record["config_fingerprint"] = _config_fingerprint()
     if request is not None:
         # The engine proposes, a person decides: the drafted Annex III the legal team edits and signs.
         if targets is None:
@@ -141,15 +192,25 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
 
 
 def request_validate(*, request_id: int) -> LegalRequest | None:
-    """Validate one request end to end (the body of the Celery task)."""
+    """Validate one request end to end (the body of the Celery task). None when there was
+    nothing to do: already decided, withdrawn, or being validated by another delivery."""
+    with _only_delivery(request_id) as mine:
+        if not mine:
+            return None
+        return _validate(request_id)
+
+
+def _validate(request_id: int) -> LegalRequest | None:
     request = request_claim_for_validation(request_id=request_id)
     if request is None:
         return None
     if request.validation_attempts > MAX_ATTEMPTS:
         return _give_up(request)
     decision, period_start = assess(request)
-    with transaction.atomic():
-        current = lock_request(request, select_related=("linked_request",))
+    # One transaction, its audit events written together at its end (one chain-head lock).
+    with transaction.atomic(), audit.batch():
+        # The order an Annex V/VI refers to is read with the lock, and only when there is one.
+        current = lock_request(request, select_related=("linked_request",) if request.linked_request_id else ())
         if current.status != Status.VALIDATING:
             return None
         record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])

@@ -1,0 +1,76 @@
+"""The SQL statements of one submission and its validation, as production runs them (issue 9 item 5).
+
+An upper bound per side, so that waste (an N+1, a read-back, a redundant save, an audit event
+written statement by statement) cannot creep back unnoticed. The transactions really commit
+(``transaction=True``), so the after-commit work is counted where it runs: the outbox publish
+of the web side, and on the worker side the receipt that the validation task sends itself.
+Only the broker is left out (``apply_async`` is recorded, not sent).
+
+At 34d4ec4 the figures were 14 (web) and 28, then 11 more in a second task for the receipt
+(BEGIN and COMMIT included): every audit event took 4 to 6 statements (head lock, chain
+creation, sequence, insert, head update), one per event.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit import trail as audit
+from audit.models import AuditEvent
+from outbox.models import OutboxMessage, OutboxStatus
+from requests_app import tasks
+from requests_app.models import LegalRequest, Notification
+from requests_app.states import Status
+from tests.conftest import client_for, epoc_body
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="statement counts of the PostgreSQL path"),
+]
+
+# Statements as the test cursor logs them, BEGIN / SAVEPOINT / COMMIT included (round trips too).
+# Web: token; BEGIN, reference number, request, targets, outbox row, audit (head, then event
+# and head in one), COMMIT; outbox row sent.
+WEB_BUDGET = 10
+# Worker: in-progress lock; claim (BEGIN, request, targets, move in a savepoint (4), audit 2,
+# COMMIT); decision (BEGIN, request, timers, move in a savepoint (3), outbox row, audit 2 for
+# both events, COMMIT); unlock; and the receipt it sends itself, before marking its outbox row
+# sent (notifications.plan 6, notifications.send 5; one recipient).
+WORKER_BUDGET = 33
+
+
+def queries(context: CaptureQueriesContext) -> str:
+    return "\n".join(q["sql"][:150] for q in context.captured_queries)
+
+
+def test_one_submission_and_its_validation_stay_within_their_query_budget(officer, no_broker):
+    api = client_for(officer)
+    assert api.get("/api/v1/requests/").status_code == 200  # the token's first use is written once
+    with CaptureQueriesContext(connection) as web:
+        response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201, response.content
+    request = LegalRequest.objects.get(reference=response.json()["reference"])
+    assert no_broker == [("validate_request", (request.pk,))]
+    assert len(web) <= WEB_BUDGET, f"{len(web)} queries:\n{queries(web)}"
+
+    mail.outbox = []
+    with CaptureQueriesContext(connection) as worker:
+        tasks.validate_request.run(request.pk)
+    request.refresh_from_db()
+    assert request.status == Status.IN_REVIEW and request.validation_attempts == 1
+    assert len(worker) <= WORKER_BUDGET, f"{len(worker)} queries:\n{queries(worker)}"
+
+    # What the statements did: every event in the chain, every outbox row sent, the receipt
+    # sent once by the validation task itself (no second task on the broker).
+    assert list(AuditEvent.objects.filter(request_id=request.pk).order_by("chain_seq")
+                .values_list("action", flat=True)) == ["request.submitted", "request.status_changed",
+                                                      "request.validated", "request.status_changed"]
+    assert audit.verify_chain() is None
+    assert set(OutboxMessage.objects.filter(request=request).values_list("topic", "status")) == {
+        ("request.validate", OutboxStatus.SENT), ("notify.new_request", OutboxStatus.SENT)}
+    assert no_broker == [("validate_request", (request.pk,))]
+    assert [m.to for m in mail.outbox] == [[officer.email]]
+    assert Notification.objects.filter(request=request, status="sent").count() == 1
