@@ -51,6 +51,7 @@ def assert_admin_shows_undelivered(client: Client, request: LegalRequest, row: N
         assert "Emergency alert not yet delivered" in html, name
         assert f"emergency alert to {row.recipient} not yet delivered, {row.attempts} attempts" in html, name
         assert row.last_error.split(":")[0] in html, f"{name}: the last error is shown"
+        assert row.deliver_after is not None
         assert "next try" in html and f"{row.deliver_after.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" in html, name
 
 
