@@ -422,6 +422,9 @@ STUCK_EMERGENCY_SWEEP_SECONDS = env.float("STUCK_EMERGENCY_SWEEP_SECONDS", defau
 # A notification still pending after this is tried once more by the sweeper, then parked as a
 # dead letter (failed). It must exceed send_notification's whole retry chain (about 5 min).
 NOTIFY_STUCK_AFTER = timedelta(seconds=env.int("NOTIFY_STUCK_AFTER_SECONDS", default=900))
+# The emergency alert (on-call e-mail of an emergency request, 8 hours) is never parked while
+# its request is open: it is retried by the sweeper, the wait doubling from 5 s up to this.
+NOTIFY_EMERGENCY_RETRY_MAX_SECONDS = env.int("NOTIFY_EMERGENCY_RETRY_MAX_SECONDS", default=300)
 
 # --- The public mailbox (issue 12 items 3, 4; docs/operations.md "The public mailbox") -------
 # smtp: an SMTP receiver the provider's mail server forwards to; lmtp: the same over LMTP;

@@ -56,6 +56,7 @@ def _index_with_dashboard(request, extra_context=None):
     extra = dict(extra_context or {})
     if can(request.user, "review"):
         extra["lrp_dashboard"] = dashboard()
+        extra["undelivered_alerts"] = dead_letters.undelivered_emergency_alerts()
     return _default_index(request, extra)
 
 
@@ -304,6 +305,15 @@ class OutboxMessageAdmin(RetryDiscardAdmin):
     list_filter = ["status"]
     list_select_related = ["request"]
     ordering = ["-id"]
+    change_list_template = "admin/outbox/outboxmessage/change_list.html"
+
+    class Media:
+        css = {"all": ["admin_queue/queue.css"]}
+
+    def changelist_view(self, request, extra_context=None):
+        # The e-mails behind an alert.* row: an emergency alert not yet delivered is shown here too.
+        extra = {**(extra_context or {}), "undelivered_alerts": dead_letters.undelivered_emergency_alerts()}
+        return super().changelist_view(request, extra)
 
     def requeue(self, rows, *, actor) -> int:
         return dead_letters.outbox_retry(actor=actor, ids=[r.pk for r in rows])
@@ -311,10 +321,27 @@ class OutboxMessageAdmin(RetryDiscardAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(RetryDiscardAdmin):
-    list_display = ["id", "event", "recipient", "status", "request", "attempts", "created_at", "sent_at", "last_error"]
+    list_display = ["id", "event", "recipient", "status", "delivery", "request", "attempts", "created_at", "sent_at",
+                    "last_error"]
     list_filter = ["status"]
     list_select_related = ["request"]
     ordering = ["-created_at", "-id"]
+    change_list_template = "admin/requests_app/notification/change_list.html"
+
+    class Media:
+        css = {"all": ["admin_queue/queue.css"]}
+
+    @admin.display(description="delivery")
+    def delivery(self, obj):
+        text = dead_letters.delivery_state(obj)
+        if not text:
+            return "—"
+        level = "overdue" if text.startswith("emergency") else "warn"
+        return format_html('<span class="lrp-badge lrp-badge-{}">{}</span>', level, text)
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {**(extra_context or {}), "undelivered_alerts": dead_letters.undelivered_emergency_alerts()}
+        return super().changelist_view(request, extra)
 
     def requeue(self, rows, *, actor) -> int:
         return dead_letters.notification_retry(actor=actor, ids=[r.pk for r in rows])

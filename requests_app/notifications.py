@@ -332,7 +332,8 @@ def plan(outbox_id: int) -> list[int]:
 
 
 def send(notification_id: int) -> bool:
-    """Send one pending notification; True when sent now. Raises on an SMTP failure."""
+    """Send one pending notification; True when sent now. Raises on an SMTP failure, after
+    recording it (attempts, last error, the next try in ``deliver_after``)."""
     try:
         # The row lock is held while sending, so a concurrent redelivery skips the row; a
         # crash after the SMTP server accepted but before commit is the only way to send twice.
@@ -347,23 +348,81 @@ def send(notification_id: int) -> bool:
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
             mail.send()
-            row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
-            row.attempts += 1
-            row.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+            failed_before, row.attempts = row.attempts, row.attempts + 1
+            row.status, row.sent_at, row.last_error, row.deliver_after = (NotificationStatus.SENT, timezone.now(),
+                                                                          "", None)
+            row.save(update_fields=["attempts", "status", "sent_at", "last_error", "deliver_after"])
+            if failed_before and row.event in PERSISTENT_EVENTS:
+                # The on-call alert went out late: when, and after how many tries, is evidence
+                # for the 8-hour period of the emergency.
+                audit.record("notification.emergency_alert_delivered", request=row.request, obj=row,
+                             authority_id=row.request.authority_id if row.request else None,
+                             data={"recipient": row.recipient, "attempts": row.attempts,
+                                   "queued_at": row.created_at, "delivered_at": row.sent_at})
         # The Notification row (state, attempts, sent_at) is the delivery record; shown per request
-        # in the admin. E-mails are not audit events (they change nothing).
+        # in the admin. E-mails are not audit events (they change nothing), except the emergency
+        # alert's delay above and its first failure (``_record_failure``).
     except Exception as exc:
-        Notification.objects.filter(pk=notification_id).update(
-            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
 
 
-def mark_failed(notification_id: int, error: str) -> None:
-    Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
-        status=NotificationStatus.FAILED, last_error=error[:2000]
-    )
+# The emergency alert (the on-call e-mail of an emergency request: Reg. (EU) 2023/1543
+# Art. 10(4), 8 hours from receipt; 18 U.S.C. § 2702(b)(8), (c)(4)) is never given up while its
+# request is open: it is retried with capped backoff until an SMTP server accepts it. Any
+# other e-mail is parked as a dead letter after its retries.
+PERSISTENT_EVENTS = frozenset({"alert.emergency"})
+RETRY_BASE_SECONDS = 5
+RETRY_MAX_SECONDS = 600
+
+
+def must_deliver(row: Notification) -> bool:
+    """Whether ``row`` may never be parked as failed: an emergency alert of an open request."""
+    return row.event in PERSISTENT_EVENTS and row.request is not None and row.request.is_open
+
+
+def retry_delay(attempts: int, *, persistent: bool = False) -> timedelta:
+    """The wait after the ``attempts``-th failed try: doubling from 5 s, capped (the emergency
+    alert's cap is ``NOTIFY_EMERGENCY_RETRY_MAX_SECONDS``)."""
+    cap = settings.NOTIFY_EMERGENCY_RETRY_MAX_SECONDS if persistent else RETRY_MAX_SECONDS
+    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), cap))
+
+
+def _record_failure(notification_id: int, error: str) -> None:
+    """Count a failed try on a pending row, keep its error and set its next try."""
+    with transaction.atomic():
+        row = (Notification.objects.select_for_update(of=("self",)).select_related("request")
+               .filter(pk=notification_id, status=NotificationStatus.PENDING).first())
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error[:2000]
+        row.deliver_after = timezone.now() + retry_delay(row.attempts, persistent=row.event in PERSISTENT_EVENTS)
+        row.save(update_fields=["attempts", "last_error", "deliver_after"])
+        if row.attempts == 1 and row.event in PERSISTENT_EVENTS:
+            audit.record("notification.emergency_alert_failing", request=row.request, obj=row,
+                         authority_id=row.request.authority_id if row.request else None,
+                         data={"recipient": row.recipient, "error": row.last_error[:500],
+                               "next_try": row.deliver_after})
+
+
+def mark_failed(notification_id: int, error: str) -> bool:
+    """Park a pending notification as a dead letter (True), unless it must still be delivered
+    (``must_deliver``): then it stays pending, with the error, for its next try (False)."""
+    row = Notification.objects.select_related("request").filter(
+        pk=notification_id, status=NotificationStatus.PENDING).first()
+    if row is None:
+        return False
+    if must_deliver(row):
+        # The failed try is already counted with its error (``send``); only make sure it has a next one.
+        if row.deliver_after is None:
+            Notification.objects.filter(pk=row.pk, status=NotificationStatus.PENDING).update(
+                deliver_after=timezone.now() + retry_delay(row.attempts, persistent=True),
+                last_error=row.last_error or error[:2000])
+        return False
+    return bool(Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.FAILED, last_error=error[:2000]))
 
 
 # --- digest and quiet hours -----------------------------------------------------------------

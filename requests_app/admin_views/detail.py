@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from audit.models import AuditEvent
 
 from ..models import LegalRequest, ResponseFile, ResponsePackage
+from ..services.dead_letters import undelivered_emergency_alerts
 from .timeline import timeline
 
 
@@ -45,4 +46,6 @@ def related_context(obj: LegalRequest) -> dict[str, Any]:
         "notifications": list(obj.notifications.only("event", "recipient", "status", "attempts", "last_error",
                                                      "sent_at", "created_at").order_by("created_at", "id")),
         "timeline": timeline(events),
+        # Emergency alerts of this request still being retried (the warning at the top of the page).
+        "undelivered_alerts": undelivered_emergency_alerts(request=obj),
     }

@@ -35,6 +35,7 @@ from ..access import visible_requests
 from ..models import Attachment, AttachmentKind, LegalRequest
 from ..permissions import is_legal_admin
 from ..uploads import CheckedUpload, SandboxLimits, UploadRejected, check_upload
+from ..workflow import lock_request
 from .errors import InvalidState
 
 
@@ -97,14 +98,21 @@ def attachment_add(*, actor: Any, request: LegalRequest, upload: Any, kind: str 
         crypto.write_encrypted(paths[0], data)
         crypto.write_private(paths[1], checked.clean)  # the rewritten copy that is served
         with transaction.atomic():
+            # Lock order, as every writer of a request: the request row, then its rows, then its
+            # audit chain head. The attachment's foreign key is checked at COMMIT (deferred), so
+            # without this lock an upload took the chain head before the request row, and a
+            # transition (request row, then chain head) at that moment deadlocked with it.
+            locked = lock_request(request)
+            if not locked.is_open:  # checked again under the lock: a withdrawal may have won
+                raise InvalidState("Documents can no longer be added to a closed request.")
             attachment = Attachment.objects.create(
-                request=request, kind=kind, original_name=_safe_name(getattr(upload, "name", "")),
+                request=locked, kind=kind, original_name=_safe_name(getattr(upload, "name", "")),
                 stored_name=stored_name, sha256=checked.sha256, size=checked.size,
                 page_count=checked.page_count, uploaded_by=actor,
                 original_stored_name=original_name, original_sha256=checked.original_sha256,
                 original_size=checked.original_size, removed=checked.removed, signatures=checked.signatures,
             )
-            audit.record("attachment.added", actor=actor, request=request, obj=attachment, ip_address=ip_address,
+            audit.record("attachment.added", actor=actor, request=locked, obj=attachment, ip_address=ip_address,
                          data={"sha256": checked.sha256, "size": checked.size, "kind": kind,
                                "original_sha256": checked.original_sha256,
                                "original_size": checked.original_size,

@@ -91,9 +91,27 @@ def fire_due(limit: int = 500) -> int:
     for timer_id in due_ids(now, limit):
         try:
             fired += fire(timer_id, now=now)
-        except Exception:  # the database itself failed for this one; the next sweep retries
+        except Exception as exc:  # the database itself failed under this one (its session may be gone)
             log.exception("timer %s could not be fired", timer_id)
+            _count_failure(timer_id, exc, now)
     return fired
+
+
+def _count_failure(timer_id: int, exc: BaseException, now: datetime) -> None:
+    """Count a failure that took the transaction (or the session) down with it, on a fresh
+    session, so that it is retried with backoff and parked in the end like any other; if the
+    database is still down, the next sweep tries the timer again."""
+    if not transaction.get_connection().in_atomic_block:
+        transaction.get_connection().close_if_unusable_or_obsolete()
+    try:
+        with transaction.atomic():
+            timer = (Timer.objects.select_for_update(of=("self",)).select_related("request")
+                     .filter(pk=timer_id, fired_at__isnull=True, cancelled_at__isnull=True, dead_at__isnull=True)
+                     .first())
+            if timer is not None:
+                _record_failure(timer, exc, now)
+    except Exception:
+        log.exception("the failure of timer %s could not be recorded", timer_id)
 
 
 # --- dead letters (the legal admin, through services/dead_letters.py) ---------------------

@@ -11,6 +11,7 @@ seconds. Their clock starts at the test's instant and runs (``running_clock``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -25,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
 from accounts.services import token_issue
 from audit.models import AuditEvent
-from audit.trail import verify_chain
+from audit.trail import verify
 from requests_app.models import LegalRequest
 from requests_app.states import Status
 from tests.conftest import child_clock_env, epoc_body
@@ -227,9 +229,13 @@ def decided(ids: list[int]) -> bool:
     return not LegalRequest.objects.filter(pk__in=ids, status__in=PENDING).exists()
 
 
-def assert_books_balance(ids: list[int]) -> None:
-    """submitted = decided = audited, each once; the audit chain verifies."""
-    connection.close()  # a fresh session: the rig may have killed this one's peers
+def assert_books_balance(ids: list[int], *, validations: int = 1) -> None:
+    """submitted = decided = audited, each once (``validations``: rounds of validation each
+    request went through, e.g. 2 after a clarification answer); every state a request is in
+    is the end of its audited transitions (no half transition: no move without its event, no
+    event without its move); the audit chain verifies."""
+    if not connection.in_atomic_block:
+        connection.close()  # a fresh session: the rig may have killed this one's peers
     requests = LegalRequest.objects.filter(pk__in=ids)
     assert requests.count() == len(ids)
     assert not requests.filter(status__in=PENDING).exists()
@@ -237,8 +243,24 @@ def assert_books_balance(ids: list[int]) -> None:
     validated = [int(pk or 0) for pk in AuditEvent.objects.filter(request_id__in=ids, action="request.validated")
                  .values_list("request_id", flat=True)]
     assert submitted == len(ids)
-    assert sorted(validated) == sorted(ids), "each request validated exactly once"
+    assert sorted(validated) == sorted(ids * validations), "each request validated exactly once per round"
+    for request in requests:
+        assert request.decision, f"{request.reference}: validated without a decision"
+        state = Status.RECEIVED
+        for data in (AuditEvent.objects.filter(request_id=request.pk, action="request.status_changed")
+                     .order_by("seq").values_list("data", flat=True)):
+            assert data["from"] == state, f"{request.reference}: audited move from {data['from']}, was in {state}"
+            state = data["to"]
+        assert state == request.status, f"{request.reference}: in {request.status}, audited to {state}"
+    assert_audit_verifies()
+
+
+def assert_audit_verifies() -> None:
+    """``verify_audit``: every chain, head and seal intact."""
     # The rig's processes each start their clock on boot (portal/test_settings.py): like hosts,
     # they may disagree by a second or two, which is the skew the setting exists for.
     with override_settings(AUDIT_CLOCK_SKEW_SECONDS=5):
-        assert verify_chain() is None
+        out = io.StringIO()
+        call_command("verify_audit", stdout=out)  # raises CommandError naming the first broken link
+        assert out.getvalue().startswith("audit chain intact"), out.getvalue()
+        assert verify()[1].events > 0
