@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_ADMIN_DB", "lrp_bench_admin")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-COMMAND = "cd /work/main && .venv/bin/python bench/admin_queue.py"
+COMMAND = ".venv/bin/python bench/admin_queue.py"
 
 # Weighted vocabularies: (value, weight). Weights are relative.
 STATUSES = [("closed", 38), ("produced", 15), ("in_review", 12), ("preserving", 6), ("awaiting_enforcing_authority", 5),
@@ -51,10 +51,46 @@ def _weighted_case(column_expr: str, pairs: list[tuple[str, int]]) -> str:
     return "CASE " + " ".join(parts[:-1]) + f" ELSE '{pairs[-1][0]}' END"
 
 
-def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str) -> str:
+SEEDED_COLUMNS = (
+    "reference", "authority_id", "submitted_by_id", "channel", "country", "assigned_to_id", "instrument", "lifecycle",
+    "status", "resolution", "status_changed_at", "data_categories", "case_reference", "summary", "language",
+    "offence_description", "offence_legal_provisions", "listed_offence", "via_information_system", "emergency",
+    "emergency_reason", "validation_authority_type", "validation_authority_name", "validation_reference",
+    "enforcing_authority_notified", "art_8_2_exception", "confidential", "confidentiality_reason", "linked_reference",
+    "addressee_country", "person_residence_country", "received_at", "due_at", "deadline_explanation", "warn_at",
+    "breach_at", "validation_attempts", "receipt_hash", "updated_at",
+)
+# A NOT NULL column added to the model after this seeder was written gets its type's neutral value
+# (Django sets no database defaults), so the seed keeps working as the schema grows.
+NEUTRAL = {"boolean": "false", "integer": "0", "bigint": "0", "smallint": "0", "character varying": "''",
+           "text": "''", "jsonb": "'{}'::jsonb", "timestamp with time zone": "x.received", "date": "x.received::date"}
+
+
+def unseeded_columns() -> dict[str, str]:
+    """{column: SQL value} for the NOT NULL, default-less columns of the request table that
+    ``seed_sql`` does not name (for example ``designated_unresponsive``, ``offence_country``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = "
+                       "'requests_app_legalrequest' AND is_nullable = 'NO' AND column_default IS NULL "
+                       "AND column_name <> 'id' ORDER BY ordinal_position")
+        missing = [(name, kind) for name, kind in cursor.fetchall() if name not in SEEDED_COLUMNS]
+    unknown = [f"{name} ({kind})" for name, kind in missing if kind not in NEUTRAL]
+    if unknown:
+        raise SystemExit(f"seed: no neutral value for the new NOT NULL columns {', '.join(unknown)}: "
+                         "add them to bench/admin_queue.py")
+    return {name: NEUTRAL[kind] for name, kind in missing}
+
+
+def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str,
+             extra: dict[str, str] | None = None) -> str:
     instrument = _weighted_case("r.i", [(v, w) for v, _, w in INSTRUMENTS])
     lifecycle = "CASE " + " ".join(f"WHEN x.instrument = '{v}' THEN '{lc}'" for v, lc, _ in INSTRUMENTS) + " END"
     countries = "(ARRAY[" + ",".join(f"'{c}'" for c in COUNTRIES) + "])"
+    extra = extra or {}
+    extra_columns = "".join(f", {name}" for name in extra)
+    extra_values = "".join(f", {value}" for value in extra.values())
     return f"""
     SELECT setseed(0.42);
     INSERT INTO requests_app_legalrequest (
@@ -64,13 +100,13 @@ def seed_sql(rows: int, authority_ids: str, officer_id: int, staff_ids: str) -> 
         validation_authority_type, validation_authority_name, validation_reference, enforcing_authority_notified,
         art_8_2_exception, confidential, confidentiality_reason, linked_reference, addressee_country,
         person_residence_country, received_at, due_at, deadline_explanation, warn_at, breach_at,
-        validation_attempts, receipt_hash, updated_at)
+        validation_attempts, receipt_hash, updated_at{extra_columns})
     SELECT 'LRP-2025-' || lpad(x.g::text, 7, '0'), x.authority_id, {officer_id}, 'api', x.country,
            CASE WHEN x.a < 0.3 THEN ({staff_ids})[1 + (x.g % array_length({staff_ids}, 1))] END,
            x.instrument, {lifecycle}, x.status, '', x.received, 'subscriber',
            'CASE-' || (x.g % 200000)::text, '', 'en', '', '', '', false, x.e < 0.01, '', '', '', '', false, false,
            false, '', '', '', '', x.received, x.due, '', x.due - interval '2 days', x.due - interval '12 hours', 1,
-           md5(x.g::text) || md5(x.g::text), x.received
+           md5(x.g::text) || md5(x.g::text), x.received{extra_values}
     FROM (
         SELECT r.g, {instrument} AS instrument, {_weighted_case("r.s", STATUSES)} AS status,
                ({authority_ids})[1 + (r.g % array_length({authority_ids}, 1))] AS authority_id,
@@ -156,7 +192,7 @@ def seed(rows: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE requests_app_target, requests_app_legalrequest RESTART IDENTITY CASCADE")
         ids = lambda values: "ARRAY[" + ",".join(map(str, values)) + "]::bigint[]"  # noqa: E731
-        cursor.execute(seed_sql(rows, ids(authorities), officer.pk, ids(staff)))
+        cursor.execute(seed_sql(rows, ids(authorities), officer.pk, ids(staff), unseeded_columns()))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE requests_app_legalrequest")
         cursor.execute("VACUUM ANALYZE requests_app_target")
@@ -264,9 +300,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only, leave bench/RESULTS.md alone")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="create, migrate and seed $BENCH_ADMIN_DB (if it lacks the rows), then stop")
     args = parser.parse_args()
     setup_django()
     started = time.perf_counter()
+    if args.seed_only:
+        seed(args.rows)
+        return
     body = run(args.rows, args.runs)
     print(body)
     print(f"total {time.perf_counter() - started:.0f} s")
