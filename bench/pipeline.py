@@ -303,6 +303,8 @@ class Run:
 
     @property
     def sustained(self) -> float:
+        if not self.steps:
+            return float("nan")  # not measured in this run
         return max((s.rate for s in self.steps if s.passed), default=0.0)
 
 
@@ -344,7 +346,7 @@ def one_run(n: int, args: argparse.Namespace, token: str, body: bytes, floor_bod
     else:
         candidates = [round(estimate * f) for f in (0.9, 0.65, 0.4)]
     for rate in candidates:
-        if time.monotonic() > deadline - args.step - 15:
+        if run.steps and time.monotonic() > deadline - args.step - 15:  # the first step is always tried
             print(f"run {n}: time budget reached, not trying {rate:g}/s")
             break
         wait_drained(run_since, 30.0)  # each step starts with an empty backlog
@@ -475,7 +477,8 @@ def figures(runs: list[Run]) -> list[common.Figure]:
                       "floor 2 req/s, closed loop", [r.saturated_floor.rate for r in runs], fmt="{:.0f}"),
         common.Figure("sustained rate, no growing backlog, req/s", sustained,
                       "floor 2 req/s, closed loop", [r.saturated_floor.rate for r in runs],
-                      aim=f"≥ {AIM_SUSTAINED:.0f}/s", met=common.median(sustained) >= AIM_SUSTAINED, fmt="{:.0f}"),
+                      aim=f"≥ {AIM_SUSTAINED:.0f}/s", met=bool(common.median(sustained) >= AIM_SUSTAINED),
+                      fmt="{:.0f}"),
     ]
     for key in CPU_KEYS:
         out.append(common.Figure(f"CPU per request, {key}, light load, ms",
