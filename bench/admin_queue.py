@@ -224,6 +224,7 @@ def cases(staff_user) -> list[tuple[str, str]]:
         ("search case reference", base + f"?q={sample['case_reference']}"),
         ("search target value", base + "?q=user_50000"),
         ("change page", base + f"{sample['id']}/change/"),
+        ("admin index (dashboard)", "/admin/"),
     ]
 
 
@@ -249,8 +250,9 @@ def measure(client, url: str, runs: int) -> tuple[float, float, float, int, str]
             f"{db_ms:.0f} ms (slowest {float(slowest['time']) * 1000:.0f} ms)")
 
 
-FLOOR_URL = "/admin/"
-SUMMARY_PAGES = ("changelist, unfiltered", "changelist, page 50 (OFFSET 4,900)", "filter status=in_review & country=DE",
+FLOOR_URL = "/admin/accounts/authority/"  # the same changelist machinery over a small table
+SUMMARY_PAGES = ("admin index (dashboard)", "changelist, unfiltered", "changelist, page 50 (OFFSET 4,900)",
+                 "filter status=in_review & country=DE",
                  "search target value", "change page")
 AIM_MS = 150.0
 
@@ -258,7 +260,7 @@ AIM_MS = 150.0
 def run(rows: int, runs: int, samples: int) -> tuple[str, list]:
     from django.test import Client
 
-    from accounts.models import User
+    from accounts.models import Authority, User
     from bench.common import Figure, spread
     from requests_app.admin_views.queue import EXACT_COUNT_LIMIT
 
@@ -276,11 +278,11 @@ def run(rows: int, runs: int, samples: int) -> tuple[str, list]:
             results[name].append(measure(client, url, samples))
         print(f"run {n + 1}: floor {floor[-1]:.1f} ms, " + ", ".join(
             f"{name} {results[name][-1][0]:.0f}" for name, _ in pages), flush=True)
-    lines = ["| page | median ms | p95 ms | Python CPU ms | queries | DB time, one run | × admin index (floor) |",
+    lines = ["| page | median ms | p95 ms | Python CPU ms | queries | DB time, one run | × floor |",
              "|---|---|---|---|---|---|---|"]
     misses: list[str] = []
     notes: list[str] = []
-    figures = [Figure("admin index page (the floor itself), ms", floor)]
+    figures = []
     for name, _ in pages:
         per_run = results[name]
         medians = [r[0] for r in per_run]
@@ -295,7 +297,8 @@ def run(rows: int, runs: int, samples: int) -> tuple[str, list]:
                          f"Python {statistics.median(r[2] for r in per_run):.0f} ms CPU")
         if name in SUMMARY_PAGES:
             figures.append(Figure(f"admin {name} at {rows // 1000:,}k rows, ms", medians,
-                                  "admin index page, ms", floor, aim=f"< {AIM_MS:.0f} ms", met=med < AIM_MS))
+                                  "authority changelist (small table), ms", floor, aim=f"< {AIM_MS:.0f} ms",
+                                  met=med < AIM_MS))
     load = os.getloadavg()
     verdict = "every page met the aim (median < 150 ms)" if not misses else "missed on: " + ", ".join(misses)
     body = "\n".join([
@@ -307,14 +310,15 @@ def run(rows: int, runs: int, samples: int) -> tuple[str, list]:
         f"{rows:,} requests (status 38% closed, 12% in_review…; 28 countries skewed to DE/FR/US; emergency ≈1%; "
         "due_at ±30 days, 5% null; 30% assigned; one target per 10 requests), VACUUM ANALYZE, then Django's "
         "test Client logged in as a legal admin, DEBUG off, 100 rows per page. Each of the "
-        f"{runs} runs requests the floor (the admin index page, same session, middleware and admin templates) and "
+        f"{runs} runs requests the floor (the authority changelist, {Authority.objects.count()} rows: the same "
+        "session, middleware, admin changelist code and templates over a small table) and "
         f"then every page: 1 warm-up + {samples} timed requests, the run's value is their median; one more "
         "request under CaptureQueriesContext counts the queries (session, user, page count, page rows, …). "
         f"Cells: median (min–max) over the {runs} runs; the ratio is taken within each run.",
         f"Counting: exact up to {EXACT_COUNT_LIMIT:,} rows (a COUNT over a LIMIT sub-select), above that the "
         "planner's estimate (EXPLAIN); no full-table COUNT(*), no DISTINCT filter.",
         "",
-        f"Floor, admin index page: {spread(floor)} ms.",
+        f"Floor, authority changelist: {spread(floor)} ms.",
         "",
         *lines,
         "",
