@@ -615,8 +615,12 @@ def versions() -> str:
 RESULTS_HEADER = """# Benchmark results
 
 Measured by the scripts in `bench/` on the project machine; each section is rewritten by its own
-script (`intake`, `pipeline`, `rules`). Figures are from single runs unless stated, so treat
-differences under ~5% as noise. Reference figures: /work/shared/reference/performance.md.
+script. `make bench` (`bench/run_all.py`) runs every script with `--runs 3`: each figure is the
+median (min–max) over the runs, with the floor it is compared to measured in the same run (ratios
+are taken within each run), and the "run_all" section gathers every figure in one table with the
+machine. `make load` writes the "load" section. The machine is shared with other engineers' work:
+read the "others' CPU" columns and the load averages, and compare ratios rather than absolute
+figures with the reference (/work/shared/reference/performance.md).
 """
 
 SECTION_ORDER = ("intake", "pipeline", "rules")
