@@ -60,6 +60,14 @@ SCRIPTS = {
     "admin_queue": ["bench/admin_queue.py", "--samples", "5"],
     "audit_contention": ["bench/audit_contention.py", "--duration", "5"],
 }
+# --quick: the same figures on reduced windows (shorter load steps, fewer samples), ~10 minutes.
+QUICK = {
+    "intake": ["bench/intake.py", "--workers", "2", "--conc", "8,32", "--warmup", "1", "--duration", "3"],
+    "pipeline": ["bench/pipeline.py", "--light", "6", "--saturate", "6", "--step", "10", "--budget", "200"],
+    "rules": ["bench/rules.py", "--seconds", "1"],
+    "admin_queue": ["bench/admin_queue.py", "--samples", "3"],
+    "audit_contention": ["bench/audit_contention.py", "--duration", "3"],
+}
 # Scripts owned elsewhere: run if present, their own way (see run_guest).
 GUESTS = {
     "profile_submission": ["bench/profile_submission.py", "--n", "100", "--write"],
@@ -395,8 +403,11 @@ def report(figures: dict[str, list[common.Figure]], live: list[dict], big: list[
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}. "
              f"{common.tree_state()}. Wall time {took:.0f} s (load average at the end "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other users' work shares the machine).", "",
-             f"```\n.venv/bin/python bench/run_all.py --runs {args.runs} --rows {args.rows}"
+             f"```\n.venv/bin/python bench/run_all.py --runs {args.runs} --rows {args.rows} --requests "
+             f"{args.requests} --big-budget {args.big_budget:g}" + (" --quick" if args.quick else "")
              + (f" --skip {args.skip}" if args.skip else "") + "\n```", "",
+             *(["**Reduced sizes (`--quick`)**: shorter load windows and fewer samples than `make bench`; the "
+                "same figures, floors and runs.", ""] if args.quick else []),
              "What ran (each script repeated itself and wrote its own section of this file, with details):", ""]
     lines += [f"- `{name}`: {state}" for name, state in ran.items()]
     lines += ["", "Every figure: median (min–max) over the runs (each run's value is its own median over its "
@@ -435,6 +446,8 @@ def main() -> int:
     parser.add_argument("--big-budget", type=float, default=200.0,
                         help="no further transparency-report run after this many seconds (default 200)")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone (every script)")
+    parser.add_argument("--quick", action="store_true",
+                        help="reduced windows and samples (same figures, same runs); use with --requests 2000")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -443,7 +456,7 @@ def main() -> int:
     ran: dict[str, str] = {}
     figures: dict[str, list[common.Figure]] = {}
     work = Path(tempfile.mkdtemp(prefix="lrp_run_all_"))
-    for name, argv in SCRIPTS.items():
+    for name, argv in (QUICK if args.quick else SCRIPTS).items():
         if name in skip:
             ran[name] = "skipped (--skip)"
             continue
