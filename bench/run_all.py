@@ -446,6 +446,9 @@ def main() -> int:
     parser.add_argument("--big-budget", type=float, default=200.0,
                         help="no further transparency-report run after this many seconds (default 200)")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone (every script)")
+    parser.add_argument("--section", default="run_all",
+                        help="the section of bench/RESULTS.md to write (default run_all; another name keeps it, e.g. "
+                             "for a partial run with --skip)")
     parser.add_argument("--quick", action="store_true",
                         help="reduced windows and samples (same figures, same runs); use with --requests 2000")
     args = parser.parse_args()
@@ -497,7 +500,7 @@ def main() -> int:
     body = report(figures, live, big, args, ran, time.perf_counter() - started)
     print(body)
     if not args.no_write:
-        common.write_section("run_all", body)
+        common.write_section(args.section, body)
     return 0
 
 
