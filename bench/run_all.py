@@ -399,7 +399,9 @@ ORDER = ("intake", "pipeline", "rules", "admin_queue", "audit_contention", "prof
 
 def report(figures: dict[str, list[common.Figure]], live: list[dict], big: list[dict], args: argparse.Namespace,
            ran: dict[str, str], took: float) -> str:
-    lines = ["## All benchmarks (`make bench` = `bench/run_all.py`)", "",
+    title = ("## All benchmarks (`make bench` = `bench/run_all.py`)" if args.section == "run_all"
+             else f"## `bench/run_all.py`, partial run ({args.section})")
+    lines = [title, "",
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}. "
              f"{common.tree_state()}. Wall time {took:.0f} s (load average at the end "
              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other users' work shares the machine).", "",
