@@ -1,6 +1,6 @@
 """Audit trail contention: 1 writer vs 4 writer processes, different requests vs one chain.
 
-    .venv/bin/python bench/audit_contention.py [--duration 8] [--procs 4] [--no-write]
+    .venv/bin/python bench/audit_contention.py [--duration 8] [--procs 4] [--runs 3] [--json FILE] [--no-write]
 
 Each writer process opens its own connection and appends audit events, one per transaction
 (``audit.trail.record`` inside ``transaction.atomic``, then COMMIT), for requests of its own
@@ -14,7 +14,7 @@ Each writer process opens its own connection and appends audit events, one per t
 While they run, the parent samples ``pg_stat_activity`` every 10 ms and counts the writers'
 backends waiting on a lock (``wait_event_type = 'Lock'``). Prints events/s and lock-wait
 share per scenario and writes the "Audit contention" section of bench/RESULTS.md. Runs on its
-own PostgreSQL database ``lrp_audit_bench`` (created and migrated if absent; its audit
+own PostgreSQL database ``$BENCH_AUDIT_DB`` (default ``lrp_audit_bench``; created and migrated if absent; its audit
 tables are emptied first) and takes under a minute.
 """
 
@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/ must not be on the path: bench/rules.py would shadow the ``rules`` package.
@@ -37,7 +38,7 @@ _HERE = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-DB = "lrp_audit_bench"
+DB = os.environ.get("BENCH_AUDIT_DB", "lrp_audit_bench")
 DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Audit contention (`bench/audit_contention.py`)"
@@ -77,7 +78,7 @@ class _Request:
         self.pk = pk
 
 
-def writer(proc: int, same_chain: bool, start_at: float, stop_at: float, counts: mp.Queue) -> None:
+def writer(proc: int, same_chain: bool, ready: mp.Queue, go: Any, window: Any, counts: mp.Queue) -> None:
     os.environ.update(env())
     import django
 
@@ -89,6 +90,9 @@ def writer(proc: int, same_chain: bool, start_at: float, stop_at: float, counts:
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SET application_name = 'audit_bench_writer'")
+    ready.put(proc)
+    go.wait()  # every writer has started Django and connected: the start-up is not measured
+    start_at, stop_at = window[0], window[1]
     while time.time() < start_at:
         time.sleep(0.001)
     n = 0
@@ -119,11 +123,19 @@ def sample_waits(stop: threading.Event, out: dict[str, int]) -> None:
 def run(procs: int, same_chain: bool, duration: float) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     counts: mp.Queue = ctx.Queue()
-    start_at = time.time() + 4.0  # the children's Django start-up is not measured
-    stop_at = start_at + duration
-    workers = [ctx.Process(target=writer, args=(p + 1, same_chain, start_at, stop_at, counts)) for p in range(procs)]
+    ready: mp.Queue = ctx.Queue()
+    go = ctx.Event()
+    window = ctx.Array("d", [0.0, 0.0])
+    workers = [ctx.Process(target=writer, args=(p + 1, same_chain, ready, go, window, counts))
+               for p in range(procs)]
     for w in workers:
         w.start()
+    for _ in workers:
+        ready.get(timeout=120)
+    start_at = time.time() + 0.2
+    stop_at = start_at + duration
+    window[0], window[1] = start_at, stop_at
+    go.set()
     waits = {"samples": 0, "lock_waiting": 0, "active": 0}
     stop = threading.Event()
     while time.time() < start_at:
@@ -169,36 +181,53 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions of the three scenarios (default 3)")
+    parser.add_argument("--json", default="", help="also write the figures as JSON here (bench/run_all.py)")
     args = parser.parse_args()
+    from bench.common import Figure, dump_figures, spread
+
     prepare()
     scenarios = [
         ("1 process, different requests", 1, False),
         (f"{args.procs} processes, different requests (per-request chains)", args.procs, False),
         (f"{args.procs} processes, one request (one chain: the former global head)", args.procs, True),
     ]
-    results = []
-    for label, procs, same in scenarios:
-        r = run(procs, same, args.duration)
-        results.append((label, r))
-        print(f"{label:72} {r['rate']:8.0f} events/s  lock-waiting writers {r['waiting']:.2f} "
-              f"({r['wait_share']:.0%} of active samples)")
+    results: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in scenarios}
+    for n in range(args.runs):
+        for label, procs, same in scenarios:
+            r = run(procs, same, args.duration)
+            results[label].append(r)
+            print(f"run {n + 1}: {label:72} {r['rate']:8.0f} events/s  lock-waiting writers {r['waiting']:.2f} "
+                  f"({r['wait_share']:.0%} of active samples)", flush=True)
     verdict = verify()
     print(verdict)
-    base = results[0][1]["rate"] or 1.0
+    base = [r["rate"] or 1.0 for r in results[scenarios[0][0]]]
     lines = [
         SECTION,
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores shared "
         f"with other work), PostgreSQL database `{DB}`, {args.duration:.0f} s per scenario, one event per "
-        "transaction (commit included). Lock waits: `pg_stat_activity` sampled every 10 ms, writers' "
-        "backends with `wait_event_type = 'Lock'`.",
+        "transaction (commit included), the three scenarios one after the other in each of "
+        f"{args.runs} runs; cells are median (min–max) over the runs, the × column is taken within each run "
+        "(the floor is the single writer of the same run). Lock waits: `pg_stat_activity` sampled every 10 ms, "
+        "writers' backends with `wait_event_type = 'Lock'`.",
         "",
         "| scenario | events/s | × 1 process | mean writers waiting on a lock | share of active samples waiting |",
         "|---|---:|---:|---:|---:|",
     ]
-    for label, r in results:
-        lines.append(f"| {label} | {r['rate']:.0f} | {r['rate'] / base:.2f} | {r['waiting']:.2f} | "
-                     f"{r['wait_share']:.0%} |")
+    figures = []
+    for label, _, _ in scenarios:
+        rs = results[label]
+        lines.append(f"| {label} | {spread([r['rate'] for r in rs], '{:.0f}')} | "
+                     f"{spread([r['rate'] / b for r, b in zip(rs, base, strict=True)], '{:.2f}')} | "
+                     f"{spread([r['waiting'] for r in rs], '{:.2f}')} | "
+                     f"{spread([r['wait_share'] * 100 for r in rs], '{:.0f}%')} |")
+        figures.append(Figure(f"audit events/s, {label}", [r["rate"] for r in rs], "1 process, events/s", base,
+                              fmt="{:.0f}"))
+        figures.append(Figure(f"writers waiting on a lock (mean), {label}", [r["waiting"] for r in rs],
+                              aim="0 with per-request chains" if not label.endswith("head)") else "",
+                              met=(max(r["waiting"] for r in rs) < 0.05) if not label.endswith("head)") else None,
+                              fmt="{:.2f}"))
     lines += [
         "",
         f"`verify_audit` after the run: {verdict}",
@@ -209,6 +238,7 @@ def main() -> int:
         "row's lock; with per-request chains no writer waits for another's lock.",
         "",
     ]
+    dump_figures(args.json, "audit_contention", figures)
     if not args.no_write:
         write_section("\n".join(lines))
     return 0 if not verdict.startswith("FAILED") else 1

@@ -16,6 +16,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ DB_NAME = os.environ.get("BENCH_DB", "lrp_bench")
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_BENCH_DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB_NAME}"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+ADMIN_DB_NAME = os.environ.get("BENCH_ADMIN_DB", "lrp_bench_admin")
 LOG_DIR = Path(tempfile.gettempdir()) / "lrp_bench_logs"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -47,6 +49,7 @@ def setup() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ.update(bench_env())
     os.chdir(ROOT)
     import django
 
@@ -55,8 +58,15 @@ def setup() -> None:
     django.setup()
 
 
+def bench_env() -> dict[str, str]:
+    """The bench's own database and Redis DB: a developer's DATABASE_URL or REDIS_URL must not leak in."""
+    return {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}", "CACHE_URL": REDIS_URL,
+            "CELERY_BROKER_URL": REDIS_URL, "REDIS_URL": REDIS_URL}
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
+    env.update(bench_env())
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT)
@@ -465,6 +475,85 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def spread(values: Iterable[float], fmt: str = "{:.1f}") -> str:
+    """``median (min–max)`` of one figure over repeated runs ("–" when there is none)."""
+    vals = [float(v) for v in values if v == v]  # nan = not measured in that run
+    if not vals:
+        return "–"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(vals))}–{fmt.format(max(vals))})"
+
+
+def median(values: Iterable[float]) -> float:
+    vals = [float(v) for v in values if v == v]
+    return statistics.median(vals) if vals else float("nan")
+
+
+@dataclass
+class Figure:
+    """One figure of `make bench`: its value in each run and the floor measured in the same runs.
+
+    ``values[i]`` and ``floor_values[i]`` come from run ``i``, so the ratio is taken per run and then
+    summarised like the rest: median (min–max). ``aim`` is the issue's target in words; ``met``
+    the verdict on the median (None when the figure has no aim)."""
+
+    name: str
+    values: list[float]
+    floor: str = ""
+    floor_values: list[float] = field(default_factory=list)
+    aim: str = ""
+    met: bool | None = None
+    fmt: str = "{:.1f}"
+    source: str = ""
+
+    def ratios(self) -> list[float]:
+        return [v / f for v, f in zip(self.values, self.floor_values, strict=False) if f and f == f and v == v]
+
+    def row(self) -> list[str]:
+        verdict = "" if self.met is None else (" — met" if self.met else " — MISSED")
+        return [self.name, spread(self.values, self.fmt), self.floor or "–",
+                spread(self.floor_values, self.fmt) if self.floor_values else "–",
+                spread(self.ratios(), "{:.2f}×") if self.floor_values else "–",
+                str(len([v for v in self.values if v == v])), (self.aim + verdict) if self.aim else "–"]
+
+
+FIGURE_HEADERS = ["figure", "median (min–max)", "floor (same run)", "floor median (min–max)", "ratio", "runs",
+                  "aim"]
+
+
+def figures_table(figures: Iterable[Figure]) -> str:
+    return table(FIGURE_HEADERS, [f.row() for f in figures])
+
+
+def dump_figures(path: str | Path | None, source: str, figures: Iterable[Figure]) -> None:
+    """Write the figures as JSON for bench/run_all.py (``--json PATH`` of every benchmark)."""
+    if not path:
+        return
+    out = []
+    for figure in figures:
+        figure.source = figure.source or source
+        out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in figure.__dict__.items()})
+    Path(path).write_text(json.dumps({"source": source, "figures": out}, indent=1))
+
+
+def load_figures(path: str | Path) -> list[Figure]:
+    data = json.loads(Path(path).read_text())
+    figures = []
+    for raw in data["figures"]:
+        raw["values"] = [float("nan") if v is None else v for v in raw["values"]]
+        raw["floor_values"] = [float("nan") if v is None else v for v in raw.get("floor_values", [])]
+        figures.append(Figure(**raw))
+    return figures
+
+
+def add_run_args(parser: Any, runs: int = 3) -> None:
+    """``--runs`` (repetitions, each with its own floor) and ``--json`` for every benchmark."""
+    parser.add_argument("--runs", type=int, default=runs, help=f"repetitions, each with its floor (default {runs})")
+    parser.add_argument("--json", default="", help="also write the figures as JSON here (bench/run_all.py)")
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A Markdown table (readable as plain text too)."""
     text_rows = [[str(c) for c in row] for row in rows]
@@ -526,8 +615,12 @@ def versions() -> str:
 RESULTS_HEADER = """# Benchmark results
 
 Measured by the scripts in `bench/` on the project machine; each section is rewritten by its own
-script (`intake`, `pipeline`, `rules`). Figures are from single runs unless stated, so treat
-differences under ~5% as noise. Reference figures: /work/shared/reference/performance.md.
+script. `make bench` (`bench/run_all.py`) runs every script with `--runs 3`: each figure is the
+median (min–max) over the runs, with the floor it is compared to measured in the same run (ratios
+are taken within each run), and the "run_all" section gathers every figure in one table with the
+machine. `make load` writes the "load" section. The machine is shared with other engineers' work:
+read the "others' CPU" columns and the load averages, and compare ratios rather than absolute
+figures with the reference (/work/shared/reference/performance.md).
 """
 
 SECTION_ORDER = ("intake", "pipeline", "rules")

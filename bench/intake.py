@@ -1,6 +1,7 @@
 """Intake throughput against its two floors, in one run and under the same load.
 
-    .venv/bin/python bench/intake.py [--workers 2,4] [--conc 8,32] [--warmup 4] [--duration 12] [--no-write]
+    .venv/bin/python bench/intake.py [--workers 2,4] [--conc 8,32] [--warmup 4] [--duration 12] [--runs 3]
+                                     [--json FILE] [--no-write]
 
 gunicorn (sync workers, production-like bench.settings on PostgreSQL ``lrp_bench`` and Redis
 DB 14) serves three endpoints; wrk on the same 2 cores drives each, closed loop:
@@ -12,8 +13,10 @@ DB 14) serves three endpoints; wrk on the same 2 cores drives each, closed loop:
   targets); it writes the request, targets, outbox row and audit event and publishes the
   validation task to Redis after commit (no worker runs here: bench/pipeline.py does that).
 
-Prints requests/s, p50/p99, errors and CPU per request for each, the ratios, and checks the
-aims (intake >= 45% of floor 2, p99 < 50 ms at concurrency 8, no errors). Writes the
+Each run measures the three endpoints one after the other at every concurrency, so each figure
+has its floors from the same run; ``--runs`` repeats it and every figure is reported as median
+(min–max) over the runs. Prints requests/s, p50/p99, errors and CPU per request for each, the
+ratios, and checks the aims (intake >= 45% of floor 2, p99 < 50 ms at concurrency 8, no errors). Writes the
 "intake" section of bench/RESULTS.md. Every process it starts is killed on exit.
 """
 
@@ -25,6 +28,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -74,6 +78,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=4.0, help="seconds of discarded load before each run")
     parser.add_argument("--duration", type=float, default=12.0, help="measured seconds per endpoint and concurrency")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    common.add_run_args(parser)
     args = parser.parse_args()
     worker_counts = [int(x) for x in args.workers.split(",")]
     concurrencies = [int(x) for x in args.conc.split(",")]
@@ -93,8 +98,8 @@ def main() -> int:
         "intake": common.lua_script(method="POST", body=body, token=token),
     }
     paths = {"floor1": "/bench/ping/", "floor2": "/bench/create/", "intake": "/api/v1/requests/"}
-    results: dict[tuple[int, str, int], common.WrkResult] = {}
-    stored: dict[tuple[int, str, int], int] = {}
+    results: dict[tuple[int, str, int], list[common.WrkResult]] = {}
+    stored: dict[tuple[int, str, int], list[int]] = {}
     try:
         for workers in worker_counts:
             web = common.start_gunicorn(workers)
@@ -103,21 +108,24 @@ def main() -> int:
                 check_once(common.BASE_URL + paths["floor2"], "POST", '{"topic": "bench.check"}', token, 201)
                 check_once(common.BASE_URL + paths["intake"], "POST", body, token, 201)
                 groups = {"gunicorn": web.pgid}
-                for endpoint in ENDPOINTS:
-                    url = common.BASE_URL + paths[endpoint]
-                    for conc in concurrencies:
-                        common.wait_quiet(groups)
-                        common.run_wrk(url, connections=conc, seconds=args.warmup, script=scripts[endpoint])
-                        before = count_rows()
-                        result = common.run_wrk(url, connections=conc, seconds=args.duration,
-                                                script=scripts[endpoint], groups=groups)
-                        after = count_rows()
-                        results[(workers, endpoint, conc)] = result
-                        if endpoint in after:
-                            stored[(workers, endpoint, conc)] = after[endpoint] - before[endpoint]
-                        print(f"sync{workers} {endpoint:7s} c{conc:<3d} {result.rps:9.1f} req/s  "
-                              f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
-                              f"other users' CPU {common.other_share(result.cpu) * 100:.0f}%", flush=True)
+                for run in range(args.runs):
+                    for endpoint in ENDPOINTS:
+                        url = common.BASE_URL + paths[endpoint]
+                        for conc in concurrencies:
+                            common.wait_quiet(groups)
+                            common.run_wrk(url, connections=conc, seconds=args.warmup, script=scripts[endpoint])
+                            before = count_rows()
+                            result = common.run_wrk(url, connections=conc, seconds=args.duration,
+                                                    script=scripts[endpoint], groups=groups)
+                            after = count_rows()
+                            results.setdefault((workers, endpoint, conc), []).append(result)
+                            if endpoint in after:
+                                stored.setdefault((workers, endpoint, conc), []).append(
+                                    after[endpoint] - before[endpoint])
+                            print(f"run {run + 1} sync{workers} {endpoint:7s} c{conc:<3d} {result.rps:9.1f} req/s  "
+                                  f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                                  f"errors {result.errors}  "
+                                  f"other users' CPU {common.other_share(result.cpu) * 100:.0f}%", flush=True)
             finally:
                 web.stop()
     finally:
@@ -132,6 +140,7 @@ def main() -> int:
             print(f"(could not empty Redis DB 14: {exc})")
 
     report = build_report(results, stored, worker_counts, concurrencies, args, time.monotonic() - started)
+    common.dump_figures(args.json, "intake", figures(results, worker_counts, concurrencies))
     print()
     print(report)
     if not args.no_write:
@@ -140,63 +149,109 @@ def main() -> int:
     return 0
 
 
-def cpu_ms(result: common.WrkResult, key: str) -> str:
-    if not result.requests:
-        return "-"
-    return f"{result.cpu.get(key, 0.0) * 1000 / result.requests:.2f}"
+def cpu_ms(runs: list[common.WrkResult], key: str) -> str:
+    return common.spread([r.cpu.get(key, 0.0) * 1000 / r.requests if r.requests else float("nan") for r in runs],
+                         "{:.2f}")
 
 
-def build_report(results: dict[tuple[int, str, int], common.WrkResult], stored: dict[tuple[int, str, int], int],
+def own(r: common.WrkResult) -> float:
+    return common.own_cpu_ms(r.cpu, r.requests)
+
+
+def best_server(results: dict[tuple[int, str, int], list[common.WrkResult]], worker_counts: list[int],
+                concurrencies: list[int]) -> int:
+    return max(worker_counts, key=lambda w: sum(common.median(r.rps for r in results[(w, "intake", c)])
+                                                for c in concurrencies))
+
+
+def figures(results: dict[tuple[int, str, int], list[common.WrkResult]], worker_counts: list[int],
+            concurrencies: list[int]) -> list[common.Figure]:
+    """The intake figures of `make bench`, each against its floor in the same runs (best server)."""
+    w = best_server(results, worker_counts, concurrencies)
+    out = []
+    for conc in concurrencies:
+        f1, f2, it = (results[(w, e, conc)] for e in ENDPOINTS)
+        out.append(common.Figure(f"intake rate, sync{w} c{conc}, req/s", [r.rps for r in it],
+                                 "floor 2 (DRF create + audit), req/s", [r.rps for r in f2],
+                                 aim=f"≥ {AIM_RATIO:.2f} × floor 2",
+                                 met=common.median(a.rps / b.rps for a, b in zip(it, f2, strict=True) if b.rps)
+                                 >= AIM_RATIO, fmt="{:.0f}"))
+        out.append(common.Figure(f"intake p99, sync{w} c{conc}, ms", [r.p99_ms for r in it],
+                                 "floor 2 p99, ms", [r.p99_ms for r in f2],
+                                 aim=f"< {AIM_P99_MS:.0f} ms" if conc == 8 else "",
+                                 met=(common.median(r.p99_ms for r in it) < AIM_P99_MS) if conc == 8 else None))
+        out.append(common.Figure(f"floor 2 rate, sync{w} c{conc}, req/s", [r.rps for r in f2],
+                                 "floor 1 (trivial JSON view), req/s", [r.rps for r in f1], fmt="{:.0f}"))
+        out.append(common.Figure(f"intake own CPU per request, sync{w} c{conc}, ms", [own(r) for r in it],
+                                 "floor 2 own CPU per request, ms", [own(r) for r in f2], fmt="{:.2f}"))
+    errors = [sum(runs[i].errors for runs in results.values()) for i in range(len(next(iter(results.values()))))]
+    out.append(common.Figure("intake + floors: errors (non-2xx, socket)", [float(e) for e in errors], aim="0",
+                             met=max(errors) == 0, fmt="{:.0f}"))
+    return out
+
+
+def build_report(results: dict[tuple[int, str, int], list[common.WrkResult]],
+                 stored: dict[tuple[int, str, int], list[int]],
                  worker_counts: list[int], concurrencies: list[int], args: argparse.Namespace,
                  elapsed: float) -> str:
     rows = []
     for workers in worker_counts:
         for endpoint in ENDPOINTS:
             for conc in concurrencies:
-                r = results[(workers, endpoint, conc)]
-                util = r.cpu["machine"] / (r.cpu["machine total"] or 1) * 100
-                own = common.own_cpu_ms(r.cpu, r.requests)
-                rows.append([f"sync{workers}", LABELS[endpoint], conc, f"{r.rps:,.0f}", f"{r.p50_ms:.2f}",
-                             f"{r.p99_ms:.2f}", f"{r.max_ms:.1f}", r.errors,
-                             stored.get((workers, endpoint, conc), "-"), f"{own:.2f}",
-                             f"{common.capacity(own):,.0f}",
-                             cpu_ms(r, "gunicorn"), cpu_ms(r, "postgres"), f"{util:.0f}%",
-                             f"{common.other_share(r.cpu) * 100:.0f}%"])
+                runs = results[(workers, endpoint, conc)]
+                util = common.median(r.cpu["machine"] / (r.cpu["machine total"] or 1) * 100 for r in runs)
+                cost = [own(r) for r in runs]
+                rows.append([f"sync{workers}", LABELS[endpoint], conc, common.spread([r.rps for r in runs], "{:,.0f}"),
+                             common.spread([r.p50_ms for r in runs], "{:.2f}"),
+                             common.spread([r.p99_ms for r in runs], "{:.2f}"),
+                             common.spread([r.max_ms for r in runs]), sum(r.errors for r in runs),
+                             common.spread(stored[(workers, endpoint, conc)], "{:.0f}")
+                             if (workers, endpoint, conc) in stored else "-",
+                             common.spread(cost, "{:.2f}"),
+                             common.spread([common.capacity(c) for c in cost], "{:,.0f}"),
+                             cpu_ms(runs, "gunicorn"), cpu_ms(runs, "postgres"), f"{util:.0f}%",
+                             common.spread([common.other_share(r.cpu) * 100 for r in runs], "{:.0f}%")])
     main_table = common.table(
         ["server", "endpoint", "conc", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "rows stored",
          "own CPU ms/req", "capacity if alone /s", "gunicorn ms/req", "postgres ms/req", "CPU busy", "others' CPU"],
         rows)
 
+    def per_run(a: list[common.WrkResult], b: list[common.WrkResult], value: Any, fmt: str) -> str:
+        return common.spread([value(x, y) for x, y in zip(a, b, strict=True)], fmt)
+
     ratio_rows = []
     verdicts: list[str] = []
-    best_workers = max(worker_counts, key=lambda w: sum(results[(w, "intake", c)].rps for c in concurrencies))
+    best_workers = best_server(results, worker_counts, concurrencies)
     for workers in worker_counts:
         for conc in concurrencies:
             f1, f2, it = (results[(workers, e, conc)] for e in ENDPOINTS)
-            cost = [common.own_cpu_ms(r.cpu, r.requests) for r in (f1, f2, it)]
-            ratio_rows.append([f"sync{workers}", conc, f"{f2.rps / f1.rps:.3f}" if f1.rps else "-",
-                               f"{it.rps / f1.rps:.3f}" if f1.rps else "-",
-                               f"{it.rps / f2.rps:.2f}" if f2.rps else "-",
-                               f"{cost[1] / cost[2]:.2f}", f"{cost[0] / cost[2]:.3f}"])
+            ratio_rows.append([
+                f"sync{workers}", conc,
+                per_run(f2, f1, lambda x, y: x.rps / y.rps if y.rps else float("nan"), "{:.3f}"),
+                per_run(it, f1, lambda x, y: x.rps / y.rps if y.rps else float("nan"), "{:.3f}"),
+                per_run(it, f2, lambda x, y: x.rps / y.rps if y.rps else float("nan"), "{:.2f}"),
+                per_run(f2, it, lambda x, y: own(x) / own(y), "{:.2f}"),
+                per_run(f1, it, lambda x, y: own(x) / own(y), "{:.3f}")])
     ratio_table = common.table(["server", "conc", "floor 2 / floor 1", "intake / floor 1", "intake / floor 2",
                                 "intake / floor 2 by own CPU", "intake / floor 1 by own CPU"], ratio_rows)
     for conc in concurrencies:
         f2, it = results[(best_workers, "floor2", conc)], results[(best_workers, "intake", conc)]
-        ratio = it.rps / f2.rps if f2.rps else 0.0
-        by_cpu = common.own_cpu_ms(f2.cpu, f2.requests) / common.own_cpu_ms(it.cpu, it.requests)
+        ratio = common.median(a.rps / b.rps for a, b in zip(it, f2, strict=True) if b.rps)
+        by_cpu = common.median(own(b) / own(a) for a, b in zip(it, f2, strict=True))
         verdicts.append(f"- intake / floor 2 at c{conc} (sync{best_workers}): **{ratio:.2f}** by throughput, "
-                        f"**{by_cpu:.2f}** by own CPU per request (aim ≥ {AIM_RATIO:.2f}): "
-                        f"{'met' if min(ratio, by_cpu) >= AIM_RATIO else 'MISSED'}")
+                        f"**{by_cpu:.2f}** by own CPU per request (aim ≥ {AIM_RATIO:.2f}; medians over "
+                        f"{len(it)} runs): {'met' if min(ratio, by_cpu) >= AIM_RATIO else 'MISSED'}")
     c8 = 8 if 8 in concurrencies else concurrencies[0]
-    p99 = results[(best_workers, "intake", c8)].p99_ms
-    verdicts.append(f"- intake p99 at c{c8} (sync{best_workers}): **{p99:.1f} ms** (aim < {AIM_P99_MS:.0f} ms): "
-                    f"{'met' if p99 < AIM_P99_MS else 'MISSED'}")
-    errors = sum(r.errors for r in results.values())
+    p99 = common.median(r.p99_ms for r in results[(best_workers, "intake", c8)])
+    f2_p99 = common.median(r.p99_ms for r in results[(best_workers, "floor2", c8)])
+    verdicts.append(f"- intake p99 at c{c8} (sync{best_workers}): **{p99:.1f} ms** (aim < {AIM_P99_MS:.0f} ms; "
+                    f"floor 2's p99 in the same runs {f2_p99:.1f} ms): {'met' if p99 < AIM_P99_MS else 'MISSED'}")
+    errors = sum(r.errors for runs in results.values() for r in runs)
     verdicts.append(f"- errors over all runs: **{errors}** (aim 0): {'met' if errors == 0 else 'MISSED'}")
 
     command = (f".venv/bin/python bench/intake.py --workers {args.workers} --conc {args.conc} "
-               f"--warmup {args.warmup:g} --duration {args.duration:g}")
-    busiest = max(common.other_share(r.cpu) for r in results.values())
+               f"--warmup {args.warmup:g} --duration {args.duration:g} --runs {args.runs}")
+    busiest = max(common.other_share(r.cpu) for runs in results.values() for r in runs)
     warning = (f"**Warning: other users' processes took up to {busiest * 100:.0f}% of the cores during this run; "
                "the throughput and latency figures are far below what the machine does alone and are not "
                "comparable with the reference. Rerun on a quiet machine.**" if busiest > 0.2 else "")
@@ -211,8 +266,9 @@ def build_report(results: dict[tuple[int, str, int], common.WrkResult], stored: 
         command,
         "```",
         "",
-        "Setup: `bench.settings` (production mode, DEBUG off, PostgreSQL `lrp_bench`, Redis DB 14 for cache and "
-        "broker, throttles in the path but set to 1,000,000/s). gunicorn `-k sync -w N`, no access log. Load: "
+        f"Setup: `bench.settings` (production mode, DEBUG off, PostgreSQL `{common.DB_NAME}`, Redis "
+        f"`{common.REDIS_URL}` for cache and broker, throttles in the path but set to 1,000,000/s). "
+        "gunicorn `-k sync -w N`, no access log. Load: "
         f"`wrk -t2 -cC -d{args.duration:g}s --latency --timeout 5s` on the same 2 cores, closed loop, after "
         f"{args.warmup:g} s of discarded warm-up per endpoint and concurrency. Floor 2 is bench/floor_views.py. "
         "Intake POSTs the test suite's `epoc_body()` (three targets); no Celery worker runs, so the validation "
@@ -226,9 +282,12 @@ def build_report(results: dict[tuple[int, str, int], common.WrkResult], stored: 
         "with the machine to itself. Contention still inflates CPU times somewhat (shared caches), so compare "
         "ratios, not absolute figures, with the reference.",
         "",
+        f"Each cell: median (min–max) over {args.runs} runs; a run measures floor 1, floor 2 and intake one "
+        "after the other, so the ratios are taken within each run and then summarised.",
+        "",
         main_table,
         "",
-        "Ratios (same server and concurrency, same run):",
+        "Ratios (same server and concurrency, same run; median (min–max) of the per-run ratios):",
         "",
         ratio_table,
         "",

@@ -1,7 +1,8 @@
 """Locust users of `make load` (bench/load.py starts the servers and passes the credentials).
 
-Authorities submit an EPOC with a PDF attachment and poll it; the legal team pages and filters
-the admin queue. Loopback only; each authority user stops after LOAD_SUBMITS_PER_USER submissions.
+Authorities submit an EPOC with a PDF attachment and poll it (detail and list); the legal team
+pages, filters and searches the admin queue (1,000,000 seeded requests). Loopback only; each
+authority user stops after LOAD_SUBMITS_PER_USER submissions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ with open(os.environ["LOAD_PDF"], "rb") as handle:
     PDF = handle.read()
 SUBMITS = int(os.environ.get("LOAD_SUBMITS_PER_USER", "40"))
 API = "/api/v1/requests/"
+QUEUE = "/admin/requests_app/legalrequest/"
+COUNTRIES = ("DE", "FR", "US", "IT", "ES", "NL", "PL", "BE", "MT")
 
 
 class Authority(HttpUser):
@@ -52,6 +55,11 @@ class Authority(HttpUser):
         if self.mine:
             self.client.get(f"{API}{random.choice(self.mine)}/", name="GET /api/v1/requests/[ref]/")
 
+    @task(1)
+    def poll_list(self) -> None:
+        if self.mine:
+            self.client.get(API, name="GET /api/v1/requests/ (own list)")
+
 
 class LegalTeam(HttpUser):
     weight = 1
@@ -60,14 +68,40 @@ class LegalTeam(HttpUser):
     def on_start(self) -> None:
         self.client.cookies.set("sessionid", SESSION)
 
-    @task
-    def queue(self) -> None:
-        url, name = random.choice([
-            ("/admin/requests_app/legalrequest/", "admin queue"),
-            (f"/admin/requests_app/legalrequest/?p={random.randint(1, 3)}", "admin queue, page 2-4"),
-            ("/admin/requests_app/legalrequest/?status__exact=in_review", "admin queue, status=in_review"),
-            ("/admin/requests_app/legalrequest/?emergency__exact=1", "admin queue, emergency"),
-        ])
+    def page(self, url: str, name: str) -> None:
         with self.client.get(url, name=name, catch_response=True, allow_redirects=False) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}")
+            elif b"result_list" not in response.content and b"changelist" not in response.content:
+                response.failure("not the changelist")
+
+    @task(3)
+    def queue(self) -> None:
+        self.page(QUEUE, "admin queue")
+
+    @task(3)
+    def pages(self) -> None:
+        self.page(f"{QUEUE}?p={random.randint(2, 50)}", "admin queue, page 2-50")
+
+    @task(4)
+    def filters(self) -> None:
+        url, name = random.choice([
+            (f"{QUEUE}?status__exact=in_review", "admin queue, status=in_review"),
+            (f"{QUEUE}?country={random.choice(COUNTRIES)}", "admin queue, country=X"),
+            (f"{QUEUE}?emergency__exact=1", "admin queue, emergency"),
+            (f"{QUEUE}?overdue=yes", "admin queue, overdue"),
+            (f"{QUEUE}?assigned=me", "admin queue, assigned to me"),
+            (f"{QUEUE}?lifecycle__exact=preservation", "admin queue, lifecycle=preservation"),
+            (f"{QUEUE}?status__exact=in_review&country=DE&p={random.randint(1, 5)}",
+             "admin queue, status=in_review & country=DE, page 1-5"),
+        ])
+        self.page(url, name)
+
+    @task(1)
+    def search(self) -> None:
+        n = random.randint(1, 1_000_000)
+        url, name = random.choice([
+            (f"{QUEUE}?q=LRP-2025-{n:07d}", "admin queue, search reference"),
+            (f"{QUEUE}?q=user_{n // 10 * 10}", "admin queue, search target"),
+        ])
+        self.page(url, name)

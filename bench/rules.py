@@ -1,6 +1,6 @@
 """Benchmark: decisions per second of the pure rules engine on one core.
 
-Run: .venv/bin/python bench/rules.py [--seconds 3]
+Run: .venv/bin/python bench/rules.py [--seconds 3] [--runs 3] [--json FILE] [--no-write]
 
 A mix of realistic requests (EPOC subscriber/content, emergency, EPOC-PR and Annex VI, DSA
 orders, US process, non-EU requests, defective certificates) is evaluated round-robin in a
@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import common
 from requests_app.rules import (
     DsaDetails,
     Issuer,
@@ -124,33 +126,69 @@ def mix() -> list[RequestFacts]:
     ]
 
 
+def floor_pass(request: RequestFacts, config: ProviderConfig) -> int:
+    """The floor: read every field of the facts once (what any rule set must at least do)."""
+    return sum(1 for f in fields(request) if getattr(request, f.name) is not None)
+
+
+def rate(fn, requests: list[RequestFacts], config: ProviderConfig, seconds: float) -> tuple[float, int]:
+    count = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        for request in requests:
+            fn(request, config)
+        count += len(requests)
+    return count / (time.perf_counter() - started), count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per run (default 3)")
+    parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    common.add_run_args(parser)
     args = parser.parse_args()
     requests = mix()
     config = ProviderConfig()
     for request in requests:  # warm caches (holiday tables) before timing
         evaluate(request, config)
-    count = 0
-    started = time.perf_counter()
-    deadline = started + args.seconds
-    while time.perf_counter() < deadline:
-        for request in requests:
-            evaluate(request, config)
-        count += len(requests)
-    elapsed = time.perf_counter() - started
+    rates, floors, counts = [], [], []
+    for run in range(args.runs):
+        value, count = rate(evaluate, requests, config, args.seconds)
+        floor, _ = rate(floor_pass, requests, config, min(1.0, args.seconds))
+        rates.append(value)
+        floors.append(floor)
+        counts.append(count)
+        print(f"run {run + 1}: {value:,.0f} decisions/s (floor {floor:,.0f}/s)", flush=True)
     routes: dict[str, int] = {}
     for request in requests:
         route = evaluate(request, config).route
         routes[route] = routes.get(route, 0) + 1
-    print(
-        f"rules engine: {count / elapsed:,.0f} decisions/s on one core "
-        f"({count:,} decisions in {elapsed:.2f} s; mix of {len(requests)} requests: "
+    figure = common.Figure("rules engine, decisions/s on one core", rates,
+                           "floor: read every field of the facts, /s", floors, aim=f"≥ {AIM:,}/s",
+                           met=common.median(rates) >= AIM, fmt="{:,.0f}")
+    body = "\n".join([
+        "## Rules engine (`bench/rules.py`)",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine_summary()}; "
+        f"{common.tree_state()}.",
+        "",
+        f"```\n.venv/bin/python bench/rules.py --seconds {args.seconds:g} --runs {args.runs}\n```",
+        "",
+        f"`evaluate()` round-robin over a mix of {len(requests)} realistic requests ("
         + ", ".join(f"{k} {n}" for k, n in sorted(routes.items()))
-        + ")"
-    )
+        + f") in one process, {args.seconds:g} s per run ({common.spread(counts, '{:,.0f}')} decisions per run); "
+        "the floor, in the same run, reads every field of the same facts once. Median (min–max) over "
+        f"{args.runs} runs.",
+        "",
+        common.figures_table([figure]),
+    ])
+    print(body)
+    common.dump_figures(args.json, "rules", [figure])
+    if not args.no_write:
+        common.write_section("rules", body)
 
 
+AIM = 10_000
 if __name__ == "__main__":
     main()
