@@ -168,6 +168,10 @@ def period_of(kind: str, *, year: int | None = None, number: int | None = None, 
 
 
 # --- the SQL ------------------------------------------------------------------------------
+#
+# The statements are assembled from the ORM's compiled sub-selects, table names from the models'
+# _meta and the vocabularies' constants; every value from outside (the period) is a parameter.
+# Hence the S608 exemptions below.
 
 
 def _sql(queryset: Any) -> tuple[str, list[Any]]:
@@ -212,7 +216,7 @@ def _derived(period: Period) -> tuple[str, list[Any]]:
         LEFT JOIN ({compiled["a"][0]}) a ON a.request_id = r.id
         LEFT JOIN ({compiled["p"][0]}) p ON p.request_id = r.id
         LEFT JOIN ({compiled["s"][0]}) s ON s.request_id = r.id
-        LEFT JOIN ({compiled["x"][0]}) x ON x.linked_request_id = r.id"""
+        LEFT JOIN ({compiled["x"][0]}) x ON x.linked_request_id = r.id"""  # noqa: S608 (ORM-compiled, parameters apart)
     return sql, params
 
 
@@ -233,7 +237,8 @@ def _medians_sql() -> str:
 def _groups() -> list[tuple[str, str, str, str]]:
     groups = [("total", "''", "''", ""), ("country", "d.country", "''", ""),
               ("instrument", "d.instrument", "''", ""), ("country_instrument", "d.country", "d.instrument", "")]
-    groups += [("data_category", f"'{code}'", "''", f"WHERE d.cats LIKE '%%,{code},%%'") for code in DataCategory.values]
+    groups += [("data_category", f"'{code}'", "''", f"WHERE d.cats LIKE '%%,{code},%%'")
+               for code in DataCategory.values]
     return groups
 
 
@@ -242,7 +247,7 @@ def _aggregate_sql(derived: str) -> str:
     selects = []
     for dimension, key1, key2, where in _groups():
         group_by = ", ".join(k for k in (key1, key2) if k != "''" and not k.startswith("'"))
-        selects.append(f"SELECT '{dimension}', {key1}, {key2}{sums}{_medians_sql()} FROM d {where}"
+        selects.append(f"SELECT '{dimension}', {key1}, {key2}{sums}{_medians_sql()} FROM d {where}"  # noqa: S608
                        + (f" GROUP BY {group_by}" if group_by else ""))
     return f"WITH d AS MATERIALIZED ({derived})\n" + "\nUNION ALL\n".join(selects)
 
@@ -255,21 +260,21 @@ def _reasons_sql(period: Period) -> tuple[str, list[Any]]:
                   "CROSS JOIN LATERAL jsonb_array_elements_text(item -> 'reasons') AS code(value)")
     else:
         expand = ", json_each(a.reasons) AS item, json_each(item.value, '$.reasons') AS code"
-    base = (f"SELECT DISTINCT r.id, r.country, r.instrument, ',' || r.data_categories || ',' AS cats, "
+    base = (f"SELECT DISTINCT r.id, r.country, r.instrument, ',' || r.data_categories || ',' AS cats, "  # noqa: S608
             f"code.value AS reason FROM {annex} a JOIN {requests} r ON r.id = a.request_id {expand} "
             f"WHERE r.received_at >= %s AND r.received_at < %s AND a.sent_at IS NOT NULL "
             f"AND a.superseded_at IS NULL AND a.kind IN {_in(NOT_EXECUTING_FORMS)}")
     selects = []
     for dimension, key1, key2, where in _groups():
         keys = [k for k in (key1, key2) if not k.startswith("'")]
-        selects.append(f"SELECT '{dimension}', {key1}, {key2}, d.reason, COUNT(*) FROM n AS d {where} "
+        selects.append(f"SELECT '{dimension}', {key1}, {key2}, d.reason, COUNT(*) FROM n AS d {where} "  # noqa: S608
                        f"GROUP BY {', '.join([*keys, 'd.reason'])}")
     return (f"WITH n AS ({base})\n" + "\nUNION ALL\n".join(selects), [period.start, period.end])
 
 
 def _python_medians(derived: str, params: list[Any]) -> dict[tuple[str, str, str], tuple[float | None, ...]]:
     """The medians on a database without ``percentile_cont`` (the embedded SQLite default)."""
-    sql = (f"WITH d AS ({derived}) SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')}, "
+    sql = (f"WITH d AS ({derived}) SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')}, "  # noqa: S608
            f"{_hours('d.produced_at')} FROM d WHERE {_DSA}")
     samples: dict[tuple[str, str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     with connection.cursor() as cursor:

@@ -23,8 +23,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import reports
-from ..permissions import can
 from ..models.review import AnnexIIIReason
+from ..permissions import can
 from ..states import DataCategory, Instrument
 
 KINDS = [("quarter", "Quarter"), ("half", "Half-year"), ("year", "Year"), ("range", "From … to …")]

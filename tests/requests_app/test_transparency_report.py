@@ -64,7 +64,8 @@ def test_csv_has_the_documented_columns(officer):
     assert reader.fieldnames[:4] == ["period", "breakdown", "key", "received"]
     assert {"dsa_median_hours_to_acknowledge", "dsa_median_hours_to_effect"} <= set(reader.fieldnames)
     rows = {(row["breakdown"], row["key"]): row["received"] for row in reader}
-    assert rows[("total", "")] == "1" and rows[("country", "FR")] == "1" and rows[("country_instrument", "FR/epoc")] == "1"
+    assert rows[("total", "")] == "1" and rows[("country", "FR")] == "1"
+    assert rows[("country_instrument", "FR/epoc")] == "1"
 
 
 def test_bad_dates_are_refused():
