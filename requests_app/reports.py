@@ -28,7 +28,7 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Min
 
 from audit.models import AuditEvent
@@ -179,14 +179,15 @@ def _sql(queryset: Any) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _derived(period: Period) -> tuple[str, list[Any]]:
+def _derived(period: Period, *, dsa_only: bool = False) -> tuple[str, list[Any]]:
     """``d``: one row per request received in the period, with what the figures read.
 
     The sub-selects are compiled by the ORM, so their JSON lookups are those of the partial
     indexes on the audit trail (``audit_first_*``) on PostgreSQL and JSON_EXTRACT on SQLite."""
     moves = AuditEvent.objects.filter(action="request.status_changed", request_id__isnull=False).order_by()
     parts = {
-        "r": LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end).order_by()
+        "r": LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end,
+                                         **({"instrument__in": list(DSA_INSTRUMENTS)} if dsa_only else {})).order_by()
         .values("id", "country", "instrument", "status", "emergency", "confidential", "linked_request_id",
                 "received_at", "data_categories"),
         "t": Target.objects.order_by().values("request_id").annotate(n=Count("id")).values("request_id", "n"),
@@ -226,14 +227,7 @@ def _hours(end: str) -> str:
     return f"(julianday({end}) - julianday(d.received_at)) * 24.0"
 
 
-def _medians_sql() -> str:
-    if connection.vendor != "postgresql":
-        return ", NULL, NULL"  # the embedded SQLite default: _python_medians
-    return "".join(f", percentile_cont(0.5) WITHIN GROUP (ORDER BY {_hours(end)}) FILTER (WHERE {_DSA})"
-                   for end in ("d.acknowledged_at", "d.produced_at"))
-
-
-# (breakdown, first key, second key, WHERE over d) for each group of the UNION.
+# (breakdown, first key, second key, WHERE) for each group of the UNION, over a relation ``d``.
 def _groups() -> list[tuple[str, str, str, str]]:
     groups = [("total", "''", "''", ""), ("country", "d.country", "''", ""),
               ("instrument", "d.instrument", "''", ""), ("country_instrument", "d.country", "d.instrument", "")]
@@ -242,14 +236,31 @@ def _groups() -> list[tuple[str, str, str, str]]:
     return groups
 
 
-def _aggregate_sql(derived: str) -> str:
-    sums = "".join(f", SUM({f.sql})" for f in FIGURE_LIST)
+def _union(relation: str, aggregates: str) -> str:
     selects = []
     for dimension, key1, key2, where in _groups():
-        group_by = ", ".join(k for k in (key1, key2) if k != "''" and not k.startswith("'"))
-        selects.append(f"SELECT '{dimension}', {key1}, {key2}{sums}{_medians_sql()} FROM d {where}"  # noqa: S608
+        group_by = ", ".join(k for k in (key1, key2) if not k.startswith("'"))
+        selects.append(f"SELECT '{dimension}', {key1}, {key2}{aggregates} FROM {relation} AS d {where}"  # noqa: S608
                        + (f" GROUP BY {group_by}" if group_by else ""))
-    return f"WITH d AS MATERIALIZED ({derived})\n" + "\nUNION ALL\n".join(selects)
+    return "\nUNION ALL\n".join(selects)
+
+
+def _aggregate_sql(derived: str) -> str:
+    """The counts: each figure evaluated once per request and summed in one pass per (country,
+    instrument, data categories); the breakdowns then add up those few thousand partial sums."""
+    columns = "".join(f", SUM({f.sql}) AS f_{f.name}" for f in FIGURE_LIST)
+    partial = (f"SELECT d.country, d.instrument, d.cats{columns} FROM ({derived}) d "  # noqa: S608
+               "GROUP BY d.country, d.instrument, d.cats")
+    return f"WITH g AS MATERIALIZED ({partial})\n" + _union("g", "".join(f", SUM(d.f_{f.name})" for f in FIGURE_LIST))
+
+
+def _medians_sql(derived: str) -> str:
+    """The DSA orders' median hours to acknowledge and to give effect, per breakdown
+    (PostgreSQL: ``percentile_cont``; NULL hours, not yet reached, are left out)."""
+    dsa = (f"SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')} AS ack_h, "  # noqa: S608
+           f"{_hours('d.produced_at')} AS effect_h FROM ({derived}) d WHERE {_DSA}")
+    medians = "".join(f", percentile_cont(0.5) WITHIN GROUP (ORDER BY d.{c})" for c in ("ack_h", "effect_h"))
+    return f"WITH m AS MATERIALIZED ({dsa})\n" + _union("m", medians)
 
 
 def _reasons_sql(period: Period) -> tuple[str, list[Any]]:
@@ -298,21 +309,29 @@ def transparency_figures(period: Period) -> dict[str, Any]:
     A request asking for two data categories counts once under each of them (the category
     breakdown does not add up to the total; the others do)."""
     derived, params = _derived(period)
-    with connection.cursor() as cursor:
+    postgres = connection.vendor == "postgresql"
+    medians: dict[tuple[str, str, str], tuple[float | None, ...]] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:  # sorts and hashes of a million rows in memory, for this transaction only
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_aggregate_sql(derived), params)
         aggregated = cursor.fetchall()
+        if postgres:
+            dsa_derived, dsa_params = _derived(period, dsa_only=True)
+            cursor.execute(_medians_sql(dsa_derived), dsa_params)
+            medians = {(dim, k1 or "", k2 or ""): (ack, effect) for dim, k1, k2, ack, effect in cursor.fetchall()}
         reasons_sql, reasons_params = _reasons_sql(period)
         cursor.execute(reasons_sql, reasons_params)
         reasons = cursor.fetchall()
-    medians = _python_medians(derived, params) if connection.vendor != "postgresql" else {}
+    if not postgres:
+        medians = _python_medians(derived, params)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for dimension, key1, key2, *values in aggregated:
         counts = dict(zip(FIGURES, (int(v or 0) for v in values[:len(FIGURES)]), strict=True))
         if not counts["received"]:
             continue  # a data category no request asked for
         key = (dimension, key1 or "", key2 or "")
-        ack, effect = (values[len(FIGURES):] if connection.vendor == "postgresql"
-                       else medians.get(key, (None, None)))
+        ack, effect = medians.get(key, (None, None))
         decided = counts["some_data_produced"] + counts["no_data"]
         rows[key] = {**counts,
                      "share_with_data_produced": round(counts["some_data_produced"] / decided, 3) if decided else None,
