@@ -127,6 +127,13 @@ def ensure_history() -> float:
     return time.perf_counter() - started
 
 
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the PostgreSQL backend serving us has used: a figure that the
+    other work on the machine does not inflate, unlike the wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(runs: int) -> str:
     from django.db import connection
     from django.test import Client
@@ -147,12 +154,16 @@ def run(runs: int) -> str:
     period = reports.period_of("range", first=first.astimezone(zone).date(), last=last.astimezone(zone).date())
     figures = reports.transparency_figures(period)  # warm-up
     assert figures["total"]["received"] == total, (figures["total"]["received"], total)
-    times, cpu = [], []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    times, cpu, db_cpu = [], [], []
     for _ in range(runs):
-        started, started_cpu = time.perf_counter(), time.process_time()
+        started, started_cpu, started_db = time.perf_counter(), time.process_time(), backend_cpu(backend)
         reports.transparency_figures(period)
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
+        db_cpu.append(backend_cpu(backend) - started_db)
     client = Client()
     client.force_login(User.objects.get(email="admin@bench.example"))
     url = (f"/admin/requests_app/legalrequest/transparency/?kind=range&first={period.start.date()}"
@@ -166,7 +177,11 @@ def run(runs: int) -> str:
     med = statistics.median(times)
     t = figures["total"]
     load = os.getloadavg()
-    verdict = f"met (median {med:.2f} s < {AIM_S:.0f} s)" if med < AIM_S else f"MISSED (median {med:.2f} s)"
+    verdict = f"met (median {med:.2f} s < {AIM_S:.0f} s)" if med < AIM_S else (
+        f"MISSED (median {med:.2f} s wall; the database alone spends {statistics.median(db_cpu):.2f} s of CPU, "
+        "so it misses on an idle machine too)" if statistics.median(db_cpu) >= AIM_S else
+        f"MISSED on wall time (median {med:.2f} s) but the database's CPU, {statistics.median(db_cpu):.2f} s, "
+        "is under the aim: the rest is waiting for a core")
     return "\n".join([
         "## Transparency report at 1M requests",
         "",
@@ -177,14 +192,15 @@ def run(runs: int) -> str:
         f"`reports.transparency_figures`: 2 SQL statements (figures + medians by `percentile_cont`; Annex III "
         f"reasons), 1 warm-up + {runs} runs.",
         "",
-        "| figure | median s | min s | max s | n | Python CPU s (median) |",
-        "|---|---|---|---|---|---|",
+        "| figure | wall median s | min s | max s | n | PostgreSQL backend CPU s, median (min–max) | Python CPU s |",
+        "|---|---|---|---|---|---|---|",
         f"| full report ({len(figures['country'])} countries, {len(figures['instrument'])} instruments, "
         f"{len(figures['data_category'])} categories, {len(figures['country_instrument'])} country × instrument) "
-        f"| {med:.2f} | {min(times):.2f} | {max(times):.2f} | {runs} | {statistics.median(cpu):.3f} |",
-        f"| admin page (exact), one run | {page_times[0]:.2f} | | | 1 | |",
-        f"| admin JSON download, one run | {page_times[1]:.2f} | | | 1 | |",
-        f"| admin CSV download, one run | {page_times[2]:.2f} | | | 1 | |",
+        f"| {med:.2f} | {min(times):.2f} | {max(times):.2f} | {runs} | {statistics.median(db_cpu):.2f} "
+        f"({min(db_cpu):.2f}–{max(db_cpu):.2f}) | {statistics.median(cpu):.3f} |",
+        f"| admin page (exact), one run | {page_times[0]:.2f} | | | 1 | | |",
+        f"| admin JSON download, one run | {page_times[1]:.2f} | | | 1 | | |",
+        f"| admin CSV download, one run | {page_times[2]:.2f} | | | 1 | | |",
         "",
         f"Totals: received {t['received']:,}, some data produced {t['some_data_produced']:,}, no data "
         f"{t['no_data']:,}, open {t['open']:,}; DSA orders {t['dsa_orders']:,}, median hours to acknowledge "

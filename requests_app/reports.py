@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, OuterRef, Subquery
 
 from audit.models import AuditEvent
 
@@ -179,15 +179,14 @@ def _sql(queryset: Any) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _derived(period: Period, *, dsa_only: bool = False) -> tuple[str, list[Any]]:
+def _derived(period: Period) -> tuple[str, list[Any]]:
     """``d``: one row per request received in the period, with what the figures read.
 
     The sub-selects are compiled by the ORM, so their JSON lookups are those of the partial
     indexes on the audit trail (``audit_first_*``) on PostgreSQL and JSON_EXTRACT on SQLite."""
     moves = AuditEvent.objects.filter(action="request.status_changed", request_id__isnull=False).order_by()
     parts = {
-        "r": LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end,
-                                         **({"instrument__in": list(DSA_INSTRUMENTS)} if dsa_only else {})).order_by()
+        "r": LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end).order_by()
         .values("id", "country", "instrument", "status", "emergency", "confidential", "linked_request_id",
                 "received_at", "data_categories"),
         "t": Target.objects.order_by().values("request_id").annotate(n=Count("id")).values("request_id", "n"),
@@ -195,7 +194,7 @@ def _derived(period: Period, *, dsa_only: bool = False) -> tuple[str, list[Any]]
         .values("request_id", "at"),
         "p": moves.filter(data__to=Status.PRODUCED).values("request_id").annotate(at=Min("occurred_at"))
         .values("request_id", "at"),
-        "s": moves.filter(data__to=Status.PRESERVING).values("request_id").annotate(n=Count("id"))
+        "s": moves.filter(data__to=Status.PRESERVING).values("request_id").annotate(n=Count("request_id"))
         .values("request_id", "n"),
         # Annex VI extensions that were applied to the order they refer to (services.validation).
         "x": LegalRequest.objects.filter(linked_request__isnull=False, instrument=Instrument.PRESERVATION_EXTENSION,
@@ -219,6 +218,23 @@ def _derived(period: Period, *, dsa_only: bool = False) -> tuple[str, list[Any]]
         LEFT JOIN ({compiled["s"][0]}) s ON s.request_id = r.id
         LEFT JOIN ({compiled["x"][0]}) x ON x.linked_request_id = r.id"""  # noqa: S608 (ORM-compiled, parameters apart)
     return sql, params
+
+
+def _dsa_times(period: Period) -> tuple[str, list[Any]]:
+    """The period's DSA orders with their first acknowledgement and first effect: one probe each
+    into the partial indexes ``audit_first_acknowledged`` / ``audit_first_produced``."""
+    def first(states: list[str]) -> Subquery:
+        return Subquery(AuditEvent.objects.filter(request_id=OuterRef("id"), action="request.status_changed",
+                                                  data__to__in=states).order_by("occurred_at")
+                        .values("occurred_at")[:1])
+
+    orders = (LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end,
+                                          instrument__in=list(DSA_INSTRUMENTS)).order_by()
+              .annotate(acknowledged_at=first(list(ACKNOWLEDGED)), produced_at=first([Status.PRODUCED]))
+              .values("country", "instrument", "data_categories", "received_at", "acknowledged_at", "produced_at"))
+    sql, params = _sql(orders)
+    return (f"SELECT o.country, o.instrument, ',' || o.data_categories || ',' AS cats, o.received_at, "  # noqa: S608
+            f"o.acknowledged_at, o.produced_at FROM ({sql}) o"), params
 
 
 def _hours(end: str) -> str:
@@ -254,11 +270,11 @@ def _aggregate_sql(derived: str) -> str:
     return f"WITH g AS MATERIALIZED ({partial})\n" + _union("g", "".join(f", SUM(d.f_{f.name})" for f in FIGURE_LIST))
 
 
-def _medians_sql(derived: str) -> str:
+def _medians_sql(orders: str) -> str:
     """The DSA orders' median hours to acknowledge and to give effect, per breakdown
     (PostgreSQL: ``percentile_cont``; NULL hours, not yet reached, are left out)."""
     dsa = (f"SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')} AS ack_h, "  # noqa: S608
-           f"{_hours('d.produced_at')} AS effect_h FROM ({derived}) d WHERE {_DSA}")
+           f"{_hours('d.produced_at')} AS effect_h FROM ({orders}) d")
     medians = "".join(f", percentile_cont(0.5) WITHIN GROUP (ORDER BY d.{c})" for c in ("ack_h", "effect_h"))
     return f"WITH m AS MATERIALIZED ({dsa})\n" + _union("m", medians)
 
@@ -283,10 +299,11 @@ def _reasons_sql(period: Period) -> tuple[str, list[Any]]:
     return (f"WITH n AS ({base})\n" + "\nUNION ALL\n".join(selects), [period.start, period.end])
 
 
-def _python_medians(derived: str, params: list[Any]) -> dict[tuple[str, str, str], tuple[float | None, ...]]:
-    """The medians on a database without ``percentile_cont`` (the embedded SQLite default)."""
-    sql = (f"WITH d AS ({derived}) SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')}, "  # noqa: S608
-           f"{_hours('d.produced_at')} FROM d WHERE {_DSA}")
+def _python_medians(orders: str, params: list[Any]) -> dict[tuple[str, str, str], tuple[float | None, ...]]:
+    """The medians on a database without ``percentile_cont`` (the embedded SQLite default), from
+    the hours the database computes for the same DSA orders."""
+    sql = (f"SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')}, "  # noqa: S608
+           f"{_hours('d.produced_at')} FROM ({orders}) d")
     samples: dict[tuple[str, str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -312,19 +329,20 @@ def transparency_figures(period: Period) -> dict[str, Any]:
     postgres = connection.vendor == "postgresql"
     medians: dict[tuple[str, str, str], tuple[float | None, ...]] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        if postgres:  # sorts and hashes of a million rows in memory, for this transaction only
+        if postgres:  # for this transaction only: hashes in memory, no parallel workers rebuilding them
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(_aggregate_sql(derived), params)
         aggregated = cursor.fetchall()
+        orders, orders_params = _dsa_times(period)
         if postgres:
-            dsa_derived, dsa_params = _derived(period, dsa_only=True)
-            cursor.execute(_medians_sql(dsa_derived), dsa_params)
+            cursor.execute(_medians_sql(orders), orders_params)
             medians = {(dim, k1 or "", k2 or ""): (ack, effect) for dim, k1, k2, ack, effect in cursor.fetchall()}
         reasons_sql, reasons_params = _reasons_sql(period)
         cursor.execute(reasons_sql, reasons_params)
         reasons = cursor.fetchall()
     if not postgres:
-        medians = _python_medians(derived, params)
+        medians = _python_medians(orders, orders_params)
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for dimension, key1, key2, *values in aggregated:
         counts = dict(zip(FIGURES, (int(v or 0) for v in values[:len(FIGURES)]), strict=True))

@@ -184,8 +184,8 @@ def test_every_figure_is_counted_by_the_database_in_three_statements(world):
 def test_the_python_median_fallback_agrees_with_the_database(world):
     """The embedded SQLite default has no percentile_cont: its fallback gives the same medians."""
     period = reports.period_of("quarter", year=2026, number=2)
-    derived, params = reports._derived(period)
-    medians = reports._python_medians(derived, params)
+    orders, params = reports._dsa_times(period)
+    medians = reports._python_medians(orders, params)
     assert medians[("total", "", "")] == pytest.approx((2.0, 20.0))
     ack, effect = medians[("country", "DE", "")]
     assert ack == pytest.approx(2.0) and effect is None
