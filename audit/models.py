@@ -18,11 +18,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-LEGACY_CHAIN = ""
+LEGACY_CHAIN = ""  # the single chain written before the trail was split (position = ``seq``)
 
 # The states whose first entry acknowledges a request to its authority (requests_app.reports).
 REPORT_ACKNOWLEDGED = ["in_review", "clarification_requested", "not_executed", "rerouted", "verification_hold",
-                       "awaiting_enforcing_authority", "preserving"]  # the single chain written before the trail was split (position = ``seq``)
+                       "awaiting_enforcing_authority", "preserving"]
 
 
 class AuditEvent(models.Model):

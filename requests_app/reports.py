@@ -116,7 +116,6 @@ REASON_COLUMNS = tuple(f"not_executed__{code}" for code in REASONS)
 COLUMNS_OF_A_ROW = (*FIGURES, "share_with_data_produced", *MEDIANS, *REASON_COLUMNS)
 COUNTS = (*FIGURES, *REASON_COLUMNS)  # what the small-count rule bands
 DIMENSIONS = ("country", "instrument", "data_category", "country_instrument")
-_DSA = f"d.instrument IN {_in(DSA_INSTRUMENTS)}"
 
 
 # --- periods ------------------------------------------------------------------------------

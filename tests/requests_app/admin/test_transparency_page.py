@@ -196,6 +196,16 @@ def test_the_python_median_fallback_agrees_with_the_database(world):
         assert row["dsa_median_hours_to_effect"] == (None if effect is None else round(effect, 2))
 
 
+def test_the_audit_indexes_cover_what_the_report_reads():
+    """audit.models cannot import requests_app: its copy of the acknowledging states must stay
+    the report's, or the partial index no longer serves the report's first-acknowledgement probe."""
+    from audit.models import REPORT_ACKNOWLEDGED, AuditEvent
+
+    assert [str(s) for s in reports.ACKNOWLEDGED] == REPORT_ACKNOWLEDGED
+    names = {index.name for index in AuditEvent._meta.indexes}
+    assert {"audit_first_acknowledged", "audit_first_produced", "audit_first_preserving"} <= names
+
+
 def test_a_period_without_requests():
     figures = reports.transparency_figures(reports.period_of("year", year=2030))
     assert figures["total"]["received"] == 0 and figures["country"] == [] and figures["data_category"] == []
