@@ -20,6 +20,10 @@ from django.utils import timezone
 
 LEGACY_CHAIN = ""  # the single chain written before the trail was split (position = ``seq``)
 
+# The states whose first entry acknowledges a request to its authority (requests_app.reports).
+REPORT_ACKNOWLEDGED = ["in_review", "clarification_requested", "not_executed", "rerouted", "verification_hold",
+                       "awaiting_enforcing_authority", "preserving"]
+
 
 class AuditEvent(models.Model):
     # A global number, from a database sequence (no lock): increasing along each chain, with gaps
@@ -48,6 +52,15 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["request_id", "seq"], name="audit_request_seq"),
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            # The transparency report's first moves per request (requests_app.reports): index-only
+            # probes and scans instead of reading the trail. ``REPORT_ACKNOWLEDGED`` is
+            # ``requests_app.reports.ACKNOWLEDGED`` (a test keeps them equal; audit imports no app).
+            models.Index(fields=["request_id", "occurred_at"], name="audit_first_acknowledged",
+                         condition=Q(action="request.status_changed", data__to__in=REPORT_ACKNOWLEDGED)),
+            models.Index(fields=["request_id", "occurred_at"], name="audit_first_produced",
+                         condition=Q(action="request.status_changed", data__to="produced")),
+            models.Index(fields=["request_id", "occurred_at"], name="audit_first_preserving",
+                         condition=Q(action="request.status_changed", data__to="preserving")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["chain", "chain_seq"], name="audit_chain_position",

@@ -1,13 +1,26 @@
-"""Transparency reporting: per country and instrument, what was asked and what was done.
+"""Transparency reporting: per issuing country, instrument and data category, what was asked
+and what was done. The one place where the report's figures are defined and counted: the
+``transparency_report`` command, the admin's transparency page and its CSV/JSON downloads
+all call ``transparency_figures``.
 
 Covers the counts big platforms publish (requests, accounts specified, share where some data
-were produced, emergency requests, preservation; domain.md §5.3) and DSA Art. 15(1)(a):
-orders by member state and type, with the median time to inform the authority of receipt
-and to give effect (domain.md §5.1). Times come from the audit trail, the system of record.
+were produced, emergency requests, preservation; domain.md §5.3), the recommended superset
+(non-execution by Annex III reason, rerouting, confidentiality, preservation extensions;
+domain.md §5.3) and DSA Art. 15(1)(a) of Reg. (EU) 2022/2065: orders by member state and type,
+with the median time to inform the authority of receipt and to give effect (domain.md §5.1).
+Times come from the audit trail, the system of record.
+
+Every figure is counted by the database: one statement derives one row per request received
+in the period (its targets, first acknowledgement, first production, preservation, extension)
+and aggregates it per breakdown; a second, small one counts the Annex III reasons. Medians are
+``percentile_cont(0.5)`` on PostgreSQL; only the embedded SQLite default (no such aggregate)
+computes them in Python from the same derived rows.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,99 +28,97 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    IntegerField,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-)
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import Count, Min, OuterRef, Subquery
 
 from audit.models import AuditEvent
 
-from .models import LegalRequest, Target
-from .states import TERMINAL_STATES, DataCategory, Status
+from .models import AnnexIII, LegalRequest, Target
+from .models.review import AnnexIIIKind
+from .rules.vocab import ANNEX_III_REASONS
+from .states import DSA_INSTRUMENTS, DataCategory, Instrument, Status
 
-# First decision after intake = the authority is informed of receipt and of the assessment.
-ACKNOWLEDGED = {Status.IN_REVIEW, Status.CLARIFICATION_REQUESTED, Status.NOT_EXECUTED, Status.REROUTED,
-                Status.VERIFICATION_HOLD, Status.AWAITING_ENFORCING_AUTHORITY, Status.PRESERVING}
-REFUSED = {Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED}
-COLUMNS = ["country", "instrument", "received", "accounts_specified", "emergency", "produced", "preserving_or_released",
-           "refused_or_not_executed", "withdrawn", "open", "share_with_data_produced",
-           "median_hours_to_acknowledge", "median_hours_to_effect"]
-
-
-def _hours(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else (end - start).total_seconds() / 3600
-
-
-def _first_times(request_ids: list[int]) -> tuple[dict[int, datetime], dict[int, datetime]]:
-    acknowledged: dict[int, datetime] = {}
-    produced: dict[int, datetime] = {}
-    events = AuditEvent.objects.filter(request_id__in=request_ids, action="request.status_changed").order_by("seq")
-    for request_id, at, data in events.values_list("request_id", "occurred_at", "data"):
-        if request_id is None:
-            continue
-        to = data.get("to")
-        if to in ACKNOWLEDGED:
-            acknowledged.setdefault(request_id, at)
-        if to == Status.PRODUCED:
-            produced.setdefault(request_id, at)
-    return acknowledged, produced
+# The first decision after intake: the authority is informed of receipt and of the assessment
+# (DSA Art. 9(1), 10(1): "inform ... of the receipt of the order"). Any move into one of these.
+ACKNOWLEDGED = (Status.IN_REVIEW, Status.CLARIFICATION_REQUESTED, Status.NOT_EXECUTED, Status.REROUTED,
+                Status.VERIFICATION_HOLD, Status.AWAITING_ENFORCING_AUTHORITY, Status.PRESERVING)
+# Orders to preserve data: Reg. (EU) 2023/1543 Art. 6 (EPOC-PR), 18 U.S.C. § 2703(f).
+PRESERVATION_ORDERS = (Instrument.EPOC_PR, Instrument.US_PRESERVATION)
+# Annex III forms that decide a (partial) non-execution: Reg. (EU) 2023/1543 Art. 10(5)-(6),
+# 11(4)-(5), Annex III section D (a rerouting is counted as ``rerouted``).
+NOT_EXECUTING_FORMS = (AnnexIIIKind.NON_EXECUTION, AnnexIIIKind.REFUSAL)
 
 
-def transparency_rows(start: datetime, end: datetime) -> list[dict[str, Any]]:
-    requests: list[dict[str, Any]] = [dict(r) for r in LegalRequest.objects.filter(
-        received_at__gte=start, received_at__lt=end).values("pk", "country", "instrument", "status", "emergency",
-                                                              "received_at")]
-    ids = [r["pk"] for r in requests]
-    targets = dict(Target.objects.filter(request_id__in=ids).values_list("request_id").annotate(n=Count("id")))
-    acknowledged, produced = _first_times(ids)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in requests:
-        groups[(row["country"], row["instrument"])].append(row)
-    rows = []
-    for (country, instrument), items in sorted(groups.items()):
-        ack = [h for r in items if (h := _hours(r["received_at"], acknowledged.get(r["pk"]))) is not None]
-        effect = [h for r in items if (h := _hours(r["received_at"], produced.get(r["pk"]))) is not None]
-        n_produced = sum(r["pk"] in produced for r in items)
-        decided = sum(r["status"] in REFUSED for r in items) + n_produced
-        rows.append({
-            "country": country,
-            "instrument": instrument,
-            "received": len(items),
-            "accounts_specified": sum(targets.get(r["pk"], 0) for r in items),
-            "emergency": sum(r["emergency"] for r in items),
-            "produced": n_produced,
-            "preserving_or_released": sum(r["status"] in {Status.PRESERVING, Status.RELEASED} for r in items),
-            "refused_or_not_executed": sum(r["status"] in REFUSED for r in items),
-            "withdrawn": sum(r["status"] == Status.WITHDRAWN for r in items),
-            "open": sum(r["status"] not in REFUSED | {Status.WITHDRAWN, Status.CLOSED, Status.RELEASED}
-                        and r["pk"] not in produced for r in items),
-            "share_with_data_produced": round(n_produced / decided, 3) if decided else None,
-            "median_hours_to_acknowledge": round(median(ack), 2) if ack else None,
-            "median_hours_to_effect": round(median(effect), 2) if effect else None,
-        })
-    return rows
+@dataclass(frozen=True)
+class Figure:
+    """One count of the report: ``sql`` is a number per derived request row ``d`` (summed)."""
+
+    name: str
+    sql: str
+    meaning: str
 
 
-# --- The admin's transparency page (issue 13 item 6) ----------------------------------------
-#
-# The same outcomes as above, counted by the database (one aggregate query per breakdown) and
-# made mutually exclusive, so that each breakdown adds up to what was received:
-#   produced             data left at least once (a later withdrawal does not undo that);
-#   preserved            preserved or released without production (an extension is no second
-#                        preservation: it is its own instrument, preservation_extension);
-#   refused_or_not_executed, withdrawn (before any production), closed_without_data, open.
+def _in(values: Any) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # vocabulary constants only, never input
 
-OUTCOMES = ("produced", "preserved", "refused_or_not_executed", "withdrawn", "closed_without_data", "open")
-FIGURES = ("received", "accounts_specified", "emergency", *OUTCOMES)
-DIMENSIONS = ("country", "instrument", "data_category")
+
+_PRODUCED = "d.produced_at IS NOT NULL"
+_FINISHED_WITHOUT_DATA = (f"NOT ({_PRODUCED}) AND d.status IN "
+                          + _in([Status.NOT_EXECUTED, Status.REFUSED, Status.REROUTED, Status.WITHDRAWN,
+                                 Status.RELEASED, Status.CLOSED]))
+
+
+def _when(condition: str) -> str:
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+# The outcomes are exclusive: received = some_data_produced + no_data + open, and no_data =
+# not_executed + rerouted + withdrawn + released_without_data + closed_without_data.
+FIGURE_LIST: tuple[Figure, ...] = (
+    Figure("received", "1", "requests received in the period"),
+    Figure("accounts_specified", "d.n_targets", "identifiers (accounts, numbers, addresses) named in them"),
+    Figure("emergency", _when("d.emergency"), "emergency requests (Reg. (EU) 2023/1543 Art. 10(4); 18 U.S.C. "
+                                              "§ 2702(c)(4))"),
+    Figure("confidential", _when("d.confidential"), "requests the authority asked to keep confidential "
+                                                    "(Reg. (EU) 2023/1543 Art. 11(1))"),
+    Figure("some_data_produced", _when(_PRODUCED), "data produced at least once (a later withdrawal does not "
+                                                   "undo it)"),
+    Figure("no_data", _when(_FINISHED_WITHOUT_DATA), "finished without any data produced"),
+    Figure("not_executed", _when(f"NOT ({_PRODUCED}) AND d.status IN "
+                                 + _in([Status.NOT_EXECUTED, Status.REFUSED])),
+           "not executed or refused (Annex III; reasons below)"),
+    Figure("rerouted", _when(f"NOT ({_PRODUCED}) AND d.status = '{Status.REROUTED}'"), "rerouted to another channel"),
+    Figure("withdrawn", _when(f"NOT ({_PRODUCED}) AND d.status = '{Status.WITHDRAWN}'"),
+           "withdrawn by the authority before any data were produced"),
+    Figure("released_without_data", _when(f"NOT ({_PRODUCED}) AND d.status = '{Status.RELEASED}'"),
+           "preservation ended, nothing produced"),
+    Figure("closed_without_data", _when(f"NOT ({_PRODUCED}) AND d.status = '{Status.CLOSED}'"),
+           "closed without data (e.g. an extension applied to its order)"),
+    Figure("open", _when(f"NOT ({_PRODUCED}) AND NOT ({_FINISHED_WITHOUT_DATA})"), "still being worked"),
+    Figure("preservation_orders", _when(f"d.instrument IN {_in(PRESERVATION_ORDERS)}"),
+           "preservation orders (Reg. (EU) 2023/1543 Art. 6; 18 U.S.C. § 2703(f))"),
+    Figure("preserved", _when("d.preserved = 1"), "requests whose data were preserved"),
+    Figure("extension_requests", _when(f"d.instrument = '{Instrument.PRESERVATION_EXTENSION}' OR "
+                                       f"(d.instrument = '{Instrument.US_PRESERVATION}' AND d.linked_request_id "
+                                       "IS NOT NULL)"),
+           "extensions of a preservation (Annex VI, Art. 11(1); § 2703(f)(2) renewals)"),
+    Figure("extended", _when("d.extended = 1"), "preservation orders extended at least once"),
+    Figure("dsa_orders", _when(f"d.instrument IN {_in(DSA_INSTRUMENTS)}"),
+           "DSA orders (Reg. (EU) 2022/2065 Art. 9 and 10)"),
+)
+FIGURES = tuple(f.name for f in FIGURE_LIST)
+OUTCOMES = ("some_data_produced", "not_executed", "rerouted", "withdrawn", "released_without_data",
+            "closed_without_data", "open")
+MEDIANS = ("dsa_median_hours_to_acknowledge", "dsa_median_hours_to_effect")
+REASONS = tuple(ANNEX_III_REASONS)
+REASON_COLUMNS = tuple(f"not_executed__{code}" for code in REASONS)
+# Every breakdown row: the counts, the share, the medians, the counts per Annex III reason.
+COLUMNS_OF_A_ROW = (*FIGURES, "share_with_data_produced", *MEDIANS, *REASON_COLUMNS)
+COUNTS = (*FIGURES, *REASON_COLUMNS)  # what the small-count rule bands
+DIMENSIONS = ("country", "instrument", "data_category", "country_instrument")
+
+
+# --- periods ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -155,66 +166,217 @@ def period_of(kind: str, *, year: int | None = None, number: int | None = None, 
     return Period(label, local_midnight(date(year, first_month, 1)), local_midnight(date(end_year, end_month, 1)))
 
 
-def _produced_q() -> Q:
-    return Q(Exists(AuditEvent.objects.filter(request_id=OuterRef("pk"), action="request.status_changed",
-                                              data__to=Status.PRODUCED)))
+# --- the SQL ------------------------------------------------------------------------------
+#
+# The statements are assembled from the ORM's compiled sub-selects, table names from the models'
+# _meta and the vocabularies' constants; every value from outside (the period) is a parameter.
+# Hence the S608 exemptions below.
 
 
-def _figure_aggregates(prefix: str = "all__", extra: Q | None = None) -> dict[str, Any]:
-    """Conditional counts of the FIGURES, each restricted by ``extra`` (a data category).
-    Aliases are prefixed: an alias named like a column (``emergency``) would shadow it."""
-    base = extra if extra is not None else Q()
-    produced = Q(was_produced=True) | Q(status=Status.PRODUCED)
-    no_data = ~produced
-    refused = Q(status__in=REFUSED)
-    outcome = {
-        "produced": produced,
-        "preserved": no_data & Q(status__in=[Status.PRESERVING, Status.RELEASED]),
-        "refused_or_not_executed": no_data & refused,
-        "withdrawn": no_data & Q(status=Status.WITHDRAWN),
-        "closed_without_data": no_data & Q(status=Status.CLOSED),
-        "open": no_data & ~Q(status__in=TERMINAL_STATES) & ~Q(status__in=[Status.PRESERVING]),
+def _sql(queryset: Any) -> tuple[str, list[Any]]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def _derived(period: Period) -> tuple[str, list[Any]]:
+    """``d``: one row per request received in the period, with what the figures read.
+
+    The sub-selects are compiled by the ORM, so their JSON lookups are those of the partial
+    indexes on the audit trail (``audit_first_*``) on PostgreSQL and JSON_EXTRACT on SQLite."""
+    moves = AuditEvent.objects.filter(action="request.status_changed", request_id__isnull=False).order_by()
+    parts = {
+        "r": LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end).order_by()
+        .values("id", "country", "instrument", "status", "emergency", "confidential", "linked_request_id",
+                "received_at", "data_categories"),
+        "t": Target.objects.order_by().values("request_id").annotate(n=Count("id")).values("request_id", "n"),
+        "a": moves.filter(data__to__in=list(ACKNOWLEDGED)).values("request_id").annotate(at=Min("occurred_at"))
+        .values("request_id", "at"),
+        "p": moves.filter(data__to=Status.PRODUCED).values("request_id").annotate(at=Min("occurred_at"))
+        .values("request_id", "at"),
+        "s": moves.filter(data__to=Status.PRESERVING).values("request_id").annotate(n=Count("request_id"))
+        .values("request_id", "n"),
+        # Annex VI extensions that were applied to the order they refer to (services.validation).
+        "x": LegalRequest.objects.filter(linked_request__isnull=False, instrument=Instrument.PRESERVATION_EXTENSION,
+                                         resolution="preservation_extended").order_by()
+        .values("linked_request_id").annotate(n=Count("id")).values("linked_request_id", "n"),
     }
-    figures: dict[str, Any] = {
-        f"{prefix}received": Count("pk", filter=base or None),
-        f"{prefix}accounts_specified": Coalesce(Sum("n_targets", filter=base or None), 0),
-        f"{prefix}emergency": Count("pk", filter=base & Q(emergency=True)),
-    }
-    for name, q in outcome.items():
-        figures[f"{prefix}{name}"] = Count("pk", filter=base & q)
-    return figures
+    compiled = {name: _sql(qs) for name, qs in parts.items()}
+    params: list[Any] = []
+    for name in ("r", "t", "a", "p", "s", "x"):
+        params += compiled[name][1]
+    sql = f"""
+        SELECT r.id, r.country, r.instrument, r.status, r.emergency, r.confidential, r.linked_request_id,
+               r.received_at, ',' || r.data_categories || ',' AS cats, COALESCE(t.n, 0) AS n_targets,
+               a.at AS acknowledged_at, p.at AS produced_at,
+               CASE WHEN s.n IS NULL THEN 0 ELSE 1 END AS preserved,
+               CASE WHEN x.n IS NULL THEN 0 ELSE 1 END AS extended
+        FROM ({compiled["r"][0]}) r
+        LEFT JOIN ({compiled["t"][0]}) t ON t.request_id = r.id
+        LEFT JOIN ({compiled["a"][0]}) a ON a.request_id = r.id
+        LEFT JOIN ({compiled["p"][0]}) p ON p.request_id = r.id
+        LEFT JOIN ({compiled["s"][0]}) s ON s.request_id = r.id
+        LEFT JOIN ({compiled["x"][0]}) x ON x.linked_request_id = r.id"""  # noqa: S608 (ORM-compiled, parameters apart)
+    return sql, params
 
 
-def _received_in(period: Period) -> Any:
-    targets = (Target.objects.filter(request_id=OuterRef("pk")).order_by().values("request_id")
-               .annotate(n=Count("pk")).values("n"))
-    return (LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end).order_by()
-            .annotate(was_produced=ExpressionWrapper(_produced_q(), output_field=BooleanField()),
-                      n_targets=Coalesce(Subquery(targets, output_field=IntegerField()), 0)))
+def _dsa_times(period: Period) -> tuple[str, list[Any]]:
+    """The period's DSA orders with their first acknowledgement and first effect: one probe each
+    into the partial indexes ``audit_first_acknowledged`` / ``audit_first_produced``."""
+    def first(states: list[str]) -> Subquery:
+        return Subquery(AuditEvent.objects.filter(request_id=OuterRef("id"), action="request.status_changed",
+                                                  data__to__in=states).order_by("occurred_at")
+                        .values("occurred_at")[:1])
+
+    orders = (LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end,
+                                          instrument__in=list(DSA_INSTRUMENTS)).order_by()
+              .annotate(acknowledged_at=first(list(ACKNOWLEDGED)), produced_at=first([Status.PRODUCED]))
+              .values("country", "instrument", "data_categories", "received_at", "acknowledged_at", "produced_at"))
+    sql, params = _sql(orders)
+    return (f"SELECT o.country, o.instrument, ',' || o.data_categories || ',' AS cats, o.received_at, "  # noqa: S608
+            f"o.acknowledged_at, o.produced_at FROM ({sql}) o"), params
+
+
+def _hours(end: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({end} - d.received_at)) / 3600.0"
+    return f"(julianday({end}) - julianday(d.received_at)) * 24.0"
+
+
+# (breakdown, first key, second key, WHERE) for each group of the UNION, over a relation ``d``.
+def _groups() -> list[tuple[str, str, str, str]]:
+    groups = [("total", "''", "''", ""), ("country", "d.country", "''", ""),
+              ("instrument", "d.instrument", "''", ""), ("country_instrument", "d.country", "d.instrument", "")]
+    groups += [("data_category", f"'{code}'", "''", f"WHERE d.cats LIKE '%%,{code},%%'")
+               for code in DataCategory.values]
+    return groups
+
+
+def _union(relation: str, aggregates: str) -> str:
+    selects = []
+    for dimension, key1, key2, where in _groups():
+        group_by = ", ".join(k for k in (key1, key2) if not k.startswith("'"))
+        selects.append(f"SELECT '{dimension}', {key1}, {key2}{aggregates} FROM {relation} AS d {where}"  # noqa: S608
+                       + (f" GROUP BY {group_by}" if group_by else ""))
+    return "\nUNION ALL\n".join(selects)
+
+
+def _aggregate_sql(derived: str) -> str:
+    """The counts: each figure evaluated once per request and summed in one pass per (country,
+    instrument, data categories); the breakdowns then add up those few thousand partial sums."""
+    columns = "".join(f", SUM({f.sql}) AS f_{f.name}" for f in FIGURE_LIST)
+    partial = (f"SELECT d.country, d.instrument, d.cats{columns} FROM ({derived}) d "  # noqa: S608
+               "GROUP BY d.country, d.instrument, d.cats")
+    return f"WITH g AS MATERIALIZED ({partial})\n" + _union("g", "".join(f", SUM(d.f_{f.name})" for f in FIGURE_LIST))
+
+
+def _medians_sql(orders: str) -> str:
+    """The DSA orders' median hours to acknowledge and to give effect, per breakdown
+    (PostgreSQL: ``percentile_cont``; NULL hours, not yet reached, are left out)."""
+    dsa = (f"SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')} AS ack_h, "  # noqa: S608
+           f"{_hours('d.produced_at')} AS effect_h FROM ({orders}) d")
+    medians = "".join(f", percentile_cont(0.5) WITHIN GROUP (ORDER BY d.{c})" for c in ("ack_h", "effect_h"))
+    return f"WITH m AS MATERIALIZED ({dsa})\n" + _union("m", medians)
+
+
+def _reasons_sql(period: Period) -> tuple[str, list[Any]]:
+    """Requests not executed (in whole or in part) per Annex III reason, per breakdown."""
+    annex, requests = AnnexIII._meta.db_table, LegalRequest._meta.db_table
+    if connection.vendor == "postgresql":
+        expand = ("CROSS JOIN LATERAL jsonb_array_elements(a.reasons) AS item "
+                  "CROSS JOIN LATERAL jsonb_array_elements_text(item -> 'reasons') AS code(value)")
+    else:
+        expand = ", json_each(a.reasons) AS item, json_each(item.value, '$.reasons') AS code"
+    base = (f"SELECT DISTINCT r.id, r.country, r.instrument, ',' || r.data_categories || ',' AS cats, "  # noqa: S608
+            f"code.value AS reason FROM {annex} a JOIN {requests} r ON r.id = a.request_id {expand} "
+            f"WHERE r.received_at >= %s AND r.received_at < %s AND a.sent_at IS NOT NULL "
+            f"AND a.superseded_at IS NULL AND a.kind IN {_in(NOT_EXECUTING_FORMS)}")
+    selects = []
+    for dimension, key1, key2, where in _groups():
+        keys = [k for k in (key1, key2) if not k.startswith("'")]
+        selects.append(f"SELECT '{dimension}', {key1}, {key2}, d.reason, COUNT(*) FROM n AS d {where} "  # noqa: S608
+                       f"GROUP BY {', '.join([*keys, 'd.reason'])}")
+    return (f"WITH n AS ({base})\n" + "\nUNION ALL\n".join(selects), [period.start, period.end])
+
+
+def _python_medians(orders: str, params: list[Any]) -> dict[tuple[str, str, str], tuple[float | None, ...]]:
+    """The medians on a database without ``percentile_cont`` (the embedded SQLite default), from
+    the hours the database computes for the same DSA orders."""
+    sql = (f"SELECT d.country, d.instrument, d.cats, {_hours('d.acknowledged_at')}, "  # noqa: S608
+           f"{_hours('d.produced_at')} FROM ({orders}) d")
+    samples: dict[tuple[str, str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for country, instrument, cats, ack, effect in cursor.fetchall():
+            keys = [("total", "", ""), ("country", country, ""), ("instrument", instrument, ""),
+                    ("country_instrument", country, instrument)]
+            keys += [("data_category", code, "") for code in DataCategory.values if f",{code}," in cats]
+            for key in keys:
+                for values, hours in zip(samples[key], (ack, effect), strict=True):
+                    if hours is not None:
+                        values.append(hours)
+    return {key: tuple(median(v) if v else None for v in pair) for key, pair in samples.items()}
 
 
 def transparency_figures(period: Period) -> dict[str, Any]:
-    """The figures of a period by issuing country, instrument and data category, and in total.
+    """The figures of a period by issuing country, instrument, data category and country ×
+    instrument, and in total: counts, the share of requests with an outcome where some data
+    were produced, the DSA medians, and the requests not executed per Annex III reason.
 
     A request asking for two data categories counts once under each of them (the category
-    breakdown does not add up to the total; the other two do)."""
-    requests = _received_in(period)
+    breakdown does not add up to the total; the others do)."""
+    derived, params = _derived(period)
+    postgres = connection.vendor == "postgresql"
+    medians: dict[tuple[str, str, str], tuple[float | None, ...]] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:  # for this transaction only: hashes in memory, no parallel workers rebuilding them
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(_aggregate_sql(derived), params)
+        aggregated = cursor.fetchall()
+        orders, orders_params = _dsa_times(period)
+        if postgres:
+            cursor.execute(_medians_sql(orders), orders_params)
+            medians = {(dim, k1 or "", k2 or ""): (ack, effect) for dim, k1, k2, ack, effect in cursor.fetchall()}
+        reasons_sql, reasons_params = _reasons_sql(period)
+        cursor.execute(reasons_sql, reasons_params)
+        reasons = cursor.fetchall()
+    if not postgres:
+        medians = _python_medians(orders, orders_params)
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for dimension, key1, key2, *values in aggregated:
+        counts = dict(zip(FIGURES, (int(v or 0) for v in values[:len(FIGURES)]), strict=True))
+        if not counts["received"]:
+            continue  # a data category no request asked for
+        key = (dimension, key1 or "", key2 or "")
+        ack, effect = medians.get(key, (None, None))
+        decided = counts["some_data_produced"] + counts["no_data"]
+        rows[key] = {**counts,
+                     "share_with_data_produced": round(counts["some_data_produced"] / decided, 3) if decided else None,
+                     "dsa_median_hours_to_acknowledge": None if ack is None else round(float(ack), 2),
+                     "dsa_median_hours_to_effect": None if effect is None else round(float(effect), 2),
+                     **dict.fromkeys(REASON_COLUMNS, 0)}
+    for dimension, key1, key2, reason, count in reasons:
+        row = rows.get((dimension, key1 or "", key2 or ""))
+        if row is not None and f"not_executed__{reason}" in row:
+            row[f"not_executed__{reason}"] = int(count)
 
-    def grouped(column: str) -> list[dict[str, Any]]:
-        rows = requests.values(column).annotate(**_figure_aggregates()).order_by(column)
-        return [{column: r[column], **{f: r[f"all__{f}"] for f in FIGURES}} for r in rows]
+    def breakdown(dimension: str) -> list[dict[str, Any]]:
+        found = sorted((k, v) for k, v in rows.items() if k[0] == dimension)
+        if dimension == "country_instrument":
+            return [{"country": k[1], "instrument": k[2], **v} for k, v in found]
+        if dimension == "data_category":  # the order of Art. 3(9)-(12)
+            found.sort(key=lambda item: DataCategory.values.index(item[0][1]))
+        return [{dimension: k[1], **v} for k, v in found]
 
-    by_country, by_instrument = grouped("country"), grouped("instrument")
-    per_category: dict[str, Any] = {}
-    for code in DataCategory.values:
-        per_category.update(_figure_aggregates(f"{code}__", Q(data_categories__regex=rf"(^|,){code}(,|$)")))
-    totals_and_categories = requests.aggregate(**_figure_aggregates(), **per_category)
-    by_category = [{"data_category": code, **{f: totals_and_categories[f"{code}__{f}"] for f in FIGURES}}
-                   for code in DataCategory.values if totals_and_categories[f"{code}__received"]]
-    total = {f: totals_and_categories[f"all__{f}"] for f in FIGURES}
+    empty = {**dict.fromkeys(FIGURES, 0), "share_with_data_produced": None, **dict.fromkeys(MEDIANS),
+             **dict.fromkeys(REASON_COLUMNS, 0)}
     return {"period": {"label": period.label, "from": period.start.isoformat(), "to": period.end.isoformat(),
                        "time_zone": str(period.start.tzinfo)},
-            "total": total, "country": by_country, "instrument": by_instrument, "data_category": by_category}
+            "total": rows.get(("total", "", ""), empty),
+            **{dimension: breakdown(dimension) for dimension in DIMENSIONS}}
+
+
+# --- publication --------------------------------------------------------------------------
 
 
 def band(value: int, threshold: int) -> int | str:
@@ -225,27 +387,45 @@ def band(value: int, threshold: int) -> int | str:
     return value
 
 
-def for_publication(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
-    """The figures with every count under the threshold shown as a band."""
-    def rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: band(v, threshold) if k in FIGURES else v for k, v in item.items()} for item in items]
+def _published_row(row: dict[str, Any], threshold: int) -> dict[str, Any]:
+    shown = {k: band(v, threshold) if k in COUNTS else v for k, v in row.items()}
+    if threshold > 1 and 0 < row["received"] < threshold:
+        shown["share_with_data_produced"] = None  # a share of a banded count would undo the band
+    if threshold > 1 and row["dsa_orders"] < threshold:
+        shown.update(dict.fromkeys(MEDIANS))  # a median of a few orders is one order's time
+    return shown
 
-    return {**figures, "small_count_threshold": threshold,
-            "total": {k: band(v, threshold) for k, v in figures["total"].items()},
-            **{d: rows(figures[d]) for d in DIMENSIONS}}
+
+def for_publication(figures: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The figures with every count under the threshold shown as a band, and the shares and
+    medians of banded groups left out."""
+    return {**figures, "small_count_threshold": threshold, "total": _published_row(figures["total"], threshold),
+            **{d: [_published_row(r, threshold) for r in figures[d]] for d in DIMENSIONS}}
 
 
 def figures_csv(figures: dict[str, Any]) -> str:
-    """One CSV: a row per breakdown and key, then the total."""
-    import csv
-    import io
-
+    """One CSV: a row per breakdown and key (country × instrument keyed ``FR/epoc``), then the total."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["period", "breakdown", "key", *FIGURES])
+    writer.writerow(["period", "breakdown", "key", *COLUMNS_OF_A_ROW])
     label = figures["period"]["label"]
+
+    def cell(value: Any) -> Any:
+        return "" if value is None else value
+
     for dimension in DIMENSIONS:
         for row in figures[dimension]:
-            writer.writerow([label, dimension, row[dimension], *(row[f] for f in FIGURES)])
-    writer.writerow([label, "total", "", *(figures["total"][f] for f in FIGURES)])
+            key = f"{row['country']}/{row['instrument']}" if dimension == "country_instrument" else row[dimension]
+            writer.writerow([label, dimension, key, *(cell(row[c]) for c in COLUMNS_OF_A_ROW)])
+    writer.writerow([label, "total", "", *(cell(figures["total"][c]) for c in COLUMNS_OF_A_ROW)])
     return buffer.getvalue()
+
+
+# --- the previous row-based interface (bench/run_all.py), now on the same figures -------------
+
+COLUMNS = ["country", "instrument", *COLUMNS_OF_A_ROW]
+
+
+def transparency_rows(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The country × instrument rows of ``transparency_figures`` for [start, end)."""
+    return transparency_figures(Period(f"{start.isoformat()} – {end.isoformat()}", start, end))["country_instrument"]

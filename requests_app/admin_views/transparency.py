@@ -23,6 +23,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import reports
+from ..models.review import AnnexIIIReason
 from ..permissions import can
 from ..states import DataCategory, Instrument
 
@@ -66,7 +67,20 @@ LABELS: dict[str, dict[str, str]] = {
     "instrument": {k: str(v) for k, v in Instrument.choices},
     "data_category": {k: str(v) for k, v in DataCategory.choices},
     "country": {},
+    "outcome": {name: name.replace("_", " ") for name in reports.OUTCOMES},
 }
+REASON_LABELS = dict(AnnexIIIReason.choices)
+# The columns of the page's tables (the CSV and JSON carry every column, the reasons included).
+TABLE_COLUMNS = (*reports.FIGURES, "share_with_data_produced", *reports.MEDIANS)
+COLUMN_LABELS = {"dsa_median_hours_to_acknowledge": "DSA median hours to acknowledge",
+                 "dsa_median_hours_to_effect": "DSA median hours to give effect",
+                 "share_with_data_produced": "share with some data produced"}
+
+
+def _key_label(dimension: str, row: dict[str, Any]) -> str:
+    if dimension == "country_instrument":
+        return f"{row['country']} · {LABELS['instrument'].get(row['instrument'], row['instrument'])}"
+    return LABELS[dimension].get(row[dimension], row[dimension])
 
 # Bar colours (SVG presentation attributes, not styles: the strict CSP allows them).
 BAR, BAND = "#1d4e89", "#9fb7d6"
@@ -82,7 +96,7 @@ def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: i
     for row in rows:
         value = row[figure]
         banded = isinstance(value, str)
-        values.append((row[key], (threshold - 1) if banded and threshold else int(value), value, banded))
+        values.append((row[key], (threshold - 1) if banded and threshold else float(value), value, banded))
     top = max([v for _k, v, _s, _b in values] + [1])
     width_total = label_width + chart_width + 80
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="lrp-chart" role="img" width="{width_total}" '
@@ -134,15 +148,23 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
     query.pop("format", None)
     context.update(
         period=period, figures=shown, publication=publication, threshold=threshold,
-        figure_names=reports.FIGURES,
-        tables=[(title, dimension, [(LABELS[dimension].get(r[dimension], r[dimension]), r) for r in shown[dimension]])
+        columns=[(name, COLUMN_LABELS.get(name, name.replace("_", " "))) for name in TABLE_COLUMNS],
+        tables=[(title, dimension, [(_key_label(dimension, r), r) for r in shown[dimension]])
                 for title, dimension in (("By issuing country", "country"), ("By instrument", "instrument"),
-                                         ("By data category", "data_category"))],
+                                         ("By data category", "data_category"),
+                                         ("By issuing country and instrument", "country_instrument"))],
+        reasons=[(code, str(REASON_LABELS.get(code, code)), shown["total"][f"not_executed__{code}"])
+                 for code in reports.REASONS],
         charts=[bar_chart(shown[d], d, "received", threshold=band_threshold, title=f"Requests received {t}")
                 for t, d in (("by issuing country", "country"), ("by instrument", "instrument"),
                              ("by data category", "data_category"))]
-        + [bar_chart(shown["country"], "country", "produced", threshold=band_threshold,
-                     title="Requests with data produced, by issuing country")],
+        + [bar_chart(shown["country"], "country", "some_data_produced", threshold=band_threshold,
+                     title="Requests with some data produced, by issuing country"),
+           bar_chart([{"outcome": o, "n": shown["total"][o]} for o in reports.OUTCOMES], "outcome", "n",
+                     threshold=band_threshold, title="Outcomes of the period's requests"),
+           bar_chart([r for r in shown["country"] if r["dsa_median_hours_to_effect"] is not None], "country",
+                     "dsa_median_hours_to_effect", threshold=None,
+                     title="DSA orders: median hours to give effect, by issuing country")],
         csv_query=_encode(query, "csv"), json_query=_encode(query, "json"),
     )
     return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context)

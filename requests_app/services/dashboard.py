@@ -33,6 +33,16 @@ class StateCount:
 
 
 @dataclass(frozen=True)
+class MemberCount:
+    """What one member of the legal team finished this week: the requests assigned to them
+    that reached a terminal state of the team's own work (``assigned_to`` None = nobody)."""
+
+    assigned_to: int | None
+    email: str
+    count: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     open_total: int
     open_by_state: list[StateCount]
@@ -42,6 +52,7 @@ class Dashboard:
     oldest_emergency: Any  # LegalRequest | None (reference, received_at, pk only)
     awaiting_approval: int
     finished_this_week: int
+    finished_by_member: list[MemberCount]
     day_start: datetime
     week_start: datetime
 
@@ -56,6 +67,12 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime, datetime]:
     monday = today - timedelta(days=today.weekday())
     return (start, datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone),
             datetime(monday.year, monday.month, monday.day, tzinfo=zone))
+
+
+def finished_this_week(now: datetime, week_start: datetime) -> Any:
+    """Requests the team finished this week (the dashboard's figure and the queue's filter)."""
+    return LegalRequest.objects.filter(status__in=TEAM_FINISHED, status_changed_at__gte=week_start,
+                                       status_changed_at__lte=now).order_by()
 
 
 def dashboard(now: datetime | None = None) -> Dashboard:
@@ -73,14 +90,18 @@ def dashboard(now: datetime | None = None) -> Dashboard:
     )
     oldest = (open_requests.filter(emergency=True).order_by("received_at", "pk")
               .only("pk", "reference", "received_at").first())
-    finished = LegalRequest.objects.filter(status__in=TEAM_FINISHED, status_changed_at__gte=week_start,
-                                           status_changed_at__lte=now).aggregate(n=Count("pk"))["n"]
+    # One GROUP BY for the team's throughput, per member; the total is their sum.
+    per_member = (finished_this_week(now, week_start).values("assigned_to", "assigned_to__email")
+                  .annotate(n=Count("pk")).order_by("-n", "assigned_to__email"))
+    members = [MemberCount(row["assigned_to"], row["assigned_to__email"] or "", row["n"]) for row in per_member]
+    finished = sum(m.count for m in members)
     return Dashboard(
         open_total=sum(s.count for s in by_state), open_by_state=by_state, due_today=figures["due_today"],
         overdue=figures["overdue"], emergencies_waiting=figures["emergencies"], oldest_emergency=oldest,
-        awaiting_approval=figures["awaiting"], finished_this_week=finished, day_start=day_start,
+        awaiting_approval=figures["awaiting"], finished_this_week=finished, finished_by_member=members,
+        day_start=day_start,
         week_start=week_start,
     )
 
 
-__all__ = ["Dashboard", "StateCount", "dashboard", "day_bounds"]
+__all__ = ["Dashboard", "MemberCount", "StateCount", "dashboard", "day_bounds", "finished_this_week"]

@@ -26,7 +26,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
 
 
 @pytest.fixture
-def world(make_request, reviewer):
+def world(make_request, reviewer, reviewer2):
     with time_machine.travel(NOW, tick=False):
         rows = {
             # due today (Brussels): from 15 Sep 22:00 UTC to 16 Sep 22:00 UTC
@@ -39,8 +39,10 @@ def world(make_request, reviewer):
             "emergency_new": make_request(emergency=True, received_at=utc(2026, 9, 16, 20, 0),
                                           due_at=NOW + timedelta(hours=6)),
             "emergency_done": make_request(emergency=True, status="closed", received_at=utc(2026, 9, 1),
-                                           status_changed_at=utc(2026, 9, 13, 22, 30)),  # Mon 00:30: this week
-            "refused_sunday": make_request(status="refused", status_changed_at=utc(2026, 9, 13, 21, 30)),
+                                           status_changed_at=utc(2026, 9, 13, 22, 30),  # Mon 00:30: this week
+                                           assigned_to=reviewer),
+            "refused_sunday": make_request(status="refused", status_changed_at=utc(2026, 9, 13, 21, 30),
+                                           assigned_to=reviewer2),  # Sun 23:30: last week
             "withdrawn": make_request(status="withdrawn", status_changed_at=utc(2026, 9, 15)),  # not the team's
             "not_executed": make_request(status="not_executed", status_changed_at=utc(2026, 9, 16, 9)),
             "waiting": make_request(status="in_review", due_at=NOW + timedelta(days=3)),
@@ -62,6 +64,9 @@ def test_figures_counted_by_hand(world):
     assert d.oldest_emergency.pk == world["emergency_old"].pk
     assert d.awaiting_approval == 1
     assert d.finished_this_week == 2  # emergency_done (Mon 00:30 Brussels), not_executed
+    # Per member: reviewer finished emergency_done; not_executed had nobody assigned; reviewer2's
+    # refusal was on Sunday, last week.
+    assert [(m.email, m.count) for m in d.finished_by_member] == [("reviewer@provider.example", 1), ("", 1)]
 
 
 def _links(html: str) -> dict[str, str]:
@@ -78,6 +83,7 @@ def _links(html: str) -> dict[str, str]:
     ("awaiting_approval", {"waiting"}),
     ("finished_week", {"emergency_done", "not_executed"}),
     ("state-verification_hold", {"emergency_old"}),
+    ("finished_week-nobody", {"not_executed"}),
 ])
 def test_each_figure_links_to_the_queue_showing_it(world, reviewer, figure, wanted):
     with time_machine.travel(NOW, tick=False):  # signed in at that time (sessions expire)
@@ -88,6 +94,19 @@ def test_each_figure_links_to_the_queue_showing_it(world, reviewer, figure, want
         response = client.get(link)
     assert response.status_code == 200
     assert {r.reference for r in response.context["cl"].result_list} == {world[n].reference for n in wanted}
+
+
+def test_throughput_per_member_links_to_that_members_finished_requests(world, reviewer, reviewer2):
+    with time_machine.travel(NOW, tick=False):
+        client = login(reviewer)
+        html = client.get("/admin/").content.decode()
+        links = _links(html)
+        assert f"finished_week-{reviewer2.pk}" not in links  # nothing finished by reviewer2 this week
+        response = client.get(links[f"finished_week-{reviewer.pk}"])
+    assert response.status_code == 200
+    assert {r.reference for r in response.context["cl"].result_list} == {world["emergency_done"].reference}
+    table = html[html.index('id="lrp-throughput"'):]
+    assert "reviewer@provider.example" in table[:table.index("</table>")]
 
 
 def test_oldest_emergency_links_to_its_page(world, reviewer):
