@@ -135,6 +135,10 @@ _SPECS: tuple[FindingSpec, ...] = (
        "Emergency order without prior validation: the issuing authority must seek ex-post "
        "validation within 48 hours. Information only; act when a refusal or withdrawal of "
        "the validation is notified."),
+    _s("EE_EMERGENCY_VALIDATOR_NOT_COMPETENT", REVIEW, v.reg("4(1)(b), 4(3)(b), 4(5)"), "[A]",
+       "Emergency order for {category} data: a {validator_type} cannot validate it (required: "
+       "{validators}), so it is treated as issued without prior validation, which Art. 4(5) "
+       "allows in an emergency; the ex-post validation is due within 48 hours."),
     _s("EE_VALIDATION_INCOMPLETE", CLARIFY, "Reg. (EU) 2023/1543 Annex I Section J", "[M]",
        "The validating authority is not named.", v.AIII_INCOMPLETE),
     # --- e-Evidence: Art. 5 / Art. 6 conditions ------------------------------------------

@@ -117,6 +117,15 @@ class ProviderConfig:
     issuer_holidays: bool = True
     # Set by the engine for each request (not a setting): the issuing authority's country.
     issuing_country: str | None = None
+    # §13.3 [S] Art. 34(2): the Regulation applies from this day (ISO date). [A] it applies
+    # to an order once that day has begun both where our establishment is and in every zone
+    # of the issuing state (an order received before 00:00 of that day in the issuer's zone
+    # was issued before it applied there); False: the establishment's zone only.
+    regulation_applies_from: str = "2026-08-18"
+    applicability_in_issuer_zones: bool = True
+    # §13.2 [A] Art. 11(1) "an additional 30-day period": also counted from the end of the
+    # 60-day period as it ended (rolled over weekends and holidays); the later end applies.
+    extension_from_period_end: bool = True
     # Member states bound by Reg. 2023/1543: all but Denmark; Ireland bound (§12.1 [S]).
     bound_member_states: frozenset[str] = EU_MEMBER_STATES - {"DK"}
     # Our own service's domains: channel/message URLs elsewhere are another provider's.

@@ -167,7 +167,7 @@ def art18_referral(
     and Europol (the Act allows "or Europol, or both": we do both)."""
     concerned: list[str] = []
     for state in (offence_state, suspect_state, victim_state):
-        code = (state or "").upper()
+        code = v.iso_country(state or "")  # EL → GR, as the member states are stored
         if code in v.EU_MEMBER_STATES and code not in concerned:
             concerned.append(code)
     if concerned:

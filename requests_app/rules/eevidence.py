@@ -12,7 +12,7 @@ national law and Art. 8(2) are the issuing authority's to judge (domain.md §1.3
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from . import vocab as v
 from .checks import (
@@ -23,7 +23,7 @@ from .checks import (
     check_time_range,
 )
 from .config import EE_EA_WINDOW, EE_PRODUCTION, INTERNAL, ProviderConfig
-from .deadlines import day_deadline, hours_deadline
+from .deadlines import day_deadline, hours_deadline, zone
 from .draft import Draft
 from .model import RequestFacts, SentenceExecution
 from .policy import evaluate_national_order
@@ -39,8 +39,19 @@ PRESERVATION_DAYS = 60  # Art. 11(1)
 EXTENSION_DAYS = 30  # Art. 11(1), once
 SERIOUS_MAX_MONTHS = 36  # Art. 5(4)(a): at least 3 years
 SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
-# Art. 34(2): the Regulation applies from 18 August 2026, read from 00:00 Brussels time (CEST).
-APPLIES_FROM = datetime(2026, 8, 17, 22, 0, tzinfo=UTC)
+# Art. 34(2): the Regulation applies from 18 August 2026 (``regulation_applies_from``), from
+# 00:00 in the establishment's zone (CEST in Brussels) and, by default, in the issuer's zones.
+
+
+def applies_from(config: ProviderConfig) -> datetime:
+    """The instant from which Reg. 2023/1543 binds for an order of ``config.issuing_country``:
+    the latest start of the application day over the zones concerned (§13.3 [S], [A])."""
+    day = date.fromisoformat(config.regulation_applies_from)
+    zones = [config.establishment_time_zone]
+    if config.applicability_in_issuer_zones:
+        zones += config.zones_of(config.issuing_country)
+    return max(datetime.combine(day, time(0), tzinfo=zone(z)).astimezone(UTC) for z in zones)
+
 
 ENDED_STATUSES = frozenset(
     {"released", "closed", "withdrawn", "refused", "not_executed", "rerouted"}
@@ -106,13 +117,14 @@ def member_states(d: Draft) -> bool:
         # R15: Art. 1(1) 2nd subparagraph, domestic order → national-law workflow. [V]
         d.add("EE_DOMESTIC_ORDER", field="issuer", rule_id="R15", country=country)
         return False
-    if facts.instrument in (v.EPOC, v.EPOC_PR) and facts.received_at < APPLIES_FROM:
+    if facts.instrument in (v.EPOC, v.EPOC_PR) and facts.received_at < applies_from(config):
         # Art. 34(2) [S]: no binding force before 18 August 2026 → a national or voluntary
         # request (our policy), legal review, no deadline of the Regulation.
         d.add(
             "EE_NOT_YET_APPLICABLE",
             field="received_at",
             received_on=facts.received_at.date().isoformat(),
+            applies_from=applies_from(config).isoformat(),
         )
         evaluate_national_order(d)
         return False
@@ -174,14 +186,40 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
     # The Django side translates by this code, never by the English text above.
     validators_code = "judicial" if serious else "judicial_or_prosecutor"
     validation = facts.validation
+    competent = validation is not None and validation.authority_type in validators
+    if competent and validation is not None and validation.authority_name.strip():
+        d.allow(category, row, v.reg(f"{para}(b)"))
+        return True
+    if facts.emergency and not serious:
+        # Art. 4(5) [S]: in an emergency the 4(1)(b)/4(3)(b) authority may issue without
+        # prior validation. A stated "validation" by an authority that cannot validate (or
+        # one not named) is no validation: the order is an unvalidated emergency order, valid
+        # pending ex-post validation, never refused for it (§13.1 "read the validation
+        # before any refusal"). [A]
+        d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
+        if not d.has("EE_EX_POST_VALIDATION_PENDING"):
+            d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
+        if validation is not None and not competent:
+            d.add(
+                "EE_EMERGENCY_VALIDATOR_NOT_COMPETENT",
+                category=category,
+                field="validation",
+                rule_id=row,
+                legal_basis=v.reg(f"{para}(b), 4(5)"),
+                validator_type=validation.authority_type,
+                validators=validators_text,
+                validators_code=validators_code,
+            )
+        return True
     if validation is None:
-        if facts.emergency and not serious:
-            d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
-            if not d.has("EE_EX_POST_VALIDATION_PENDING"):
-                d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
-            return True
         if facts.emergency:
-            d.add("EE_NO_EMERGENCY_EXCEPTION", category=category, field="validation", rule_id=row)
+            d.add(
+                "EE_NO_EMERGENCY_EXCEPTION",
+                category=category,
+                field="validation",
+                rule_id=row,
+                legal_basis=v.reg(f"4(5), {para}(b)"),
+            )
         else:
             d.add(
                 "EE_VALIDATION_REQUIRED",
@@ -194,7 +232,7 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
                 validators_code=validators_code,
             )
         return False
-    if validation.authority_type not in validators:
+    if not competent:
         d.add(
             "EE_VALIDATOR_NOT_COMPETENT",
             category=category,
@@ -203,11 +241,24 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
             legal_basis=v.reg(f"{para}(b)"),
             validator_type=validation.authority_type,
             validators=validators_text,
-                validators_code=validators_code,
+            validators_code=validators_code,
         )
         return False
-    d.allow(category, row, v.reg(f"{para}(b)"))
-    return True
+    # A competent validator that is not named (Annex I Section J / Annex II Section H): the
+    # categories that need the validation are clarified; the others keep their deadline
+    # (§13.5 partial execution). [M]
+    d.add(
+        "EE_VALIDATION_INCOMPLETE",
+        category=category,
+        field="validation",
+        rule_id=row,
+        legal_basis=(
+            "Reg. (EU) 2023/1543 Annex I Section J"
+            if production
+            else "Reg. (EU) 2023/1543 Annex II Section H"
+        ),
+    )
+    return False
 
 
 # --- Art. 5 / Art. 6: offences -----------------------------------------------------------
@@ -489,7 +540,6 @@ def _production_order(d: Draft) -> None:
     offence_stated(d)
     # Art. 9(2), Annex I: the case summary and the grounds of necessity stay with the issuing
     # authority; their absence is never a defect of the order. [A]
-    validation_named(d)
     if facts.emergency:
         d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
         if not facts.emergency_reason.strip():
@@ -529,13 +579,3 @@ def _production_order(d: Draft) -> None:
             )
     common_deadlines(d, route)
 
-
-def validation_named(d: Draft) -> None:
-    validation = d.facts.validation
-    issuer = d.facts.issuer.authority_type
-    needs_validation = issuer not in v.JUDICIAL and (
-        issuer != v.PROSECUTOR
-        or (d.facts.instrument == v.EPOC and bool(set(d.categories) & v.SERIOUS_CATEGORIES))
-    )
-    if validation is not None and needs_validation and not validation.authority_name.strip():
-        d.add("EE_VALIDATION_INCOMPLETE", field="validation")
