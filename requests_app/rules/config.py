@@ -141,6 +141,12 @@ class ProviderConfig:
     # §13.7 [S]: 18 U.S.C. § 2523 executive agreements in force (United Kingdom 2022,
     # Australia 2024): contents may go to these countries' authorities under § 2702(b)(9).
     sca_2523_agreements: frozenset[str] = frozenset({"GB", "AU"})
+    # § 2702(b)(9) [S]/[A]: contents only "pursuant to an order" subject to the agreement:
+    # the order must be issued or validated by a judge or court (the protective reading).
+    sca_2523_requires_court_order: bool = True
+    # §13.7 [S]/[A]: where the SCA applies to us, an EPOC for contents from a member state
+    # (no § 2523 agreement) may conflict with § 2702(a): flag it for the Art. 17 objection.
+    sca_conflict_on_eu_content: bool = True
     # §13.7: records to a foreign (non-US) authority under § 2702(c)(6) are our policy.
     foreign_records_disclosure: bool = True
     # § 2702(b)(8)/(c)(4): which categories we may disclose voluntarily in an emergency.

@@ -345,6 +345,23 @@ def offence_stated(d: Draft) -> None:
         d.add("EE_OFFENCE_MISSING", field="offence")
 
 
+def sca_conflict(d: Draft) -> None:
+    """§13.7 [S]/[A]: where our configuration says the SCA applies to us, § 2702(a) bars
+    disclosing contents to a foreign authority unless § 2702(b)(9) (an order under a § 2523
+    agreement) applies; no member state has one. The content part is flagged for a person's
+    Art. 17 reasoned objection; it is neither refused nor produced by the machine."""
+    config = d.config
+    country = d.facts.issuer.country
+    if (
+        config.us_sca_applies
+        and config.sca_conflict_on_eu_content
+        and v.CONTENT in d.categories
+        and not d.blocked(v.CONTENT)
+        and country not in config.sca_2523_agreements
+    ):
+        d.add("EE_SCA_CONTENT_CONFLICT", category=v.CONTENT, field="data_categories", country=country)
+
+
 # --- Art. 8: notification of the enforcing authority ----------------------------------------
 def _notification(d: Draft) -> bool:
     """Returns whether the enforcing authority's notification applies (Art. 8(1), 8(4)).
@@ -547,6 +564,7 @@ def _production_order(d: Draft) -> None:
     for category in d.categories:
         if art4(d, category, production=True):
             offence_allows(d, category, production=True)
+    sca_conflict(d)
     suspensive = _notification(d)
     route = d.route()
     if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):

@@ -9,7 +9,8 @@ the data as long as necessary to produce; Art. 11(3) [V]: release when told.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from . import vocab as v
 from .checks import (
@@ -19,8 +20,8 @@ from .checks import (
     check_targets,
     check_time_range,
 )
-from .config import EE_PRESERVATION
-from .deadlines import day_deadline, day_end
+from .config import EE_PRESERVATION, LATER_OF_1182, DayRule
+from .deadlines import day_deadline, day_end, local_day_end
 from .draft import Draft
 from .eevidence import (
     ENDED_STATUSES,
@@ -128,16 +129,16 @@ def preservation_end(d: Draft) -> datetime:
     config = d.config
     sixty = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
     if linked.extensions_count:
-        sixty = max(sixty, extended_expiry(d, sixty).due_at)
+        sixty = max(sixty, extended_expiry(d).due_at)
     stored = linked.preservation_expires_at
     return max(sixty, stored) if stored is not None else sixty
 
 
-def extended_expiry(d: Draft, period_end: datetime) -> Deadline:
+def extended_expiry(d: Draft) -> Deadline:
     """Art. 11(1) [V]: "an additional 30-day period". Counted from the receipt of the EPOC-PR
     (90 days), or, where ``extension_from_period_end`` (default, [A]: the additional period
     follows the 60-day period as it ended, rolled over weekends and holidays), 30 days after
-    the end of the 60-day period: the later of the two applies."""
+    the last day of the 60-day period, in each zone we wait in: the latest end applies."""
     linked = d.facts.linked
     assert linked is not None
     config = d.config
@@ -160,20 +161,38 @@ def extended_expiry(d: Draft, period_end: datetime) -> Deadline:
     )
     if not config.extension_from_period_end:
         return from_receipt
-    from_end = day_deadline(
-        "preservation_expiry",
-        period_end,
-        EXTENSION_DAYS,
-        rule_key=EE_PRESERVATION,
-        legal_basis=v.reg("11(1)"),
-        config=config,
-        not_before=True,
-        start_label="the current expiry",
-        period_start=d.facts.received_at,
-        what=what,
-        what_code="extended_preservation_ends",
-    )
-    return from_end if from_end.due_at > from_receipt.due_at else from_receipt
+    rule = config.day_rule(EE_PRESERVATION)
+    if rule.mode != LATER_OF_1182:
+        return from_receipt  # calendar days: 60 x 24 h + 30 x 24 h is the same instant
+    countries = config.waiting_holidays(rule)
+    best = from_receipt
+    for name in config.waiting_zones():
+        # In each zone: the 60-day period's last day there, then 30 more days from it.
+        sixty_end = local_day_end(linked.received_at, PRESERVATION_DAYS, name, countries)
+        single = replace(
+            config,
+            establishment_time_zone=name,
+            issuing_country=None,
+            issuer_holidays=False,
+            holiday_countries=countries,
+            day_rules={EE_PRESERVATION: DayRule(LATER_OF_1182, holiday_country=countries[0])},
+        )
+        candidate = day_deadline(
+            "preservation_expiry",
+            sixty_end - timedelta(microseconds=1),  # the last day of the 60-day period
+            EXTENSION_DAYS,
+            rule_key=EE_PRESERVATION,
+            legal_basis=v.reg("11(1)"),
+            config=single,
+            not_before=True,
+            start_label="the current expiry",
+            period_start=d.facts.received_at,
+            what=what,
+            what_code="extended_preservation_ends",
+        )
+        if candidate.due_at > best.due_at:
+            best = candidate
+    return best
 
 
 def _extension(d: Draft) -> None:
@@ -193,7 +212,7 @@ def _extension(d: Draft) -> None:
     elif facts.received_at > period_end:
         d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
     else:
-        expiry = extended_expiry(d, period_end)
+        expiry = extended_expiry(d)
         d.add(
             "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()
         )
