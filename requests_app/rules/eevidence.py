@@ -97,17 +97,19 @@ def member_states(d: Draft) -> bool:
     """False when the request is not an order under the Regulation at all."""
     facts, config = d.facts, d.config
     country = facts.issuer.country
-    establishment = config.establishment_country
+    # Settings may write EL/UK like EU documents: compared as ISO 3166-1 (§13.10).
+    establishment = v.iso_country(config.establishment_country)
+    bound = {v.iso_country(c) for c in config.bound_member_states}
     addressee = facts.addressee_country or establishment
     if country not in v.EU_MEMBER_STATES:
         # Art. 1(1): orders are issued by authorities of a member state. [V]
         d.add("EE_ISSUER_NOT_MEMBER_STATE", field="issuer", country=country)
         return False
-    if country not in config.bound_member_states:
+    if country not in bound:
         # R14: Art. 3(1)-(2) "member state bound by this Regulation"; DK not bound. [V]/[M]
         d.add("EE_MS_NOT_BOUND", field="issuer", rule_id="R14", country=country)
         return False
-    if addressee not in config.bound_member_states:
+    if addressee not in bound:
         # R14, example 2: addressee located in a member state that is not bound. [V]/[M]
         d.add(
             "EE_ADDRESSEE_MS_NOT_BOUND", field="addressee_country", rule_id="R14", country=addressee
@@ -357,7 +359,7 @@ def sca_conflict(d: Draft) -> None:
         and config.sca_conflict_on_eu_content
         and v.CONTENT in d.categories
         and not d.blocked(v.CONTENT)
-        and country not in config.sca_2523_agreements
+        and country not in {v.iso_country(c) for c in config.sca_2523_agreements}
     ):
         d.add("EE_SCA_CONTENT_CONFLICT", category=v.CONTENT, field="data_categories", country=country)
 

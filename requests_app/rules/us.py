@@ -254,7 +254,7 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
 def _foreign_contents(d: Draft, country: str) -> None:
     """§ 2702(a)(1)-(2) bars disclosing contents; § 2702(b)(9) lifts the bar only for an
     order of a foreign government under a § 2523 executive agreement [S]."""
-    if country in d.config.sca_2523_agreements:
+    if country in {v.iso_country(c) for c in d.config.sca_2523_agreements}:  # UK → GB
         if d.config.sca_2523_requires_court_order and not judicial_order(d):
             # § 2702(b)(9): "pursuant to an order from a foreign government that is subject to
             # an executive agreement": a request without an order issued or validated by a

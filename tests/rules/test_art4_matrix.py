@@ -35,7 +35,9 @@ CATEGORIES = ("subscriber", "identification", "traffic", "content")
 INSTRUMENTS = ("epoc", "epoc_pr")
 
 
-def expected(instrument: str, issuer: str, category: str, validator: str | None, emergency: bool) -> tuple[bool, str, str]:
+def expected(
+    instrument: str, issuer: str, category: str, validator: str | None, emergency: bool
+) -> tuple[bool, str, str]:
     """(allowed, reason_code or finding code that must be present, Art. 4 paragraph cited)."""
     serious = instrument == "epoc" and category in ("traffic", "content")
     para = "4(2)" if serious else ("4(1)" if instrument == "epoc" else "4(3)")
@@ -71,7 +73,9 @@ def _facts(instrument: str, issuer: str, category: str, validator: str | None, e
     CASES,
     ids=[f"{i}-{s}-{c}-{v or 'none'}-{'emg' if e else 'std'}" for i, s, c, v, e in CASES],
 )
-def test_art4_issuer_validator_table(instrument: str, issuer: str, category: str, validator: str | None, emergency: bool) -> None:
+def test_art4_issuer_validator_table(
+    instrument: str, issuer: str, category: str, validator: str | None, emergency: bool
+) -> None:
     allowed, code, para = expected(instrument, issuer, category, validator, emergency)
     decision = evaluate(_facts(instrument, issuer, category, validator, emergency))
     verdict = decision.verdict(category)

@@ -251,3 +251,26 @@ def test_dsa10_reasons_withheld_only_for_criminal_matters(issuer: str, code: str
     assert code in d.codes()
     others = {"DSA10_REASONS_WITHHELD", "DSA10_REASONS_WITHHELD_CHECK", "DSA10_REASONS_MISSING"} - {code}
     assert not others & set(d.codes())
+
+
+# --- §13.10 EL/GR and UK/GB in the settings too ---------------------------------------------
+CONFIG_ALIASES: list[tuple[str, dict[str, Any], dict[str, Any], str, bool]] = [
+    # fails_on_34d4ec4: a bound list written with EL (as EU documents do) rerouted Greece.
+    ("epoc", {"issuer": ("judge", "GR")},
+     {"bound_member_states": frozenset({"BE", "EL", "FR"})}, "EE_MS_NOT_BOUND", False),
+    # fails_on_34d4ec4: an agreement list written with UK barred the United Kingdom's order.
+    ("emergency_disclosure",
+     {"issuer": ("other_competent", "GB"), "categories": ("content",), "emergency": True,
+      "emergency_reason": "Threat to life", "validation": judge("Crown Court")},
+     {"sca_2523_agreements": frozenset({"UK"})}, "US_FOREIGN_CONTENT_BARRED", False),
+    # fails_on_34d4ec4: an establishment written EL did not see a Greek order as domestic.
+    ("epoc", {"issuer": ("judge", "GR")}, {"establishment_country": "EL"}, "EE_DOMESTIC_ORDER", True),
+]
+
+
+@pytest.mark.parametrize(("instrument", "overrides", "config", "code", "present"), CONFIG_ALIASES)
+def test_country_aliases_in_the_settings(
+    instrument: str, overrides: dict[str, Any], config: dict[str, Any], code: str, present: bool
+) -> None:
+    d = evaluate(facts(instrument, **overrides), ProviderConfig(**config))
+    assert (code in d.codes()) is present, d.codes()
