@@ -165,6 +165,8 @@ def extended_expiry(d: Draft) -> Deadline:
     if rule.mode != LATER_OF_1182:
         return from_receipt  # calendar days: 60 x 24 h + 30 x 24 h is the same instant
     countries = config.waiting_holidays(rule)
+    calendar_sixty = linked.received_at + timedelta(days=PRESERVATION_DAYS)
+    stored = linked.preservation_expires_at if not linked.extensions_count else None
     best = from_receipt
     for name in config.waiting_zones():
         # In each zone: the 60-day period's last day there, then 30 more days from it.
@@ -189,6 +191,8 @@ def extended_expiry(d: Draft) -> Deadline:
             period_start=d.facts.received_at,
             what=what,
             what_code="extended_preservation_ends",
+            # and never before 30 x 24 h after the 60-day period's end (or the stored expiry)
+            calendar_start=max(sixty_end, calendar_sixty, stored or sixty_end),
         )
         if candidate.due_at > best.due_at:
             best = candidate

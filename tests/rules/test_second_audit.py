@@ -274,3 +274,29 @@ def test_country_aliases_in_the_settings(
 ) -> None:
     d = evaluate(facts(instrument, **overrides), ProviderConfig(**config))
     assert (code in d.codes()) is present, d.codes()
+
+
+# --- Art. 11(1) swept: the extended preservation never ends before 60-day end + 30 days -------
+SWEEP_START = datetime(2026, 8, 18, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("country", ["FR", "PT", "GR", "IE"])
+def test_extended_preservation_never_ends_before_the_sixty_day_end_plus_thirty_days(country: str) -> None:
+    """Receipts every 23 hours over a year (weekends, DST changes, Belgian and issuing-state
+    holidays): the Annex VI expiry is never before the EPOC-PR's own 60-day expiry + 30 x 24 h,
+    nor before receipt + 90 x 24 h. fails_on_34d4ec4 whenever day 60 was rolled over."""
+    late = []
+    for step in range(0, 365 * 24, 23):
+        received = SWEEP_START + timedelta(hours=step)
+        order = evaluate(facts("epoc_pr", issuer=("judge", country), categories=("content",),
+                               received_at=received))
+        sixty = next(x for x in order.deadlines if x.kind == "preservation_expiry").due_at
+        extension = evaluate(facts(
+            "preservation_extension", issuer=("judge", country), categories=("content",),
+            linked=LinkedRequest("LRP-1", "epoc_pr", received, "preserving", preservation_expires_at=sixty),
+            received_at=received + timedelta(days=50),
+        ))
+        expiry = next(x for x in extension.deadlines if x.kind == "preservation_expiry").due_at
+        if expiry < sixty + timedelta(days=30) or expiry < received + timedelta(days=90):
+            late.append((received.isoformat(), sixty.isoformat(), expiry.isoformat()))
+    assert not late, late[:5]
