@@ -130,6 +130,12 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
         "No emergency exception for {category} data: a production order for traffic or content data needs prior "
         "validation by a judge, court or investigating judge.",
     ),
+    "EE_EMERGENCY_VALIDATOR_NOT_COMPETENT": pgettext_lazy(
+        "finding EE_EMERGENCY_VALIDATOR_NOT_COMPETENT",
+        "Emergency order for {category} data: a {validator_type} cannot validate it (required: {validators}), "
+        "so it is treated as issued without prior validation, which Art. 4(5) allows in an emergency; the "
+        "ex-post validation is due within 48 hours.",
+    ),
     "EE_EX_POST_VALIDATION_PENDING": pgettext_lazy(
         "finding EE_EX_POST_VALIDATION_PENDING",
         "Emergency order without prior validation: the issuing authority must seek ex-post validation within 48 "
@@ -428,6 +434,18 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
         "Contents may go to an authority of {country} only pursuant to an order subject to its executive "
         "agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)): check the order.",
     ),
+    "EE_SCA_CONTENT_CONFLICT": pgettext_lazy(
+        "finding EE_SCA_CONTENT_CONFLICT",
+        "Content data: 18 U.S.C. § 2702(a) bars disclosing contents to an authority of {country} (no "
+        "executive agreement under § 2523): a person decides whether to file a reasoned objection under Art. "
+        "17 within 10 days; the data stay preserved.",
+    ),
+    "US_FOREIGN_2523_ORDER_REQUIRED": pgettext_lazy(
+        "finding US_FOREIGN_2523_ORDER_REQUIRED",
+        "Contents may go to an authority of {country} only pursuant to an order subject to its executive "
+        "agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)); the request is not an order issued or validated by "
+        "a judge or court.",
+    ),
     "DSA9_NO_DATA_DISCLOSURE": pgettext_lazy(
         "finding DSA9_NO_DATA_DISCLOSURE",
         "An order to act against illegal content does not authorise disclosing {category} data: use an order to "
@@ -437,6 +455,12 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
         "finding DSA10_REASONS_MISSING",
         "The statement of reasons is missing: it may be withheld only where the prevention, detection, "
         "investigation or prosecution of criminal offences requires it.",
+    ),
+    "DSA10_REASONS_WITHHELD_CHECK": pgettext_lazy(
+        "finding DSA10_REASONS_WITHHELD_CHECK",
+        "No statement of reasons from a {issuer_type}: allowed only if the order serves the prevention, "
+        "detection, investigation or prosecution of criminal offences; a person checks that it does, "
+        "otherwise asks for the reasons.",
     ),
     "DSA10_PRIVATE_CONTENT_REVIEW": pgettext_lazy(
         "finding DSA10_PRIVATE_CONTENT_REVIEW",

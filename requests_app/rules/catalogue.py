@@ -135,6 +135,10 @@ _SPECS: tuple[FindingSpec, ...] = (
        "Emergency order without prior validation: the issuing authority must seek ex-post "
        "validation within 48 hours. Information only; act when a refusal or withdrawal of "
        "the validation is notified."),
+    _s("EE_EMERGENCY_VALIDATOR_NOT_COMPETENT", REVIEW, v.reg("4(1)(b), 4(3)(b), 4(5)"), "[A]",
+       "Emergency order for {category} data: a {validator_type} cannot validate it (required: "
+       "{validators}), so it is treated as issued without prior validation, which Art. 4(5) "
+       "allows in an emergency; the ex-post validation is due within 48 hours."),
     _s("EE_VALIDATION_INCOMPLETE", CLARIFY, "Reg. (EU) 2023/1543 Annex I Section J", "[M]",
        "The validating authority is not named.", v.AIII_INCOMPLETE),
     # --- e-Evidence: Art. 5 / Art. 6 conditions ------------------------------------------
@@ -324,6 +328,19 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("US_FOREIGN_2523_AGREEMENT", REVIEW, v.sca("2702(b)(9), 2523"), "[S]",
        "Contents may go to an authority of {country} only pursuant to an order subject to "
        "its executive agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)): check the order."),
+    _s("US_FOREIGN_2523_ORDER_REQUIRED", REFUSE, v.sca("2702(b)(9), 2523"), "[S]/[A]",
+       "Contents may go to an authority of {country} only pursuant to an order subject to its "
+       "executive agreement under 18 U.S.C. § 2523 (§ 2702(b)(9)); the request is not an "
+       "order issued or validated by a judge or court."),
+    _s("EE_SCA_CONTENT_CONFLICT", REVIEW, v.reg("17") + "; 18 U.S.C. § 2702(a), 2702(b)(9)",
+       "[S]/[A]",
+       "Content data: 18 U.S.C. § 2702(a) bars disclosing contents to an authority of "
+       "{country} (no executive agreement under § 2523): a person decides whether to file a "
+       "reasoned objection under Art. 17 within 10 days; the data stay preserved."),
+    _s("DSA10_REASONS_WITHHELD_CHECK", REVIEW, v.dsa("10(2)(a)(iv)"), "[A]",
+       "No statement of reasons from a {issuer_type}: allowed only if the order serves the "
+       "prevention, detection, investigation or prosecution of criminal offences; a person "
+       "checks that it does, otherwise asks for the reasons."),
     _s("DSA9_NO_DATA_DISCLOSURE", REFUSE, v.dsa("9(1), 10(1)"), "[A]",
        "An order to act against illegal content does not authorise disclosing {category} "
        "data: use an order to provide information (Art. 10) or criminal procedure."),

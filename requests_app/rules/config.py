@@ -117,6 +117,15 @@ class ProviderConfig:
     issuer_holidays: bool = True
     # Set by the engine for each request (not a setting): the issuing authority's country.
     issuing_country: str | None = None
+    # §13.3 [S] Art. 34(2): the Regulation applies from this day (ISO date). [A] it applies
+    # to an order once that day has begun both where our establishment is and in every zone
+    # of the issuing state (an order received before 00:00 of that day in the issuer's zone
+    # was issued before it applied there); False: the establishment's zone only.
+    regulation_applies_from: str = "2026-08-18"
+    applicability_in_issuer_zones: bool = True
+    # §13.2 [A] Art. 11(1) "an additional 30-day period": also counted from the end of the
+    # 60-day period as it ended (rolled over weekends and holidays); the later end applies.
+    extension_from_period_end: bool = True
     # Member states bound by Reg. 2023/1543: all but Denmark; Ireland bound (§12.1 [S]).
     bound_member_states: frozenset[str] = EU_MEMBER_STATES - {"DK"}
     # Our own service's domains: channel/message URLs elsewhere are another provider's.
@@ -132,6 +141,12 @@ class ProviderConfig:
     # §13.7 [S]: 18 U.S.C. § 2523 executive agreements in force (United Kingdom 2022,
     # Australia 2024): contents may go to these countries' authorities under § 2702(b)(9).
     sca_2523_agreements: frozenset[str] = frozenset({"GB", "AU"})
+    # § 2702(b)(9) [S]/[A]: contents only "pursuant to an order" subject to the agreement:
+    # the order must be issued or validated by a judge or court (the protective reading).
+    sca_2523_requires_court_order: bool = True
+    # §13.7 [S]/[A]: where the SCA applies to us, an EPOC for contents from a member state
+    # (no § 2523 agreement) may conflict with § 2702(a): flag it for the Art. 17 objection.
+    sca_conflict_on_eu_content: bool = True
     # §13.7: records to a foreign (non-US) authority under § 2702(c)(6) are our policy.
     foreign_records_disclosure: bool = True
     # § 2702(b)(8)/(c)(4): which categories we may disclose voluntarily in an emergency.

@@ -177,14 +177,19 @@ def day_deadline(
     start_label: str = "receipt",
     period_start: datetime | None = None,
     what_code: str = "",
+    calendar_start: datetime | None = None,
 ) -> Deadline:
     """A day-based deadline under the DayRule configured for ``rule_key``.
+
+    ``calendar_start`` (default ``start``) is where the N x 24 h component counts from, for a
+    period that follows another one: ``start`` is then an instant on the other period's last
+    local day (so that day is not counted) and ``calendar_start`` the instant it ended.
 
     ``period_start`` (default ``start``) is where warn_at is measured from, for periods that
     were extended (the extension counts from the original receipt).
     """
     rule = config.day_rule(rule_key)
-    due, rule_applied, how = _day_end(start, days, rule, config, start_label)
+    due, rule_applied, how = _day_end(start, days, rule, config, start_label, calendar_start)
     params: dict[str, ParamValue] = {
         "rule": rule_applied,
         "due_at": due.isoformat(),
@@ -193,7 +198,7 @@ def day_deadline(
         "days": days,
     }
     if rule_applied == LATER_OF_1182:
-        _, latest_zone, legal_end = _due(start, days, rule, config)
+        _, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
         params.update(
             last_day=(legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date().isoformat(),
             latest_zone=latest_zone,
@@ -221,10 +226,14 @@ def day_end(start: datetime, days: int, rule_key: str, config: ProviderConfig) -
 
 
 def _due(
-    start: datetime, days: int, rule: DayRule, config: ProviderConfig
+    start: datetime,
+    days: int,
+    rule: DayRule,
+    config: ProviderConfig,
+    calendar_start: datetime | None = None,
 ) -> tuple[datetime, str, datetime]:
     """(due, zone whose end of day applies, Reg. 1182/71 end); calendar end for CALENDAR."""
-    calendar_end = start + timedelta(days=days)
+    calendar_end = (calendar_start or start) + timedelta(days=days)
     if rule.mode == CALENDAR:
         return calendar_end, config.establishment_time_zone, calendar_end
     if rule.mode == LATER_OF_1182:
@@ -239,11 +248,16 @@ def _due(
 
 
 def _day_end(
-    start: datetime, days: int, rule: DayRule, config: ProviderConfig, start_label: str = "receipt"
+    start: datetime,
+    days: int,
+    rule: DayRule,
+    config: ProviderConfig,
+    start_label: str = "receipt",
+    calendar_start: datetime | None = None,
 ) -> tuple[datetime, str, str]:
     tz = config.establishment_time_zone
     label = zone_label(tz)
-    due, latest_zone, legal_end = _due(start, days, rule, config)
+    due, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
     if rule.mode == CALENDAR:
         how = (
             f"by {_when(due, tz)} {label} ({days} days after {start_label} on "

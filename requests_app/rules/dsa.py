@@ -28,7 +28,9 @@ from .model import DsaDetails
 from .result import Deadline, Finding
 
 # Authorities whose Art. 10 orders serve criminal proceedings (may withhold the reasons).
-CRIMINAL_AUTHORITIES = v.JUDICIAL | frozenset({v.PROSECUTOR, v.OTHER_COMPETENT})
+# A judge or court may sit in a civil or administrative matter: a person checks (§13.9 [A]).
+CRIMINAL_AUTHORITIES = frozenset({v.INVESTIGATING_JUDGE, v.PROSECUTOR, v.OTHER_COMPETENT})
+COURTS = frozenset({v.JUDGE, v.COURT})
 
 
 def evaluate_dsa(d: Draft) -> None:
@@ -95,6 +97,12 @@ def _information_order(d: Draft, details: DsaDetails) -> None:
         # investigated or prosecuted; an administrative authority must give its reasons.
         if d.facts.issuer.authority_type in CRIMINAL_AUTHORITIES:
             d.add("DSA10_REASONS_WITHHELD", field="dsa.statement_of_reasons")
+        elif d.facts.issuer.authority_type in COURTS:
+            d.add(
+                "DSA10_REASONS_WITHHELD_CHECK",
+                field="dsa.statement_of_reasons",
+                issuer_type=d.facts.issuer.authority_type,
+            )
         else:
             d.add(
                 "DSA10_REASONS_MISSING",
@@ -167,7 +175,7 @@ def art18_referral(
     and Europol (the Act allows "or Europol, or both": we do both)."""
     concerned: list[str] = []
     for state in (offence_state, suspect_state, victim_state):
-        code = (state or "").upper()
+        code = v.iso_country(state or "")  # EL → GR, as the member states are stored
         if code in v.EU_MEMBER_STATES and code not in concerned:
             concerned.append(code)
     if concerned:

@@ -12,7 +12,7 @@ national law and Art. 8(2) are the issuing authority's to judge (domain.md §1.3
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from . import vocab as v
 from .checks import (
@@ -23,7 +23,7 @@ from .checks import (
     check_time_range,
 )
 from .config import EE_EA_WINDOW, EE_PRODUCTION, INTERNAL, ProviderConfig
-from .deadlines import day_deadline, hours_deadline
+from .deadlines import day_deadline, hours_deadline, zone
 from .draft import Draft
 from .model import RequestFacts, SentenceExecution
 from .policy import evaluate_national_order
@@ -39,8 +39,19 @@ PRESERVATION_DAYS = 60  # Art. 11(1)
 EXTENSION_DAYS = 30  # Art. 11(1), once
 SERIOUS_MAX_MONTHS = 36  # Art. 5(4)(a): at least 3 years
 SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
-# Art. 34(2): the Regulation applies from 18 August 2026, read from 00:00 Brussels time (CEST).
-APPLIES_FROM = datetime(2026, 8, 17, 22, 0, tzinfo=UTC)
+# Art. 34(2): the Regulation applies from 18 August 2026 (``regulation_applies_from``), from
+# 00:00 in the establishment's zone (CEST in Brussels) and, by default, in the issuer's zones.
+
+
+def applies_from(config: ProviderConfig) -> datetime:
+    """The instant from which Reg. 2023/1543 binds for an order of ``config.issuing_country``:
+    the latest start of the application day over the zones concerned (§13.3 [S], [A])."""
+    day = date.fromisoformat(config.regulation_applies_from)
+    zones = [config.establishment_time_zone]
+    if config.applicability_in_issuer_zones:
+        zones += config.zones_of(config.issuing_country)
+    return max(datetime.combine(day, time(0), tzinfo=zone(z)).astimezone(UTC) for z in zones)
+
 
 ENDED_STATUSES = frozenset(
     {"released", "closed", "withdrawn", "refused", "not_executed", "rerouted"}
@@ -86,17 +97,19 @@ def member_states(d: Draft) -> bool:
     """False when the request is not an order under the Regulation at all."""
     facts, config = d.facts, d.config
     country = facts.issuer.country
-    establishment = config.establishment_country
+    # Settings may write EL/UK like EU documents: compared as ISO 3166-1 (§13.10).
+    establishment = v.iso_country(config.establishment_country)
+    bound = {v.iso_country(c) for c in config.bound_member_states}
     addressee = facts.addressee_country or establishment
     if country not in v.EU_MEMBER_STATES:
         # Art. 1(1): orders are issued by authorities of a member state. [V]
         d.add("EE_ISSUER_NOT_MEMBER_STATE", field="issuer", country=country)
         return False
-    if country not in config.bound_member_states:
+    if country not in bound:
         # R14: Art. 3(1)-(2) "member state bound by this Regulation"; DK not bound. [V]/[M]
         d.add("EE_MS_NOT_BOUND", field="issuer", rule_id="R14", country=country)
         return False
-    if addressee not in config.bound_member_states:
+    if addressee not in bound:
         # R14, example 2: addressee located in a member state that is not bound. [V]/[M]
         d.add(
             "EE_ADDRESSEE_MS_NOT_BOUND", field="addressee_country", rule_id="R14", country=addressee
@@ -106,13 +119,14 @@ def member_states(d: Draft) -> bool:
         # R15: Art. 1(1) 2nd subparagraph, domestic order → national-law workflow. [V]
         d.add("EE_DOMESTIC_ORDER", field="issuer", rule_id="R15", country=country)
         return False
-    if facts.instrument in (v.EPOC, v.EPOC_PR) and facts.received_at < APPLIES_FROM:
+    if facts.instrument in (v.EPOC, v.EPOC_PR) and facts.received_at < applies_from(config):
         # Art. 34(2) [S]: no binding force before 18 August 2026 → a national or voluntary
         # request (our policy), legal review, no deadline of the Regulation.
         d.add(
             "EE_NOT_YET_APPLICABLE",
             field="received_at",
             received_on=facts.received_at.date().isoformat(),
+            applies_from=applies_from(config).isoformat(),
         )
         evaluate_national_order(d)
         return False
@@ -174,14 +188,40 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
     # The Django side translates by this code, never by the English text above.
     validators_code = "judicial" if serious else "judicial_or_prosecutor"
     validation = facts.validation
+    competent = validation is not None and validation.authority_type in validators
+    if competent and validation is not None and validation.authority_name.strip():
+        d.allow(category, row, v.reg(f"{para}(b)"))
+        return True
+    if facts.emergency and not serious:
+        # Art. 4(5) [S]: in an emergency the 4(1)(b)/4(3)(b) authority may issue without
+        # prior validation. A stated "validation" by an authority that cannot validate (or
+        # one not named) is no validation: the order is an unvalidated emergency order, valid
+        # pending ex-post validation, never refused for it (§13.1 "read the validation
+        # before any refusal"). [A]
+        d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
+        if not d.has("EE_EX_POST_VALIDATION_PENDING"):
+            d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
+        if validation is not None and not competent:
+            d.add(
+                "EE_EMERGENCY_VALIDATOR_NOT_COMPETENT",
+                category=category,
+                field="validation",
+                rule_id=row,
+                legal_basis=v.reg(f"{para}(b), 4(5)"),
+                validator_type=validation.authority_type,
+                validators=validators_text,
+                validators_code=validators_code,
+            )
+        return True
     if validation is None:
-        if facts.emergency and not serious:
-            d.allow(category, row, v.reg(f"{para}(b)"), v.reg("4(5)"))
-            if not d.has("EE_EX_POST_VALIDATION_PENDING"):
-                d.add("EE_EX_POST_VALIDATION_PENDING", field="validation", rule_id=row)
-            return True
         if facts.emergency:
-            d.add("EE_NO_EMERGENCY_EXCEPTION", category=category, field="validation", rule_id=row)
+            d.add(
+                "EE_NO_EMERGENCY_EXCEPTION",
+                category=category,
+                field="validation",
+                rule_id=row,
+                legal_basis=v.reg(f"4(5), {para}(b)"),
+            )
         else:
             d.add(
                 "EE_VALIDATION_REQUIRED",
@@ -194,7 +234,7 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
                 validators_code=validators_code,
             )
         return False
-    if validation.authority_type not in validators:
+    if not competent:
         d.add(
             "EE_VALIDATOR_NOT_COMPETENT",
             category=category,
@@ -203,11 +243,24 @@ def art4(d: Draft, category: str, *, production: bool) -> bool:
             legal_basis=v.reg(f"{para}(b)"),
             validator_type=validation.authority_type,
             validators=validators_text,
-                validators_code=validators_code,
+            validators_code=validators_code,
         )
         return False
-    d.allow(category, row, v.reg(f"{para}(b)"))
-    return True
+    # A competent validator that is not named (Annex I Section J / Annex II Section H): the
+    # categories that need the validation are clarified; the others keep their deadline
+    # (§13.5 partial execution). [M]
+    d.add(
+        "EE_VALIDATION_INCOMPLETE",
+        category=category,
+        field="validation",
+        rule_id=row,
+        legal_basis=(
+            "Reg. (EU) 2023/1543 Annex I Section J"
+            if production
+            else "Reg. (EU) 2023/1543 Annex II Section H"
+        ),
+    )
+    return False
 
 
 # --- Art. 5 / Art. 6: offences -----------------------------------------------------------
@@ -292,6 +345,23 @@ def offence_stated(d: Draft) -> None:
     offence = d.facts.offence
     if offence is None or not (offence.description.strip() or offence.legal_provisions.strip()):
         d.add("EE_OFFENCE_MISSING", field="offence")
+
+
+def sca_conflict(d: Draft) -> None:
+    """§13.7 [S]/[A]: where our configuration says the SCA applies to us, § 2702(a) bars
+    disclosing contents to a foreign authority unless § 2702(b)(9) (an order under a § 2523
+    agreement) applies; no member state has one. The content part is flagged for a person's
+    Art. 17 reasoned objection; it is neither refused nor produced by the machine."""
+    config = d.config
+    country = d.facts.issuer.country
+    if (
+        config.us_sca_applies
+        and config.sca_conflict_on_eu_content
+        and v.CONTENT in d.categories
+        and not d.blocked(v.CONTENT)
+        and country not in {v.iso_country(c) for c in config.sca_2523_agreements}
+    ):
+        d.add("EE_SCA_CONTENT_CONFLICT", category=v.CONTENT, field="data_categories", country=country)
 
 
 # --- Art. 8: notification of the enforcing authority ----------------------------------------
@@ -489,7 +559,6 @@ def _production_order(d: Draft) -> None:
     offence_stated(d)
     # Art. 9(2), Annex I: the case summary and the grounds of necessity stay with the issuing
     # authority; their absence is never a defect of the order. [A]
-    validation_named(d)
     if facts.emergency:
         d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
         if not facts.emergency_reason.strip():
@@ -497,6 +566,7 @@ def _production_order(d: Draft) -> None:
     for category in d.categories:
         if art4(d, category, production=True):
             offence_allows(d, category, production=True)
+    sca_conflict(d)
     suspensive = _notification(d)
     route = d.route()
     if route in (v.ACCEPTED, v.PARTIALLY_ACCEPTED):
@@ -529,13 +599,3 @@ def _production_order(d: Draft) -> None:
             )
     common_deadlines(d, route)
 
-
-def validation_named(d: Draft) -> None:
-    validation = d.facts.validation
-    issuer = d.facts.issuer.authority_type
-    needs_validation = issuer not in v.JUDICIAL and (
-        issuer != v.PROSECUTOR
-        or (d.facts.instrument == v.EPOC and bool(set(d.categories) & v.SERIOUS_CATEGORIES))
-    )
-    if validation is not None and needs_validation and not validation.authority_name.strip():
-        d.add("EE_VALIDATION_INCOMPLETE", field="validation")

@@ -26,7 +26,7 @@ def evaluate_national_order(d: Draft) -> None:
     not binding across borders (example 32, Arts 1(1), 32 [S]): our policy applies, and the
     authority may issue an EPOC instead. Any other country: policy (R24)."""
     country = d.facts.issuer.country
-    if country == d.config.establishment_country:
+    if country == v.iso_country(d.config.establishment_country):
         check_categories(d)
         check_targets(d, legal_basis=v.POLICY)
         d.add("NAT_DOMESTIC_ORDER", rule_id="R15", country=country)

@@ -9,6 +9,9 @@ the data as long as necessary to produce; Art. 11(3) [V]: release when told.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
+
 from . import vocab as v
 from .checks import (
     check_categories,
@@ -17,8 +20,8 @@ from .checks import (
     check_targets,
     check_time_range,
 )
-from .config import EE_PRESERVATION
-from .deadlines import day_deadline, day_end
+from .config import EE_PRESERVATION, LATER_OF_1182, DayRule
+from .deadlines import day_deadline, day_end, local_day_end
 from .draft import Draft
 from .eevidence import (
     ENDED_STATUSES,
@@ -29,8 +32,9 @@ from .eevidence import (
     member_states,
     offence_allows,
     offence_stated,
-    validation_named,
+    rule_row,
 )
+from .result import Deadline
 
 
 def evaluate_preservation(d: Draft) -> None:
@@ -55,7 +59,6 @@ def _preservation_order(d: Draft) -> None:
     check_language(d)
     check_confidentiality(d)
     offence_stated(d)
-    validation_named(d)
     for category in d.categories:
         if art4(d, category, production=False):
             offence_allows(d, category, production=False)
@@ -107,23 +110,105 @@ def _linked_preservation(d: Draft) -> bool:
     return True
 
 
-def _annex_common(d: Draft) -> None:
+def _annex_common(d: Draft, article: str) -> None:
+    """Annex V and Annex VI are forms of the issuing authority inside the preservation it
+    ordered (Art. 11(1)-(2)); Art. 4 governs the issuing of the EPOC-PR, checked when it was
+    received. A form without its own validation never ends the preservation early (the
+    irreversible harm): the categories keep the preservation's basis. [A]"""
     check_language(d)
-    validation_named(d)
     for category in d.categories:
-        art4(d, category, production=False)
+        d.allow(category, rule_row(v.EPOC_PR, category, d.facts.issuer.authority_type), v.reg(article))
+
+
+def preservation_end(d: Draft) -> datetime:
+    """When the linked EPOC-PR's preservation ends at the latest (we wait on the issuing
+    authority, §13.2): the stored expiry or the computed one, whichever is later; after the
+    Annex VI extension, see ``extended_expiry``."""
+    linked = d.facts.linked
+    assert linked is not None
+    config = d.config
+    sixty = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
+    if linked.extensions_count:
+        sixty = max(sixty, extended_expiry(d).due_at)
+    stored = linked.preservation_expires_at
+    return max(sixty, stored) if stored is not None else sixty
+
+
+def extended_expiry(d: Draft) -> Deadline:
+    """Art. 11(1) [V]: "an additional 30-day period". Counted from the receipt of the EPOC-PR
+    (90 days), or, where ``extension_from_period_end`` (default, [A]: the additional period
+    follows the 60-day period as it ended, rolled over weekends and holidays), 30 days after
+    the last day of the 60-day period, in each zone we wait in: the latest end applies."""
+    linked = d.facts.linked
+    assert linked is not None
+    config = d.config
+    what = (
+        "Extended preservation (60 + 30 days) ends unless production is confirmed; "
+        "do not release before"
+    )
+    from_receipt = day_deadline(
+        "preservation_expiry",
+        linked.received_at,
+        PRESERVATION_DAYS + EXTENSION_DAYS,
+        rule_key=EE_PRESERVATION,
+        legal_basis=v.reg("11(1)"),
+        config=config,
+        not_before=True,
+        start_label="receipt of the EPOC-PR",
+        period_start=d.facts.received_at,
+        what=what,
+        what_code="extended_preservation_ends",
+    )
+    if not config.extension_from_period_end:
+        return from_receipt
+    rule = config.day_rule(EE_PRESERVATION)
+    if rule.mode != LATER_OF_1182:
+        return from_receipt  # calendar days: 60 x 24 h + 30 x 24 h is the same instant
+    countries = config.waiting_holidays(rule)
+    calendar_sixty = linked.received_at + timedelta(days=PRESERVATION_DAYS)
+    stored = linked.preservation_expires_at if not linked.extensions_count else None
+    best = from_receipt
+    for name in config.waiting_zones():
+        # In each zone: the 60-day period's last day there, then 30 more days from it.
+        sixty_end = local_day_end(linked.received_at, PRESERVATION_DAYS, name, countries)
+        single = replace(
+            config,
+            establishment_time_zone=name,
+            issuing_country=None,
+            issuer_holidays=False,
+            holiday_countries=countries,
+            day_rules={EE_PRESERVATION: DayRule(LATER_OF_1182, holiday_country=countries[0])},
+        )
+        candidate = day_deadline(
+            "preservation_expiry",
+            sixty_end - timedelta(microseconds=1),  # the last day of the 60-day period
+            EXTENSION_DAYS,
+            rule_key=EE_PRESERVATION,
+            legal_basis=v.reg("11(1)"),
+            config=single,
+            not_before=True,
+            start_label="the current expiry",
+            period_start=d.facts.received_at,
+            what=what,
+            what_code="extended_preservation_ends",
+            # and never before 30 x 24 h after the 60-day period's end (or the stored expiry)
+            calendar_start=max(sixty_end, calendar_sixty, stored or sixty_end),
+        )
+        if candidate.due_at > best.due_at:
+            best = candidate
+    return best
 
 
 def _extension(d: Draft) -> None:
     """Annex VI, Art. 11(1) [V]: one extension of 30 days, received within the 60 days."""
-    _annex_common(d)
+    _annex_common(d, "11(1)")
     if not _linked_preservation(d):
         return
-    facts, config = d.facts, d.config
+    facts = d.facts
     linked = facts.linked
     assert linked is not None
     d.status = v.ST_PRESERVING
-    period_end = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
+    period_end = preservation_end(d)
     if linked.confirmed:
         d.add("EE_EXTENSION_AFTER_CONFIRMATION", field="linked_reference")
     elif linked.extensions_count >= 1:
@@ -131,19 +216,7 @@ def _extension(d: Draft) -> None:
     elif facts.received_at > period_end:
         d.add("EE_EXTENSION_LATE", field="linked_reference", period_end=period_end.isoformat())
     else:
-        expiry = day_deadline(
-            "preservation_expiry",
-            linked.received_at,
-            PRESERVATION_DAYS + EXTENSION_DAYS,
-            rule_key=EE_PRESERVATION,
-            legal_basis=v.reg("11(1)"),
-            config=config,
-            not_before=True,
-            start_label="receipt of the EPOC-PR",
-            what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
-            "do not release before",
-            what_code="extended_preservation_ends",
-        )
+        expiry = extended_expiry(d)
         d.add(
             "EE_EXTENSION_GRANTED", field="linked_reference", expires_at=expiry.due_at.isoformat()
         )
@@ -153,20 +226,15 @@ def _extension(d: Draft) -> None:
 
 def _confirmation(d: Draft) -> None:
     """Annex V, Art. 11(1)-(2) [V]: received during preservation → keep until production."""
-    _annex_common(d)
+    _annex_common(d, "11(1)-(2)")
     if not _linked_preservation(d):
         return
-    facts, config = d.facts, d.config
+    facts = d.facts
     linked = facts.linked
     assert linked is not None
     d.status = v.ST_PRESERVING
     if not linked.confirmed:
-        expires = linked.preservation_expires_at or day_end(
-            linked.received_at,
-            PRESERVATION_DAYS + (EXTENSION_DAYS if linked.extensions_count else 0),
-            EE_PRESERVATION,
-            config,
-        )
+        expires = preservation_end(d)
         if facts.received_at > expires:
             d.add("EE_CONFIRMATION_LATE", field="linked_reference", expired_at=expires.isoformat())
             return

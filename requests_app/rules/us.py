@@ -192,13 +192,24 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
     call-back verification comes first (verification_hold)."""
     facts, config = d.facts, d.config
     country = facts.issuer.country
-    foreign = config.us_sca_applies and country != "US"
-    basis = v.sca("2702(c)(6), 2711(4)") if foreign else v.sca("2702(b)(8), 2702(c)(4)")
+    sca = config.us_sca_applies
+    foreign = sca and country != "US"
+    if not sca:
+        # Not subject to the SCA: a voluntary disclosure under our published policy; its
+        # texts cite the policy, never a statute that does not apply to us. [P]
+        basis: str | None = v.POLICY
+    elif foreign:
+        basis = v.sca("2702(c)(6), 2711(4)")
+    else:
+        basis = v.sca("2702(b)(8), 2702(c)(4)")
     check_categories(d, legal_basis=basis)
     check_targets(d, legal_basis=basis)
     check_time_range(d, legal_basis=basis)
+    policy_basis = v.POLICY if not sca else None
     if not facts.emergency or not facts.emergency_reason.strip():
-        d.add("EMG_STATEMENT_MISSING", field="emergency_reason", rule_id="R23")
+        d.add(
+            "EMG_STATEMENT_MISSING", field="emergency_reason", rule_id="R23", legal_basis=policy_basis
+        )
     if foreign:
         d.add("US_FOREIGN_AUTHORITY", field="issuer", rule_id="R23", country=country)
     for category in d.categories:
@@ -206,6 +217,8 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
             d.add(
                 "EMG_CATEGORY_EXCLUDED", category=category, field="data_categories", rule_id="R23"
             )
+        elif not sca:
+            d.allow(category, "R23", v.POLICY)
         elif not foreign:
             section = "2702(b)(8)" if category == v.CONTENT else "2702(c)(4)"
             d.allow(category, "R23", v.sca(section))
@@ -221,7 +234,7 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
                 field="data_categories",
                 rule_id="R23",
             )
-    d.add("EMG_PROVIDER_DISCRETION", rule_id="R23")
+    d.add("EMG_PROVIDER_DISCRETION", rule_id="R23", legal_basis=policy_basis)
     d.status = v.ST_VERIFICATION_HOLD
     if d.route() != v.NOT_EXECUTABLE:
         d.deadlines.append(
@@ -229,7 +242,7 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
                 "emergency_triage_due",
                 d.period_start,
                 config.emergency_triage_hours,
-                legal_basis=basis,
+                legal_basis=basis or v.POLICY,
                 config=config,
                 internal=True,
                 what="Triage the emergency request and call the authority back",
@@ -241,7 +254,19 @@ def evaluate_emergency_disclosure(d: Draft) -> None:
 def _foreign_contents(d: Draft, country: str) -> None:
     """§ 2702(a)(1)-(2) bars disclosing contents; § 2702(b)(9) lifts the bar only for an
     order of a foreign government under a § 2523 executive agreement [S]."""
-    if country in d.config.sca_2523_agreements:
+    if country in {v.iso_country(c) for c in d.config.sca_2523_agreements}:  # UK → GB
+        if d.config.sca_2523_requires_court_order and not judicial_order(d):
+            # § 2702(b)(9): "pursuant to an order from a foreign government that is subject to
+            # an executive agreement": a request without an order issued or validated by a
+            # judge or court is not one. [S]/[A] (setting)
+            d.add(
+                "US_FOREIGN_2523_ORDER_REQUIRED",
+                category=v.CONTENT,
+                field="validation",
+                rule_id="R23",
+                country=country,
+            )
+            return
         d.add("US_FOREIGN_2523_AGREEMENT", category=v.CONTENT, rule_id="R23", country=country)
         d.allow(v.CONTENT, "R23", v.sca("2702(b)(9), 2523"))
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-RULEBOOK_VERSION: Final = "2026.12-r1"
+RULEBOOK_VERSION: Final = "2026.12-r2"
 """Bump on every change that can alter a decision (see docs/rules.md, "Changing a rule")."""
 
 # --- Instruments (DESIGN.md §5 ``instrument``) ----------------------------------------------

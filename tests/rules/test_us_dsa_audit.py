@@ -8,10 +8,10 @@ import pytest
 from requests_app.rules import ProviderConfig, evaluate
 from requests_app.rules.catalogue import CATALOGUE
 
-from .builders import IP, MESSAGE, dsa_details, facts
+from .builders import IP, MESSAGE, dsa_details, facts, judge
 
 
-def _emergency(country: str, *categories: str, config: ProviderConfig | None = None):  # type: ignore[no-untyped-def]
+def _emergency(country: str, *categories: str, config: ProviderConfig | None = None, **extra):  # type: ignore[no-untyped-def]
     return evaluate(
         facts(
             "emergency_disclosure",
@@ -19,6 +19,7 @@ def _emergency(country: str, *categories: str, config: ProviderConfig | None = N
             categories,
             emergency=True,
             emergency_reason="Hostage taking, threat to life",
+            **extra,
         ),
         config or ProviderConfig(),
     )
@@ -53,7 +54,9 @@ def test_records_to_foreign_authorities_can_be_switched_off() -> None:
 
 @pytest.mark.parametrize("country", ["GB", "AU"])
 def test_contents_under_a_2523_agreement_go_to_review(country: str) -> None:
-    d = _emergency(country, "content")
+    # § 2702(b)(9): "pursuant to an order": here one validated by a judge (tests/rules/
+    # test_second_audit.py has the request without an order).
+    d = _emergency(country, "content", validation=judge("Westminster Magistrates' Court"))
     assert d.verdict("content").allowed
     assert "2702(b)(9)" in d.verdict("content").legal_basis
     assert "US_FOREIGN_2523_AGREEMENT" in d.codes()
@@ -61,7 +64,8 @@ def test_contents_under_a_2523_agreement_go_to_review(country: str) -> None:
 
 
 def test_the_2523_list_is_a_setting() -> None:
-    d = _emergency("GB", "content", config=ProviderConfig(sca_2523_agreements=frozenset({"AU"})))
+    d = _emergency("GB", "content", config=ProviderConfig(sca_2523_agreements=frozenset({"AU"})),
+                   validation=judge())
     assert d.verdict("content").reason_code == "US_FOREIGN_CONTENT_BARRED"
 
 
