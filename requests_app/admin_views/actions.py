@@ -109,6 +109,9 @@ def _has_draft(r: LegalRequest) -> bool:
 def _callback(actor, req, data, form):
     call = review.emergency_callback_record(actor=actor, request=req, outcome=data["outcome"],
                                             person_reached=data["person_reached"], notes=data["notes"])
+    if call.outcome == "not_confirmed":
+        return (f"Call-back recorded: {call.get_outcome_display()}. The submitting account is held; the refusal "
+                f"(Annex III) is signed by you." + _AWAITS)
     return f"Call-back recorded: {call.get_outcome_display()}."
 
 
@@ -119,7 +122,8 @@ def _ea_confirm(actor, req, data, form):
 
 def _ea_object(actor, req, data, form):
     review.ea_object(actor=actor, request=req, grounds=data["reason"])
-    return "The enforcing authority's objection was recorded; the request is refused."
+    return ("The enforcing authority's ground for refusal was recorded and the refusal (Annex III) signed; nothing "
+            "is transferred." + _AWAITS)
 
 
 def _prepare(actor, req, data, form):
