@@ -318,9 +318,9 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
 
 
 def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]]:
-    """The enforcing authority's copy of the newest Annex III sent: the order it concerns (the
-    issuing authority, its case reference, the portal reference), the form's kind and its
-    reasons per data category and per target position; never target values or free text."""
+    """The enforcing authority's copy of the newest Annex III sent: the issuing authority (the
+    reference is in the subject), the form's kind and its reasons per data category and per
+    target position; never target values, case data or free text."""
     from .annex_iii_pdf import REASON_LABELS
     from .models import AnnexIIIKind
     from .states import DataCategory
@@ -331,7 +331,6 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
     if form is None:
         return []
     rows = [(str(_("Issuing authority")), request.authority.name),
-            (str(_("Issuing authority's reference")), request.case_reference),
             (str(_("Form")), str(AnnexIIIKind(form.kind).label))]
     for item in form.reasons:
         scope = [str(DataCategory(item["data_category"]).label)] if item.get("data_category") else []
