@@ -13,7 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from requests_app.models import AnnexIII
 from requests_app.services import review
-from requests_app.services.errors import ServiceError
+from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status
 from tests.conftest import client_for
 from tests.four_eyes import approve_annex
@@ -132,7 +132,7 @@ def test_a_confirmed_call_back_voids_the_unconfirmed_one_s_draft(held, reviewer,
     held.refresh_from_db()
     assert held.status == Status.IN_REVIEW and form.superseded_at is not None
     assert review.pending_refusal(held) is None
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidState):  # no draft is awaiting approval any more
         approve_annex(approver, form)
     held.refresh_from_db()
     assert held.status == Status.IN_REVIEW
