@@ -331,7 +331,7 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
     if form is None:
         return []
     rows = [(str(_("Issuing authority")), request.authority.name),
-            (str(_("Form")), str(AnnexIIIKind(form.kind).label))]
+            (str(_("Annex III form")), str(AnnexIIIKind(form.kind).label))]
     for item in form.reasons:
         scope = [str(DataCategory(item["data_category"]).label)] if item.get("data_category") else []
         if item.get("target") is not None:
