@@ -126,6 +126,15 @@ def _ea_object(actor, req, data, form):
             "is transferred." + _AWAITS)
 
 
+def _ea_contact(actor, req, data, form):
+    review.enforcing_authority_contact(actor=actor, request=req, email=data["email"])
+    return "The enforcing authority's e-mail address was recorded; it receives a copy of every Annex III sent."
+
+
+def _notified(r: LegalRequest) -> bool:
+    return bool(r.enforcing_authority_notified) and r.status not in TERMINAL_STATES
+
+
 def _prepare(actor, req, data, form):
     package = delivery.response_prepare(actor=actor, request=req, files=data["documents"],
                                         cover_note=data["cover_note"])
@@ -165,6 +174,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            _in(S.AWAITING_ENFORCING_AUTHORITY), _ea_confirm),
     Action("ea_object", "Enforcing authority objected", "review", f.ReasonForm,
            _in(S.AWAITING_ENFORCING_AUTHORITY), _ea_object, danger=True),
+    Action("ea_contact", "Enforcing authority's e-mail (Art. 8)", "review", f.EnforcingAuthorityContactForm,
+           _notified, _ea_contact),
     Action("prepare", "Prepare the response", "prepare_response", f.PrepareForm, _in(*delivery.PREPARABLE),
            _prepare),
     Action("approve", "Approve the response (four eyes)", "approve", f.ApproveForm, _can_move_to(S.APPROVED),

@@ -534,6 +534,32 @@ def ea_object(*, actor: Any, request: LegalRequest, grounds: str,
     return form
 
 
+def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str) -> LegalRequest:
+    """Record (or correct) the e-mail address of the enforcing authority notified under Art. 8(1),
+    e.g. from the notification's copy the provider received: the Annex III copies go there."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    require(actor, "review", request)
+    address = email.strip()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise ServiceError("Give a valid e-mail address of the enforcing authority.",
+                           fields={"email": ["invalid"]}) from exc
+    with transaction.atomic():
+        locked = _lock(request)
+        if not locked.enforcing_authority_notified:
+            raise InvalidState(f"{locked.reference}: the order states no notification of an enforcing authority "
+                               f"(Art. 8); there is nobody to send a copy to.")
+        previous = locked.enforcing_authority_email
+        locked.enforcing_authority_email = address
+        locked.save(update_fields=["enforcing_authority_email", "updated_at"])
+        audit.record("request.enforcing_authority_contact", actor=actor, request=locked,
+                     authority_id=locked.authority_id, data={"from": previous, "to": address})
+    return locked
+
+
 def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any) -> None:
     """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
     (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox

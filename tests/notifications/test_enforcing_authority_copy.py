@@ -96,3 +96,36 @@ def test_a_bad_address_is_refused_at_intake(officer):
     assert response.status_code == 400
     assert "enforcing_authority_email" in response.content.decode()
     assert not LegalRequest.objects.exists()
+
+
+def test_the_legal_team_records_the_address_from_the_admin_and_the_copy_goes_there(smtp, officer, team):
+    from tests.requests_app.admin.conftest import act_url
+    from tests.requests_app.admin.test_actions import done, post
+
+    request = _waiting(officer)
+    admin = Client()
+    admin.force_login(team.reviewer, backend="django.contrib.auth.backends.ModelBackend")
+    refused = admin.post(act_url(request, "ea_contact"), {"email": "not an address"})
+    assert refused.status_code == 200  # the form again, with its error; nothing stored
+    request.refresh_from_db()
+    assert request.enforcing_authority_email == ""
+    done(post(admin, request, "ea_contact", {"email": EA})[0], request)
+    request.refresh_from_db()
+    assert request.enforcing_authority_email == EA
+    event = AuditEvent.objects.get(request_id=request.pk, action="request.enforcing_authority_contact")
+    assert (event.actor_id, event.data) == (team.reviewer.pk, {"from": "", "to": EA})
+
+    form = review.ea_object(actor=team.reviewer, request=request, grounds="Art. 12(1)(a).")
+    approve_annex(team.approver, form)
+    deliver()
+    assert len(smtp.to(EA)) == 1
+
+
+def test_no_address_without_a_notification(officer, team, submit):
+    from requests_app.services.errors import InvalidState
+
+    request = submit()
+    with pytest.raises(InvalidState):
+        review.enforcing_authority_contact(actor=team.reviewer, request=request, email=EA)
+    request.refresh_from_db()
+    assert request.enforcing_authority_email == ""
