@@ -150,6 +150,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
                                 "listed_offence", "via_information_system", "sentence_months"]}),
         ("Validation", {"fields": ["validation_authority_type_label", "validation_authority_name",
                                    "validation_reference", "validation_date", "enforcing_authority_notified",
+                                   "enforcing_authority_email",
                                    "art_8_2_exception"]}),
     ]
     change_form_template = "admin/requests_app/legalrequest/change_form.html"

@@ -49,7 +49,7 @@ class Scalar:
     """A top-level body field stored in the ``LegalRequest`` column of the same name.
 
     ``kind``: ``text``, ``bool``, ``nullbool`` (None = not stated), ``country`` (ISO 3166-1
-    alpha-2, "" = not stated), ``datetime``, ``categories``. ``generated``: the API serializer
+    alpha-2, "" = not stated), ``email`` ("" = none), ``datetime``, ``categories``. ``generated``: the API serializer
     and the web form build their field from this entry (otherwise they declare it by hand,
     e.g. a required field or one with a time-zone picker). ``amendable``: a clarification
     answer may correct it.
@@ -75,6 +75,12 @@ SCALARS: tuple[Scalar, ...] = (
     Scalar("emergency", "bool", amendable=False),
     Scalar("emergency_reason", "text"),
     Scalar("enforcing_authority_notified", "bool"),
+    # Art. 8(1): where the enforcing authority was notified, its contact receives a copy of any
+    # Annex III sent on the request (Art. 10(5)-(6), 11(4)-(5)).
+    Scalar("enforcing_authority_email", "email", generated=True,
+           label=_("E-mail address of the notified enforcing authority"),
+           help_text=_("Where the enforcing authority was notified (Art. 8), it receives a copy of any Annex III "
+                       "form the provider sends on this request."), max_length=254),
     Scalar("art_8_2_exception", "bool"),
     Scalar("confidential", "bool"),
     Scalar("confidentiality_reason", "text"),
@@ -118,7 +124,8 @@ _FACT_NAMES = {f.name for f in dataclass_fields(RequestFacts)}
 def _kind_default(scalar: Scalar) -> Any:
     if scalar.default is not None:
         return scalar.default
-    return {"text": "", "country": "", "bool": False, "nullbool": None, "datetime": None, "categories": []}[scalar.kind]
+    return {"text": "", "email": "", "country": "", "bool": False, "nullbool": None, "datetime": None,
+            "categories": []}[scalar.kind]
 
 
 def _scalar_to_model(scalar: Scalar, value: Any) -> Any:

@@ -7,19 +7,30 @@ instants in ISO 8601, the hours or days, the zones and holiday countries). The p
 the explanation from these, by code: dates in the page's language and the establishment's
 time zone, labelled; a deadline that ends at midnight reads "by <last day> 23:59" (or, for
 the earliest moment to act, "not before <next day> 00:00 (end of <last day>)").
+
+Decisions stored before the structured parts existed hold only the English ``explanation``
+(and the deadline's ``kind``, ``due_at``, ``rule_applied``). They are read back into code and
+parameters at display time (``legacy_parts``): what the deadline is for from the English text
+of its code, the period and what it runs from, and the start from ``due_at`` minus the period
+(exact for hour and calendar-day periods) or from the date the text names (Reg. 1182/71
+periods). What cannot be recovered is left out, never shown in English to a French or German
+reader: at the least the deadline reads "<what>: by <due>" in the reader's language.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Final
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
-from .finding_texts import local_when, zone_label
+from .finding_texts import establishment_zone, local_when, zone_label
 
 WHAT: Final[dict[str, Promise]] = {
     "emergency_transmit": pgettext_lazy(
@@ -117,15 +128,48 @@ def _due_text(due: datetime, zone_name: str, *, not_before: bool) -> str:
 
 
 def deadline_text(deadline: Mapping[str, Any]) -> str:
-    """The explanation of ``deadline`` (a ``Deadline.to_dict()``) in the active language; the
-    stored English explanation where the deadline predates its structured parts."""
+    """The explanation of ``deadline`` (a ``Deadline.to_dict()``) in the active language. A
+    deadline stored before its structured parts existed is read back from its English text
+    (``legacy_parts``); the stored English only where not even its purpose can be recovered."""
     fallback = str(deadline.get("explanation") or "")
+    if not deadline.get("explanation_code") and fallback:
+        recovered = legacy_parts(deadline)
+        if recovered is None:
+            return fallback
+        deadline = recovered
+        text = _structured_text(deadline)
+        return text if text is not None else _due_only_text(deadline, fallback)
+    text = _structured_text(deadline)
+    return text if text is not None else fallback
+
+
+def _due_only_text(deadline: Mapping[str, Any], fallback: str) -> str:
+    """"<what>: by <due>" in the active language, for a legacy deadline whose rule could not be
+    recovered in full."""
+    what = WHAT.get(str(deadline.get("explanation_code") or ""))
+    try:
+        due = _instant(deadline["due_at"])
+    except (KeyError, ValueError, TypeError):
+        return fallback
+    if what is None:
+        return fallback
+    zone_name = str(deadline.get("time_zone") or "UTC")
+    not_before = bool(deadline.get("not_before"))
+    how = f"{NOT_BEFORE if not_before else BY} {_due_text(due, zone_name, not_before=not_before)}"
+    text = str(JOIN).format(what=what, how=how)
+    prefix = PREFIXES.get(str(deadline.get("explanation_prefix") or ""))
+    if prefix is not None:
+        text = str(JOIN).format(what=prefix, how=text)
+    return text + "."
+
+
+def _structured_text(deadline: Mapping[str, Any]) -> str | None:
     code = str(deadline.get("explanation_code") or "")
     params = deadline.get("explanation_params") or {}
     what = WHAT.get(code)
     how = HOW.get(str(params.get("rule") or ""))
     if what is None or how is None:
-        return fallback
+        return None
     zone_name = str(deadline.get("time_zone") or "UTC")
     not_before = bool(deadline.get("not_before"))
     try:
@@ -156,11 +200,114 @@ def deadline_text(deadline: Mapping[str, Any]) -> str:
             )
         text = str(JOIN).format(what=what, how=str(how).format(**values))
     except (KeyError, ValueError, TypeError, IndexError):
-        return fallback
+        return None
     prefix = PREFIXES.get(str(deadline.get("explanation_prefix") or ""))
     if prefix is not None:
         text = str(JOIN).format(what=prefix, how=text)
     return text + "."
+
+
+# --- Deadlines stored with their English explanation only -----------------------------------
+
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{4}"
+_PERIOD = re.compile(r"\b(\d+) (h|days) (?:after|from) ")
+_START_DATE = re.compile(rf"days (?:after|from) [a-zA-Z -]+? on ({_DAY})")
+_START_UTC = re.compile(r"\((\d{4}-\d{2}-\d{2}) \d{2}:\d{2} UTC\)")
+_LAST_DAY = re.compile(rf"end of ({_DAY}) in ([A-Za-z_ ]+?) time")
+_ZONES = re.compile(r"last day in (.+?), moved past")
+_COUNTRIES = re.compile(r"(?:Sundays|weekends) and ([A-Z]{2}(?:, [A-Z]{2})*) public holidays")
+
+
+def _english(texts: Mapping[str, Promise]) -> list[tuple[str, str]]:
+    """(English text, code), longest first, so that a text never matches a shorter one's code."""
+    with translation.override("en"):
+        pairs = [(str(text), code) for code, text in texts.items()]
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+@lru_cache(maxsize=64)
+def _zone_named(label: str) -> str:
+    """"Brussels time" (the engine's English label) -> "Europe/Brussels"; "" when unknown."""
+    label = label.strip().removesuffix(" time")
+    if label.upper() == "UTC":
+        return "UTC"
+    city = label.replace(" ", "_")
+    return next((z for z in sorted(available_timezones()) if z.rsplit("/", 1)[-1] == city), "")
+
+
+def _day_of(text: str) -> date:
+    return datetime.strptime(text, "%a %d %b %Y").date()
+
+
+def legacy_parts(deadline: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``deadline`` with ``explanation_code`` / ``_prefix`` / ``_params`` recovered from its
+    English ``explanation``; ``explanation_params`` is left out when the rule's parameters
+    cannot all be recovered. None when not even what the deadline is for is recognised."""
+    english = str(deadline.get("explanation") or "")
+    rest, prefix = english, ""
+    for text, code in _english(PREFIXES):
+        if rest.startswith(text + ": "):
+            rest, prefix = rest[len(text) + 2:], code
+            break
+    code = next((c for text, c in _english(WHAT) if rest.startswith(text)), "")
+    if not code:  # a text whose own wording has a colon, e.g. "Release on notice ... (<when>): ..."
+        code = next((c for text, c in _english(WHAT) if ": " in text and rest.startswith(text.split(": ")[0])), "")
+    if not code:
+        return None
+    out: dict[str, Any] = {**deadline, "explanation_code": code, "explanation_prefix": prefix,
+                           "time_zone": deadline.get("time_zone") or establishment_zone()}
+    out.pop("explanation_params", None)
+    try:
+        params = _legacy_params(deadline, rest, str(out["time_zone"]))
+    except (KeyError, ValueError, TypeError, IndexError):
+        params = None
+    if params is not None:
+        out["explanation_params"] = params
+    return out
+
+
+def _legacy_params(deadline: Mapping[str, Any], text: str, zone_name: str) -> dict[str, Any] | None:
+    rule = str(deadline.get("rule_applied") or "")
+    due = _instant(deadline["due_at"])
+    if rule == "immediate":
+        return {"rule": rule, "due_at": due.isoformat()}
+    period = _PERIOD.search(text)
+    if period is None:
+        return None
+    count, unit = int(period.group(1)), period.group(2)
+    after = text[period.end():]
+    start = next((c for label, c in _english(STARTS) if after.startswith(label)), "")
+    if not start:
+        return None
+    params: dict[str, Any] = {"rule": rule, "due_at": due.isoformat(), "start": start}
+    if rule in ("hours", "internal_sla") and unit == "h":
+        return {**params, "hours": count, "start_at": (due - timedelta(hours=count)).isoformat()}
+    if rule == "calendar_days" and unit == "days":
+        return {**params, "days": count, "start_at": (due - timedelta(days=count)).isoformat()}
+    if rule != "later_of_calendar_and_reg_1182_71" or unit != "days":
+        return None
+    zone = ZoneInfo(zone_name)
+    named = _START_DATE.search(text)
+    if named is not None:
+        start_day = _day_of(named.group(1))
+    else:
+        utc = _START_UTC.search(text)
+        if utc is None:
+            return None
+        start_day = date.fromisoformat(utc.group(1))
+    # Only the start's day is shown for a Reg. 1182/71 period (its day is not counted).
+    start_at = datetime.combine(start_day, time(12), tzinfo=zone).astimezone(UTC)
+    last = _LAST_DAY.search(text)
+    latest_zone = (_zone_named(last.group(2)) if last else "") or zone_name
+    last_day = _day_of(last.group(1)) if last else (due.astimezone(ZoneInfo(latest_zone)) - timedelta(days=1)).date()
+    listed = _ZONES.search(text)
+    zones = [z for z in (_zone_named(label) for label in listed.group(1).split(", "))] if listed else [zone_name]
+    countries = _COUNTRIES.search(text)
+    if countries is None or not all(zones):
+        return None
+    return {**params, "days": count, "start_at": start_at.isoformat(), "last_day": last_day.isoformat(),
+            "latest_zone": latest_zone, "zones": ", ".join(zones), "countries": countries.group(1),
+            "at_least_24h": "never before" in text}
 
 
 def primary_deadline_text(decision: Mapping[str, Any] | None, stored: str = "") -> str:

@@ -74,6 +74,13 @@ EVENTS: dict[str, Event] = {
     "notify.ea_window_ended": Event(("submitter", "assignee"), _("Enforcing authority's period ended"),
                                     _("The enforcing authority raised no ground for refusal; the request proceeds "
                                       "to execution.")),
+    # Reg. (EU) 2023/1543 Art. 10(5)-(6), 11(4)-(5): the enforcing authority notified under Art. 8
+    # receives the Annex III too; sent to the address recorded with the notification.
+    "notify.annex_iii_enforcing_authority": Event(
+        ("address",), _("Annex III sent on an order notified to your authority"),
+        _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
+          "(information on the impossibility to execute the order) for an order of which your authority was "
+          "notified under Art. 8. Its kind and reasons are below; the issuing authority holds the full form.")),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
                                           _("Vet the request in the admin: check the authority against an official "
                                             "source and call its switchboard before registering it.")),
@@ -281,6 +288,8 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
         return [(str(_("Emergency")), str(_("The provider's legal team will call your authority's registered "
                                             "switchboard number back to confirm the emergency before data are "
                                             "disclosed.")))]
+    if event_name == "notify.annex_iii_enforcing_authority":
+        return annex_iii_copy_details(request)
     if request is None or not request.decision:
         return []
     findings = [f for f in request.decision.get("findings", []) if f.get("severity") == "error"]
@@ -305,6 +314,34 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
         if form is not None:
             codes = sorted({code for item in form.reasons for code in item.get("reasons", [])})
             rows.append((str(_("Annex III reasons")), "; ".join(str(REASON_LABELS.get(c, c)) for c in codes)))
+    return rows
+
+
+def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]]:
+    """The enforcing authority's copy of the newest Annex III sent: the issuing authority (the
+    reference is in the subject), the form's kind and its reasons per data category and per
+    target position; never target values, case data or free text."""
+    from .annex_iii_pdf import REASON_LABELS
+    from .models import AnnexIIIKind
+    from .states import DataCategory
+
+    if request is None:
+        return []
+    form = request.annex_iii.filter(sent_at__isnull=False).order_by("-created_at", "-pk").first()
+    if form is None:
+        return []
+    rows = [(str(_("Issuing authority")), request.authority.name),
+            (str(_("Annex III form")), str(AnnexIIIKind(form.kind).label))]
+    for item in form.reasons:
+        scope = [str(DataCategory(item["data_category"]).label)] if item.get("data_category") else []
+        if item.get("target") is not None:
+            scope.append(str(_("target no. %(n)d")) % {"n": int(item["target"]) + 1})
+        label = ", ".join(scope) or str(_("The whole order"))
+        reasons = "; ".join(str(REASON_LABELS.get(c, c)) for c in item.get("reasons", []))
+        bases = "; ".join(item.get("legal_basis") or [])
+        rows.append((label, f"{reasons} ({bases})" if bases else reasons))
+    if form.approved_at is not None:
+        rows.append((str(_("Sent on")), f"{form.approved_at:%Y-%m-%d %H:%M} UTC"))
     return rows
 
 

@@ -345,11 +345,21 @@ def test_calendar_and_hour_deadlines_in_french_and_german() -> None:
             deadline_text(emergency))
 
 
-def test_a_deadline_without_its_parts_shows_the_stored_english() -> None:
-    window = _deadlines()["ea_window_end"]
-    old = {k: v for k, v in window.items() if not k.startswith("explanation_") or k == "explanation"}
+def test_a_deadline_stored_without_its_parts_is_read_back_in_the_language() -> None:
+    """A decision stored before the structured parts existed: the English is read back into code
+    and parameters, so the reader gets the same text as for a new decision."""
+    for deadline in [*_deadlines().values(), *_every_kind_of_deadline()]:
+        old = {k: v for k, v in deadline.items() if not k.startswith("explanation_") or k == "explanation"}
+        for language in ("fr", "de", "en"):
+            with translation.override(language):
+                assert deadline_text(old) == deadline_text(deadline), (deadline["kind"], language)
+
+
+def test_a_deadline_whose_purpose_is_unknown_shows_the_stored_english() -> None:
+    stored = {"kind": "x", "due_at": "2026-09-25T08:00:00+00:00", "explanation": "Something else entirely.",
+              "rule_applied": "hours"}
     with translation.override("fr"):
-        assert deadline_text(old) == window["explanation"]
+        assert deadline_text(stored) == "Something else entirely."
 
 
 def _every_kind_of_deadline() -> list[dict]:

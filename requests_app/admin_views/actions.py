@@ -109,6 +109,9 @@ def _has_draft(r: LegalRequest) -> bool:
 def _callback(actor, req, data, form):
     call = review.emergency_callback_record(actor=actor, request=req, outcome=data["outcome"],
                                             person_reached=data["person_reached"], notes=data["notes"])
+    if call.outcome == "not_confirmed":
+        return (f"Call-back recorded: {call.get_outcome_display()}. The submitting account is held; the refusal "
+                f"(Annex III) is signed by you." + _AWAITS)
     return f"Call-back recorded: {call.get_outcome_display()}."
 
 
@@ -119,7 +122,17 @@ def _ea_confirm(actor, req, data, form):
 
 def _ea_object(actor, req, data, form):
     review.ea_object(actor=actor, request=req, grounds=data["reason"])
-    return "The enforcing authority's objection was recorded; the request is refused."
+    return ("The enforcing authority's ground for refusal was recorded and the refusal (Annex III) signed; nothing "
+            "is transferred." + _AWAITS)
+
+
+def _ea_contact(actor, req, data, form):
+    review.enforcing_authority_contact(actor=actor, request=req, email=data["email"])
+    return "The enforcing authority's e-mail address was recorded; it receives a copy of every Annex III sent."
+
+
+def _notified(r: LegalRequest) -> bool:
+    return bool(r.enforcing_authority_notified) and r.status not in TERMINAL_STATES
 
 
 def _prepare(actor, req, data, form):
@@ -161,6 +174,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            _in(S.AWAITING_ENFORCING_AUTHORITY), _ea_confirm),
     Action("ea_object", "Enforcing authority objected", "review", f.ReasonForm,
            _in(S.AWAITING_ENFORCING_AUTHORITY), _ea_object, danger=True),
+    Action("ea_contact", "Enforcing authority's e-mail (Art. 8)", "review", f.EnforcingAuthorityContactForm,
+           _notified, _ea_contact),
     Action("prepare", "Prepare the response", "prepare_response", f.PrepareForm, _in(*delivery.PREPARABLE),
            _prepare),
     Action("approve", "Approve the response (four eyes)", "approve", f.ApproveForm, _can_move_to(S.APPROVED),

@@ -36,6 +36,15 @@ class OptionalReasonForm(ActionForm):
     reason = forms.CharField(widget=TEXT, max_length=5000, required=False)
 
 
+class EnforcingAuthorityContactForm(ActionForm):
+    email = forms.EmailField(label="The enforcing authority's e-mail address", max_length=254,
+                             help_text="Where it was notified (Art. 8), it receives a copy of every Annex III sent.")
+
+    def __init__(self, *args: Any, request_obj: LegalRequest, **kwargs: Any) -> None:
+        super().__init__(*args, request_obj=request_obj, **kwargs)
+        self.fields["email"].initial = request_obj.enforcing_authority_email
+
+
 class BodyForm(ActionForm):
     body = forms.CharField(widget=TEXT, max_length=20000)
 

@@ -110,6 +110,9 @@ def codec_field(scalar: codec.Scalar) -> serializers.Field:
     if scalar.kind == "text":
         return serializers.CharField(max_length=scalar.max_length or 5000, allow_blank=True, required=False,
                                      default="")
+    if scalar.kind == "email":
+        return serializers.EmailField(max_length=scalar.max_length or 254, allow_blank=True, required=False,
+                                      default="")
     raise ValueError(f"no generated API field for kind {scalar.kind!r} ({scalar.name})")
 
 

@@ -88,6 +88,9 @@ class LegalRequest(models.Model):
     validation_date = models.DateField(null=True, blank=True)
 
     enforcing_authority_notified = models.BooleanField(default=False)  # Art. 8(1)
+    # The enforcing authority's contact where it was notified (Art. 8(1)): it receives a copy of
+    # every Annex III sent on this request (Art. 10(5)-(6), 11(4)-(5)).
+    enforcing_authority_email = models.EmailField(blank=True)
     art_8_2_exception = models.BooleanField(default=False)  # Art. 8(2)
     confidential = models.BooleanField(default=False)  # Art. 13(2)
     confidentiality_reason = models.TextField(blank=True)

@@ -116,6 +116,18 @@ class AnnexIIIKind(models.TextChoices):
 DECIDING_KINDS = (AnnexIIIKind.NON_EXECUTION, AnnexIIIKind.REFUSAL, AnnexIIIKind.REROUTE)
 
 
+class AnnexIIIOrigin(models.TextChoices):
+    """Why a deciding Annex III was drafted. Every origin is signed by one member of the legal
+    team and approved by a second (four eyes); the origin only sets the resolution the request
+    closes with."""
+
+    LEGAL_TEAM = "", _("The legal team's assessment")
+    # Reg. (EU) 2023/1543 Art. 10(2), 12: the enforcing authority raised a ground for refusal.
+    ENFORCING_AUTHORITY = "enforcing_authority", _("Ground for refusal raised by the enforcing authority")
+    # The authority's registered switchboard did not confirm an emergency request.
+    CALLBACK_NOT_CONFIRMED = "callback_not_confirmed", _("Not confirmed by the authority's switchboard")
+
+
 class AnnexIII(models.Model):
     """The structured content of Annex III of Reg. (EU) 2023/1543 sent to the issuing
     authority: reasons per identifier (section D), conflicting obligations (E), the
@@ -144,6 +156,7 @@ class AnnexIII(models.Model):
     # A partial non-execution: only the categories/targets of ``decided`` marked not allowed are
     # not executed; the rest of the request continues to production.
     partial = models.BooleanField(default=False)
+    origin = models.CharField(max_length=32, choices=AnnexIIIOrigin.choices, blank=True, default="")
     # Four eyes on a deciding form (``DECIDING_KINDS``): the second person who approved the exact
     # draft, and when it was sent to the authority (a clarification is sent at once). A draft
     # replaced by a newer one before approval is superseded and never sent.

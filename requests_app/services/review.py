@@ -22,6 +22,7 @@ from ..models import (
     DECIDING_KINDS,
     AnnexIII,
     AnnexIIIKind,
+    AnnexIIIOrigin,
     Approval,
     CallbackOutcome,
     CallbackVerification,
@@ -202,6 +203,8 @@ def annex_iii_digest(form: AnnexIII) -> str:
         "route_to": form.route_to, "partial": form.partial, "decided": form.decided,
         "signed_by": form.signed_by_id,
     }
+    if form.origin:  # absent for the legal team's own drafts: their digests stay as they were
+        content["origin"] = form.origin
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -216,6 +219,16 @@ _OUTCOME: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: Status.NOT_EXECUTED, Ann
             AnnexIIIKind.REROUTE: Status.REROUTED}
 _RESOLUTION: dict[str, str] = {AnnexIIIKind.NON_EXECUTION: "not_executed", AnnexIIIKind.REFUSAL: "refused",
                AnnexIIIKind.REROUTE: "rerouted"}
+# A refusal drafted from someone else's finding closes with a resolution that says whose: the
+# enforcing authority's ground (Art. 12), the switchboard that did not confirm (neutral for the
+# authority). Decided the same way: one person signs, a second approves.
+_ORIGIN_RESOLUTION: dict[str, str] = {AnnexIIIOrigin.ENFORCING_AUTHORITY: "refused_by_enforcing_authority",
+                                      AnnexIIIOrigin.CALLBACK_NOT_CONFIRMED: "not_verified"}
+_ORIGIN_DATA: dict[str, dict[str, str]] = {AnnexIIIOrigin.ENFORCING_AUTHORITY: {"enforcing_authority": "objected"},
+                                           AnnexIIIOrigin.CALLBACK_NOT_CONFIRMED: {"callback": "not_confirmed"}}
+EA_GROUND_BASIS = "Reg. (EU) 2023/1543 Art. 10(2), 12(1)"
+NOT_VERIFIED_TEXT = ("The request could not be confirmed through the authority's registered switchboard number; "
+                     "it is not executed. The authority may contact the provider's legal team.")
 
 
 def _is_partial(decided: dict[str, Any], cleaned: list[dict[str, Any]], target_count: int) -> bool:
@@ -256,7 +269,7 @@ def _draft(*, actor: Any, request: LegalRequest, kind: str, cleaned: list[dict[s
         form = AnnexIII.objects.create(request=locked, kind=kind, reasons=cleaned, created_by=actor,
                                        partial=partial, **fields, **signed)
         audit.record("annex_iii.drafted", actor=actor, request=locked, obj=form, authority_id=locked.authority_id,
-                     data={"annex_iii_id": form.pk, "kind": kind, "partial": partial,
+                     data={"annex_iii_id": form.pk, "kind": kind, "partial": partial, "origin": form.origin,
                            "sha256": annex_iii_digest(form), "superseded": superseded})
         outbox.enqueue("notify.annex_iii_approval_needed", request=locked, payload={"annex_iii_id": form.pk})
     return form
@@ -403,14 +416,17 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
                 # A refusal or a rerouting reads as its grounds / its route; a non-execution as its reasons.
                 reason = form.route_to or (whole["explanation"] if whole and form.kind == AnnexIIIKind.REFUSAL
                                            else codes)
-                _move(locked, _OUTCOME[form.kind], actor=actor, resolution=_RESOLUTION[form.kind],
+                _move(locked, _OUTCOME[form.kind], actor=actor,
+                      resolution=_ORIGIN_RESOLUTION.get(form.origin) or _RESOLUTION[form.kind],
                       reason=reason[:2000],
-                      data={"annex_iii_id": form.pk, "signed_by": form.signed_by_id})
+                      data={"annex_iii_id": form.pk, "signed_by": form.signed_by_id,
+                            **_ORIGIN_DATA.get(form.origin, {})})
                 timers.cancel(locked)
             payload: dict[str, Any] = {"annex_iii_id": form.pk}
             if form.route_to:
                 payload["where"] = form.route_to
             outbox.enqueue("notify.decision", request=locked, payload=payload)
+            _copy_to_enforcing_authority(locked, form, actor)
     if own:
         raise ServiceError("Four eyes: the approver cannot be the person who signed the Annex III.",
                            code="four_eyes")
@@ -426,9 +442,11 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
 
     The number is never taken from the request: a forged emergency request from a hacked
     police mailbox carries the attacker's number. Confirmed → the request is worked;
-    not confirmed → refused (resolution ``not_verified``, neutral for the authority), the legal
-    team alerted, the submitting account held pending review (tokens revoked, sessions ended)
-    and the authority's administrators told neutrally.
+    not confirmed → the legal team alerted, the submitting account held pending review (tokens
+    revoked, sessions ended), the authority's administrators told neutrally, and a refusal
+    signed by the caller as an Annex III draft: the request stays held until a second member of
+    the legal team approves it (``refusal_approve``), then closes as refused (resolution
+    ``not_verified``, neutral for the authority).
     """
     require(actor, "verify_emergency", request)
     if outcome not in CallbackOutcome.values:
@@ -444,14 +462,25 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
         audit.record("emergency.callback", actor=actor, request=locked, obj=call, authority_id=locked.authority_id,
                      data={"outcome": outcome, "phone_called": call.phone_called})
         if outcome == CallbackOutcome.CONFIRMED:
+            # A draft refusal from an earlier unconfirmed call is void once the switchboard confirms.
+            voided = list(AnnexIII.objects.select_for_update()
+                          .filter(request=locked, origin=AnnexIIIOrigin.CALLBACK_NOT_CONFIRMED, sent_at__isnull=True,
+                                  superseded_at__isnull=True).values_list("pk", flat=True))
+            if voided:
+                AnnexIII.objects.filter(pk__in=voided).update(superseded_at=timezone.now())
             target = Status.PRESERVING if locked.lifecycle == "preservation" else Status.IN_REVIEW
-            _move(locked, target, actor=actor, reason="call-back confirmed the request")
+            _move(locked, target, actor=actor, reason="call-back confirmed the request",
+                  data={"superseded": voided} if voided else None)
         elif outcome == CallbackOutcome.NOT_CONFIRMED:
-            # The authority sees a neutral resolution; the legal team hears the suspicion.
-            _move(locked, Status.REFUSED, actor=actor, resolution="not_verified",
-                  reason="the authority's switchboard did not confirm the request")
-            timers.cancel(locked)
+            # The protective steps are immediate: the legal team hears the suspicion, the
+            # submitting account is held. The refusal is a person's decision under four eyes:
+            # the caller signs it as an Annex III draft (neutral for the authority) and the
+            # request stays held until a second member of the legal team approves it.
             outbox.enqueue("alert.suspected_fraud", request=locked, payload={"callback_id": call.pk})
+            _draft(actor=actor, request=locked, kind=AnnexIIIKind.REFUSAL,
+                   cleaned=[{"identifier": "", "data_category": None, "reasons": [v.AIII_OTHER],
+                             "explanation": NOT_VERIFIED_TEXT}],
+                   origin=AnnexIIIOrigin.CALLBACK_NOT_CONFIRMED)
             if locked.submitted_by is not None and locked.submitted_by.authority_id is not None:
                 from accounts.services import officer_suspend_pending_review
 
@@ -474,17 +503,78 @@ def ea_confirm(*, actor: Any, request: LegalRequest, note: str = "") -> LegalReq
     return moved
 
 
-def ea_object(*, actor: Any, request: LegalRequest, grounds: str) -> LegalRequest:
-    """The enforcing authority raised a ground for refusal (Art. 12): do not transfer."""
+def ea_object(*, actor: Any, request: LegalRequest, grounds: str,
+              reasons: list[dict[str, Any]] | None = None) -> AnnexIII:
+    """The enforcing authority raised a ground for refusal (Reg. (EU) 2023/1543 Art. 10(2),
+    12): the data must not be transferred. The member of the legal team who records it signs
+    the refusal as an Annex III draft (the grounds as its explanation; ``reasons`` per category
+    or target if given); a second member approves that exact draft (``refusal_approve``) and
+    only then is the request refused (resolution ``refused_by_enforcing_authority``) and the
+    form sent. Meanwhile the request stays awaiting the enforcing authority: its window no
+    longer ends by itself (nothing may be produced on its expiry)."""
     require(actor, "review", request)
     if not grounds.strip():
         raise ServiceError("Record the grounds the enforcing authority raised.")
+    text = f"Ground for refusal raised by the enforcing authority: {grounds.strip()}"
+    cleaned = _clean_reasons(reasons or [])
+    if not any(item.get("target") is None and item.get("data_category") is None for item in cleaned):
+        cleaned = [{"identifier": "", "data_category": None, "reasons": [v.AIII_OTHER], "explanation": text,
+                    "legal_basis": [EA_GROUND_BASIS]}, *cleaned]
     with transaction.atomic():
-        moved = _move(request, Status.REFUSED, actor=actor, resolution="refused_by_enforcing_authority",
-                      reason=grounds.strip(), data={"enforcing_authority": "objected"})
-        timers.cancel(moved)
-        outbox.enqueue("notify.decision", request=moved)
-    return moved
+        locked = _lock(request)
+        if locked.status != Status.AWAITING_ENFORCING_AUTHORITY:
+            raise InvalidState(f"{locked.reference} is {locked.status}: only a request awaiting the enforcing "
+                               f"authority can record its ground for refusal.")
+        form = _draft(actor=actor, request=locked, kind=AnnexIIIKind.REFUSAL, cleaned=cleaned,
+                      origin=AnnexIIIOrigin.ENFORCING_AUTHORITY)
+        audit.record("enforcing_authority.objected", actor=actor, request=locked, obj=form,
+                     authority_id=locked.authority_id,
+                     data={"annex_iii_id": form.pk, "grounds": grounds.strip()[:2000]})
+        timers.cancel(locked, kinds=[timers.TimerKind.EA_WINDOW_END])
+    return form
+
+
+def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str) -> LegalRequest:
+    """Record (or correct) the e-mail address of the enforcing authority notified under Art. 8(1),
+    e.g. from the notification's copy the provider received: the Annex III copies go there."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    require(actor, "review", request)
+    address = email.strip()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise ServiceError("Give a valid e-mail address of the enforcing authority.",
+                           fields={"email": ["invalid"]}) from exc
+    with transaction.atomic():
+        locked = _lock(request)
+        if not locked.enforcing_authority_notified:
+            raise InvalidState(f"{locked.reference}: the order states no notification of an enforcing authority "
+                               f"(Art. 8); there is nobody to send a copy to.")
+        previous = locked.enforcing_authority_email
+        locked.enforcing_authority_email = address
+        locked.save(update_fields=["enforcing_authority_email", "updated_at"])
+        audit.record("request.enforcing_authority_contact", actor=actor, request=locked,
+                     authority_id=locked.authority_id, data={"from": previous, "to": address})
+    return locked
+
+
+def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any) -> None:
+    """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
+    (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox
+    (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. Recorded
+    either way, with the reason when no address is on file."""
+    if not locked.enforcing_authority_notified:
+        return
+    address = (locked.enforcing_authority_email or "").strip()
+    if address:
+        outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
+                       payload={"annex_iii_id": form.pk, "address": address})
+    audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
+                 authority_id=locked.authority_id,
+                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address),
+                       **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
 
 
 def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digests: list[str],

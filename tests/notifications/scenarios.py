@@ -176,6 +176,26 @@ def ea_window_ended(w: World) -> Outcome:
     return request, {judge.email}
 
 
+EA_ADDRESS = "epoc.notifications@justice.example.be"
+
+
+def annex_iii_enforcing_authority(w: World) -> Outcome:
+    """The enforcing authority notified under Art. 8 raises a ground (Art. 12); one member of the
+    legal team signs the refusal, a second approves it: the enforcing authority gets its copy."""
+    from accounts.services import authority_create, officer_create
+
+    court = authority_create(name="Tribunal judiciaire de Lyon", country="FR", authority_type="investigating_judge",
+                             domains=["justice-lyon.fr"], switchboard_phone="+33400000000")
+    judge = officer_create(language="en", authority=court, email="juge@justice-lyon.fr")
+    request = w.submit(judge, data_categories=["traffic"], validation=None, enforcing_authority_notified=True,
+                       enforcing_authority_email=EA_ADDRESS)
+    assert request.status == Status.AWAITING_ENFORCING_AUTHORITY, request.decision
+    form = review.ea_object(actor=w.team.reviewer, request=request, grounds=PERSONAL["reason"])
+    w.flush()
+    approve_annex(w.team.approver, form)
+    return request, {EA_ADDRESS}
+
+
 def deadline_warn_unassigned(w: World) -> Outcome:
     return _at("warn_at", admins=False)(w, False)
 
@@ -214,6 +234,7 @@ SCENARIOS = [
     Scenario("alert.reminder", _at("due_at", admins=False)),
     Scenario("notify.preservation_expiring", preservation_expiring),
     Scenario("notify.ea_window_ended", ea_window_ended),
+    Scenario("notify.annex_iii_enforcing_authority", annex_iii_enforcing_authority),
 ]
 # Events about an account, not a request: tested in test_account_events.py.
 # Events without a request, tested where they arise (the mailbox acknowledgement: tests/mailbox).

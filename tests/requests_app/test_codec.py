@@ -110,7 +110,8 @@ def test_every_engine_input_is_a_request_field():
 def _non_default(scalar: codec.Scalar) -> Any:
     if scalar.name == "language":
         return "de"
-    return {"bool": True, "nullbool": True, "country": "PL", "text": "x", "categories": ["traffic"]}[scalar.kind]
+    return {"bool": True, "nullbool": True, "country": "PL", "text": "x", "email": "ea@parquet.example.be",
+            "categories": ["traffic"]}[scalar.kind]
 
 
 @pytest.mark.parametrize("scalar", [s for s in codec.SCALARS if s.kind != "datetime"], ids=lambda s: s.name)

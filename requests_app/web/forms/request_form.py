@@ -87,6 +87,9 @@ def _codec_field(scalar: codec.Scalar) -> forms.Field:
         return _country(scalar.label, scalar.help_text)
     if scalar.kind == "text":
         return _text(scalar.label, max_length=scalar.max_length or 5000, help_text=scalar.help_text)
+    if scalar.kind == "email":
+        return forms.EmailField(label=scalar.label, help_text=scalar.help_text, required=False,
+                                max_length=scalar.max_length or 254)
     raise ValueError(f"no generated form field for kind {scalar.kind!r} ({scalar.name})")
 
 

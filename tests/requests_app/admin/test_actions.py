@@ -201,9 +201,12 @@ def test_callback_shows_the_registry_number_read_only(as_reviewer, authority, ma
     assert events(obj)[-2:] == ["emergency.callback", "request.status_changed"]
 
 
-def test_callback_not_confirmed_refuses(as_reviewer, make_request):
+def test_callback_not_confirmed_refuses(as_reviewer, as_approver, make_request):
     obj = make_request(emergency=True, status="verification_hold")
     done(post(as_reviewer, obj, "callback", {"outcome": "not_confirmed"})[0], obj)
+    obj.refresh_from_db()
+    assert obj.status == "verification_hold", "the caller alone does not refuse"
+    done(post(as_approver, obj, "approve_annex_iii", {"note": "Second pair of eyes."})[0], obj)
     obj.refresh_from_db()
     assert obj.status == "refused" and obj.resolution == "not_verified"
 
@@ -217,15 +220,23 @@ def test_callback_refused_outside_the_hold(as_reviewer, make_request):
     assert not CallbackVerification.objects.exists() and events(obj) == []
 
 
-@pytest.mark.parametrize("action,data,status", [
-    ("ea_confirm", {"reason": "No grounds."}, "in_review"),
-    ("ea_object", {"reason": "Art. 12(1)(a) immunity."}, "refused"),
-])
-def test_enforcing_authority_answers(as_reviewer, make_request, action, data, status):
+def test_enforcing_authority_confirms(as_reviewer, make_request):
     obj = make_request(status="awaiting_enforcing_authority", hold_until=timezone.now() + timedelta(days=5))
-    done(post(as_reviewer, obj, action, data)[0], obj)
+    done(post(as_reviewer, obj, "ea_confirm", {"reason": "No grounds."})[0], obj)
     obj.refresh_from_db()
-    assert obj.status == status and events(obj)[-1] == "request.status_changed"
+    assert obj.status == "in_review" and events(obj)[-1] == "request.status_changed"
+
+
+def test_enforcing_authority_objects_under_four_eyes(as_reviewer, as_approver, make_request):
+    obj = make_request(status="awaiting_enforcing_authority", hold_until=timezone.now() + timedelta(days=5))
+    done(post(as_reviewer, obj, "ea_object", {"reason": "Art. 12(1)(a) immunity."})[0], obj)
+    obj.refresh_from_db()
+    assert obj.status == "awaiting_enforcing_authority"
+    assert events(obj)[-2:] == ["annex_iii.drafted", "enforcing_authority.objected"]
+    done(post(as_approver, obj, "approve_annex_iii", {"note": ""})[0], obj)
+    obj.refresh_from_db()
+    assert (obj.status, obj.resolution) == ("refused", "refused_by_enforcing_authority")
+    assert events(obj)[-1] == "request.status_changed"
 
 
 def test_release_preservation(as_reviewer, make_request):

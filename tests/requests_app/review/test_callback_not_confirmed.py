@@ -14,6 +14,7 @@ from outbox.models import OutboxMessage
 from requests_app.services import review
 from requests_app.states import Status
 from tests.conftest import client_for, epoc_body
+from tests.four_eyes import approve_annex
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,9 @@ def test_not_confirmed_holds_the_submitting_account(held, officer, colleague, re
     assert OutboxMessage.objects.filter(topic="alert.account_held", request=held).exists()
 
 
-def test_the_authority_sees_a_neutral_status(held, colleague, reviewer):
+def test_the_authority_sees_a_neutral_status(held, colleague, reviewer, approver):
     review.emergency_callback_record(actor=reviewer, request=held, outcome="not_confirmed")
+    approve_annex(approver, review.pending_refusal(held))
     body = client_for(colleague).get(f"/api/v1/requests/{held.reference}/")
     assert body.status_code == 200
     assert "fraud" not in body.content.decode().lower()

@@ -12,6 +12,7 @@ from requests_app.services.errors import InvalidState, ServiceError
 from requests_app.states import Status
 from requests_app.workflow import TransitionGuardFailed, lock_request, transition
 from tests.conftest import approve_seen
+from tests.four_eyes import approve_annex
 
 from .conftest import actions, last_seq, open_timers, topics, transitions, upload
 
@@ -66,14 +67,18 @@ def test_confirmed_callback_moves_to_review(held, reviewer):
     assert call.outcome == "confirmed" and call.called_by == reviewer
 
 
-def test_not_confirmed_refuses_as_suspected_fraud_and_alerts(held, reviewer):
+def test_not_confirmed_refuses_as_suspected_fraud_and_alerts(held, reviewer, approver):
     seq = last_seq()
     call = review.emergency_callback_record(actor=reviewer, request=held, outcome="not_confirmed")
     held.refresh_from_db()
-    assert held.status == Status.REFUSED and held.resolution == "not_verified"
-    assert actions(held, seq) == ["emergency.callback", "request.status_changed", "officer.suspended_pending_review"]
+    # The alert and the account hold are immediate; the refusal waits for a second person.
+    assert held.status == Status.VERIFICATION_HOLD
+    assert actions(held, seq) == ["emergency.callback", "annex_iii.drafted", "officer.suspended_pending_review"]
     alert = OutboxMessage.objects.get(request=held, topic="alert.suspected_fraud")
     assert alert.payload == {"callback_id": call.pk}
+    approve_annex(approver, review.pending_refusal(held))
+    held.refresh_from_db()
+    assert held.status == Status.REFUSED and held.resolution == "not_verified"
     assert open_timers(held) == {}
 
 
