@@ -17,7 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.templatetags.local_time import when
+from accounts.templatetags.local_time import when_short
 from audit import trail as audit
 from audit.models import AuditEvent
 from outbox.models import OutboxMessage
@@ -191,8 +191,8 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     @admin.display(description="due")
     def due(self, obj):
-        # In the viewer's zone, labelled, UTC on hover (accounts/admin_dates.py).
-        return when(obj.due_at) if obj.due_at else "—"
+        # In the viewer's zone, labelled, zone name and UTC on hover; short to fit 1280 px.
+        return when_short(obj.due_at) if obj.due_at else "—"
 
     @admin.display(description="time left")
     def left(self, obj):

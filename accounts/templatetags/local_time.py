@@ -55,6 +55,21 @@ def when(value: object, seconds: str = "") -> SafeString | str:
                        zone_label(local))
 
 
+@register.filter
+def when_short(value: object) -> SafeString | str:
+    """``when`` for a narrow column (the admin's queue): ``15 Sep 11:00 CEST``, the zone's name
+    and the UTC instant on hover."""
+    instant = _instant(value)
+    if instant is None:
+        return "" if value is None else str(value)
+    local = timezone.localtime(instant)
+    utc = instant.astimezone(UTC)
+    abbreviation = local.tzname() or zone_label(local)
+    return format_html('<time datetime="{}" title="{} {} · {} UTC">{} {}</time>',
+                       utc.strftime("%Y-%m-%dT%H:%M:%SZ"), local.strftime("%Y-%m-%d %H:%M"), zone_label(local),
+                       utc.strftime("%Y-%m-%d %H:%M"), local.strftime("%d %b %H:%M"), abbreviation)
+
+
 def when_plain(value: object, seconds: str = "") -> str:
     """The time in the active zone, labelled, with UTC beside it; for text (no markup)."""
     instant = _instant(value)

@@ -63,8 +63,13 @@ def test_a_member_who_chose_new_york_reads_new_york_time(reviewer, make_request)
 def test_the_queue_due_column_is_labelled(as_reviewer, make_request):
     obj = make_request()
     page = as_reviewer.get(CHANGELIST).content.decode()
-    assert shown(obj.due_at, "Europe/Brussels") in page
+    local = obj.due_at.astimezone(ZoneInfo("Europe/Brussels"))
+    # Short, to fit 1280 px: the abbreviation in the cell, the zone's name and UTC on hover.
+    assert (f'title="{local:%Y-%m-%d %H:%M} {local.tzname()} (Europe/Brussels) · {obj.due_at:%Y-%m-%d %H:%M} UTC">'
+            f"{local:%d %b %H:%M} {local.tzname()}</time>") in page
     assert "due (UTC)" not in page
+    # The filter's "today" is a day of the provider's zone: its label names it.
+    assert "due today in Europe/Brussels (open)" in page
 
 
 def test_record_changelists_show_zoned_columns(legal_admin, make_request):
