@@ -16,7 +16,7 @@ import pytest
 
 from accounts.services import token_issue, user_set_time_zone
 from outbox.models import OutboxMessage
-from requests_app.models import Notification, Timer
+from requests_app.models import Notification, Target, Timer
 
 from .conftest import CHANGELIST, change_url, login
 
@@ -50,6 +50,14 @@ def test_the_issue_example_reads_1_september_midnight_in_brussels(as_reviewer, m
     assert "Aug. 31, 2026, 10 p.m." not in page
     assert readonly(page, "received_at") == shown(obj.received_at, "Europe/Brussels")
     assert readonly(page, "due_at") == shown(obj.due_at, "Europe/Brussels")
+
+
+def test_related_records_on_the_request_page_are_labelled(as_reviewer, make_request):
+    obj = make_request()
+    Target.objects.create(request=obj, kind="ip_address", value="203.0.113.7", timestamp=FROM)
+    page = as_reviewer.get(change_url(obj)).content.decode()
+    local = FROM.astimezone(ZoneInfo("Europe/Brussels"))
+    assert f'title="{FROM:%Y-%m-%d %H:%M:%S} UTC">{local:%Y-%m-%d %H:%M:%S} CEST (Europe/Brussels)</time>' in page
 
 
 def test_a_member_who_chose_new_york_reads_new_york_time(reviewer, make_request):
