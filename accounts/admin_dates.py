@@ -28,6 +28,7 @@ from django.utils import timezone
 from .templatetags.local_time import when
 
 _INSTALLED = "_lrp_zoned"
+_filter_registered = False
 
 
 def _zoned_field(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,11 +65,14 @@ def install() -> None:
     from django.contrib.admin import helpers
     from django.contrib.admin.templatetags import admin_list
 
-    for module in (helpers, admin_list):
-        if not getattr(module.display_for_field, _INSTALLED, False):
-            module.display_for_field = _zoned_field(module.display_for_field)  # type: ignore[attr-defined]
-    if not getattr(admin_list.display_for_value, _INSTALLED, False):
-        admin_list.display_for_value = _zoned_value(admin_list.display_for_value)  # type: ignore[attr-defined]
-    if not any(cls is ZonedDateFieldListFilter for _test, cls in FieldListFilter._field_list_filters):
+    targets = [(helpers, "display_for_field", _zoned_field), (admin_list, "display_for_field", _zoned_field),
+               (admin_list, "display_for_value", _zoned_value)]
+    for module, name, wrap in targets:
+        original = getattr(module, name)
+        if not getattr(original, _INSTALLED, False):
+            setattr(module, name, wrap(original))
+    global _filter_registered
+    if not _filter_registered:
         FieldListFilter.register(lambda f: isinstance(f, models.DateTimeField), ZonedDateFieldListFilter,
                                  take_priority=True)
+        _filter_registered = True
