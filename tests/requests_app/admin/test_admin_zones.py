@@ -115,3 +115,13 @@ def test_the_audit_timeline_is_labelled(as_reviewer, reviewer, make_request):
     page = as_reviewer.get(change_url(obj)).content.decode()
     timeline = page.split('class="lrp-timeline"', 1)[1].split("</ol>", 1)[0]
     assert "(Europe/Brussels)</time>" in timeline and 'title="' in timeline
+
+
+def test_the_dashboard_no_longer_labels_brussels_time_utc(as_reviewer, make_request):
+    """The oldest waiting emergency's receipt was printed in the viewer's zone and labelled "UTC"."""
+    obj = make_request(emergency=True, status="verification_hold")
+    page = as_reviewer.get("/admin/").content.decode()
+    assert 'data-figure="oldest_emergency"' in page
+    assert shown(obj.received_at, "Europe/Brussels") in page
+    wrong = obj.received_at.astimezone(ZoneInfo("Europe/Brussels"))
+    assert f"{wrong:%-d %b %Y %H:%M} UTC" not in page
