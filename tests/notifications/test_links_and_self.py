@@ -75,7 +75,8 @@ def test_emergency_alert_sent_before_validation_still_carries_the_due_time(submi
     [mail, *_] = smtp.to(team.reviewer.email)
     assert mail.subject == f"[{request.reference}] {EVENTS['alert.emergency'].subject}"
     due = request.received_at + timedelta(hours=8)
-    assert f"Due: {due.astimezone(BRUSSELS):%Y-%m-%d %H:%M %Z} (Europe/Brussels) · {due:%Y-%m-%d %H:%M} UTC" in mail.text
+    assert f"Due: {due.astimezone(BRUSSELS):%Y-%m-%d %H:%M %Z} (Europe/Brussels) · {due:%Y-%m-%d %H:%M} UTC" \
+        in mail.text
     assert f"Status: {request.get_status_display()}" in mail.text
 
 
