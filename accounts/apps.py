@@ -10,4 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Receivers (audit of account events, the sign-in instant, token revocation on credential
         # changes) and the OpenAPI auth extension.
-        from . import audit_signals, enrolment, middleware, schema, signals, staff  # noqa: F401
+        from . import admin_dates, audit_signals, enrolment, middleware, schema, signals, staff  # noqa: F401
+
+        # Every date-time in the admin in the viewer's zone, labelled (accounts/admin_dates.py).
+        admin_dates.install()

@@ -14,21 +14,19 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 
-COUNTRY_ZONES = {
-    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia", "CY": "Asia/Nicosia",
-    "CZ": "Europe/Prague", "DE": "Europe/Berlin", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
-    "ES": "Europe/Madrid", "FI": "Europe/Helsinki", "FR": "Europe/Paris", "GB": "Europe/London",
-    "GR": "Europe/Athens", "EL": "Europe/Athens", "HR": "Europe/Zagreb", "HU": "Europe/Budapest",
-    "IE": "Europe/Dublin", "IT": "Europe/Rome", "LT": "Europe/Vilnius", "LU": "Europe/Luxembourg",
-    "LV": "Europe/Riga", "MT": "Europe/Malta", "NL": "Europe/Amsterdam", "PL": "Europe/Warsaw",
-    "PT": "Europe/Lisbon", "RO": "Europe/Bucharest", "SE": "Europe/Stockholm", "SI": "Europe/Ljubljana",
-    "SK": "Europe/Bratislava", "US": "America/New_York", "UK": "Europe/London",
+from .country_zones import COUNTRY_ALIASES, COUNTRY_TIME_ZONES, primary_zone
+
+# The zone a person of each country reads times in by default: the first zone of the one
+# country → zones map (accounts/country_zones.py), which the rules engine counts day periods in.
+COUNTRY_ZONES: dict[str, str] = {
+    **{country: zones[0] for country, zones in COUNTRY_TIME_ZONES.items()},
+    **{alias: COUNTRY_TIME_ZONES[country][0] for alias, country in COUNTRY_ALIASES.items()},
 }
 EXTRA_ZONES = ("UTC", "America/Chicago", "America/Denver", "America/Los_Angeles")
 
 
-def zone_for_country(country: str) -> str:
-    return COUNTRY_ZONES.get((country or "").upper(), "UTC")
+def zone_for_country(country: str | None) -> str:
+    return primary_zone(country) or "UTC"
 
 
 @lru_cache(maxsize=1)
@@ -55,3 +53,16 @@ def zone_of(user: Any) -> ZoneInfo:
     """The zone a person reads times in: their own choice, else the default for them."""
     chosen = getattr(user, "time_zone", "") or ""
     return ZoneInfo(chosen if chosen and is_known_zone(chosen) else default_zone_for(user))
+
+
+def zone_for_address(address: str, *, legal_team: bool) -> ZoneInfo:
+    """The zone of whoever reads an e-mail sent to ``address``: the zone of the active user
+    with that address (their own choice, else their default), else the provider's zone for
+    the legal team's own addresses (on call), else UTC (an outside sender)."""
+    from django.contrib.auth import get_user_model
+
+    user = (get_user_model().objects.select_related("authority")
+            .filter(email__iexact=address, is_active=True).order_by("pk").first())
+    if user is not None:
+        return zone_of(user)
+    return ZoneInfo(provider_zone() if legal_team else "UTC")

@@ -8,7 +8,6 @@ field is read-only. Built for a million requests: a fixed urgency order matching
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from django.contrib import admin, messages
@@ -18,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from accounts.templatetags.local_time import when_short
 from audit import trail as audit
 from audit.models import AuditEvent
 from outbox.models import OutboxMessage
@@ -191,9 +191,10 @@ class LegalRequestAdmin(LegalTeamAdmin):
         return format_html_join(" ", '<span class="lrp-badge lrp-badge-{}">{}</span>',
                                 ((b.replace(" ", "-"), b) for b in found))
 
-    @admin.display(description="due (UTC)")
+    @admin.display(description="due")
     def due(self, obj):
-        return obj.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if obj.due_at else "—"
+        # In the viewer's zone, labelled, zone name and UTC on hover; short to fit 1280 px.
+        return when_short(obj.due_at) if obj.due_at else "—"
 
     @admin.display(description="time left")
     def left(self, obj):

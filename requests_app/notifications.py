@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.templatetags.local_time import when_plain
 from audit import trail as audit
 from outbox.models import OutboxMessage
 
@@ -250,10 +251,15 @@ def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
 
 
 def render(event_name: str, request: LegalRequest | None, language: str, *,
-           legal_team: bool = False) -> tuple[str, str, str]:
+           legal_team: bool = False, recipient: str = "") -> tuple[str, str, str]:
+    """Subject, text and HTML of one e-mail, in the recipient's language and with every date
+    in the recipient's zone, labelled, UTC beside it (accounts/zones.py, ``when_text``)."""
+    from accounts.zones import zone_for_address
+
     event = EVENTS[event_name]
     subject = subject_for(event_name, request, language)
-    with translation.override(language):
+    zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
+    with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
             "subject": subject,
@@ -301,7 +307,7 @@ def details(event_name: str, request: LegalRequest | None) -> list[tuple[str, st
         reminder = next((d for d in request.decision.get("deadlines", []) if d.get("kind") == "clarification_reminder"),
                         None)
         if reminder:
-            rows.append((str(_("Please answer by")), str(reminder["due_at"])[:16].replace("T", " ") + " UTC"))
+            rows.append((str(_("Please answer by")), when_plain(reminder["due_at"])))
     if event_name in {"notify.decision", "notify.clarification_requested"}:
         articles = sorted({f["legal_basis"] for f in findings if f.get("legal_basis")})
         if articles:
@@ -380,7 +386,8 @@ def send(notification_id: int) -> bool:
             if row is None:
                 return False
             legal_team = EVENTS[row.event].audience != ("address",) and is_legal_team(row.recipient)
-            subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team)
+            subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
+                                         recipient=row.recipient)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")

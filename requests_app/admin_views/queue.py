@@ -59,7 +59,12 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("overdue (open, past due)")), ("today", _("due today (open)"))]
+        # "Today" is a day of the provider's zone (services/dashboard.day_bounds): the label says which.
+        from ..provider import provider_config
+
+        zone = provider_config().establishment_time_zone
+        return [("yes", _("overdue (open, past due)")),
+                ("today", _("due today in %(zone)s (open)") % {"zone": zone})]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
+from accounts.templatetags.local_time import when_plain
 
 from ..states import Status
 
@@ -128,7 +128,7 @@ class Line:
     text: str
 
     def __str__(self) -> str:
-        return f"{timezone.localtime(self.at):%d %b %Y %H:%M} — {self.actor} {self.text}"
+        return f"{when_plain(self.at)} — {self.actor} {self.text}"
 
 
 def timeline(events: Iterable[Any]) -> list[Line]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
+from accounts.country_zones import COUNTRY_TIME_ZONES
+
 from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER
 
 CALENDAR: Final = "calendar_days"
@@ -45,24 +47,8 @@ class DayRule:
 # Civil time zones per country, for day periods (domain.md §13.2): where a country spans
 # several zones, all are listed and the latest end applies where we wait on an authority.
 # [P] a setting: counsel or operations may narrow or extend it.
-DEFAULT_COUNTRY_TIME_ZONES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "AT": ("Europe/Vienna",), "BE": ("Europe/Brussels",), "BG": ("Europe/Sofia",),
-        "CY": ("Asia/Nicosia",), "EL": ("Europe/Athens",), "CZ": ("Europe/Prague",), "DE": ("Europe/Berlin",),
-        "DK": ("Europe/Copenhagen",), "EE": ("Europe/Tallinn",), "ES": ("Europe/Madrid", "Atlantic/Canary"),
-        "FI": ("Europe/Helsinki",), "FR": ("Europe/Paris",), "GR": ("Europe/Athens",),
-        "HR": ("Europe/Zagreb",), "HU": ("Europe/Budapest",), "IE": ("Europe/Dublin",),
-        "IT": ("Europe/Rome",), "LT": ("Europe/Vilnius",), "LU": ("Europe/Luxembourg",),
-        "LV": ("Europe/Riga",), "MT": ("Europe/Malta",), "NL": ("Europe/Amsterdam",),
-        "PL": ("Europe/Warsaw",), "PT": ("Europe/Lisbon", "Atlantic/Madeira", "Atlantic/Azores"),
-        "RO": ("Europe/Bucharest",), "SE": ("Europe/Stockholm",), "SI": ("Europe/Ljubljana",),
-        "SK": ("Europe/Bratislava",), "GB": ("Europe/London",), "AU": (
-            "Australia/Sydney", "Australia/Adelaide", "Australia/Brisbane", "Australia/Darwin",
-            "Australia/Perth"),
-        "US": ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-               "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"),
-    }
-)
+# The map lives in a leaf module shared with the people-facing zones (accounts/zones.py).
+DEFAULT_COUNTRY_TIME_ZONES: Final[Mapping[str, tuple[str, ...]]] = COUNTRY_TIME_ZONES
 
 
 def _default_day_rules() -> Mapping[str, DayRule]:

@@ -154,6 +154,9 @@ def test_sign_up_verify_approve_enrol_totp_and_submit_an_epoc(page: Page, live_s
     assert REFERENCE.match(reference)
     received_at = page.locator("#receipt-received-at time").get_attribute("datetime")
     assert received_at and received_at.startswith(str(timezone.now().year))
+    # In the officer's zone (their authority's country), labelled, UTC on hover (issue 13 item 1).
+    expect(page.locator("#receipt-received-at time")).to_contain_text("(Europe/Paris)")
+    expect(page.locator("#receipt-received-at time")).to_have_attribute("title", re.compile(r" UTC$"))
     receipt = page.locator("#receipt-hash").inner_text().strip()
     assert HEX64.match(receipt)
     expect(page.locator("#print-button")).to_be_visible()  # shown by the script
@@ -180,6 +183,7 @@ def test_sign_up_verify_approve_enrol_totp_and_submit_an_epoc(page: Page, live_s
     page.reload()
     expect(page.locator("#request-status")).to_contain_text(str(Status(legal_request.status).label))
     expect(page.locator("main")).to_contain_text("Outcome of the rule check")
+    expect(page.locator("#submitted-range time").first).to_contain_text("(Europe/Paris)")
     screenshot(page, "06-request-detail")
 
     # Next sign-in: password and the authenticator's code; a replayed code is refused; a recovery code works once.

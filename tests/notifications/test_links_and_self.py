@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +17,7 @@ from .conftest import ON_CALL, PERSONAL, deliver, rows, upload
 pytestmark = pytest.mark.django_db
 
 BASE = "https://portal.provider.example"
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 def _emergency(submit):
@@ -61,7 +63,8 @@ def test_emergency_alert_carries_the_8_hour_due_time_and_status(submit, team, sm
     due = request.due_at or request.received_at + timedelta(hours=8)
     assert due <= request.received_at + timedelta(hours=8)
     for mail in mails:
-        assert f"Due: {due:%Y-%m-%d %H:%M} UTC" in mail.text
+        assert f"Due: {due.astimezone(BRUSSELS):%Y-%m-%d %H:%M %Z} (Europe/Brussels) · {due:%Y-%m-%d %H:%M} UTC" \
+            in mail.text  # the team's zone (tests/notifications/test_zones.py)
         assert f"Status: {request.get_status_display()}" in mail.text
 
 
@@ -71,7 +74,9 @@ def test_emergency_alert_sent_before_validation_still_carries_the_due_time(submi
     deliver()
     [mail, *_] = smtp.to(team.reviewer.email)
     assert mail.subject == f"[{request.reference}] {EVENTS['alert.emergency'].subject}"
-    assert f"Due: {request.received_at + timedelta(hours=8):%Y-%m-%d %H:%M} UTC" in mail.text
+    due = request.received_at + timedelta(hours=8)
+    assert f"Due: {due.astimezone(BRUSSELS):%Y-%m-%d %H:%M %Z} (Europe/Brussels) · {due:%Y-%m-%d %H:%M} UTC" \
+        in mail.text
     assert f"Status: {request.get_status_display()}" in mail.text
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_user_time_zone'),
-        ('requests_app', '0021_queue_prefix_search_indexes'),
+        ('requests_app', '0022_annex_iii_origin_enforcing_authority_email'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
