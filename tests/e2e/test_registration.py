@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pikepdf
 import pytest
+from django.utils import timezone
 from playwright.sync_api import FilePayload, Page, expect
 
 from audit.models import AuditEvent
@@ -41,7 +42,6 @@ def scanned_order() -> bytes:
 
 def test_the_legal_team_registers_an_order_received_by_post_yesterday(page: Page, context, live_server, authority,
                                                                        officer, seen):
-    from django.utils import timezone
 
     legal = legal_admin_user()
     received = (timezone.now() - timedelta(days=1)).replace(second=0, microsecond=0)
@@ -84,7 +84,9 @@ def test_the_legal_team_registers_an_order_received_by_post_yesterday(page: Page
     page.reload()
     due_row = page.locator(".field-due_at")
     expect(due_row).to_contain_text(f"{due:%Y}")
-    expect(due_row).to_contain_text(re.compile(rf"Sept?\.? {due.day}, {due.year}"))
+    # In the viewer's zone (the provider's, for the legal team), labelled (issue 13 item 1).
+    local = timezone.localtime(due, ZoneInfo("Europe/Brussels"))
+    expect(due_row).to_contain_text(f"{local:%Y-%m-%d %H:%M} {local:%Z} (Europe/Brussels)")
     expect(page.locator(".field-channel")).to_contain_text("Post")
 
     # The authority's officer sees it in the portal's API, with the same due time.

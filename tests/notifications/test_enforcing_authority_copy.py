@@ -33,7 +33,7 @@ def _waiting(officer, **overrides) -> LegalRequest:
     request = LegalRequest.objects.get(reference=created.json()["reference"])
     request_validate(request_id=request.pk)
     request.refresh_from_db()
-    assert request.status == Status.AWAITING_ENFORCING_AUTHORITY, request.decision["findings"]
+    assert request.status == Status.AWAITING_ENFORCING_AUTHORITY, (request.decision or {}).get("findings")
     return request
 
 

@@ -207,11 +207,10 @@ def test_epoc_traffic_and_content_only_on_art_4_2_and_5_4(facts: RequestFacts) -
             continue
         issuer = facts.issuer.authority_type
         # Art. 4(2)(b): "any other competent authority" acting as investigating authority in
-        # criminal proceedings, an administrative one included, with a judge's validation.
+        # criminal proceedings (a public prosecutor, an administrative authority included) with
+        # a judge's validation (domain §13.1): never without it, whoever issued.
         assert issuer in v.JUDICIAL or (
-            issuer in {v.OTHER_COMPETENT, v.ADMINISTRATIVE}
-            and facts.validation is not None
-            and facts.validation.authority_type in v.JUDICIAL
+            facts.validation is not None and facts.validation.authority_type in v.JUDICIAL
         )
         assert offence is not None
         assert (

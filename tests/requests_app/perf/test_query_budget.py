@@ -38,8 +38,9 @@ WEB_BUDGET = 10
 # Worker: in-progress lock; claim (BEGIN, request, targets, move in a savepoint (4), audit 2,
 # COMMIT); decision (BEGIN, request, timers, move in a savepoint (3), outbox row, audit 2 for
 # both events, COMMIT); unlock; and the receipt it sends itself, before marking its outbox row
-# sent (notifications.plan 6, notifications.send 5; one recipient).
-WORKER_BUDGET = 33
+# sent (notifications.plan 6, notifications.send 6; one recipient: the send now also reads the
+# recipient's account for the zone its dates are written in, issue 13 item 7).
+WORKER_BUDGET = 34
 
 
 def queries(context: CaptureQueriesContext) -> str:

@@ -57,7 +57,7 @@ CASES = {
 }
 
 
-@pytest.fixture(params=CASES.values(), ids=CASES.keys())
+@pytest.fixture(params=list(CASES.values()), ids=list(CASES.keys()))
 def case(request):
     fixture, refuse, waiting, resolution, origin = request.param
     return request.getfixturevalue(fixture), refuse, waiting, resolution, origin
