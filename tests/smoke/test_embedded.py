@@ -140,6 +140,10 @@ def test_embedded_mode_validates_a_request_submitted_over_http(embedded_env, tmp
         while detail["status"] in {"received", "validating"} and time.monotonic() < deadline:
             time.sleep(0.5)
             detail = call(f"{base}/api/v1/requests/{created['reference']}/", token)[1]
+        # The task commits the decision, then sends the receipt itself: its success line is
+        # logged after the state the API shows.
+        while "succeeded" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         took, killed = stop(honcho)
 
