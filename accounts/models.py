@@ -35,6 +35,12 @@ class VettingStatus(models.TextChoices):
 class Authority(models.Model):
     name = models.CharField(max_length=200, unique=True)
     country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
+    # Its region (a German Land "BY", a Spanish community "MD", a US state "CA": the codes of
+    # the ``holidays`` package): its public holidays count in the periods we wait on it. Empty:
+    # not known, every region's count (Reg. 1182/71 Art. 2(1), 3(4) [A]).
+    region = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text=_("Region whose public holidays the authority keeps (e.g. BY, MD, CA); empty if not known."))
     authority_type = models.CharField(max_length=32, choices=AuthorityType.choices)
     # Lower-case domains; sign-up and officer creation accept only addresses on these.
     email_domains = models.JSONField(default=list, blank=True)

@@ -383,6 +383,12 @@ PROVIDER_RULES = {
     "COUNTRY_TIME_ZONES": env.json("PROVIDER_COUNTRY_TIME_ZONES", default={}),
     "HOLIDAY_COUNTRIES": env.list("PROVIDER_HOLIDAY_COUNTRIES", default=[]),
     "ISSUER_HOLIDAYS": env.bool("PROVIDER_ISSUER_HOLIDAYS", default=True),
+    # Regional public holidays (Reg. 1182/71 Art. 2(1), 3(4) [A]): the authority's region's, or
+    # every region's where it is not known; our establishment's region ("" = every region's).
+    "REGIONAL_HOLIDAYS": env.bool("PROVIDER_REGIONAL_HOLIDAYS", default=True),
+    "ESTABLISHMENT_REGION": env.str("PROVIDER_ESTABLISHMENT_REGION", default=""),
+    # Whether the SCA binds us (a provider subject to US jurisdiction) [A]: off by default.
+    "US_SCA_APPLIES": env.bool("PROVIDER_US_SCA_APPLIES", default=False),
     # 18 U.S.C. § 2523 executive agreements in force (domain.md §13.7): UK 2022, Australia 2024.
     "SCA_2523_AGREEMENTS": env.list("PROVIDER_SCA_2523_AGREEMENTS", default=["GB", "AU"]),
 }

@@ -320,7 +320,8 @@ def facts(body: dict[str, Any], *, authority: Any, received_at: datetime,
     scalars = {s.name: _scalar_fact(s, body.get(s.name)) for s in SCALARS if s.name in _FACT_NAMES}
     return RequestFacts(
         instrument=body["instrument"],
-        issuer=Issuer(authority_type=authority.authority_type, country=authority.country),
+        issuer=Issuer(authority_type=authority.authority_type, country=authority.country,
+                      region=getattr(authority, "region", "") or None),
         received_at=received_at,
         targets=tuple(Target(kind=t["kind"], value=t["value"], timestamp=t.get("timestamp"))
                       for t in body.get("targets") or ()),

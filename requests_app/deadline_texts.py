@@ -102,8 +102,26 @@ HOW: Final[dict[str, Promise]] = {
         "{by} {due} (end of {last_day} in {latest_zone}; {days} days after {start} on {start_date}, Reg. "
         "1182/71: the day the period runs from is not counted and the period ends at the end of its last day in "
         "{zones}, moved past Saturdays, Sundays and {countries} public holidays; the latest end applies{minimum})"),
+    # 18 U.S.C. § 2703(f): the same latest local end, counted as Fed. R. Crim. P. 45(a) counts a statute's days.
+    "later_of_calendar_and_local_day_end": pgettext_lazy(
+        "deadline rule later_of_calendar_and_local_day_end",
+        "{by} {due} (end of {last_day} in {latest_zone}; {days} days after {start} on {start_date}, Fed. R. "
+        "Crim. P. 45(a): the day the period runs from is not counted and the period ends at the end of its last "
+        "day in {zones}, moved past Saturdays, Sundays and {countries} legal holidays; the latest end applies"
+        "{minimum})"),
     "immediate": pgettext_lazy("deadline rule immediate", "at once, on {due}"),
 }
+_LOCAL_END_RULES: Final = ("later_of_calendar_and_reg_1182_71", "later_of_calendar_and_local_day_end")
+# A calendar ``DE-*`` (rules/calendars.py): the national holidays and every region's.
+EVERY_REGION = pgettext_lazy("holiday calendar", "{country} (every region)")
+
+
+def _calendars(names: Any) -> str:
+    out = []
+    for name in str(names).split(", "):
+        country, _, region = name.partition("-")
+        out.append(str(EVERY_REGION).format(country=country) if region == "*" else name)
+    return ", ".join(out)
 JOIN = pgettext_lazy("deadline: what it is for, then when", "{what}: {how}")
 BY = pgettext_lazy("deadline: at the latest", "by")
 NOT_BEFORE = pgettext_lazy("deadline: at the earliest", "not before")
@@ -188,13 +206,13 @@ def _structured_text(deadline: Mapping[str, Any]) -> str | None:
                 hours=params.get("hours"),
                 days=params.get("days"),
             )
-        if params["rule"] == "later_of_calendar_and_reg_1182_71":
+        if params["rule"] in _LOCAL_END_RULES:
             last_day = datetime.fromisoformat(str(params["last_day"]))
             values.update(
                 last_day=local_when(last_day.replace(tzinfo=ZoneInfo(zone_name)), zone_name, with_time=False),
                 latest_zone=zone_label(str(params["latest_zone"])),
                 zones=", ".join(zone_label(z) for z in str(params["zones"]).split(", ") if z),
-                countries=params["countries"],
+                countries=_calendars(params["countries"]),
                 minimum=str(AT_LEAST_24H).format(days=params["days"], start=start) if params.get("at_least_24h")
                 else "",
             )

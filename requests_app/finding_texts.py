@@ -89,10 +89,12 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
         "finding EE_ADDRESSEE_MS_NOT_BOUND",
         "The addressee is located in {country}, which is not bound by Regulation 2023/1543.",
     ),
-    "EE_WRONG_ADDRESSEE": pgettext_lazy(
-        "finding EE_WRONG_ADDRESSEE",
+    "EE_FORWARD_TO_DESIGNATED": pgettext_lazy(
+        "finding EE_FORWARD_TO_DESIGNATED",
         "The order is addressed to our establishment in {country}, not to our designated establishment or legal "
-        "representative in {establishment}.",
+        "representative in {establishment}: it is forwarded to the designated one, which executes it within the "
+        "deadlines running from receipt. The legal team confirms the forwarding and checks that any enforcing "
+        "authority notified is that of {establishment}.",
     ),
     "EE_EMERGENCY_ADDRESSEE": pgettext_lazy(
         "finding EE_EMERGENCY_ADDRESSEE",
@@ -189,6 +191,13 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
         "finding EE_EA_NOTIFICATION_MISSING",
         "{category} data requested, but the certificate neither notifies the enforcing authority nor invokes the "
         "Art. 8(2) exception: manifest error, not executed before clarification.",
+    ),
+    "EE_EMERGENCY_EA_NOT_NOTIFIED": pgettext_lazy(
+        "finding EE_EMERGENCY_EA_NOT_NOTIFIED",
+        "Emergency order for {category} data: the certificate does not notify the enforcing authority, and the "
+        "Art. 8(2) exception is not stated or the order contradicts it: a manifest error. In an emergency the "
+        "notification has no suspensive effect, so the 8-hour deadline keeps running: a person decides on these "
+        "data within it and asks the issuing authority for clarification (Annex III) in parallel.",
     ),
     "EE_EA_NOTIFICATION_CONTRADICTORY": pgettext_lazy(
         "finding EE_EA_NOTIFICATION_CONTRADICTORY",

@@ -34,6 +34,9 @@ def _build(raw: dict[str, Any]) -> ProviderConfig:
         establishment_time_zone=raw.get("ESTABLISHMENT_TIME_ZONE") or "Europe/Brussels",
         holiday_countries=tuple(raw.get("HOLIDAY_COUNTRIES") or ()),
         issuer_holidays=bool(raw.get("ISSUER_HOLIDAYS", True)),
+        regional_holidays=bool(raw.get("REGIONAL_HOLIDAYS", True)),
+        establishment_region=raw.get("ESTABLISHMENT_REGION") or None,
+        us_sca_applies=bool(raw.get("US_SCA_APPLIES", False)),
         sca_2523_agreements=frozenset(raw.get("SCA_2523_AGREEMENTS") or ("GB", "AU")),
     )
     if raw.get("COUNTRY_TIME_ZONES"):

@@ -234,8 +234,10 @@ class DeadlineSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(help_text="UTC.")
     explanation = serializers.CharField(help_text="How the date was computed, in the time zone `time_zone`.")
     rule_applied = serializers.ChoiceField(
-        choices=["hours", "calendar_days", "later_of_calendar_and_reg_1182_71", "internal_sla"],
-        help_text="The counting rule (Reg. (EEC, Euratom) No 1182/71 where it applies).")
+        choices=["hours", "calendar_days", "later_of_calendar_and_reg_1182_71", "later_of_calendar_and_local_day_end",
+                 "internal_sla"],
+        help_text="The counting rule (Reg. (EEC, Euratom) No 1182/71 where it applies; Fed. R. Crim. P. 45(a) "
+                  "for 18 U.S.C. § 2703(f)).")
     legal_basis = serializers.CharField(allow_blank=True, help_text="The public provision that sets the period.")
     warn_at = serializers.DateTimeField(allow_null=True, required=False)
     informational = serializers.BooleanField(help_text="Changes no state by itself (e.g. the 48 h ex-post mark).")

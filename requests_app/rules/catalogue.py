@@ -102,9 +102,12 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_ADDRESSEE_MS_NOT_BOUND", REFUSE, v.reg("3(1)-(2), 7"), "[V]/[M]",
        "The addressee is located in {country}, which is not bound by Regulation 2023/1543.",
        v.AIII_OTHER),
-    _s("EE_WRONG_ADDRESSEE", REFUSE, v.reg("7(1)"), "[M]",
+    _s("EE_FORWARD_TO_DESIGNATED", REVIEW, v.reg("7(1)") + "; Dir. (EU) 2023/1544 Art. 3", "[M]",
        "The order is addressed to our establishment in {country}, not to our designated "
-       "establishment or legal representative in {establishment}.", v.AIII_OTHER),
+       "establishment or legal representative in {establishment}: it is forwarded to the "
+       "designated one, which executes it within the deadlines running from receipt. The "
+       "legal team confirms the forwarding and checks that any enforcing authority notified "
+       "is that of {establishment}."),
     _s("EE_EMERGENCY_ADDRESSEE", INFO, v.reg("7(2)"), "[M]",
        "Emergency order addressed to our establishment in {country} because our designated "
        "establishment or legal representative failed to react in time (Art. 7(2)): executed "
@@ -173,6 +176,12 @@ _SPECS: tuple[FindingSpec, ...] = (
        "{category} data requested, but the certificate neither notifies the enforcing "
        "authority nor invokes the Art. 8(2) exception: manifest error, not executed before "
        "clarification.", v.AIII_MANIFEST_ERRORS),
+    _s("EE_EMERGENCY_EA_NOT_NOTIFIED", REVIEW, v.reg("8(1)-(2), 8(4), 10(4)"), "[V]/[A]",
+       "Emergency order for {category} data: the certificate does not notify the enforcing "
+       "authority, and the Art. 8(2) exception is not stated or the order contradicts it: a "
+       "manifest error. In an emergency the notification has no suspensive effect, so the "
+       "8-hour deadline keeps running: a person decides on these data within it and asks the "
+       "issuing authority for clarification (Annex III) in parallel."),
     _s("EE_EA_NOTIFICATION_CONTRADICTORY", REVIEW, v.reg("8(1)-(2)"), "[V]",
        "The certificate both notifies the enforcing authority and invokes the Art. 8(2) "
        "exception; treated as notified."),

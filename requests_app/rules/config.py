@@ -18,7 +18,12 @@ from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER
 
 CALENDAR: Final = "calendar_days"
 LATER_OF_1182: Final = "later_of_calendar_and_reg_1182_71"
-DAY_RULE_MODES: Final = frozenset({CALENDAR, LATER_OF_1182})
+# The same "latest local end" for a period of a law other than the Union's (18 U.S.C.
+# § 2703(f)): counted as Fed. R. Crim. P. 45(a) counts a statute's days. [A]
+LATER_OF_LOCAL_END: Final = "later_of_calendar_and_local_day_end"
+DAY_RULE_MODES: Final = frozenset({CALENDAR, LATER_OF_1182, LATER_OF_LOCAL_END})
+# Modes that wait for the end of the last local day (they share the arithmetic).
+LOCAL_END_MODES: Final = frozenset({LATER_OF_1182, LATER_OF_LOCAL_END})
 
 # Keys of ProviderConfig.day_rules: one per legal basis that has a day-based period.
 EE_PRODUCTION: Final = "eevidence_production"  # our duty: Art. 10(3) 10 days
@@ -57,8 +62,10 @@ def _default_day_rules() -> Mapping[str, DayRule]:
             EE_PRODUCTION: DayRule(CALENDAR),
             EE_EA_WINDOW: DayRule(LATER_OF_1182),
             EE_PRESERVATION: DayRule(LATER_OF_1182),
-            # [M] no US counterpart of 1182/71 was verified: count calendar days.
-            US_PRESERVATION_RULE: DayRule(CALENDAR),
+            # 18 U.S.C. § 2703(f)(2): we wait on the governmental entity, so the 90 days never
+            # end before the end of their last local day in our zone and every US zone, rolled
+            # over weekends and legal holidays (Fed. R. Crim. P. 45(a)(1)(C), (a)(6)). [A]
+            US_PRESERVATION_RULE: DayRule(LATER_OF_LOCAL_END),
             INTERNAL: DayRule(CALENDAR),
         }
     )
@@ -101,8 +108,16 @@ class ProviderConfig:
     # latest plausible end: it protects the person and the provider).
     holiday_countries: tuple[str, ...] = ()
     issuer_holidays: bool = True
-    # Set by the engine for each request (not a setting): the issuing authority's country.
+    # Reg. 1182/71 Art. 2(1), 3(4) [A] (rules/calendars.py): sub-national public holidays (a
+    # German Land, a Spanish autonomous community, a Belgian community) count for an authority
+    # of that region; where its region is not known, every region's count (the latest end).
+    # ``establishment_region``: our establishment's region (None: every region's holidays).
+    regional_holidays: bool = True
+    establishment_region: str | None = None
+    # Set by the engine for each request (not a setting): the issuing authority's country
+    # and, where its record has one, its region (``holidays`` subdivision code).
     issuing_country: str | None = None
+    issuing_region: str | None = None
     # §13.3 [S] Art. 34(2): the Regulation applies from this day (ISO date). [A] it applies
     # to an order once that day has begun both where our establishment is and in every zone
     # of the issuing state (an order received before 00:00 of that day in the issuer's zone
@@ -120,8 +135,13 @@ class ProviderConfig:
     day_rules: Mapping[str, DayRule] = field(default_factory=_default_day_rules)
     # A deadline's warn_at is this fraction of its period after the start.
     warn_ratio: float = 0.8
-    # Whether the SCA ladder (R19-R22) applies to us; False sends US process to the policy.
-    us_sca_applies: bool = True
+    # Whether the SCA (18 U.S.C. §§ 2701-2713) binds us: it binds providers subject to US
+    # jurisdiction (a US provider, or one with sufficient US contacts), which is a fact of the
+    # provider's setup, not of a request. [A] Default False: our designated establishment is in
+    # the Union and nothing in this configuration says we are a US person; True applies the
+    # SCA ladder (R19-R22), its bars on foreign disclosure (§ 2702(a), (b)(9)) and the Art. 17
+    # conflict flag on EU content orders. Setting PROVIDER_US_SCA_APPLIES.
+    us_sca_applies: bool = False
     # 2703(f) provides one renewal; providers often accept more in practice [S].
     us_allow_further_renewals: bool = False
     # §13.7 [S]: 18 U.S.C. § 2523 executive agreements in force (United Kingdom 2022,
@@ -163,13 +183,26 @@ class ProviderConfig:
         return tuple(dict.fromkeys(zones))
 
     def waiting_holidays(self, rule: DayRule) -> tuple[str, ...]:
-        countries = [self.holiday_country(rule), *self.holiday_countries]
+        """Calendar names (rules/calendars.py): ``BE-*``, ``DE-BY``, ``DE`` ..."""
+        from .calendars import calendar_name
+
+        regional = self.regional_holidays
+        own_region = self.establishment_region if rule.holiday_country is None else None
+        countries = [
+            calendar_name(self.holiday_country(rule), own_region, regional=regional),
+            *(calendar_name(c, None, regional=regional) for c in self.holiday_countries),
+        ]
         if self.issuer_holidays and self.issuing_country:
-            countries.append(self.issuing_country.upper())
+            countries.append(
+                calendar_name(self.issuing_country, self.issuing_region, regional=regional)
+            )
         return tuple(dict.fromkeys(countries))
 
-    def for_issuer(self, country: str | None) -> ProviderConfig:
-        """This configuration for one request of an authority of ``country``."""
+    def for_issuer(self, country: str | None, region: str | None = None) -> ProviderConfig:
+        """This configuration for one request of an authority of ``country`` (``region``:
+        its region where its record has one)."""
         from dataclasses import replace
 
-        return self if country == self.issuing_country else replace(self, issuing_country=country)
+        if country == self.issuing_country and region == self.issuing_region:
+            return self
+        return replace(self, issuing_country=country, issuing_region=region)

@@ -24,11 +24,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
-from .config import CALENDAR, LATER_OF_1182, DayRule, ProviderConfig
+from .calendars import label as calendar_label
+from .calendars import public_holidays
+from .config import CALENDAR, LATER_OF_1182, LOCAL_END_MODES, DayRule, ProviderConfig
 from .result import Deadline, ParamValue
-from .vocab import REG_1182
+from .vocab import FRCRP_45, REG_1182
 
 HOURS = "hours"
 INTERNAL_SLA = "internal_sla"
@@ -57,12 +57,9 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-@lru_cache(maxsize=256)
 def _holidays(country: str, year: int) -> frozenset[date]:
-    try:
-        return frozenset(holidays.country_holidays(country, years=year).keys())
-    except NotImplementedError:  # no calendar for this country: weekends only
-        return frozenset()
+    """``country`` is a calendar name: ``BE``, ``DE-BY``, ``DE-*`` (rules/calendars.py)."""
+    return public_holidays(country, year)
 
 
 @lru_cache(maxsize=64)
@@ -197,7 +194,7 @@ def day_deadline(
         "start": start_code(start_label),
         "days": days,
     }
-    if rule_applied == LATER_OF_1182:
+    if rule_applied in LOCAL_END_MODES:
         _, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
         params.update(
             last_day=(legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date().isoformat(),
@@ -236,7 +233,7 @@ def _due(
     calendar_end = (calendar_start or start) + timedelta(days=days)
     if rule.mode == CALENDAR:
         return calendar_end, config.establishment_time_zone, calendar_end
-    if rule.mode == LATER_OF_1182:
+    if rule.mode in LOCAL_END_MODES:
         countries = config.waiting_holidays(rule)
         best_zone, legal_end = "", calendar_end
         for name in config.waiting_zones():
@@ -265,17 +262,19 @@ def _day_end(
             f"{start_label} time: never later than the end under {REG_1182})"
         )
         return due, CALENDAR, how
-    countries = config.waiting_holidays(rule)
+    assert rule.mode in LOCAL_END_MODES, rule.mode
+    countries = [calendar_label(c) for c in config.waiting_holidays(rule)]
     zones_text = ", ".join(zone_label(z) for z in config.waiting_zones())
+    law = REG_1182 if rule.mode == LATER_OF_1182 else FRCRP_45
     last_day = (legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date()
     how = (
         f"not before {_when(due, tz)} {label} (end of {last_day:%a} {last_day.day} "
         f"{last_day:%b %Y} in {zone_label(latest_zone)}; {days} days after {start_label} on "
-        f"{_when(start, tz, with_time=False)}, {REG_1182}: the day of {start_label} "
+        f"{_when(start, tz, with_time=False)}, {law}: the day of {start_label} "
         f"is not counted and the period ends at the end of its last day in {zones_text}, "
         f"moved past Saturdays, Sundays and {', '.join(countries)} public holidays; the "
         f"latest end applies"
     )
     if due > legal_end:
         how += f", and never before {days} x 24 hours after {start_label}"
-    return due, LATER_OF_1182, how + ")"
+    return due, rule.mode, how + ")"

@@ -145,14 +145,17 @@ def member_states(d: Draft) -> bool:
                 establishment=establishment,
             )
         else:
-            # Art. 7(1): orders go to the designated establishment / legal representative. [M]
+            # Art. 7(1) [M], §13.11: the order belongs to our designated establishment / legal
+            # representative. Both are ours: the order is forwarded to the designated one, which
+            # executes it; its deadlines run from the receipt (the earliest end of our duty).
+            # Never a refusal: the legal team confirms the forwarding. (Dir. (EU) 2023/1544
+            # Art. 3: the designated establishment receives, complies with and enforces.)
             d.add(
-                "EE_WRONG_ADDRESSEE",
+                "EE_FORWARD_TO_DESIGNATED",
                 field="addressee_country",
                 country=addressee,
                 establishment=establishment,
             )
-            return False
     return True
 
 
@@ -389,6 +392,23 @@ def _notification(d: Draft) -> bool:
         d.add(code, field="enforcing_authority_notified", rule_id=row)
         return True
     country = facts.issuer.country
+    residence, offence_country = facts.person_residence_country, facts.offence_country
+    residence_off = bool(exception and residence and residence != country)
+    offence_off = bool(exception and offence_country and offence_country != country)
+    if facts.emergency and (not exception or residence_off or offence_off):
+        # Art. 8(4), 10(4) [V]: in an emergency the notification has no suspensive effect,
+        # so the manifest error (Art. 8(1)-(2), §13.6) cannot justify losing the 8 hours:
+        # the categories stay under the emergency deadline, a person decides on them within
+        # it and asks the issuing authority for clarification (Annex III) in parallel,
+        # without stopping the clock. [A]
+        for category in serious:
+            d.add(
+                "EE_EMERGENCY_EA_NOT_NOTIFIED",
+                category=category,
+                field="enforcing_authority_notified",
+                rule_id=rule_row(facts.instrument, category, facts.issuer.authority_type),
+            )
+        return False
     for category in serious:
         row = rule_row(facts.instrument, category, facts.issuer.authority_type)
         if not exception:
@@ -399,8 +419,7 @@ def _notification(d: Draft) -> bool:
                 rule_id=row,
             )
             continue
-        residence = facts.person_residence_country
-        if residence and residence != country:
+        if residence_off:
             d.add(
                 "EE_ART_8_2_RESIDENCE_MISMATCH",
                 category=category,
@@ -409,8 +428,7 @@ def _notification(d: Draft) -> bool:
                 residence=residence,
                 country=country,
             )
-        offence_country = facts.offence_country
-        if offence_country and offence_country != country:
+        if offence_off:
             d.add(
                 "EE_ART_8_2_OFFENCE_MISMATCH",
                 category=category,

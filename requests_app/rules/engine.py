@@ -96,14 +96,17 @@ def _original_due(facts: RequestFacts, config: ProviderConfig) -> datetime | Non
         facts.data_categories & v.SERIOUS_CATEGORIES
     )
     deadlines = production_deadlines(
-        facts, config.for_issuer(facts.issuer.country), start=facts.received_at, suspensive=suspensive
+        facts,
+        config.for_issuer(facts.issuer.country, facts.issuer.region),
+        start=facts.received_at,
+        suspensive=suspensive,
     )
     return deadlines[0].due_at
 
 
 def _run(facts: RequestFacts, config: ProviderConfig, period_start: datetime | None) -> Decision:
     # Day periods we wait on end in the issuer's zone too (domain.md §13.2).
-    draft = Draft(facts, config.for_issuer(facts.issuer.country), period_start)
+    draft = Draft(facts, config.for_issuer(facts.issuer.country, facts.issuer.region), period_start)
     _FAMILIES[facts.instrument](draft)
     return draft.decision()
 

@@ -48,7 +48,7 @@ def assess_ea_objection(
     refusal: do not transfer). Later objections are logged as late for legal review."""
     received = as_utc(facts.received_at)
     at = as_utc(objection_received_at)
-    config = config.for_issuer(facts.issuer.country)
+    config = config.for_issuer(facts.issuer.country, facts.issuer.region)
     if facts.emergency:
         end = hours_deadline(
             "ea_objection_window_end",
@@ -73,7 +73,7 @@ def art17_objection_deadlines(
     """Art. 17 [M], domain.md §12.5: a soft deadline (warn at day 7, due at day 10); never an
     automatic refusal or production."""
     received = as_utc(facts.received_at)
-    config = config.for_issuer(facts.issuer.country)
+    config = config.for_issuer(facts.issuer.country, facts.issuer.region)
     warn = day_deadline(
         "art17_objection_warn",
         received,

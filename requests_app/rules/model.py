@@ -17,6 +17,10 @@ class Issuer:
 
     authority_type: str  # judge, court, investigating_judge, prosecutor, other_competent, ...
     country: str  # ISO 3166-1 alpha-2, upper case
+    # The authority's region (a German Land, a Spanish autonomous community, a US state), as
+    # the ``holidays`` package codes it; None: not known. Its public holidays count where we
+    # wait on it (Reg. 1182/71 Art. 2(1), 3(4); Fed. R. Crim. P. 45(a)(6)). [A]
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,11 @@ addresses" (identification data, not traffic); a § 2703(d) court order reaches 
 non-content records. Contents: § 2703(b) also names a subpoena or a (d) order with notice,
 but our published policy requires a warrant (United States v. Warshak, 6th Cir. 2010): the
 refusal cites the policy, not the statute (domain.md §13.8 [V statute; S practice]).
-§ 2703(f) preservation: 90 days, one 90-day renewal.
+§ 2703(f) preservation: 90 days, one 90-day renewal. We wait on the governmental entity, so
+the period never ends before the end of its last local day in our zone and every zone of the
+US, rolled over weekends and legal holidays (federal and, where the authority's state is not
+known, every state's): Fed. R. Crim. P. 45(a)(1), (a)(6) counts a statute's days so [A]
+(day rule ``us_preservation``, mode ``later_of_calendar_and_local_day_end``).
 § 2702(b)(8)/(c)(4): voluntary disclosure in an emergency involving danger of death or
 serious physical injury, "to a governmental entity", which § 2711(4) defines as a US
 federal, state or local body. To a foreign authority (§13.7 [S]): records under
@@ -15,6 +19,8 @@ of a country with a § 2523 executive agreement (``sca_2523_agreements``).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from . import vocab as v
 from .checks import (
@@ -145,10 +151,13 @@ def _preservation(d: Draft) -> None:
     if linked.extensions_count >= 1 and not config.us_allow_further_renewals:
         d.add("US_RENEWAL_LIMIT", field="linked_reference", rule_id="R22")
         return
+    # The additional 90 days follow the period as it ended: counted from its last instant (so
+    # its last day is not counted twice), never before 90 x 24 h after it. [A]
     expiry = day_deadline(
         "preservation_expiry",
-        expires,
+        expires - timedelta(microseconds=1),
         RENEWAL_DAYS,
+        calendar_start=expires,
         rule_key=US_PRESERVATION_RULE,
         legal_basis=v.sca("2703(f)(2)"),
         config=config,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-RULEBOOK_VERSION: Final = "2026.12-r2"
+RULEBOOK_VERSION: Final = "2026.12-r3"
 """Bump on every change that can alter a decision (see docs/rules.md, "Changing a rule")."""
 
 # --- Instruments (DESIGN.md §5 ``instrument``) ----------------------------------------------
@@ -174,6 +174,8 @@ REG: Final = "Reg. (EU) 2023/1543"
 DSA: Final = "Reg. (EU) 2022/2065"
 SCA: Final = "18 U.S.C."
 REG_1182: Final = "Reg. (EEC, Euratom) No 1182/71 Art. 3"
+# A US statute's days, counted as the federal rules count them where it states no method. [A]
+FRCRP_45: Final = "Fed. R. Crim. P. 45(a)"
 POLICY: Final = "Provider policy (Telegram-style ToS 8.3; MLAT practice)"
 
 

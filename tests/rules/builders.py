@@ -35,13 +35,13 @@ def prosecutor_validation() -> Validation:
 
 def facts(
     instrument: str = "epoc",
-    issuer: tuple[str, str] = ("judge", "DE"),
+    issuer: tuple[str, str] | Issuer = ("judge", "DE"),
     categories: tuple[str, ...] = ("subscriber",),
     **overrides: Any,
 ) -> RequestFacts:
     values: dict[str, Any] = {
         "instrument": instrument,
-        "issuer": Issuer(*issuer),
+        "issuer": issuer if isinstance(issuer, Issuer) else Issuer(*issuer),
         "received_at": T0,
         "data_categories": frozenset(categories),
         "targets": (USER,),

@@ -61,7 +61,7 @@ def test_preservation_expiry_moves_past_a_public_holiday() -> None:
     d = evaluate(facts("epoc_pr", ("judge", "FR"), ("content",), received_at=received))
     expiry = _by_kind(d)["preservation_expiry"]
     assert expiry.due_at == datetime(2026, 11, 12, 23, 0, tzinfo=UTC)  # end of Thu 12 Nov, CET
-    assert "BE, FR public holidays" in expiry.explanation
+    assert "BE (every region), FR (every region) public holidays" in expiry.explanation
 
 
 def test_holiday_then_weekend() -> None:
@@ -172,23 +172,27 @@ def test_unknown_vocabulary_is_a_programming_error() -> None:
 
 
 def test_us_preservation_renewal_runs_from_the_current_expiry() -> None:
-    from requests_app.rules import LinkedRequest
+    from requests_app.rules import LinkedRequest, ProviderConfig
 
+    sca = ProviderConfig(us_sca_applies=True)
     first_received = facts().received_at - timedelta(days=80)
     linked = LinkedRequest("LRP-2", "us_preservation", first_received, "preserving")
-    d = evaluate(facts("us_preservation", ("other_competent", "US"), ("content",), linked=linked))
-    assert d.deadlines[0].due_at == first_received + timedelta(days=180)
+    d = evaluate(facts("us_preservation", ("other_competent", "US"), ("content",), linked=linked), sca)
+    # The latest local end (test_third_audit): never before 180 x 24 h, at a local midnight.
+    assert d.deadlines[0].due_at >= first_received + timedelta(days=180)
+    assert d.deadlines[0].due_at < first_received + timedelta(days=183)
     late = evaluate(
         facts(
             "us_preservation",
             ("other_competent", "US"),
             ("content",),
             linked=linked,
-            received_at=first_received + timedelta(days=91),
-        )
+            received_at=first_received + timedelta(days=92),
+        ),
+        sca,
     )
     assert "US_RENEWAL_AFTER_EXPIRY" in late.codes()
-    assert late.deadlines[0].due_at == first_received + timedelta(days=181)
+    assert late.deadlines[0].due_at >= first_received + timedelta(days=182)
 
 
 def test_identification_deadline_with_targets() -> None:

@@ -58,7 +58,8 @@ def test_02_addressee_in_denmark_is_invalid() -> None:
     forwarded = evaluate(facts(addressee_country="NL", emergency=True, emergency_reason="Hostage"))
     assert forwarded.route == "accepted"
     assert "EE_EMERGENCY_FORWARD_TO_DESIGNATED" in forwarded.codes()
-    assert evaluate(facts(addressee_country="NL")).route == "not_executable"
+    # Art. 7(1): not an emergency, so forwarded to the designated establishment, never refused.
+    assert evaluate(facts(addressee_country="NL")).route == "accepted"
 
 
 def test_03_domestic_order_goes_to_national_law() -> None:

@@ -98,7 +98,7 @@ def test_a_holiday_of_the_issuing_state_moves_the_end() -> None:
     # 15 May 2027 + 60 days = Wed 14 July, a French public holiday (not a Belgian one).
     expiry = _preservation(datetime(2027, 5, 15, 10, 0, tzinfo=UTC), issuer="FR")
     assert expiry.due_at == datetime(2027, 7, 15, 22, 0, tzinfo=UTC)
-    assert "FR public holidays" in expiry.explanation
+    assert "FR (every region) public holidays" in expiry.explanation
 
 
 def test_issuer_holidays_can_be_switched_off() -> None:

@@ -191,7 +191,8 @@ def test_contents_to_a_foreign_authority_need_an_order_under_an_agreement(
     country: str, validation: Validation | None, code: str, allowed: bool
 ) -> None:
     d = evaluate(facts("emergency_disclosure", ("other_competent", country), ("content",),
-                       emergency=True, emergency_reason="Threat to life", validation=validation))
+                       emergency=True, emergency_reason="Threat to life", validation=validation),
+                 ProviderConfig(us_sca_applies=True))
     assert code in d.codes()
     assert d.verdict("content").allowed is allowed
     assert d.target_status in ("verification_hold", "in_review")  # never a final state
@@ -224,7 +225,7 @@ def test_epoc_contents_under_the_sca_are_flagged_for_art17(
     instrument: str, categories: tuple[str, ...], extra: dict[str, Any], flagged: bool
 ) -> None:
     d = evaluate(facts(instrument, issuer=("judge", "FR"), categories=categories, **ART_8_2),
-                 ProviderConfig(**extra))
+                 ProviderConfig(**{"us_sca_applies": True, **extra}))
     assert ("EE_SCA_CONTENT_CONFLICT" in d.codes()) is flagged
     # A review flag: the valid order keeps its deadline, nothing is refused by the machine.
     assert all(v.allowed for v in d.verdicts)

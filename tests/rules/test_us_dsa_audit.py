@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.rules import ProviderConfig, evaluate
+from functools import partial
+
+from requests_app.rules import ProviderConfig as _ProviderConfig
+from requests_app.rules import evaluate as _evaluate
 from requests_app.rules.catalogue import CATALOGUE
 
 from .builders import IP, MESSAGE, dsa_details, facts, judge
 
+# These cases are for a provider the SCA binds (§13.7: "where the provider's configuration
+# says the SCA applies"); the default configuration says it does not (test_third_audit).
+ProviderConfig = partial(_ProviderConfig, us_sca_applies=True)
 
-def _emergency(country: str, *categories: str, config: ProviderConfig | None = None, **extra):  # type: ignore[no-untyped-def]
+
+def evaluate(request, config=None):  # type: ignore[no-untyped-def]
+    return _evaluate(request, config or ProviderConfig())
+
+
+def _emergency(country: str, *categories: str, config: _ProviderConfig | None = None, **extra):  # type: ignore[no-untyped-def]
     return evaluate(
         facts(
             "emergency_disclosure",
