@@ -233,7 +233,9 @@ _START_DATE = re.compile(rf"days (?:after|from) [a-zA-Z -]+? on ({_DAY})")
 _START_UTC = re.compile(r"\((\d{4}-\d{2}-\d{2}) \d{2}:\d{2} UTC\)")
 _LAST_DAY = re.compile(rf"end of ({_DAY}) in ([A-Za-z_ ]+?) time")
 _ZONES = re.compile(r"last day in (.+?), moved past")
-_COUNTRIES = re.compile(r"(?:Sundays|weekends) and ([A-Z]{2}(?:, [A-Z]{2})*) public holidays")
+# A calendar: ``BE``, ``DE-BY`` or ``DE (every region)`` (rules/calendars.py).
+_CALENDAR = r"[A-Z]{2}(?:-[A-Za-z0-9]+| \(every region\))?"
+_COUNTRIES = re.compile(rf"(?:Sundays|weekends) and ({_CALENDAR}(?:, {_CALENDAR})*) (?:public|legal) holidays")
 
 
 def _english(texts: Mapping[str, Promise]) -> list[tuple[str, str]]:
@@ -284,6 +286,9 @@ def legacy_parts(deadline: Mapping[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+_EVERY_REGION_EN = re.compile(r"\b([A-Z]{2}) \(every region\)")
+
+
 def _legacy_params(deadline: Mapping[str, Any], text: str, zone_name: str) -> dict[str, Any] | None:
     rule = str(deadline.get("rule_applied") or "")
     due = _instant(deadline["due_at"])
@@ -302,7 +307,7 @@ def _legacy_params(deadline: Mapping[str, Any], text: str, zone_name: str) -> di
         return {**params, "hours": count, "start_at": (due - timedelta(hours=count)).isoformat()}
     if rule == "calendar_days" and unit == "days":
         return {**params, "days": count, "start_at": (due - timedelta(days=count)).isoformat()}
-    if rule != "later_of_calendar_and_reg_1182_71" or unit != "days":
+    if rule not in _LOCAL_END_RULES or unit != "days":
         return None
     zone = ZoneInfo(zone_name)
     named = _START_DATE.search(text)
@@ -324,7 +329,8 @@ def _legacy_params(deadline: Mapping[str, Any], text: str, zone_name: str) -> di
     if countries is None or not all(zones):
         return None
     return {**params, "days": count, "start_at": start_at.isoformat(), "last_day": last_day.isoformat(),
-            "latest_zone": latest_zone, "zones": ", ".join(zones), "countries": countries.group(1),
+            "latest_zone": latest_zone, "zones": ", ".join(zones),
+            "countries": _EVERY_REGION_EN.sub(r"\1-*", countries.group(1)),
             "at_least_24h": "never before" in text}
 
 

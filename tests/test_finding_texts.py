@@ -23,7 +23,7 @@ from django.utils import translation
 
 from requests_app.deadline_texts import HOW, PREFIXES, STARTS, WHAT, deadline_text
 from requests_app.finding_texts import FINDING_TEXTS, HELPER_PARAMETERS, finding_text
-from requests_app.rules import Issuer, Offence, RequestFacts, Target, evaluate
+from requests_app.rules import Issuer, Offence, ProviderConfig, RequestFacts, Target, evaluate
 from requests_app.rules import catalogue as rule_catalogue
 from requests_app.rules.catalogue import CATALOGUE, finding
 from requests_app.rules.deadlines import START_CODES
@@ -280,7 +280,7 @@ def test_every_deadline_code_has_its_texts() -> None:
         for code in re.findall(r'explanation_prefix="([a-z0-9_]+)"', path.read_text(encoding="utf-8")):
             assert code in PREFIXES, code
     assert {engine_deadlines.HOURS, engine_deadlines.INTERNAL_SLA, "calendar_days",
-            "later_of_calendar_and_reg_1182_71", "immediate"} == set(HOW)
+            "later_of_calendar_and_reg_1182_71", "later_of_calendar_and_local_day_end", "immediate"} == set(HOW)
 
 
 def test_the_enforcing_authority_window_in_french_and_german() -> None:
@@ -295,13 +295,13 @@ def test_the_enforcing_authority_window_in_french_and_german() -> None:
         "00:00 heure de Bruxelles (fin du ven 25 septembre 2026, heure de Bruxelles ; 10 jours après la réception, "
         "le mar 15 septembre 2026, règl. 1182/71"
     ), french
-    assert "jours fériés de BE, DE" in french and french.endswith(".")
+    assert "jours fériés de BE (toutes les régions), DE (toutes les régions)" in french and french.endswith(".")
     assert german.startswith(
         "Nicht vor Ablauf der Frist der Vollstreckungsbehörde übermitteln: nicht vor dem Sa, 26. September 2026, "
         "00:00 Ortszeit Brüssel (Ende des Fr, 25. September 2026, Ortszeit Brüssel; 10 Tage nach Eingang am "
         "Di, 15. September 2026, VO 1182/71"
     ), german
-    assert "Feiertage in BE, DE" in german
+    assert "Feiertage in BE (alle Regionen), DE (alle Regionen)" in german
 
 
 def test_a_deadline_at_the_end_of_a_day_reads_23_59() -> None:
@@ -385,8 +385,9 @@ def _every_kind_of_deadline() -> list[dict]:
         evaluate(facts("dsa_removal_order", issuer=("administrative", "FR"), targets=(MESSAGE,),
                        dsa=dsa_details())),
         evaluate(facts("dsa_information_order", issuer=("administrative", "FR"), dsa=dsa_details())),
-        evaluate(facts("us_preservation", issuer=("other_competent", "US"))),
-        evaluate(facts("emergency_disclosure", issuer=("other_competent", "US"), **emergency)),
+        evaluate(facts("us_preservation", issuer=("other_competent", "US")), ProviderConfig(us_sca_applies=True)),
+        evaluate(facts("emergency_disclosure", issuer=("other_competent", "US"), **emergency),
+                 ProviderConfig(us_sca_applies=True)),
         restart_after_clarification(facts(), clarification_received_at=T0 + timedelta(days=20)),
     ]
     out = [d.to_dict() for decision in decisions for d in decision.deadlines]
