@@ -317,7 +317,9 @@ def test_dsa_information_order(submit, reviewer, approver):
 
 
 @pytest.mark.parametrize("authority_type", ["court", "administrative"])
-def test_us_subpoena_for_subscriber_data(submit, make_authority, reviewer, approver, authority_type):
+def test_us_subpoena_for_subscriber_data(submit, make_authority, reviewer, approver, authority_type, settings):
+    # A provider the SCA binds (PROVIDER_US_SCA_APPLIES; off by default, docs/law.md).
+    settings.PROVIDER_RULES = {**settings.PROVIDER_RULES, "US_SCA_APPLIES": True}
     us = make_authority(name="US agency", country="US", authority_type=authority_type, domains=["agency.example.gov"],
                         switchboard_phone="+12025550100")
     clerk = officer_create(language="en", authority=us, email="clerk@agency.example.gov")
