@@ -215,7 +215,7 @@ def test_us_renewal_follows_the_period_as_it_ended() -> None:
 
 
 # --- 4. Emergency EPOC, traffic/content, no Art. 8 notification nor exception ---------------
-EMERGENCY = {"emergency": True, "emergency_reason": "Imminent threat to life"}
+EMERGENCY: dict[str, Any] = {"emergency": True, "emergency_reason": "Imminent threat to life"}
 EMERGENCY_ART8: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     # fails_on_acb9821: clarification_required, the 8 hours lost.
     "traffic, neither notification nor exception": (dict(categories=("traffic",)), ("traffic",)),
@@ -237,7 +237,7 @@ def test_emergency_keeps_its_eight_hours_without_the_notification(name: str) -> 
     assert decision.target_status == "verification_hold"
     assert _due(decision, "production_due") == T0 + timedelta(hours=8)
     warnings = [f for f in decision.findings if f.code == "EE_EMERGENCY_EA_NOT_NOTIFIED"]
-    assert sorted(f.data_category for f in warnings) == sorted(flagged)
+    assert sorted(str(f.data_category) for f in warnings) == sorted(flagged)
     assert all(f.severity == "warning" and "10(4)" in f.legal_basis for f in warnings)
     assert all(v.allowed for v in decision.verdicts)
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from functools import partial
+
+import pytest
 
 from requests_app.rules import ProviderConfig as _ProviderConfig
 from requests_app.rules import evaluate as _evaluate
