@@ -135,6 +135,13 @@ ADDRESSEE: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "awaiting_enforcing_authority",
         "ea_window_end",
     ),
+    # fails_on_acb9821: a preservation order refused, so nothing preserved (irreversible).
+    "EPOC-PR, addressed to NL": (
+        dict(instrument="epoc_pr", addressee_country="NL"),
+        "accepted",
+        "preserving",
+        "preservation_expiry",
+    ),
     "emergency, designated did not fail (unchanged)": (
         dict(addressee_country="NL", emergency=True, emergency_reason="Kidnapping"),
         "accepted",
