@@ -32,7 +32,6 @@ from .admin_views.queue import (
     EstimatedCountPaginator,
     OpenFilter,
     OverdueFilter,
-    awaiting_approval_q,
     badges,
     deadline_level,
     search_queue,
@@ -42,6 +41,7 @@ from .admin_views.timeline import KNOWN_ACTIONS
 from .models import LegalRequest, Notification, Timer
 from .permissions import can
 from .services import dead_letters
+from .services.dashboard import awaiting_approval_q
 from .web.decorators import client_ip
 
 admin.site.index_template = "admin/requests_app/site_index.html"
