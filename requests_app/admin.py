@@ -80,6 +80,8 @@ class LegalTeamAdmin(admin.ModelAdmin):
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # No "Show counts": Django's facets COUNT every choice of every filter over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     sortable_by = ()
 
     def has_view_permission(self, request, obj=None):
