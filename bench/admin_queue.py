@@ -312,8 +312,10 @@ def run(rows: int, runs: int, samples: int) -> tuple[str, list]:
         *lines,
         "",
         *([("Where the time of the missed pages goes (last run): " + "; ".join(notes) + ". The database "
-            "answers from the queue_* index range scans in a few ms; the rest is Django rendering 100 rows "
-            "(items_for_result, one URL resolve per row for the preserved filters) and waiting for a CPU."), ""]
+            "answers the changelists from the queue_* index range scans in a few ms; the rest is Django rendering "
+            "100 rows (items_for_result: a format_html per cell, lookup_field, the zoned dates) and waiting for a "
+            "CPU. The admin index's DB time is the dashboard's one exact pass over the open requests "
+            "(req_open_dashboard, index-only; half the seeded rows are open)."), ""]
           if notes else []),
         f"Result: {verdict}. Load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on "
         f"{os.cpu_count()} cores (other benchmarks and test suites shared the machine; wall times scale with it, "

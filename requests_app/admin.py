@@ -9,11 +9,13 @@ field is read-only. Built for a million requests: a fixed urgency order matching
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import F
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -32,7 +34,6 @@ from .admin_views.queue import (
     EstimatedCountPaginator,
     OpenFilter,
     OverdueFilter,
-    awaiting_approval_q,
     badges,
     deadline_level,
     search_queue,
@@ -42,6 +43,7 @@ from .admin_views.timeline import KNOWN_ACTIONS
 from .models import LegalRequest, Notification, Timer
 from .permissions import can
 from .services import dead_letters
+from .services.dashboard import awaiting_approval_q
 from .web.decorators import client_ip
 
 admin.site.index_template = "admin/requests_app/site_index.html"
@@ -63,18 +65,30 @@ def _index_with_dashboard(request, extra_context=None):
 admin.site.index = _index_with_dashboard  # type: ignore[method-assign]
 
 
+def can_review(request: Any) -> bool:
+    """``can(user, "review")``, asked once per request: every admin page asks it of each
+    registered model (the navigation sidebar, the index) and of each permission check, and
+    the answer (the person's groups) does not change within a request."""
+    cached = getattr(request, "_lrp_can_review", None)
+    if cached is None:
+        cached = request._lrp_can_review = can(request.user, "review")
+    return cached
+
+
 class LegalTeamAdmin(admin.ModelAdmin):
     """Read-only, visible to the whole legal team (the roles of requests_app.permissions)."""
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # No "Show counts": Django's facets COUNT every choice of every filter over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     sortable_by = ()
 
     def has_view_permission(self, request, obj=None):
-        return can(request.user, "review")
+        return can_review(request)
 
     def has_module_permission(self, request):
-        return can(request.user, "review")
+        return can_review(request)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -98,9 +112,27 @@ QUEUE_DEFERRED = ("decision", "dsa", "summary", "deadline_explanation", "offence
 
 
 class QueueChangeList(ChangeList):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each row links to its request page with the queue's filters preserved. Django builds
+        # that link per row with a reverse() and, on a filtered queue, a resolve() of the link
+        # it just reversed (add_preserved_filters): a fifth of the page's Python time at 100
+        # rows. The same link is built here from one reverse() and the filters encoded once;
+        # Django's add_preserved_filters then has no filters to add and keeps the link as is.
+        prefix, _sep, suffix = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                                       args=["0"], current_app=self.model_admin.admin_site.name).rpartition("/0/")
+        self._row_link = (prefix + "/", "/" + suffix)
+        self._row_query = urlencode(dict(parse_qsl(self.preserved_filters))) if self.preserved_filters else ""
+        self.preserved_filters = ""
+
     def get_queryset(self, request, exclude_parameters=None):
         return (super().get_queryset(request, exclude_parameters).defer(*QUEUE_DEFERRED)
                 .annotate(awaiting_approval=awaiting_approval_q()))
+
+    def url_for_result(self, result: Any) -> str:
+        head, tail = self._row_link
+        url = f"{head}{quote(getattr(result, self.pk_attname))}{tail}"
+        return f"{url}?{self._row_query}" if self._row_query else url
 
 
 def code_label(value: str | None) -> str:

@@ -103,6 +103,11 @@ TERMINAL_STATES = frozenset(
     }
 )
 
+# The states a request can still move out of, as a sorted tuple: the partial indexes of the
+# dashboard (requests_app.models.LegalRequest.Meta) and the queries they serve spell the
+# same ``status IN (…)`` list, so that PostgreSQL proves the index applies.
+OPEN_STATES: tuple[str, ...] = tuple(sorted(s.value for s in Status if s not in TERMINAL_STATES))
+
 
 class Lifecycle(models.TextChoices):
     """Each lifecycle has its own transition table (requests_app.workflow)."""

@@ -1,8 +1,10 @@
 """The legal team's queue: list filters, deadline badges and a paginator that never counts
 a million rows (reference/performance.md §6).
 
-Every filter here has a fixed list of choices: Django's ``AllValuesFieldListFilter`` would
-run ``SELECT DISTINCT`` over the whole table on every page.
+The filters behind the dashboard's links (open, due today, overdue, awaiting approval, finished
+this week) apply the dashboard's own definitions (``services/dashboard.py``), so a link opens
+a queue of exactly the count it shows. Every filter here has a fixed list of choices: Django's
+``AllValuesFieldListFilter`` would run ``SELECT DISTINCT`` over the whole table on every page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..rules.vocab import EU_MEMBER_STATES
+from ..services import dashboard
 from ..states import TERMINAL_STATES
 
 # The countries the provider hears from: the member states and the United States.
@@ -68,12 +71,9 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(due_at__lt=timezone.now()).exclude(status__in=TERMINAL_STATES)
+            return queryset.filter(dashboard.open_q(), dashboard.overdue_q(timezone.now()))
         if self.value() == "today":
-            from ..services.dashboard import day_bounds
-
-            start, end, _week = day_bounds(timezone.now())
-            return queryset.filter(due_at__gte=start, due_at__lt=end).exclude(status__in=TERMINAL_STATES)
+            return queryset.filter(dashboard.open_q(), dashboard.due_today_q(timezone.now()))
         return queryset
 
 
@@ -88,24 +88,10 @@ class OpenFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.exclude(status__in=TERMINAL_STATES)
+            return queryset.filter(dashboard.open_q())
         if self.value() == "finished_week":
-            from ..services.dashboard import TEAM_FINISHED, day_bounds
-
-            now = timezone.now()
-            return queryset.filter(status__in=TEAM_FINISHED, status_changed_at__gte=day_bounds(now)[2],
-                                   status_changed_at__lte=now)
+            return queryset.filter(dashboard.finished_this_week_q(timezone.now()))
         return queryset
-
-
-def awaiting_approval_q() -> Any:
-    """Requests with a prepared response that no second person has approved yet."""
-    from django.db.models import Exists, OuterRef
-
-    from ..models import ResponsePackage
-
-    return Exists(ResponsePackage.objects.filter(request=OuterRef("pk"), approval__isnull=True,
-                                                 released_at__isnull=True, purged_at__isnull=True))
 
 
 class AwaitingApprovalFilter(admin.SimpleListFilter):
@@ -117,7 +103,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "awaiting":
-            return queryset.filter(awaiting_approval_q()).exclude(status__in=TERMINAL_STATES)
+            return queryset.filter(dashboard.open_q(), dashboard.awaiting_approval_q())
         return queryset
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..states import (
+    OPEN_STATES,
     TERMINAL_STATES,
     DataCategory,
     Instrument,
@@ -161,6 +162,14 @@ class LegalRequest(models.Model):
                                   "linked_request", "data_categories"]),
             models.Index(fields=["instrument", "received_at"], name="req_report_instrument",
                          include=["id", "country", "data_categories"]),
+            # The dashboard (services/dashboard.py): the open requests by state with due today,
+            # overdue and emergencies, one index-only pass; the oldest open emergency, the head
+            # of its own index. Partial (closed requests, most of the table, are not in them); the
+            # condition is spelt as dashboard.open_q() spells it, so that the planner matches it.
+            models.Index(fields=["status", "emergency", "due_at"], condition=Q(status__in=OPEN_STATES),
+                         name="req_open_dashboard"),
+            models.Index(fields=["received_at", "id"], condition=Q(emergency=True, status__in=OPEN_STATES),
+                         name="req_open_emergency"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(instrument__in=Instrument.values), name="req_instrument_valid"),

@@ -1,16 +1,23 @@
 """The legal team's workspace in a browser (issue 13 items 4, 5): the queue fits 1280 px without
-horizontal scrolling, the action buttons do not cover the heading, and the dashboard's links open
-the queue filtered to what they count."""
+horizontal scrolling and shows urgency and time-left badges, the action buttons do not cover the
+heading, codes read as labels, internal models stay off the index, a prepared response is
+"awaiting approval" until a second person approves and releases it, and the dashboard's links
+open the queue filtered to what they count (the same number of rows)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import Page
 
+from accounts.models import User
 from requests_app.models import LegalRequest, ResponsePackage, Target
+from requests_app.permissions import APPROVER, REVIEWER
+from requests_app.services import delivery
 
 from .conftest import legal_admin_user, screenshot, sign_in
 
@@ -64,6 +71,19 @@ def test_the_queue_fits_1280_px(page: Page, context, live_server, authority, off
     for column in ("reference", "due", "left"):
         cell = page.locator(f"#result_list th.column-{column}").bounding_box()
         assert cell is not None and cell["x"] + cell["width"] <= 1280, column
+    # Urgency and time left are badges a person sees, inside the 1280 px.
+    first = page.locator("#result_list tbody tr").first
+    assert first.locator(".lrp-badge-emergency").is_visible()
+    for level, wanted in (("overdue", 1), ("breach", 1), ("warn", 1)):  # made: 2, 1, 5
+        badges = page.locator(f"#result_list td.field-left .lrp-badge-{level}")
+        assert badges.count() == wanted, level
+        box = badges.first.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280, level
+    assert "overdue" in page.locator("#result_list td.field-left .lrp-badge-overdue").inner_text().lower()
+    # Status and instrument as labels, not codes.
+    statuses = page.locator("#result_list td.field-status").all_inner_texts()
+    assert "In legal review" in statuses and "in_review" not in statuses
+    assert "verification_hold" not in " ".join(statuses)
     screenshot(page, "admin-queue-1280")
 
 
@@ -97,8 +117,66 @@ def test_the_dashboard_links_open_the_queue_filtered(page: Page, context, live_s
         assert count.split()[0] == str(len(references)), figure
         page.click(f"a[data-figure={figure}]")
         page.wait_for_selector("#result_list")
-        shown = set(page.locator("#result_list th.field-reference a").all_inner_texts())
-        assert shown == references, figure
+        shown = page.locator("#result_list th.field-reference a").all_inner_texts()
+        assert set(shown) == references and len(shown) == int(count.split()[0]), figure
     page.goto("/admin/")
     page.click("a[data-figure=oldest_emergency]")
     page.wait_for_url(f"**/legalrequest/{made[1].pk}/change/")
+
+
+def _member(email: str, role: str) -> User:
+    user = User.objects.create_user(email=email, password=None, is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def test_a_prepared_response_awaits_approval_and_the_approver_releases_it(page: Page, context, live_server,
+                                                                           authority, officer):
+    made = _requests(authority, officer)
+    reviewer = _member("reviewer@provider.example", REVIEWER)
+    approver = _member("approver@provider.example", APPROVER)
+    delivery.response_prepare(actor=reviewer, request=made[4], cover_note="Subscriber data.",
+                              files=[SimpleUploadedFile("subscriber.csv", b"account_5,2026-01-01\n")])
+    sign_in(context, approver, live_server.url)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/admin/requests_app/legalrequest/")
+    row = page.locator("#result_list tbody tr", has=page.locator(f"a:text-is('{made[4].reference}')"))
+    assert row.locator(".lrp-badge-awaiting-approval").inner_text().lower() == "awaiting approval"
+    assert page.locator("#result_list .lrp-badge-awaiting-approval").count() == 1
+    page.locator("#changelist-filter a", has_text="awaiting approval").click()
+    page.wait_for_url("**approval=awaiting**")
+    assert page.locator("#result_list th.field-reference a").all_inner_texts() == [made[4].reference]
+    screenshot(page, "admin-queue-awaiting-approval")
+    page.click(f"#result_list a:text-is('{made[4].reference}')")
+    page.locator(".object-tools a", has_text="Approve the response").click()
+    page.wait_for_selector("input[type=submit]")
+    page.locator(".submit-row input[type=submit]").click()
+    page.wait_for_url(f"**/legalrequest/{made[4].pk}/change/**")
+    message = page.locator("ul.messagelist li.success").inner_text()
+    assert "approved and released to the authority" in message, message
+    screenshot(page, "admin-response-released")
+    made[4].refresh_from_db()
+    assert made[4].status == "produced"
+    page.goto("/admin/requests_app/legalrequest/?approval=awaiting")
+    assert page.locator("#result_list").count() == 0 or page.locator("#result_list tbody tr").count() == 0
+
+
+def test_codes_read_as_labels_and_internal_models_are_off_the_index(page: Page, context, live_server, authority,
+                                                                    officer):
+    request = _requests(authority, officer)[3]
+    LegalRequest.objects.filter(pk=request.pk).update(status="not_executed", resolution="not_executed",
+                                                      language="fr", validation_authority_type="investigating_judge")
+    sign_in(context, legal_admin_user(), live_server.url)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"/admin/requests_app/legalrequest/{request.pk}/change/")
+    text = page.locator("#content").inner_text()
+    for label in ("Investigating judge", "Not executed", "French (fr)"):
+        assert label in text, label
+    for raw in ("investigating_judge", "not_executed"):
+        assert raw not in text, raw
+    _no_horizontal_scroll(page)
+    page.goto("/admin/")
+    assert page.locator("a[href='/admin/outbox/outboxmessage/']").count() == 0
+    assert page.locator("a[href='/admin/requests_app/idempotencyrecord/']").count() == 0
+    assert page.locator("a[href='/admin/requests_app/legalrequest/']").count() >= 1
+    screenshot(page, "admin-index-dashboard")

@@ -128,3 +128,95 @@ def test_dashboard_has_no_inline_script_or_style(world, reviewer):
 def test_the_dashboard_costs_a_fixed_number_of_queries(world, django_assert_max_num_queries):
     with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(4):
         dashboard()
+
+
+def _figures(html: str) -> dict[str, int]:
+    """The count beside each dashboard link (the first number of the row's cell)."""
+    found = {}
+    for m in re.finditer(r'<a href="[^"]+" data-figure="([^"]+)">[^<]*</a></th><td class="lrp-figure">(\d+)', html):
+        found[m.group(1)] = int(m.group(2))
+    return found
+
+
+def test_every_count_equals_the_count_of_the_queue_its_link_opens(world, reviewer):
+    """One definition per figure: the number on the dashboard is the number of rows its link shows."""
+    with time_machine.travel(NOW, tick=False):
+        client = login(reviewer)
+        html = client.get("/admin/").content.decode()
+        figures, links = _figures(html), _links(html)
+        assert {"open", "due_today", "overdue", "emergencies", "awaiting_approval", "finished_week",
+                "state-in_review", "state-verification_hold", f"finished_week-{reviewer.pk}",
+                "finished_week-nobody"} <= set(figures)
+        for figure, count in figures.items():
+            cl = client.get(links[figure]).context["cl"]
+            assert (figure, cl.result_count) == (figure, count)
+            assert (figure, len(cl.result_list)) == (figure, count)
+
+
+def test_the_queue_filters_apply_the_dashboards_definitions(world, reviewer, monkeypatch):
+    """The queue's "finished this week" (and the other linked filters) are the dashboard's own
+    definitions, not copies: changing the definition changes both."""
+    from django.db.models import Q
+
+    from requests_app.services import dashboard as definitions
+
+    monkeypatch.setattr(definitions, "finished_this_week_q", lambda now: Q(pk=world["not_executed"].pk),
+                        raising=False)
+    monkeypatch.setattr(definitions, "overdue_q", lambda now: Q(pk=world["due_yesterday"].pk), raising=False)
+    with time_machine.travel(NOW, tick=False):
+        client = login(reviewer)
+        finished = client.get(f"{CHANGELIST}?open=finished_week").context["cl"].result_list
+        overdue = client.get(f"{CHANGELIST}?overdue=yes").context["cl"].result_list
+    assert [r.pk for r in finished] == [world["not_executed"].pk]
+    assert [r.pk for r in overdue] == [world["due_yesterday"].pk]
+
+
+def test_awaiting_approval_counts_each_open_request_once(make_request, reviewer):
+    """Hand-counted: two pending packages on one request count once; a purged package, or a
+    pending one on a closed request, does not count."""
+    with time_machine.travel(NOW, tick=False):
+        twice = make_request()
+        purged = make_request()
+        closed = make_request(status="closed", status_changed_at=NOW - timedelta(days=30))
+        for request in (twice, twice, closed):
+            ResponsePackage.objects.create(request=request, prepared_by=reviewer)
+        ResponsePackage.objects.create(request=purged, prepared_by=reviewer, purged_at=NOW)
+        d = dashboard()
+        cl = login(reviewer).get(f"{CHANGELIST}?approval=awaiting").context["cl"]
+    assert d.awaiting_approval == 1
+    assert [r.pk for r in cl.result_list] == [twice.pk]
+
+
+def test_the_dashboards_statements_read_partial_indexes(world):
+    """At a million rows the dashboard must not scan the table nor probe a package per open
+    request: its statements can be answered from the partial indexes (planner told to avoid
+    sequential scans, as it would at scale), with no per-row sub-plan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as ctx:
+        dashboard()
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query in ctx.captured_queries:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    joined = "\n".join(plans)
+    assert "SubPlan" not in joined, joined
+    assert "Seq Scan on requests_app_legalrequest" not in joined, joined
+    assert "req_open_dashboard" in joined, joined
+    assert "req_open_emergency" in joined, joined
+
+
+def test_the_partial_indexes_spell_the_dashboards_open_condition():
+    """If a state is added, the indexes' condition must follow (a migration), or the planner
+    would no longer match it to the dashboard's queries."""
+    from requests_app.models import LegalRequest
+    from requests_app.services.dashboard import emergency_q, open_q
+
+    indexes = {i.name: i for i in LegalRequest._meta.indexes}
+    assert indexes["req_open_dashboard"].condition == open_q()
+    assert set(indexes["req_open_emergency"].condition.children) == {*open_q().children, *emergency_q().children}

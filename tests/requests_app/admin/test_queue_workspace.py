@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils.html import escape
 
 from requests_app.models import Approval, ResponsePackage
 
@@ -104,3 +105,39 @@ def test_prefix_search_uses_pattern_indexes():
         found = dict(cursor.fetchall())
     assert set(found) == {"req_case_reference_prefix", "target_value_prefix"}
     assert all("varchar_pattern_ops" in d for d in found.values())
+
+
+def test_each_row_links_to_its_request_with_the_queues_filters(as_reviewer, make_request):
+    """The row links are built once per page (not a reverse() and resolve() per row): the
+    same links Django builds, the filters preserved, so "back to the queue" keeps them."""
+    from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+    from django.urls import reverse
+
+    request = make_request(status="in_review", country="DE")
+    for query in ("", "?status__exact=in_review&country=DE"):
+        response = as_reviewer.get(f"{CHANGELIST}{query}")
+        cl = response.context["cl"]
+        django_link = add_preserved_filters(
+            {"preserved_filters": response.context["preserved_filters"], "opts": cl.opts},
+            reverse("admin:requests_app_legalrequest_change", args=[request.pk]))
+        assert f'href="{escape(django_link)}"' in response.content.decode(), query
+        if query:
+            assert "_changelist_filters=status__exact%3Din_review%26country%3DDE" in django_link
+            back = as_reviewer.get(django_link).content.decode()
+            assert escape(f"{CHANGELIST}?status__exact=in_review&country=DE") in back
+
+
+def test_the_queue_offers_no_facet_counts(as_reviewer, make_request):
+    """Django's "Show counts" would COUNT every choice of every filter over the whole table on
+    each page (a dozen full scans at a million requests): not offered, not run when asked."""
+    make_request()
+    page = as_reviewer.get(CHANGELIST).content.decode()
+    assert "_facets" not in page and "Show counts" not in page
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as without:
+        as_reviewer.get(CHANGELIST)
+    with CaptureQueriesContext(connection) as asked:
+        response = as_reviewer.get(f"{CHANGELIST}?_facets=True")
+    assert response.status_code == 200
+    assert len(asked.captured_queries) == len(without.captured_queries)
