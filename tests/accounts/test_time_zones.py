@@ -125,3 +125,14 @@ def test_a_chosen_zone_is_named_on_the_profile(officer):
     officer.refresh_from_db()
     page = signed_in(officer).get(reverse("portal:profile")).content.decode()
     assert '<dd id="profile-time-zone">Asia/Tokyo' in page
+
+
+def test_a_revoked_tokens_time_is_zoned_and_labelled(officer):
+    """The token list said "Revoked 2026-09-15 10:00": no zone, no UTC (issue 13 item 1)."""
+    from accounts.services import token_issue, token_revoke
+
+    token, _secret = token_issue(actor=officer, user=officer, name="case system")
+    token_revoke(actor=officer, token=token)
+    page = signed_in(officer).get(reverse("portal:tokens")).content.decode()
+    assert ('Revoked <time datetime="2026-09-15T08:00:00Z" title="2026-09-15 08:00 UTC">'
+            "2026-09-15 10:00 CEST (Europe/Paris)</time>") in page
