@@ -136,3 +136,10 @@ def test_a_revoked_tokens_time_is_zoned_and_labelled(officer):
     page = signed_in(officer).get(reverse("portal:tokens")).content.decode()
     assert ('Revoked <time datetime="2026-09-15T08:00:00Z" title="2026-09-15 08:00 UTC">'
             "2026-09-15 10:00 CEST (Europe/Paris)</time>") in page
+
+
+def test_the_default_zone_is_named_in_french(officer):
+    User.objects.filter(pk=officer.pk).update(language="fr")
+    officer.refresh_from_db()
+    page = signed_in(officer).get(reverse("portal:profile")).content.decode()
+    assert "Par défaut (Europe/Paris, selon le pays de votre autorité)" in page
