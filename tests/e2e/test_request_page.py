@@ -164,6 +164,10 @@ def test_after_a_download_the_officer_is_back_on_the_request(page: Page, context
     sign_in(context, officer, live_server.url)
     detail = f"/requests/{legal_request.reference}/"
     page.goto(detail)
+    # The next step while the legal team waits for an answer, with its link.
+    step = page.locator('#next-steps [data-step="answer_clarification"]')
+    expect(step).to_contain_text("the deadline is paused until you do")
+    expect(step.locator("a")).to_have_attribute("href", f"{detail}clarification/")
 
     # The Annex III form needs the password again (a signed-in session older than a few minutes).
     page.locator("a[href*='/annex-iii/']").first.click()
