@@ -49,6 +49,17 @@ def default_zone_for(user: Any) -> str:
     return provider_zone()
 
 
+def default_zone_label(user: Any) -> str:
+    """What "Default" means for this person, named: the zone and where it comes from, so that
+    nobody has to guess which zone an unset choice resolves to (issue 13 item 1)."""
+    from django.utils.translation import gettext
+
+    zone = default_zone_for(user)
+    if getattr(user, "authority_id", None):
+        return gettext("Default (%(zone)s, from your authority's country)") % {"zone": zone}
+    return gettext("Default (%(zone)s, the provider's zone)") % {"zone": zone}
+
+
 def zone_of(user: Any) -> ZoneInfo:
     """The zone a person reads times in: their own choice, else the default for them."""
     chosen = getattr(user, "time_zone", "") or ""

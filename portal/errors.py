@@ -44,6 +44,15 @@ def permission_denied(request: HttpRequest, exception: Any) -> HttpResponse:
                  _("Your account may not open this page. If you need it, ask an administrator of the portal."))
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused by the CSRF check (``CSRF_FAILURE_VIEW``): most often a page left open past
+    the session, or a form posted from another site. Say what to do; the reason is logged by
+    Django's CSRF middleware, never shown."""
+    return _page(request, 403, _("The form could not be accepted"),
+                 _("It was sent from another site, or the page had been open too long (security check, CSRF). "
+                   "Go back, reload the page and try again; nothing was changed."))
+
+
 def page_not_found(request: HttpRequest, exception: Any) -> HttpResponse:
     return _page(request, 404, _("Page not found"),
                  _("There is no page at this address, or it is not visible to your account."))

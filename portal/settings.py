@@ -46,6 +46,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="embedded-development-key-not-for-pro
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"  # branded, says what to do (issue 13 item 9)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [

@@ -85,7 +85,7 @@ def test_the_time_zone_page_is_open_to_the_legal_team_too(reviewer):
     client.force_login(reviewer, backend=BACKEND)
     page = client.get(reverse("portal:time_zone"))
     assert page.status_code == 200
-    assert "Default (Europe/Brussels)" in page.content.decode()
+    assert "Default (Europe/Brussels, the provider&#x27;s zone)" in page.content.decode()
 
 
 def test_the_api_stays_in_utc(paris_midnight_request, officer):
@@ -98,3 +98,48 @@ def test_the_api_stays_in_utc(paris_midnight_request, officer):
     assert response.status_code == 200
     data_from = response.json()["data_from"]
     assert datetime.fromisoformat(data_from.replace("Z", "+00:00")).utcoffset() == UTC.utcoffset(None)
+
+
+# --- The profile names the zone "Default" resolves to, and why ------------------------------------
+def test_the_profile_names_the_default_zone_and_where_it_comes_from(officer):
+    page = signed_in(officer).get(reverse("portal:profile")).content.decode()
+    assert "Default (Europe/Paris, from your authority&#x27;s country)" in page or \
+        "Default (Europe/Paris, from your authority's country)" in page
+
+
+def test_the_time_zone_page_names_the_default_and_where_it_comes_from(officer):
+    page = signed_in(officer).get(reverse("portal:time_zone")).content.decode()
+    assert "Default (Europe/Paris, from your authority" in page
+
+
+def test_the_legal_teams_default_is_the_providers_zone_and_says_so(reviewer):
+    client = Client()
+    client.force_login(reviewer, backend=BACKEND)
+    page = client.get(reverse("portal:profile")).content.decode()
+    assert "Default (Europe/Brussels, the provider&#x27;s zone)" in page or \
+        "Default (Europe/Brussels, the provider's zone)" in page
+
+
+def test_a_chosen_zone_is_named_on_the_profile(officer):
+    User.objects.filter(pk=officer.pk).update(time_zone="Asia/Tokyo")
+    officer.refresh_from_db()
+    page = signed_in(officer).get(reverse("portal:profile")).content.decode()
+    assert '<dd id="profile-time-zone">Asia/Tokyo' in page
+
+
+def test_a_revoked_tokens_time_is_zoned_and_labelled(officer):
+    """The token list said "Revoked 2026-09-15 10:00": no zone, no UTC (issue 13 item 1)."""
+    from accounts.services import token_issue, token_revoke
+
+    token, _secret = token_issue(actor=officer, user=officer, name="case system")
+    token_revoke(actor=officer, token=token)
+    page = signed_in(officer).get(reverse("portal:tokens")).content.decode()
+    assert ('Revoked <time datetime="2026-09-15T08:00:00Z" title="2026-09-15 08:00 UTC">'
+            "2026-09-15 10:00 CEST (Europe/Paris)</time>") in page
+
+
+def test_the_default_zone_is_named_in_french(officer):
+    User.objects.filter(pk=officer.pk).update(language="fr")
+    officer.refresh_from_db()
+    page = signed_in(officer).get(reverse("portal:profile")).content.decode()
+    assert "Par défaut (Europe/Paris, selon le pays de votre autorité)" in page

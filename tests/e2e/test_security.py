@@ -75,6 +75,7 @@ def test_cross_origin_form_posts_are_refused_and_change_nothing(page: Page, cont
         assert f"{settings.SESSION_COOKIE_NAME}=" in cookies  # the session was sent: CSRF did the refusing
         assert response.status == 403, path
         assert "CSRF" in response.text()
+        assert '<p class="error-code">403</p>' in response.text()  # the branded page (issue 13 item 9)
         page.unroute(f"{attacker}/**")
 
     own.refresh_from_db()

@@ -95,3 +95,13 @@ def test_a_browser_in_another_zone_changes_nothing(browser, live_server, authori
         expect(page.locator("#submitted-range time").first).to_have_text("2026-09-01 00:00 CEST (Europe/Paris)")
     finally:
         context.close()
+
+
+def test_the_profile_names_the_zone_default_resolves_to(page: Page, context, live_server, officer):
+    sign_in(context, officer, live_server.url)
+    page.goto("/profile/")
+    expect(page.locator("#profile-time-zone")).to_contain_text("Default (Europe/Paris, from your authority's country)")
+    page.goto("/settings/time-zone/")
+    expect(page.locator("#id_time_zone option").first).to_have_text(
+        "Default (Europe/Paris, from your authority's country)")
+    screenshot(page, "zones-profile-default")

@@ -75,3 +75,28 @@ def test_a_released_preservation_shows_no_expiry_to_act_on(make_request, officer
     body = page(officer_client, legal_request)
     assert not shows_a_deadline(body, legal_request)
     assert not re.search(r"(?i)preserve (now|until)|expires", body)
+
+
+# The rule check's "preserve now" instruction (Reg. 2023/1543 Art. 10(1), 11(1)) is a duty while
+# the request is open; on a closed request it would tell the reader to act on nothing.
+PRESERVE_NOW = re.compile(r"(?i)preserve\b[^<.]*\b(now|until)\b")
+
+
+def test_a_withdrawn_order_shows_no_preserve_now(make_request, officer, officer_client):
+    legal_request = make_request()
+    assert "EE_PRESERVE_ON_RECEIPT" in {f["code"] for f in legal_request.decision["findings"]}
+    assert PRESERVE_NOW.search(page(officer_client, legal_request))  # open: the duty is shown
+    request_withdraw(actor=officer, request=legal_request, reason="No longer needed.")
+    legal_request.refresh_from_db()
+    body = page(officer_client, legal_request)
+    assert not PRESERVE_NOW.search(body)
+    assert 'data-code="EE_PRESERVE_ON_RECEIPT"' not in body
+
+
+def test_a_released_preservation_shows_no_preserve_now(make_request, officer_client, reviewer):
+    legal_request = make_request(instrument="epoc_pr", data_categories=["subscriber", "content"])
+    review.preservation_release(actor=reviewer, request=legal_request, reason="Case closed.")
+    legal_request.refresh_from_db()
+    body = page(officer_client, legal_request)
+    assert not PRESERVE_NOW.search(body)
+    assert "Subscriber data" in body  # the decision per category is still there

@@ -81,3 +81,23 @@ def test_debug_is_off_in_the_embedded_mode_by_default(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120)
     assert "DEBUG True" in result.stdout
+
+
+@pytest.mark.parametrize("path,admin_area", [("/requests/new/", False), ("/admin/login/", True)])
+def test_a_refused_form_csrf_is_branded_and_says_what_to_do(path, admin_area, officer):
+    """A form left open too long, or posted from another site, is refused: with the branded page
+    and what to do, not Django's bare "CSRF verification failed"."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(officer)
+    html = _branded(client.post(path, {"action": "submit"}), 403, admin_area=admin_area)
+    assert "reload the page" in html
+    assert "CSRF verification failed" not in html
+
+
+@pytest.mark.parametrize("language,title", [("fr", "Page introuvable"), ("de", "Seite nicht gefunden")])
+def test_the_error_page_declares_the_language_it_is_written_in(language, title):
+    """The 404 was written in French or German but declared ``<html lang="en">`` (screen readers
+    then read French text with English pronunciation)."""
+    html = Client().get("/no-such-page/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert title in html
+    assert f'<html lang="{language}">' in html

@@ -25,6 +25,12 @@ from .lookup import find_request
 STATUS_LABELS = dict(Status.choices)
 CATEGORY_LABELS = dict(DataCategory.choices)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# The rule check's instructions to keep data for a running order (Reg. (EU) 2023/1543 Art. 10(1),
+# 11(1)-(2); 18 U.S.C. § 2703(f)). While the request runs they tell the officer what the provider
+# does; once it is closed (or the data produced) nothing is preserved any more, so a "preserve
+# now" would tell the reader to act on nothing (issue 13 item 2).
+PRESERVATION_DUTIES = frozenset({"EE_PRESERVE_ON_RECEIPT", "EE_PRESERVE_UNTIL_PRODUCTION", "EE_EXTENSION_GRANTED",
+                                 "EE_EXTENSION_AFTER_CONFIRMATION", "US_PRESERVATION", "US_RENEWAL_GRANTED"})
 
 
 def _parse(value: str | None) -> datetime | str | None:
@@ -73,11 +79,13 @@ def _download_to_start(request: HttpRequest, legal_request: LegalRequest) -> str
 def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: int = 200,
                   **forms: Any) -> HttpResponse:
     decision = legal_request.decision or {}
-    findings = sorted(decision.get("findings", []), key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
-    package = released_package(legal_request)
     # A closed request (and one whose data were produced) has no running deadline: never show
     # a due date or a preservation to act on (domain.md §13.12; the timers were cancelled).
     deadlines_run = legal_request.is_open and legal_request.status != Status.PRODUCED
+    findings = sorted((f for f in decision.get("findings", [])
+                       if deadlines_run or f.get("code") not in PRESERVATION_DUTIES),
+                      key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+    package = released_package(legal_request)
     context = {
         "req": legal_request,
         "history": [{**entry, "label": STATUS_LABELS.get(entry["status"], entry["status"])}

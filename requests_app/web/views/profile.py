@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import user_set_language, user_set_time_zone
-from accounts.zones import default_zone_for, known_zones
+from accounts.zones import default_zone_for, default_zone_label, known_zones
 from requests_app.templatetags.languages import language_choices_list
 
 from ..forms.common import PortalForm
@@ -49,17 +49,18 @@ def profile(request: HttpRequest) -> HttpResponse:
                             secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                             samesite=settings.LANGUAGE_COOKIE_SAMESITE)
         return response
-    return render(request, "portal/profile.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "portal/profile.html", {"form": form, "default_zone_label": default_zone_label(user)},
+                  status=400 if form.errors else 200)
 
 
 class TimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
 
-    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, default_label: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["time_zone"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", _("Default (%(zone)s)") % {"zone": default})] + [
+        field.choices = [("", default_label)] + [
             (zone, zone) for zone in sorted(known_zones()) if "/" in zone or zone == "UTC"]
 
 
@@ -68,7 +69,8 @@ class TimeZoneForm(forms.Form):
 def time_zone(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     default = default_zone_for(user)
-    form = TimeZoneForm(request.POST or None, default=default, initial={"time_zone": user.time_zone})
+    form = TimeZoneForm(request.POST or None, default_label=default_zone_label(user),
+                        initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
         try:
             user_set_time_zone(user=user, time_zone=form.cleaned_data["time_zone"])
@@ -78,5 +80,6 @@ def time_zone(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Times are now shown in %(zone)s.")
                              % {"zone": form.cleaned_data["time_zone"] or default})
             return redirect("portal:time_zone")
-    return render(request, "portal/time_zone.html", {"form": form, "default_zone": default},
+    return render(request, "portal/time_zone.html", {"form": form, "default_zone": default,
+                                                     "default_zone_label": default_zone_label(user)},
                   status=400 if form.errors else 200)
