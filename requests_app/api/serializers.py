@@ -36,10 +36,10 @@ class ChoiceField(serializers.ChoiceField):
     TextChoices), and copying their lazy labels was a sixth of the cost of validating a request
     body (issue 9 item 5)."""
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ChoiceField:
-        args = [copy.deepcopy(item, memo) for item in self._args]
+    def __deepcopy__(self, memo: Any) -> Any:
+        args = [copy.deepcopy(item, memo) for item in self._args]  # type: ignore[attr-defined]
         kwargs = {key: value if key in {"choices", "validators"} else copy.deepcopy(value, memo)
-                  for key, value in self._kwargs.items()}
+                  for key, value in self._kwargs.items()}  # type: ignore[attr-defined]
         return self.__class__(*args, **kwargs)
 
 
