@@ -151,6 +151,11 @@ def batch() -> Iterator[None]:
             _append(key, by_chain[key])
 
 
+def batching() -> bool:
+    """Whether the events recorded now are written at the end of an open ``batch()``."""
+    return getattr(_local, "batch", None) is not None
+
+
 def record(
     action: str,
     *,

@@ -85,6 +85,11 @@ def main() -> int:
     parser.add_argument("--callgrind", action="store_true",
                         help="under `valgrind --tool=callgrind --instr-atstart=no`: count the instructions of "
                              "each phase (repeatable on a shared machine, unlike CPU times); implies --no-profile")
+    parser.add_argument("--receipt-apart", action="store_true",
+                        help="leave the receipt to a separate send_notifications task (counted as 'notify'), as "
+                             "the sweeper or a broker delivery runs it: the cost of the notification stage alone")
+    parser.add_argument("--dump", metavar="DIR", help="also save the cProfile stats (web.prof, worker.prof) in DIR, "
+                                                      "to read with pstats (print_callees)")
     parser.add_argument("--write", action="store_true", help="write the 'profile' section of bench/RESULTS.md")
     args = parser.parse_args()
     common.setup()
@@ -126,7 +131,23 @@ def main() -> int:
 
     def validate(pk: int) -> None:
         # The Celery task's body, as the worker runs it (its after-commit publishes included).
-        tasks.validate_request.run(pk)
+        if args.receipt_apart:
+            from requests_app.services.validation import request_validate
+
+            with no_broker():
+                request_validate(request_id=pk)
+        else:
+            tasks.validate_request.run(pk)
+
+    @contextlib.contextmanager
+    def no_broker():  # type: ignore[no-untyped-def]
+        """The receipt's task is not sent (``--receipt-apart`` runs it here, as 'notify')."""
+        original = tasks.send_notifications.apply_async
+        tasks.send_notifications.apply_async = lambda *a, **k: None  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            tasks.send_notifications.apply_async = original  # type: ignore[method-assign]
 
     def notify_ids(pks: list[int]) -> list[int]:
         """Receipts still to send by a separate notification task (none when the validation
@@ -261,8 +282,14 @@ def main() -> int:
     if args.no_profile or args.callgrind:
         return 0
 
-    web_prof, task_prof, notify_prof = cProfile.Profile(), cProfile.Profile(), cProfile.Profile()
+    # Timed by this process's CPU clock, not the wall clock: waiting on PostgreSQL (and on a machine
+    # loaded by others) is left out, so own and cumulative times are the CPU the code spends.
+    web_prof, task_prof, notify_prof = (cProfile.Profile(time.process_time), cProfile.Profile(time.process_time),
+                                        cProfile.Profile(time.process_time))
     pcpu, _ = run_all(args.n, web_prof, task_prof, notify_prof)
+    if args.dump:
+        web_prof.dump_stats(os.path.join(args.dump, "web.prof"))
+        task_prof.dump_stats(os.path.join(args.dump, "worker.prof"))
     web_areas, task_areas = buckets(web_prof, args.n), buckets(task_prof, args.n)
     notify_areas = buckets(notify_prof, args.n) if pcpu["notify"] else []
     for label, areas in (("web", web_areas), ("worker", task_areas), ("separate receipt task", notify_areas)):

@@ -28,7 +28,7 @@ def _register_outbox_topics() -> None:
         from . import tasks
 
         if tasks.sending_notifications_here():  # the validation task sends its receipt itself
-            return tasks.send_notifications.run(message.pk)
+            return tasks.send_notifications.run(message.pk, message=message)
         return tasks.send_notifications.apply_async(args=(message.pk,))
 
     relay.register("request.validate", validate)

@@ -9,6 +9,7 @@ never leave the portal.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -128,9 +129,26 @@ EVENTS: dict[str, Event] = {
 }
 
 
+# What ``recipients`` reads of a user: the whole row of a wide model costs more to compile and
+# load than the rest of the plan (issue 9 item 5).
+_RECIPIENT_FIELDS = ("pk", "email", "is_active", "is_staff", "language", "authority_id")
+
+
 def _staff(*groups: str) -> list[Any]:
     return list(get_user_model().objects.filter(Q(groups__name__in=groups) | Q(is_superuser=True), is_active=True,
-                                    is_staff=True, authority__isnull=True).distinct())
+                                    is_staff=True, authority__isnull=True)
+                .only(*_RECIPIENT_FIELDS).distinct())
+
+
+def _related_user(request: LegalRequest, name: str) -> Any:
+    """``request.submitted_by`` / ``.assigned_to``: the joined row when it was read with the
+    request, else only the columns ``recipients`` needs."""
+    field = LegalRequest._meta.get_field(name)
+    if field.is_cached(request):  # type: ignore[union-attr]
+        return getattr(request, name)
+    user_id = getattr(request, field.attname)  # type: ignore[union-attr]
+    return None if user_id is None else (get_user_model().objects.only(*_RECIPIENT_FIELDS)
+                                         .filter(pk=user_id).first())
 
 
 @dataclass(frozen=True)
@@ -178,11 +196,11 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
         audiences = tuple(a for a in audiences if a != "reviewers")
     for audience in audiences:
         if audience == "submitter" and request is not None:
-            add([request.submitted_by])
+            add([_related_user(request, "submitted_by")])
         elif audience == "assignee" and request is not None:
-            add([request.assigned_to])
+            add([_related_user(request, "assigned_to")])
         elif audience == "assignee_or_reviewers" and request is not None:
-            assignee = request.assigned_to
+            assignee = _related_user(request, "assigned_to")
             active_assignee = assignee is not None and assignee.is_active and assignee.is_staff
             # An assignee who has left must not swallow alerts: the whole team hears of them.
             add([assignee] if active_assignee else _staff(REVIEWER, APPROVER, ADMIN))
@@ -233,9 +251,25 @@ def _due(event_name: str, request: LegalRequest | None) -> datetime | None:
 def is_legal_team(address: str) -> bool:
     """Whether an address belongs to the provider's legal team (on call, or a staff user of no
     authority): they are sent to the admin, everyone else to the portal."""
-    if address.lower() in {a.lower() for a in settings.ON_CALL_EMAILS}:
-        return True
-    return get_user_model().objects.filter(email__iexact=address, is_staff=True, authority__isnull=True).exists()
+    return reader(address)[0]
+
+
+def reader(address: str, *, outside: bool = False) -> tuple[bool, ZoneInfo]:
+    """Whoever reads an e-mail to ``address``: whether they are of the legal team
+    (``is_legal_team``; never for an ``outside`` sender's address) and the zone their dates are
+    written in (``accounts.zones.zone_for_address``), from one narrow read of the user with
+    that address instead of two of the whole row (issue 9 item 5)."""
+    from accounts.zones import provider_zone, zone_of
+
+    users = list(get_user_model().objects.select_related("authority")
+                 .only("pk", "is_active", "is_staff", "time_zone", "authority_id", "authority__country")
+                 .filter(email__iexact=address).order_by("pk"))
+    legal_team = not outside and (address.lower() in {a.lower() for a in settings.ON_CALL_EMAILS} or any(
+        u.is_staff and u.authority_id is None for u in users))
+    active = next((u for u in users if u.is_active), None)
+    if active is not None:
+        return legal_team, zone_of(active)
+    return legal_team, ZoneInfo(provider_zone() if legal_team else "UTC")
 
 
 def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
@@ -251,14 +285,16 @@ def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
 
 
 def render(event_name: str, request: LegalRequest | None, language: str, *,
-           legal_team: bool = False, recipient: str = "") -> tuple[str, str, str]:
+           legal_team: bool = False, recipient: str = "", zone: ZoneInfo | None = None) -> tuple[str, str, str]:
     """Subject, text and HTML of one e-mail, in the recipient's language and with every date
-    in the recipient's zone, labelled, UTC beside it (accounts/zones.py, ``when_text``)."""
+    in the recipient's zone (``zone``, else looked up), labelled, UTC beside it
+    (accounts/zones.py, ``when_text``)."""
     from accounts.zones import zone_for_address
 
     event = EVENTS[event_name]
     subject = subject_for(event_name, request, language)
-    zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
+    if zone is None:
+        zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
     with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
@@ -351,10 +387,14 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
     return rows
 
 
-def plan(outbox_id: int) -> list[int]:
-    """Create the Notification rows of one outbox event (idempotent); return the pending ids."""
-    message = OutboxMessage.objects.select_related("request", "request__submitted_by",
-                                                   "request__assigned_to").get(pk=outbox_id)
+def plan(outbox_id: int, *, message: OutboxMessage | None = None) -> list[int]:
+    """Create the Notification rows of one outbox event (idempotent); return the pending ids.
+
+    ``message``: the row as its writer just committed it (the validation task sending its own
+    receipt), so that it and its request are not read back."""
+    if message is None or message.pk != outbox_id:
+        message = OutboxMessage.objects.select_related("request", "request__submitted_by",
+                                                       "request__assigned_to").get(pk=outbox_id)
     event = EVENTS.get(message.topic)
     if event is None:
         log.error("no notification defined for %s", message.topic)
@@ -369,6 +409,16 @@ def plan(outbox_id: int) -> list[int]:
             recipient=address, language=recipient.language, subject=subject, urgent=event.urgent,
             status=NotificationStatus.HELD if hold_until else NotificationStatus.PENDING, deliver_after=hold_until,
         ))
+    if not rows:
+        return []
+    if connection.features.can_return_rows_from_bulk_insert:
+        try:
+            # The first planning of an event (nearly always): one INSERT that returns the ids.
+            with transaction.atomic():
+                created = Notification.objects.bulk_create(rows)
+            return [row.pk for row in created if row.status == NotificationStatus.PENDING]
+        except IntegrityError:
+            pass  # planned before (a redelivered task): keep the rows there are, add any missing
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return list(Notification.objects.filter(outbox=message, status=NotificationStatus.PENDING)
                 .values_list("pk", flat=True))
@@ -382,12 +432,13 @@ def send(notification_id: int) -> bool:
         # crash after the SMTP server accepted but before commit is the only way to send twice.
         with transaction.atomic():
             row = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
-                   .filter(pk=notification_id, status=NotificationStatus.PENDING).first())
+                   .defer(*_unmailed_request_fields()).filter(pk=notification_id, status=NotificationStatus.PENDING)
+                   .first())
             if row is None:
                 return False
-            legal_team = EVENTS[row.event].audience != ("address",) and is_legal_team(row.recipient)
+            legal_team, zone = reader(row.recipient, outside=EVENTS[row.event].audience == ("address",))
             subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
-                                         recipient=row.recipient)
+                                         recipient=row.recipient, zone=zone)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
@@ -410,6 +461,19 @@ def send(notification_id: int) -> bool:
         _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
+
+
+# What an e-mail shows of its request (``render``, ``details``, ``link_for``) and what ``send``
+# reads of it; the other columns of the wide row are not read with it (issue 9 item 5), and are
+# read on first use if a template ever needs one.
+_MAILED_REQUEST_FIELDS = frozenset({"id", "reference", "status", "due_at", "received_at", "receipt_hash",
+                                    "emergency", "instrument", "decision", "authority"})
+
+
+@functools.cache
+def _unmailed_request_fields() -> tuple[str, ...]:
+    return tuple(f"request__{f.name}" for f in LegalRequest._meta.concrete_fields
+                 if f.name not in _MAILED_REQUEST_FIELDS)
 
 
 # The emergency alert (the on-call e-mail of an emergency request: Reg. (EU) 2023/1543

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from outbox import relay as outbox
+from outbox.models import OutboxMessage
 
 from . import notifications, timers
 from .models import LegalRequest
@@ -97,11 +98,12 @@ def fire_due_timers() -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
-def send_notifications(outbox_id: int) -> int:
+def send_notifications(outbox_id: int, message: OutboxMessage | None = None) -> int:
     """Fan an outbox event out to one notification per recipient and send them here; a
     recipient whose delivery fails gets its own retrying task, so one bad mailbox delays
-    nobody else."""
-    ids = notifications.plan(outbox_id)
+    nobody else. ``message``: the outbox row in memory, when this runs in the task that wrote
+    it (``notifications_sent_here``; never over the broker)."""
+    ids = notifications.plan(outbox_id, message=message)
     for notification_id in ids:
         try:
             notifications.send(notification_id)

@@ -79,7 +79,7 @@ def _only_delivery(request_id: int) -> Iterator[bool]:
 
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
-    with transaction.atomic():
+    with transaction.atomic(), audit.batch():  # one unit: the move and its event (no savepoint)
         try:
             request = lock_request(request_id, select_related=("authority",))
         except LegalRequest.DoesNotExist:

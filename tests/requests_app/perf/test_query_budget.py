@@ -40,7 +40,7 @@ WEB_BUDGET = 10
 # both events, COMMIT); unlock; and the receipt it sends itself, before marking its outbox row
 # sent (notifications.plan 6, notifications.send 6; one recipient: the send now also reads the
 # recipient's account for the zone its dates are written in, issue 13 item 7).
-WORKER_BUDGET = 34
+WORKER_BUDGET = 27
 
 
 def queries(context: CaptureQueriesContext) -> str:
