@@ -44,6 +44,9 @@ class Event:
     urgent: bool = False
     # RFC 3834: an automatic answer says so (Auto-Submitted: auto-replied), so that it is never answered.
     auto_reply: bool = False
+    # The recipient has no portal account (an enforcing authority): no portal link, the reference
+    # and the provider's contact instead; the files stored with the outbox row are attached.
+    outside: bool = False
 
 
 EVENTS: dict[str, Event] = {
@@ -81,7 +84,8 @@ EVENTS: dict[str, Event] = {
         ("address",), _("Annex III sent on an order notified to your authority"),
         _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
           "(information on the impossibility to execute the order) for an order of which your authority was "
-          "notified under Art. 8. Its kind and reasons are below; the issuing authority holds the full form.")),
+          "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+          "is a notification: data produced in answer to an order are never sent by e-mail."), outside=True),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
                                           _("Vet the request in the admin: check the authority against an official "
                                             "source and call its switchboard before registering it.")),
@@ -238,6 +242,12 @@ def is_legal_team(address: str) -> bool:
     return get_user_model().objects.filter(email__iexact=address, is_staff=True, authority__isnull=True).exists()
 
 
+def provider_contact() -> str:
+    """Where an authority without a portal account writes to the provider's legal team."""
+    configured = getattr(settings, "PROVIDER_LEGAL_CONTACT_EMAIL", "")
+    return configured or next(iter(settings.MAILBOX_ADDRESSES), "")
+
+
 def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
     """The page of the request itself: the admin's for the legal team, the portal's for officers."""
     from django.urls import reverse
@@ -268,7 +278,9 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
             "status": request.get_status_display() if request else "",
             "due_at": _due(event_name, request),
             "receipt_hash": request.receipt_hash if request else "",
-            "link": link_for(request, legal_team=legal_team),
+            "link": "" if event.outside else link_for(request, legal_team=legal_team),
+            "contact": provider_contact() if event.outside else "",
+            "outside": event.outside,
             "urgent": event.urgent,
             "details": details(event_name, request),
         }
@@ -391,6 +403,8 @@ def send(notification_id: int) -> bool:
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
+            if EVENTS[row.event].outside:
+                _attach(mail, row.outbox_id)
             mail.send()
             failed_before, row.attempts = row.attempts, row.attempts + 1
             row.status, row.sent_at, row.last_error, row.deliver_after = (NotificationStatus.SENT, timezone.now(),
@@ -410,6 +424,19 @@ def send(notification_id: int) -> bool:
         _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
+
+
+def _attach(mail: EmailMultiAlternatives, outbox_id: int) -> None:
+    """The files stored with the outbox row, checked against the SHA-256 recorded with them."""
+    import hashlib
+
+    from outbox.models import OutboxAttachment
+
+    for item in OutboxAttachment.objects.filter(message_id=outbox_id):
+        content = bytes(item.content)
+        if hashlib.sha256(content).hexdigest() != item.sha256:
+            raise ValueError(f"attachment {item.filename} does not match its recorded SHA-256; not sent")
+        mail.attach(item.filename, content, item.content_type)
 
 
 # The emergency alert (the on-call e-mail of an emergency request: Reg. (EU) 2023/1543

@@ -568,12 +568,19 @@ def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: An
     if not locked.enforcing_authority_notified:
         return
     address = (locked.enforcing_authority_email or "").strip()
+    sent: dict[str, Any] = {}
     if address:
+        from .. import annex_iii_pdf
+
+        # The form itself goes with the notice, stored with the outbox row (it has no portal
+        # account to download it from); its SHA-256 is the one of the officer's download.
+        pdf = annex_iii_pdf.attachment(form)
         outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
-                       payload={"annex_iii_id": form.pk, "address": address})
+                       payload={"annex_iii_id": form.pk, "address": address}, attachments=[pdf])
+        sent = {"pdf_sha256": pdf.sha256, "pdf_filename": pdf.filename}
     audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
                  authority_id=locked.authority_id,
-                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address),
+                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address), **sent,
                        **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
 
 
