@@ -114,6 +114,17 @@ EVENTS: dict[str, Event] = {
     "alert.emergency": Event(("on_call", "reviewers"), _("EMERGENCY request received"),
                              _("An emergency request was received. Verify it by calling the authority's "
                                "registered switchboard number, never a number from the request."), urgent=True),
+    "notify.callback_confirmed": Event(("submitter", "on_call", "reviewers"), _("Emergency confirmed by call-back"),
+                                       _("The emergency request was confirmed by a call-back to the authority's "
+                                         "registered switchboard number. The provider's legal team is working on "
+                                         "it now.")),
+    # A second person is the safeguard of every disclosure and refusal (security.md, four eyes):
+    # an attempt to be both is refused on the page and told to the administrators.
+    "alert.four_eyes_refused": Event(("admins",), _("Four-eyes approval refused"),
+                                     _("A member of the legal team tried to approve what they prepared or signed "
+                                       "themselves, or the release of an emergency they verified by call-back. "
+                                       "The approval was refused; another member must approve. The attempt is in "
+                                       "the audit trail.")),
     "alert.suspected_fraud": Event(("admins", "on_call"), _("Suspected fraudulent request"),
                                    _("The authority's switchboard did not confirm an emergency request. "
                                      "Treat the sending account as compromised."), urgent=True),
@@ -151,6 +162,12 @@ def _excluded(event: Event, payload: dict[str, Any]) -> set[int]:
     """Users who must not hear of an event: whoever caused it (nobody is told of their own
     action), and the preparer of a package asked to approve it (four eyes)."""
     excluded = {int(payload["actor_id"])} if payload.get("actor_id") else set()
+    if payload.get("annex_iii_id") and "approvers" in event.audience:
+        from .models import AnnexIII
+
+        signer = AnnexIII.objects.filter(pk=payload["annex_iii_id"]).values_list("signed_by_id", flat=True).first()
+        if signer:
+            excluded.add(signer)
     if payload.get("package_id") and "approvers" in event.audience:
         from .models import ResponsePackage
 
@@ -166,14 +183,26 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
     """E-mail address → recipient, for one event."""
     found: dict[str, Recipient] = {}
     excluded = _excluded(event, payload)
+    # On-call addresses carry no settings; one that is also a user's gets that user's language.
+    on_call_only: set[str] = set()
+    excluded_addresses: set[str] = set()
 
     def add(users: list[Any]) -> None:
         for user in users:
             if user is not None and user.pk in excluded:
                 continue
             if user is not None and user.email and user.is_active:
-                found.setdefault(user.email.lower(), Recipient(getattr(user, "language", "en") or "en",
-                                                               user.authority_id is None))
+                address = user.email.lower()
+                if address in on_call_only:
+                    del found[address]
+                    on_call_only.discard(address)
+                found.setdefault(address, Recipient(getattr(user, "language", "en") or "en",
+                                                    user.authority_id is None))
+
+    if excluded and "on_call" in event.audience:
+        # The actor's own address is not told of their action on the on-call list either.
+        excluded_addresses = {e.lower() for e in get_user_model().objects.filter(pk__in=excluded)
+                              .values_list("email", flat=True)}
 
     user_model = get_user_model()
     audiences = event.audience
@@ -198,7 +227,9 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
             add(_staff(ADMIN))
         elif audience == "on_call":
             for address in settings.ON_CALL_EMAILS:
-                found.setdefault(address.lower(), Recipient("en", True))
+                if address.lower() not in found and address.lower() not in excluded_addresses:
+                    found[address.lower()] = Recipient("en", True)
+                    on_call_only.add(address.lower())
         elif audience == "authority_admins" and request is not None:
             add(list(user_model.objects.filter(authority_id=request.authority_id, is_authority_admin=True,
                                                is_active=True, approval_status="approved")))

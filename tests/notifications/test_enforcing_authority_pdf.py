@@ -15,7 +15,6 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
-from outbox.models import OutboxAttachment
 from requests_app.models import LegalRequest
 from requests_app.services import review
 from tests.conftest import client_for
@@ -81,6 +80,8 @@ def test_the_copy_names_the_request_and_the_provider_contact_not_a_portal_link(s
 
 
 def test_the_attachment_is_stored_with_the_outbox_row_and_survives_a_failed_try(smtp, officer, team):
+    from outbox.models import OutboxAttachment
+
     request, _ = _approved(officer, team)
     (stored,) = OutboxAttachment.objects.filter(
         message__topic="notify.annex_iii_enforcing_authority", message__request=request
@@ -99,6 +100,8 @@ def test_the_attachment_is_stored_with_the_outbox_row_and_survives_a_failed_try(
 
 
 def test_a_tampered_attachment_is_not_sent(smtp, officer, team):
+    from outbox.models import OutboxAttachment
+
     request, _ = _approved(officer, team)
     OutboxAttachment.objects.filter(message__request=request).update(content=b"%PDF-forged")
     with pytest.raises(Exception, match="SHA-256"):
