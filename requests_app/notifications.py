@@ -300,6 +300,12 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
     event = EVENTS[event_name]
     subject = subject_for(event_name, request, language)
     zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
+    if event.outside:
+        from accounts.zones import provider_zone
+
+        # The enforcing authority is in the State of the provider's designated establishment or
+        # legal representative (Reg. (EU) 2023/1543 Art. 3, "enforcing State"): its zone is the provider's.
+        zone = ZoneInfo(provider_zone())
     with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
@@ -390,7 +396,7 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
         bases = "; ".join(item.get("legal_basis") or [])
         rows.append((label, f"{reasons} ({bases})" if bases else reasons))
     if form.approved_at is not None:
-        rows.append((str(_("Sent on")), f"{form.approved_at:%Y-%m-%d %H:%M} UTC"))
+        rows.append((str(_("Sent on")), when_plain(form.approved_at)))
     return rows
 
 
@@ -592,8 +598,10 @@ def _send_digest(due: Any, address: str, now: datetime) -> int:
             return 0
         with translation.override(rows[0].language):
             subject = _clean_header(str(_("Digest: %(count)d updates")) % {"count": len(rows)})
+            # Only the legal team's e-mails are held for a digest: each item opens the request's admin page.
             context = {"items": [{"subject": r.subject, "reference": r.request.reference if r.request else "",
-                                  "status": r.request.get_status_display() if r.request else ""}
+                                  "status": r.request.get_status_display() if r.request else "",
+                                  "link": link_for(r.request, legal_team=True) if r.request else ""}
                                  for r in rows],
                        "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
             text = render_to_string("emails/digest.txt", context)

@@ -115,3 +115,16 @@ def test_other_e_mails_of_the_approval_carry_no_attachment(smtp, officer, team):
     others = [m for m in smtp.messages if EA not in m.rcpt_tos]
     assert others
     assert not [m for m in others if list(m.message.iter_attachments())]
+
+
+def test_the_copy_dates_the_form_in_the_enforcing_state_zone(smtp, officer, team):
+    """The enforcing authority is in the State of the provider's establishment (Art. 3, "enforcing State"):
+    its dates read in the provider's zone, named, UTC beside."""
+    from zoneinfo import ZoneInfo
+
+    request, form_id = _approved(officer, team)
+    deliver()
+    (mail,) = smtp.to(EA)
+    sent = request.annex_iii.get(pk=form_id).approved_at
+    local = sent.astimezone(ZoneInfo("Europe/Brussels"))
+    assert f"{local:%Y-%m-%d %H:%M} {local.tzname()} (Europe/Brussels) · {sent:%Y-%m-%d %H:%M} UTC" in mail.text

@@ -199,3 +199,19 @@ def test_a_refused_four_eyes_attempt_on_a_response_alerts_the_admins_but_not_the
     deliver()
     assert {n.recipient for n in rows("alert.four_eyes_refused", request)} == team.admins - {team.admin.email}
     assert not smtp.to(team.admin.email)
+
+
+# --- the digest ---------------------------------------------------------------------------------
+
+
+def test_each_item_of_a_digest_links_to_its_request(settings, submit, team, smtp):
+    from requests_app import notifications
+
+    settings.NOTIFY_DIGEST_MINUTES = 15
+    first, second = submit(), submit()
+    deliver()
+    smtp.clear()
+    notifications.send_digests(first.received_at + timedelta(minutes=30))
+    (mail,) = smtp.to(team.reviewer.email)
+    for request in (first, second):
+        assert _page(request, legal_team=True) in mail.text, mail.text
