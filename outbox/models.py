@@ -51,3 +51,24 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk} ({self.status})"
+
+
+class OutboxAttachment(models.Model):
+    """A file an e-mail of this outbox row must carry (e.g. the Annex III PDF sent to an
+    enforcing authority that has no portal account), stored with the row in the same
+    transaction, so the e-mail sent later, or again after a failure, carries exactly these
+    bytes. Never produced data: those are delivered inside the portal only (DESIGN.md §1)."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+    # The SHA-256 recorded in the audit event when the row was written; checked before sending.
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.size} bytes) of outbox #{self.message_id}"

@@ -13,8 +13,10 @@ stays pending and is retried with backoff like a broker outage, then fails visib
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import OutboxMessage, OutboxStatus
+from .models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,19 @@ MAX_ATTEMPTS = 12
 
 
 Handler = Callable[[OutboxMessage], object]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to store with an outbox row (``OutboxAttachment``)."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 _handlers: dict[str, Handler] = {}
 
 
@@ -58,10 +73,16 @@ def _task_for(topic: str) -> Handler:
 
 
 def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None = None,
-            dedup_key: str | None = None) -> OutboxMessage:
+            dedup_key: str | None = None, attachments: list[Attachment] | None = None) -> OutboxMessage:
     message = OutboxMessage.objects.create(
         topic=topic, request=request, payload=payload or {}, dedup_key=dedup_key
     )
+    if attachments:
+        # Written with the row, in the caller's transaction: the e-mail carries these bytes or none.
+        OutboxAttachment.objects.bulk_create([
+            OutboxAttachment(message=message, filename=a.filename, content_type=a.content_type, content=a.content,
+                             sha256=hashlib.sha256(a.content).hexdigest(), size=len(a.content))
+            for a in attachments])
     # Just committed, so the row is known: publish it without reading it back.
     transaction.on_commit(lambda: publish(message.pk, message=message), robust=True)
     return message

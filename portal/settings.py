@@ -441,6 +441,9 @@ MAILBOX_LISTEN_HOST = env.str("MAILBOX_LISTEN_HOST", default="127.0.0.1")
 MAILBOX_LISTEN_PORT = env.int("MAILBOX_LISTEN_PORT", default=8025)
 # Recipients accepted (lower case); empty: any recipient the forwarding server hands over.
 MAILBOX_ADDRESSES = [a.lower() for a in env.list("MAILBOX_ADDRESSES", default=[])]
+# Where an authority without a portal account (an enforcing authority receiving an Annex III)
+# writes to the legal team; defaults to the first address of the legal representative's mailbox.
+PROVIDER_LEGAL_CONTACT_EMAIL = env.str("PROVIDER_LEGAL_CONTACT_EMAIL", default="")
 # Above MAILBOX_MAX_BYTES a message is stored and flagged too_large (not parsed further); above
 # MAILBOX_REFUSE_BYTES the SMTP session refuses it (552), so the sending server keeps it and bounces.
 MAILBOX_MAX_BYTES = env.int("MAILBOX_MAX_BYTES", default=25 * 1024 * 1024)

@@ -9,6 +9,7 @@ notes ever appear here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.utils import translation
 from fpdf import FPDF
@@ -58,9 +59,26 @@ def render(form: AnnexIII) -> bytes:
         return _render(form)
 
 
+def filename(form: AnnexIII) -> str:
+    return f"annex-iii-{form.request.reference}-{form.pk}.pdf"
+
+
+def attachment(form: AnnexIII) -> Any:
+    """The sent form as an outbox attachment: the same bytes the issuing authority downloads in
+    the portal (``render`` is deterministic for a sent form), for the enforcing authority, which
+    has no portal account (Art. 10(5)-(8), 11(4)-(5))."""
+    from outbox.relay import Attachment
+
+    return Attachment(filename=filename(form), content=render(form), content_type="application/pdf")
+
+
 def _render(form: AnnexIII) -> bytes:
     request = form.request
     pdf = _Form()
+    # The document's date is the form's, not the rendering's: the PDF of a sent form is the same
+    # bytes whenever and wherever it is rendered (portal, API, the enforcing authority's e-mail),
+    # so the SHA-256 recorded when it was sent identifies it.
+    pdf.set_creation_date(form.sent_at or form.created_at)
     pdf.set_title(f"Annex III {request.reference}")
     pdf.set_font(pdf.family, "B", 13)
     eevidence = request.instrument in EEVIDENCE_INSTRUMENTS

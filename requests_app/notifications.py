@@ -45,6 +45,9 @@ class Event:
     urgent: bool = False
     # RFC 3834: an automatic answer says so (Auto-Submitted: auto-replied), so that it is never answered.
     auto_reply: bool = False
+    # The recipient has no portal account (an enforcing authority): no portal link, the reference
+    # and the provider's contact instead; the files stored with the outbox row are attached.
+    outside: bool = False
 
 
 EVENTS: dict[str, Event] = {
@@ -82,7 +85,8 @@ EVENTS: dict[str, Event] = {
         ("address",), _("Annex III sent on an order notified to your authority"),
         _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
           "(information on the impossibility to execute the order) for an order of which your authority was "
-          "notified under Art. 8. Its kind and reasons are below; the issuing authority holds the full form.")),
+          "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+          "is a notification: data produced in answer to an order are never sent by e-mail."), outside=True),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
                                           _("Vet the request in the admin: check the authority against an official "
                                             "source and call its switchboard before registering it.")),
@@ -111,6 +115,17 @@ EVENTS: dict[str, Event] = {
     "alert.emergency": Event(("on_call", "reviewers"), _("EMERGENCY request received"),
                              _("An emergency request was received. Verify it by calling the authority's "
                                "registered switchboard number, never a number from the request."), urgent=True),
+    "notify.callback_confirmed": Event(("submitter", "on_call", "reviewers"), _("Emergency confirmed by call-back"),
+                                       _("The emergency request was confirmed by a call-back to the authority's "
+                                         "registered switchboard number. The provider's legal team is working on "
+                                         "it now.")),
+    # A second person is the safeguard of every disclosure and refusal (security.md, four eyes):
+    # an attempt to be both is refused on the page and told to the administrators.
+    "alert.four_eyes_refused": Event(("admins",), _("Four-eyes approval refused"),
+                                     _("A member of the legal team tried to approve what they prepared or signed "
+                                       "themselves, or the release of an emergency they verified by call-back. "
+                                       "The approval was refused; another member must approve. The attempt is in "
+                                       "the audit trail.")),
     "alert.suspected_fraud": Event(("admins", "on_call"), _("Suspected fraudulent request"),
                                    _("The authority's switchboard did not confirm an emergency request. "
                                      "Treat the sending account as compromised."), urgent=True),
@@ -165,6 +180,12 @@ def _excluded(event: Event, payload: dict[str, Any]) -> set[int]:
     """Users who must not hear of an event: whoever caused it (nobody is told of their own
     action), and the preparer of a package asked to approve it (four eyes)."""
     excluded = {int(payload["actor_id"])} if payload.get("actor_id") else set()
+    if payload.get("annex_iii_id") and "approvers" in event.audience:
+        from .models import AnnexIII
+
+        signer = AnnexIII.objects.filter(pk=payload["annex_iii_id"]).values_list("signed_by_id", flat=True).first()
+        if signer:
+            excluded.add(signer)
     if payload.get("package_id") and "approvers" in event.audience:
         from .models import ResponsePackage
 
@@ -180,14 +201,26 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
     """E-mail address → recipient, for one event."""
     found: dict[str, Recipient] = {}
     excluded = _excluded(event, payload)
+    # On-call addresses carry no settings; one that is also a user's gets that user's language.
+    on_call_only: set[str] = set()
+    excluded_addresses: set[str] = set()
 
     def add(users: list[Any]) -> None:
         for user in users:
             if user is not None and user.pk in excluded:
                 continue
             if user is not None and user.email and user.is_active:
-                found.setdefault(user.email.lower(), Recipient(getattr(user, "language", "en") or "en",
-                                                               user.authority_id is None))
+                address = user.email.lower()
+                if address in on_call_only:
+                    del found[address]
+                    on_call_only.discard(address)
+                found.setdefault(address, Recipient(getattr(user, "language", "en") or "en",
+                                                    user.authority_id is None))
+
+    if excluded and "on_call" in event.audience:
+        # The actor's own address is not told of their action on the on-call list either.
+        excluded_addresses = {e.lower() for e in get_user_model().objects.filter(pk__in=excluded)
+                              .values_list("email", flat=True)}
 
     user_model = get_user_model()
     audiences = event.audience
@@ -212,7 +245,9 @@ def recipients(event: Event, request: LegalRequest | None, payload: dict[str, An
             add(_staff(ADMIN))
         elif audience == "on_call":
             for address in settings.ON_CALL_EMAILS:
-                found.setdefault(address.lower(), Recipient("en", True))
+                if address.lower() not in found and address.lower() not in excluded_addresses:
+                    found[address.lower()] = Recipient("en", True)
+                    on_call_only.add(address.lower())
         elif audience == "authority_admins" and request is not None:
             add(list(user_model.objects.filter(authority_id=request.authority_id, is_authority_admin=True,
                                                is_active=True, approval_status="approved")))
@@ -272,6 +307,12 @@ def reader(address: str, *, outside: bool = False) -> tuple[bool, ZoneInfo]:
     return legal_team, ZoneInfo(provider_zone() if legal_team else "UTC")
 
 
+def provider_contact() -> str:
+    """Where an authority without a portal account writes to the provider's legal team."""
+    configured = getattr(settings, "PROVIDER_LEGAL_CONTACT_EMAIL", "")
+    return configured or next(iter(settings.MAILBOX_ADDRESSES), "")
+
+
 def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
     """The page of the request itself: the admin's for the legal team, the portal's for officers."""
     from django.urls import reverse
@@ -295,6 +336,12 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
     subject = subject_for(event_name, request, language)
     if zone is None:
         zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
+    if event.outside:
+        from accounts.zones import provider_zone
+
+        # The enforcing authority is in the State of the provider's designated establishment or
+        # legal representative (Reg. (EU) 2023/1543 Art. 3, "enforcing State"): its zone is the provider's.
+        zone = ZoneInfo(provider_zone())
     with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
@@ -304,7 +351,9 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
             "status": request.get_status_display() if request else "",
             "due_at": _due(event_name, request),
             "receipt_hash": request.receipt_hash if request else "",
-            "link": link_for(request, legal_team=legal_team),
+            "link": "" if event.outside else link_for(request, legal_team=legal_team),
+            "contact": provider_contact() if event.outside else "",
+            "outside": event.outside,
             "urgent": event.urgent,
             "details": details(event_name, request),
         }
@@ -383,7 +432,7 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
         bases = "; ".join(item.get("legal_basis") or [])
         rows.append((label, f"{reasons} ({bases})" if bases else reasons))
     if form.approved_at is not None:
-        rows.append((str(_("Sent on")), f"{form.approved_at:%Y-%m-%d %H:%M} UTC"))
+        rows.append((str(_("Sent on")), when_plain(form.approved_at)))
     return rows
 
 
@@ -442,6 +491,8 @@ def send(notification_id: int) -> bool:
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
+            if EVENTS[row.event].outside:
+                _attach(mail, row.outbox_id)
             mail.send()
             failed_before, row.attempts = row.attempts, row.attempts + 1
             row.status, row.sent_at, row.last_error, row.deliver_after = (NotificationStatus.SENT, timezone.now(),
@@ -461,6 +512,19 @@ def send(notification_id: int) -> bool:
         _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
+
+
+def _attach(mail: EmailMultiAlternatives, outbox_id: int) -> None:
+    """The files stored with the outbox row, checked against the SHA-256 recorded with them."""
+    import hashlib
+
+    from outbox.models import OutboxAttachment
+
+    for item in OutboxAttachment.objects.filter(message_id=outbox_id):
+        content = bytes(item.content)
+        if hashlib.sha256(content).hexdigest() != item.sha256:
+            raise ValueError(f"attachment {item.filename} does not match its recorded SHA-256; not sent")
+        mail.attach(item.filename, content, item.content_type)
 
 
 # What an e-mail shows of its request (``render``, ``details``, ``link_for``) and what ``send``
@@ -598,8 +662,10 @@ def _send_digest(due: Any, address: str, now: datetime) -> int:
             return 0
         with translation.override(rows[0].language):
             subject = _clean_header(str(_("Digest: %(count)d updates")) % {"count": len(rows)})
+            # Only the legal team's e-mails are held for a digest: each item opens the request's admin page.
             context = {"items": [{"subject": r.subject, "reference": r.request.reference if r.request else "",
-                                  "status": r.request.get_status_display() if r.request else ""}
+                                  "status": r.request.get_status_display() if r.request else "",
+                                  "link": link_for(r.request, legal_team=True) if r.request else ""}
                                  for r in rows],
                        "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
             text = render_to_string("emails/digest.txt", context)

@@ -390,6 +390,8 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
             # Committed with this block (no exception inside it), so the refused attempt is on record.
             audit.record("approval.refused_four_eyes", actor=actor, request=locked, authority_id=locked.authority_id,
                          data={"annex_iii_id": form.pk})
+            outbox.enqueue("alert.four_eyes_refused", request=locked,
+                           payload={"actor_id": actor.pk, "annex_iii_id": form.pk})
         elif stale:
             audit.record("approval.refused_stale", actor=actor, request=locked, authority_id=locked.authority_id,
                          data={"annex_iii_id_seen": annex_iii_id, "annex_iii_id_newest": form.pk,
@@ -471,12 +473,16 @@ def emergency_callback_record(*, actor: Any, request: LegalRequest, outcome: str
             target = Status.PRESERVING if locked.lifecycle == "preservation" else Status.IN_REVIEW
             _move(locked, target, actor=actor, reason="call-back confirmed the request",
                   data={"superseded": voided} if voided else None)
+            # The officer waits for this call; the rest of the team stops trying to call.
+            outbox.enqueue("notify.callback_confirmed", request=locked,
+                           payload={"callback_id": call.pk, "actor_id": actor.pk})
         elif outcome == CallbackOutcome.NOT_CONFIRMED:
             # The protective steps are immediate: the legal team hears the suspicion, the
             # submitting account is held. The refusal is a person's decision under four eyes:
             # the caller signs it as an Annex III draft (neutral for the authority) and the
             # request stays held until a second member of the legal team approves it.
-            outbox.enqueue("alert.suspected_fraud", request=locked, payload={"callback_id": call.pk})
+            outbox.enqueue("alert.suspected_fraud", request=locked,
+                           payload={"callback_id": call.pk, "actor_id": actor.pk})
             _draft(actor=actor, request=locked, kind=AnnexIIIKind.REFUSAL,
                    cleaned=[{"identifier": "", "data_category": None, "reasons": [v.AIII_OTHER],
                              "explanation": NOT_VERIFIED_TEXT}],
@@ -568,12 +574,19 @@ def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: An
     if not locked.enforcing_authority_notified:
         return
     address = (locked.enforcing_authority_email or "").strip()
+    sent: dict[str, Any] = {}
     if address:
+        from .. import annex_iii_pdf
+
+        # The form itself goes with the notice, stored with the outbox row (it has no portal
+        # account to download it from); its SHA-256 is the one of the officer's download.
+        pdf = annex_iii_pdf.attachment(form)
         outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
-                       payload={"annex_iii_id": form.pk, "address": address})
+                       payload={"annex_iii_id": form.pk, "address": address}, attachments=[pdf])
+        sent = {"pdf_sha256": pdf.sha256, "pdf_filename": pdf.filename}
     audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
                  authority_id=locked.authority_id,
-                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address),
+                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address), **sent,
                        **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
 
 
@@ -593,6 +606,7 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
         # transaction of the refused approval, so the refusal is kept.
         audit.record("release.denied", actor=actor, request=request, authority_id=request.authority_id,
                      data={"reason": "the approver made the emergency call-back"})
+        outbox.enqueue("alert.four_eyes_refused", request=request, payload={"actor_id": actor.pk})
         raise ServiceError("Four eyes: the person who verified the emergency by call-back cannot approve its "
                            "release.", code="four_eyes")
     from .delivery import package_digests, response_release
@@ -619,6 +633,8 @@ def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digest
             # Committed with this block (no exception inside it), so the refused attempt is on record.
             audit.record("approval.refused_four_eyes", actor=actor, request=locked,
                          authority_id=locked.authority_id, data={"package_id": package.pk})
+            outbox.enqueue("alert.four_eyes_refused", request=locked,
+                           payload={"actor_id": actor.pk, "package_id": package.pk})
         elif stale:
             # Committed with this block (no exception inside it), so the refusal is on record.
             audit.record("approval.refused_stale", actor=actor, request=locked, authority_id=locked.authority_id,

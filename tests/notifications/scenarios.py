@@ -138,6 +138,24 @@ def suspected_fraud(w: World) -> Outcome:
     return request, w.team.admins | set(ON_CALL)
 
 
+def callback_confirmed(w: World) -> Outcome:
+    request = w.held_emergency()
+    w.flush()
+    review.emergency_callback_record(actor=w.team.reviewer, request=request, outcome="confirmed",
+                                     person_reached=PERSONAL["person_reached"], notes=PERSONAL["note"])
+    assert request.submitted_by is not None
+    return request, (set(ON_CALL) | w.team.everyone | {request.submitted_by.email}) - {w.team.reviewer.email}
+
+
+def four_eyes_refused(w: World) -> Outcome:
+    request = w.in_review()
+    review.request_refuse(actor=w.team.approver, request=request, reason=PERSONAL["reason"])
+    w.flush()
+    with pytest.raises(review.ServiceError):
+        approve_annex(w.team.approver, request.annex_iii.get())
+    return request, w.team.admins
+
+
 def _at(moment_of: str, *, admins: bool = True) -> Callable[[World, bool], Outcome]:
     """Let the request's ``warn_at`` / ``breach_at`` / ``due_at`` pass and fire the due timers."""
 
@@ -226,6 +244,8 @@ SCENARIOS = [
     Scenario("notify.annex_iii_approval_needed", annex_iii_approval_needed),
     Scenario("alert.emergency", emergency),
     Scenario("alert.suspected_fraud", suspected_fraud),
+    Scenario("notify.callback_confirmed", callback_confirmed),
+    Scenario("alert.four_eyes_refused", four_eyes_refused),
     Scenario("alert.deadline_warn", _at("warn_at", admins=False)),
     Scenario("alert.deadline_warn", deadline_warn_unassigned, "alert.deadline_warn-unassigned"),
     Scenario("alert.deadline_breach", _at("breach_at")),

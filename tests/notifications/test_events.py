@@ -39,6 +39,11 @@ def test_event_reaches_exactly_its_audience(world: World, scenario: Scenario):
         assert request.reference in mail.text and request.reference in mail.html
         assert str(EVENTS[scenario.topic].body) in mail.text
         # The request's own page: the admin's for the legal team, the portal's for officers.
+        if EVENTS[scenario.topic].outside:
+            # No portal account (the enforcing authority): no link it cannot use, the reference instead.
+            assert "portal.provider.example/" not in mail.text and "href=" not in mail.html
+            assert "no account in the provider's portal" in mail.text
+            continue
         team_member = mail.rcpt_tos[0] in world.team.everyone | set(settings.ON_CALL_EMAILS)
         page = (f"/admin/requests_app/legalrequest/{request.pk}/change/" if team_member
                 else f"/requests/{request.reference}/")

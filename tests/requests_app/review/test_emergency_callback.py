@@ -75,7 +75,7 @@ def test_not_confirmed_refuses_as_suspected_fraud_and_alerts(held, reviewer, app
     assert held.status == Status.VERIFICATION_HOLD
     assert actions(held, seq) == ["emergency.callback", "annex_iii.drafted", "officer.suspended_pending_review"]
     alert = OutboxMessage.objects.get(request=held, topic="alert.suspected_fraud")
-    assert alert.payload == {"callback_id": call.pk}
+    assert alert.payload == {"callback_id": call.pk, "actor_id": reviewer.pk}
     approve_annex(approver, review.pending_refusal(held))
     held.refresh_from_db()
     assert held.status == Status.REFUSED and held.resolution == "not_verified"

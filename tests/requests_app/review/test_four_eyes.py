@@ -47,7 +47,8 @@ def test_the_preparer_cannot_approve(in_review, approver):
     refusal = AuditEvent.objects.get(seq__gt=seq)
     assert refusal.action == "approval.refused_four_eyes" and refusal.actor_id == approver.pk
     assert_untouched(in_review, refusal.seq)
-    assert topics(in_review) == outbox
+    # Only the administrators' alert of the refused attempt (issue 13 item 7).
+    assert topics(in_review) == [*outbox, "alert.four_eyes_refused"]
 
 
 def test_a_reviewer_cannot_approve(in_review, reviewer, reviewer2):
