@@ -7,14 +7,14 @@ or policy decision lives here, so that counsel can change it without touching th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar, cast
 
 from accounts.country_zones import COUNTRY_TIME_ZONES
 
-from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER
+from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER, iso_country
 
 CALENDAR: Final = "calendar_days"
 LATER_OF_1182: Final = "later_of_calendar_and_reg_1182_71"
@@ -43,6 +43,9 @@ class DayRule:
     mode: str = CALENDAR
     holiday_country: str | None = None  # None: the establishment's member state
 
+
+_DEFAULT_DAY_RULE: Final = DayRule()
+T = TypeVar("T")
 
 # Civil time zones per country, for day periods (domain.md §13.2): where a country spans
 # several zones, all are listed and the latest end applies where we wait on an authority.
@@ -149,7 +152,8 @@ class ProviderConfig:
     art17_due_days: int = 10
 
     def day_rule(self, key: str) -> DayRule:
-        return self.day_rules.get(key, DayRule())
+        rule = self.day_rules.get(key)
+        return _DEFAULT_DAY_RULE if rule is None else rule
 
     def holiday_country(self, rule: DayRule) -> str:
         return rule.holiday_country or self.establishment_country
@@ -159,17 +163,85 @@ class ProviderConfig:
 
     def waiting_zones(self) -> tuple[str, ...]:
         """Zones whose end of day we wait for: our establishment's and the issuer's."""
-        zones = [self.establishment_time_zone, *self.zones_of(self.issuing_country)]
-        return tuple(dict.fromkeys(zones))
+        table = _tables(self)
+        if table.waiting_zones is None:
+            zones = [self.establishment_time_zone, *self.zones_of(self.issuing_country)]
+            table.waiting_zones = tuple(dict.fromkeys(zones))
+        return table.waiting_zones
 
     def waiting_holidays(self, rule: DayRule) -> tuple[str, ...]:
-        countries = [self.holiday_country(rule), *self.holiday_countries]
-        if self.issuer_holidays and self.issuing_country:
-            countries.append(self.issuing_country.upper())
-        return tuple(dict.fromkeys(countries))
+        table = _tables(self)
+        # Only the rule's holiday country matters here (a string: cheap to look up).
+        countries_of = table.waiting_holidays.get(rule.holiday_country)
+        if countries_of is None:
+            countries = [self.holiday_country(rule), *self.holiday_countries]
+            if self.issuer_holidays and self.issuing_country:
+                countries.append(self.issuing_country.upper())
+            countries_of = tuple(dict.fromkeys(countries))
+            table.waiting_holidays[rule.holiday_country] = countries_of
+        return countries_of
+
+    def bound_states_iso(self) -> frozenset[str]:
+        """``bound_member_states`` as ISO 3166-1 codes (settings may write EL/UK, §13.10)."""
+        table = _tables(self)
+        if table.bound_iso is None:
+            table.bound_iso = frozenset(iso_country(c) for c in self.bound_member_states)
+        return table.bound_iso
+
+    def derived(self, compute: Callable[[ProviderConfig], T]) -> T:
+        """``compute(self)``, computed once per configuration object: for tables the rules
+        derive from settings (a ProviderConfig is frozen, so they never go stale).
+        ``compute`` must be a pure function of the configuration."""
+        table = _tables(self)
+        try:
+            return cast(T, table.derived[compute])
+        except KeyError:
+            value = table.derived[compute] = compute(self)
+            return value
 
     def for_issuer(self, country: str | None) -> ProviderConfig:
         """This configuration for one request of an authority of ``country``."""
-        from dataclasses import replace
+        if country == self.issuing_country:
+            return self
+        table = _tables(self)
+        derived = table.issuers.get(country)
+        if derived is None:
+            from dataclasses import replace
 
-        return self if country == self.issuing_country else replace(self, issuing_country=country)
+            derived = table.issuers[country] = replace(self, issuing_country=country)
+        return derived
+
+
+class _Tables:
+    """What the engine derives from one ProviderConfig object, computed once for it
+    (issue 9: a decision used to rebuild these, e.g. a ``replace`` of the whole
+    configuration per request for the issuer's country)."""
+
+    __slots__ = ("bound_iso", "config", "derived", "issuers", "waiting_holidays", "waiting_zones")
+
+    def __init__(self, config: ProviderConfig) -> None:
+        # Holding the configuration keeps its id() from being reused while the entry lives.
+        self.config = config
+        self.issuers: dict[str | None, ProviderConfig] = {}
+        self.waiting_zones: tuple[str, ...] | None = None
+        self.waiting_holidays: dict[str | None, tuple[str, ...]] = {}
+        self.bound_iso: frozenset[str] | None = None
+        self.derived: dict[Callable[[ProviderConfig], object], object] = {}
+
+
+# Keyed by the configuration object: a ProviderConfig is frozen, so what is derived from it
+# never goes stale; a changed setting (override_settings, provider.provider_config()) builds
+# a new object and so new tables. (The object is not hashable: it holds mappings.)
+_TABLES: dict[int, _Tables] = {}
+_TABLES_MAX = 512
+
+
+def _tables(config: ProviderConfig) -> _Tables:
+    table = _TABLES.get(id(config))
+    if table is not None and table.config is config:
+        return table
+    table = _Tables(config)
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.pop(next(iter(_TABLES)), None)  # the oldest; its tables are rebuilt if needed again
+    _TABLES[id(config)] = table
+    return table
