@@ -199,7 +199,7 @@ class Draft:
             order_wide = f.data_category is None and finding_kind in _ORDER_WIDE
             if target == index or (order_wide and target is None):
                 return TargetVerdict(index, kind, False, f.code, f.legal_basis)
-        return TargetVerdict(index, kind, True, "allowed")
+        return _allowed_target(index, kind)
 
     def _target_status(self, route: str) -> str:
         status = _STATUS_BY_ROUTE.get(route, self.status)
@@ -210,8 +210,19 @@ class Draft:
         for f, kind, _ in rows:
             if f.data_category == category or (f.data_category is None and kind in _ORDER_WIDE):
                 return CategoryVerdict(category, False, f.code, f.rule_id or rule_id, f.legal_basis)
-        legal_basis = _join(parts)
-        return CategoryVerdict(category, True, "allowed", rule_id, legal_basis)
+        return _allowed_category(category, rule_id, tuple(parts))
+
+
+# Verdicts are frozen values: the allowed ones, few and the same for many requests, are built
+# once (issue 9).
+@lru_cache(maxsize=1024)
+def _allowed_target(index: int, kind: str) -> TargetVerdict:
+    return TargetVerdict(index, kind, True, "allowed")
+
+
+@lru_cache(maxsize=1024)
+def _allowed_category(category: str, rule_id: str | None, parts: tuple[str, ...]) -> CategoryVerdict:
+    return CategoryVerdict(category, True, "allowed", rule_id, _join(list(parts)))
 
 
 @lru_cache(maxsize=256)
