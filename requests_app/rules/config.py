@@ -7,14 +7,14 @@ or policy decision lives here, so that counsel can change it without touching th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar, cast
 
 from accounts.country_zones import COUNTRY_TIME_ZONES
 
-from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER
+from .vocab import CATEGORIES, EU_MEMBER_STATES, IDENTIFICATION, SUBSCRIBER, iso_country
 
 CALENDAR: Final = "calendar_days"
 LATER_OF_1182: Final = "later_of_calendar_and_reg_1182_71"
@@ -48,6 +48,9 @@ class DayRule:
     mode: str = CALENDAR
     holiday_country: str | None = None  # None: the establishment's member state
 
+
+_DEFAULT_DAY_RULE: Final = DayRule()
+T = TypeVar("T")
 
 # Civil time zones per country, for day periods (domain.md §13.2): where a country spans
 # several zones, all are listed and the latest end applies where we wait on an authority.
@@ -169,7 +172,8 @@ class ProviderConfig:
     art17_due_days: int = 10
 
     def day_rule(self, key: str) -> DayRule:
-        return self.day_rules.get(key, DayRule())
+        rule = self.day_rules.get(key)
+        return _DEFAULT_DAY_RULE if rule is None else rule
 
     def holiday_country(self, rule: DayRule) -> str:
         return rule.holiday_country or self.establishment_country
@@ -179,30 +183,93 @@ class ProviderConfig:
 
     def waiting_zones(self) -> tuple[str, ...]:
         """Zones whose end of day we wait for: our establishment's and the issuer's."""
-        zones = [self.establishment_time_zone, *self.zones_of(self.issuing_country)]
-        return tuple(dict.fromkeys(zones))
+        table = _tables(self)
+        if table.waiting_zones is None:
+            zones = [self.establishment_time_zone, *self.zones_of(self.issuing_country)]
+            table.waiting_zones = tuple(dict.fromkeys(zones))
+        return table.waiting_zones
 
     def waiting_holidays(self, rule: DayRule) -> tuple[str, ...]:
-        """Calendar names (rules/calendars.py): ``BE-*``, ``DE-BY``, ``DE`` ..."""
-        from .calendars import calendar_name
+        """Calendar names (rules/calendars.py): ``BE-*``, ``DE-BY``, ``DE`` ...; computed once per
+        configuration and rule holiday country (all that the result depends on)."""
+        table = _tables(self)
+        countries_of = table.waiting_holidays.get(rule.holiday_country)
+        if countries_of is None:
+            from .calendars import calendar_name
 
-        regional = self.regional_holidays
-        own_region = self.establishment_region if rule.holiday_country is None else None
-        countries = [
-            calendar_name(self.holiday_country(rule), own_region, regional=regional),
-            *(calendar_name(c, None, regional=regional) for c in self.holiday_countries),
-        ]
-        if self.issuer_holidays and self.issuing_country:
-            countries.append(
-                calendar_name(self.issuing_country, self.issuing_region, regional=regional)
-            )
-        return tuple(dict.fromkeys(countries))
+            regional = self.regional_holidays
+            own_region = self.establishment_region if rule.holiday_country is None else None
+            countries = [
+                calendar_name(self.holiday_country(rule), own_region, regional=regional),
+                *(calendar_name(c, None, regional=regional) for c in self.holiday_countries),
+            ]
+            if self.issuer_holidays and self.issuing_country:
+                countries.append(calendar_name(self.issuing_country, self.issuing_region, regional=regional))
+            countries_of = tuple(dict.fromkeys(countries))
+            table.waiting_holidays[rule.holiday_country] = countries_of
+        return countries_of
+
+    def bound_states_iso(self) -> frozenset[str]:
+        """``bound_member_states`` as ISO 3166-1 codes (settings may write EL/UK, §13.10)."""
+        table = _tables(self)
+        if table.bound_iso is None:
+            table.bound_iso = frozenset(iso_country(c) for c in self.bound_member_states)
+        return table.bound_iso
+
+    def derived(self, compute: Callable[[ProviderConfig], T]) -> T:
+        """``compute(self)``, computed once per configuration object: for tables the rules
+        derive from settings (a ProviderConfig is frozen, so they never go stale).
+        ``compute`` must be a pure function of the configuration."""
+        table = _tables(self)
+        try:
+            return cast(T, table.derived[compute])
+        except KeyError:
+            value = table.derived[compute] = compute(self)
+            return value
 
     def for_issuer(self, country: str | None, region: str | None = None) -> ProviderConfig:
         """This configuration for one request of an authority of ``country`` (``region``:
-        its region where its record has one)."""
-        from dataclasses import replace
-
+        its region where its record has one); derived once per configuration."""
         if country == self.issuing_country and region == self.issuing_region:
             return self
-        return replace(self, issuing_country=country, issuing_region=region)
+        table = _tables(self)
+        derived = table.issuers.get((country, region))
+        if derived is None:
+            from dataclasses import replace
+
+            derived = table.issuers[(country, region)] = replace(self, issuing_country=country, issuing_region=region)
+        return derived
+
+class _Tables:
+    """What the engine derives from one ProviderConfig object, computed once for it
+    (issue 9: a decision used to rebuild these, e.g. a ``replace`` of the whole
+    configuration per request for the issuer's country)."""
+
+    __slots__ = ("bound_iso", "config", "derived", "issuers", "waiting_holidays", "waiting_zones")
+
+    def __init__(self, config: ProviderConfig) -> None:
+        # Holding the configuration keeps its id() from being reused while the entry lives.
+        self.config = config
+        self.issuers: dict[tuple[str | None, str | None], ProviderConfig] = {}
+        self.waiting_zones: tuple[str, ...] | None = None
+        self.waiting_holidays: dict[str | None, tuple[str, ...]] = {}
+        self.bound_iso: frozenset[str] | None = None
+        self.derived: dict[Callable[[ProviderConfig], object], object] = {}
+
+
+# Keyed by the configuration object: a ProviderConfig is frozen, so what is derived from it
+# never goes stale; a changed setting (override_settings, provider.provider_config()) builds
+# a new object and so new tables. (The object is not hashable: it holds mappings.)
+_TABLES: dict[int, _Tables] = {}
+_TABLES_MAX = 512
+
+
+def _tables(config: ProviderConfig) -> _Tables:
+    table = _TABLES.get(id(config))
+    if table is not None and table.config is config:
+        return table
+    table = _Tables(config)
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.pop(next(iter(_TABLES)), None)  # the oldest; its tables are rebuilt if needed again
+    _TABLES[id(config)] = table
+    return table

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from .calendars import label as calendar_label
 from .calendars import public_holidays
 from .config import CALENDAR, LATER_OF_1182, LOCAL_END_MODES, DayRule, ProviderConfig
-from .result import Deadline, ParamValue
+from .result import Deadline, ParamValue, lazy_text
 from .vocab import FRCRP_45, REG_1182
 
 HOURS = "hours"
@@ -52,6 +52,8 @@ def start_code(start_label: str) -> str:
 
 def as_utc(moment: datetime) -> datetime:
     """Aware datetimes are converted to UTC; naive ones are refused (no guessing)."""
+    if moment.tzinfo is UTC:
+        return moment  # what astimezone(UTC) returns for it
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: the engine needs aware times")
     return moment.astimezone(UTC)
@@ -67,6 +69,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=64)
 def zone_label(name: str) -> str:
     """``Europe/Brussels`` -> ``Brussels time``; ``UTC`` -> ``UTC``."""
     if name.upper() == "UTC":
@@ -83,9 +86,16 @@ def is_working_day(day: date, countries: str | Iterable[str]) -> bool:
 def local_day_end(start: datetime, days: int, zone_name: str, countries: Iterable[str]) -> datetime:
     """Reg. 1182/71 Art. 3(1), (2)(b) and (4) in one civil time zone: the end (midnight after
     the last day, in UTC) of ``days`` days after the day of ``start`` in ``zone_name``."""
+    return _day_roll(start.astimezone(zone(zone_name)).date(), days, zone_name, tuple(countries))
+
+
+@lru_cache(maxsize=4096)
+def _day_roll(first: date, days: int, zone_name: str, countries: tuple[str, ...]) -> datetime:
+    """A pure function of the local day, the count, the zone and the holiday countries (the
+    holiday tables are fixed per country and year): cached, as every request of one day in
+    one zone ends on the same day."""
     tz = zone(zone_name)
-    countries = tuple(countries)
-    last_day = start.astimezone(tz).date() + timedelta(days=days)
+    last_day = first + timedelta(days=days)
     while not is_working_day(last_day, countries):
         last_day += timedelta(days=1)
     return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
@@ -103,10 +113,20 @@ def reg_1182_end(
     return max(local_day_end(start, days, z, countries) for z in zones)
 
 
+# English names, as strftime's %a / %b give them in the C locale the texts were written in.
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_text(day: date) -> str:
+    """``Tue 1 Sep 2026``."""
+    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
 def _when(moment: datetime, zone_name: str, *, with_time: bool = True) -> str:
     local = moment.astimezone(zone(zone_name))
-    text = f"{local:%a} {local.day} {local:%b %Y}"
-    return f"{text} {local:%H:%M}" if with_time else text
+    text = _day_text(local)
+    return f"{text} {local.hour:02d}:{local.minute:02d}" if with_time else text
 
 
 def _warn_at(start: datetime, due: datetime, ratio: float) -> datetime | None:
@@ -130,20 +150,11 @@ def hours_deadline(
 ) -> Deadline:
     due = start + timedelta(hours=hours)
     rule = INTERNAL_SLA if internal else HOURS
-    note = (
-        "internal target for 'without undue delay', not a statutory period"
-        if internal
-        else "hour periods are never extended"
-    )
     tz = config.establishment_time_zone
-    label = zone_label(tz)
     return Deadline(
         kind=kind,
         due_at=due,
-        explanation=(
-            f"{what}: by {_when(due, tz)} {label} ({hours} h after {start_label} on "
-            f"{_when(start, tz)} {label}; {note})."
-        ),
+        explanation=lazy_text(_hours_text, what, due, start, hours, start_label, tz, internal),
         rule_applied=rule,
         legal_basis=legal_basis,
         warn_at=None if informational else _warn_at(start, due, config.warn_ratio),
@@ -157,6 +168,21 @@ def hours_deadline(
             "start": start_code(start_label),
             "hours": hours,
         },
+    )
+
+
+def _hours_text(
+    what: str, due: datetime, start: datetime, hours: int, start_label: str, tz: str, internal: bool
+) -> str:
+    note = (
+        "internal target for 'without undue delay', not a statutory period"
+        if internal
+        else "hour periods are never extended"
+    )
+    label = zone_label(tz)
+    return (
+        f"{what}: by {_when(due, tz)} {label} ({hours} h after {start_label} on "
+        f"{_when(start, tz)} {label}; {note})."
     )
 
 
@@ -186,7 +212,8 @@ def day_deadline(
     were extended (the extension counts from the original receipt).
     """
     rule = config.day_rule(rule_key)
-    due, rule_applied, how = _day_end(start, days, rule, config, start_label, calendar_start)
+    due, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
+    rule_applied = rule.mode  # _due refused any other mode
     params: dict[str, ParamValue] = {
         "rule": rule_applied,
         "due_at": due.isoformat(),
@@ -195,9 +222,8 @@ def day_deadline(
         "days": days,
     }
     if rule_applied in LOCAL_END_MODES:
-        _, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
         params.update(
-            last_day=(legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date().isoformat(),
+            last_day=_last_day(legal_end, latest_zone).isoformat(),
             latest_zone=latest_zone,
             zones=", ".join(config.waiting_zones()),
             countries=", ".join(config.waiting_holidays(rule)),
@@ -206,7 +232,9 @@ def day_deadline(
     return Deadline(
         kind=kind,
         due_at=due,
-        explanation=f"{what}: {how}.",
+        explanation=lazy_text(
+            _day_text_of, what, start, days, rule, config, start_label, due, latest_zone, legal_end
+        ),
         rule_applied=rule_applied,
         legal_basis=legal_basis,
         warn_at=None if informational else _warn_at(period_start or start, due, config.warn_ratio),
@@ -216,6 +244,25 @@ def day_deadline(
         explanation_code=what_code,
         explanation_params=params,
     )
+
+
+def _day_text_of(
+    what: str,
+    start: datetime,
+    days: int,
+    rule: DayRule,
+    config: ProviderConfig,
+    start_label: str,
+    due: datetime,
+    latest_zone: str,
+    legal_end: datetime,
+) -> str:
+    return f"{what}: {_how(start, days, rule, config, start_label, due, latest_zone, legal_end)}."
+
+
+def _last_day(legal_end: datetime, zone_name: str) -> date:
+    """The last day of a period that ends at ``legal_end`` (a midnight in ``zone_name``)."""
+    return (legal_end.astimezone(zone(zone_name)) - timedelta(days=1)).date()
 
 
 def day_end(start: datetime, days: int, rule_key: str, config: ProviderConfig) -> datetime:
@@ -244,32 +291,32 @@ def _due(
     raise ValueError(f"unknown day rule mode {rule.mode!r}")
 
 
-def _day_end(
+def _how(
     start: datetime,
     days: int,
     rule: DayRule,
     config: ProviderConfig,
-    start_label: str = "receipt",
-    calendar_start: datetime | None = None,
-) -> tuple[datetime, str, str]:
+    start_label: str,
+    due: datetime,
+    latest_zone: str,
+    legal_end: datetime,
+) -> str:
+    """The English account of a day deadline computed by ``_due``."""
     tz = config.establishment_time_zone
     label = zone_label(tz)
-    due, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
     if rule.mode == CALENDAR:
-        how = (
+        return (
             f"by {_when(due, tz)} {label} ({days} days after {start_label} on "
             f"{_when(start, tz)} {label}, counted as calendar days of 24 hours from the "
             f"{start_label} time: never later than the end under {REG_1182})"
         )
-        return due, CALENDAR, how
-    assert rule.mode in LOCAL_END_MODES, rule.mode
     countries = [calendar_label(c) for c in config.waiting_holidays(rule)]
     zones_text = ", ".join(zone_label(z) for z in config.waiting_zones())
     law = REG_1182 if rule.mode == LATER_OF_1182 else FRCRP_45
-    last_day = (legal_end.astimezone(zone(latest_zone)) - timedelta(days=1)).date()
+    last_day = _last_day(legal_end, latest_zone)
     how = (
-        f"not before {_when(due, tz)} {label} (end of {last_day:%a} {last_day.day} "
-        f"{last_day:%b %Y} in {zone_label(latest_zone)}; {days} days after {start_label} on "
+        f"not before {_when(due, tz)} {label} (end of {_day_text(last_day)} "
+        f"in {zone_label(latest_zone)}; {days} days after {start_label} on "
         f"{_when(start, tz, with_time=False)}, {law}: the day of {start_label} "
         f"is not counted and the period ends at the end of its last day in {zones_text}, "
         f"moved past Saturdays, Sundays and {', '.join(countries)} public holidays; the "
@@ -277,4 +324,4 @@ def _day_end(
     )
     if due > legal_end:
         how += f", and never before {days} x 24 hours after {start_label}"
-    return due, rule.mode, how + ")"
+    return how + ")"

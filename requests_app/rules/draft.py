@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from . import vocab as v
 from .catalogue import CLARIFY, REFUSE, REROUTE, finding, kind_of
@@ -36,6 +37,9 @@ class Draft:
     """
 
     __slots__ = (
+        "_errors",
+        "_route",
+        "_scanned",
         "acts_beyond_data",
         "annex",
         "basis",
@@ -62,7 +66,13 @@ class Draft:
         # The order asks for an act besides data (DSA Art. 9: act against content): refusing
         # every data category does not refuse the order.
         self.acts_beyond_data = False
-        self.categories = tuple(c for c in v.CATEGORIES if c in facts.data_categories)
+        cats = facts.data_categories
+        self.categories = _in_order(cats if isinstance(cats, frozenset) else frozenset(cats))
+        # The error findings with their kind and target, each read once (see _error_rows),
+        # and the last route with what it was computed from.
+        self._errors: list[tuple[Finding, str, int | None]] = []
+        self._scanned = 0
+        self._route: tuple[int, bool, str] | None = None
 
     # --- recording ---------------------------------------------------------------------
     def add(
@@ -97,8 +107,19 @@ class Draft:
         parts.extend(a for a in articles if a not in parts)
 
     # --- reading -------------------------------------------------------------------------
+    def _error_rows(self) -> list[tuple[Finding, str, int | None]]:
+        """(finding, kind, target index) of every error finding, in order. Findings are only
+        ever appended, so each is read once however often the rules ask (issue 9)."""
+        findings = self.findings
+        if self._scanned < len(findings):
+            for f in findings[self._scanned :]:
+                if f.severity == "error":
+                    self._errors.append((f, kind_of(f.code), target_index(f)))
+            self._scanned = len(findings)
+        return self._errors
+
     def blocked(self, category: str) -> bool:
-        return any(f.data_category == category and f.severity == "error" for f in self.findings)
+        return any(f.data_category == category for f, _, _ in self._error_rows())
 
     def has(self, code: str) -> bool:
         return any(f.code == code for f in self.findings)
@@ -108,18 +129,23 @@ class Draft:
         data category or one target blocks that part only; the valid part keeps its
         deadline. Only when nothing valid is left does the order as a whole go to
         clarification (something to complete) or non-execution."""
+        rows = self._error_rows()
+        memo = self._route
+        if memo is not None and memo[0] == len(rows) and memo[1] == self.acts_beyond_data:
+            return memo[2]
+        route = self._compute_route(rows)
+        self._route = (len(rows), self.acts_beyond_data, route)
+        return route
+
+    def _compute_route(self, rows: list[tuple[Finding, str, int | None]]) -> str:
         refused: set[str] = set()
         clarified: set[str] = set()
         bad_targets: set[int] = set()
         target_clarify = target_refuse = False
         order_refused = clarify = False
-        for f in self.findings:
-            if f.severity != "error":
-                continue
-            kind = kind_of(f.code)
+        for f, kind, index in rows:
             if kind == REROUTE:
                 return v.REROUTED
-            index = target_index(f)
             if f.data_category is None and index is not None:
                 bad_targets.add(index)
                 target_clarify |= kind == CLARIFY
@@ -150,7 +176,8 @@ class Draft:
     # --- result ---------------------------------------------------------------------------
     def decision(self) -> Decision:
         route = self.route()
-        verdicts = tuple(self._verdict(c) for c in self.categories)
+        rows = self._error_rows()
+        verdicts = tuple(self._verdict(c, rows) for c in self.categories)
         deadlines = () if route == v.REROUTED else tuple(self.deadlines)
         return Decision(
             route=route,
@@ -159,33 +186,49 @@ class Draft:
             deadlines=deadlines,
             target_status=self._target_status(route),
             rulebook_version=v.RULEBOOK_VERSION,
-            targets=tuple(self._target_verdict(i) for i in range(len(self.facts.targets))),
+            targets=tuple(
+                self._target_verdict(i, t.kind, rows) for i, t in enumerate(self.facts.targets)
+            ),
         )
 
-    def _target_verdict(self, index: int) -> TargetVerdict:
-        kind = self.facts.targets[index].kind
-        for f in self.findings:
-            if f.severity != "error":
-                continue
-            order_wide = f.data_category is None and kind_of(f.code) in _ORDER_WIDE
-            if target_index(f) == index or (order_wide and target_index(f) is None):
+    @staticmethod
+    def _target_verdict(
+        index: int, kind: str, rows: list[tuple[Finding, str, int | None]]
+    ) -> TargetVerdict:
+        for f, finding_kind, target in rows:
+            order_wide = f.data_category is None and finding_kind in _ORDER_WIDE
+            if target == index or (order_wide and target is None):
                 return TargetVerdict(index, kind, False, f.code, f.legal_basis)
-        return TargetVerdict(index, kind, True, "allowed")
+        return _allowed_target(index, kind)
 
     def _target_status(self, route: str) -> str:
         status = _STATUS_BY_ROUTE.get(route, self.status)
         return status if status in AUTOMATIC_TARGETS else v.ST_IN_REVIEW
 
-    def _verdict(self, category: str) -> CategoryVerdict:
+    def _verdict(self, category: str, rows: list[tuple[Finding, str, int | None]]) -> CategoryVerdict:
         rule_id, parts = self.basis.get(category, (None, []))
-        for f in self.findings:
-            if f.severity != "error":
-                continue
-            kind = kind_of(f.code)
+        for f, kind, _ in rows:
             if f.data_category == category or (f.data_category is None and kind in _ORDER_WIDE):
                 return CategoryVerdict(category, False, f.code, f.rule_id or rule_id, f.legal_basis)
-        legal_basis = _join(parts)
-        return CategoryVerdict(category, True, "allowed", rule_id, legal_basis)
+        return _allowed_category(category, rule_id, tuple(parts))
+
+
+# Verdicts are frozen values: the allowed ones, few and the same for many requests, are built
+# once (issue 9).
+@lru_cache(maxsize=1024)
+def _allowed_target(index: int, kind: str) -> TargetVerdict:
+    return TargetVerdict(index, kind, True, "allowed")
+
+
+@lru_cache(maxsize=1024)
+def _allowed_category(category: str, rule_id: str | None, parts: tuple[str, ...]) -> CategoryVerdict:
+    return CategoryVerdict(category, True, "allowed", rule_id, _join(list(parts)))
+
+
+@lru_cache(maxsize=256)
+def _in_order(categories: frozenset[str]) -> tuple[str, ...]:
+    """The requested categories in the vocabulary's order (a pure function of the set)."""
+    return tuple(c for c in v.CATEGORIES if c in categories)
 
 
 def target_index(f: Finding) -> int | None:

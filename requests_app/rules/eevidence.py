@@ -46,6 +46,10 @@ SENTENCE_MIN_MONTHS = 4  # Art. 5(3), 5(4)(d), 6(3)
 def applies_from(config: ProviderConfig) -> datetime:
     """The instant from which Reg. 2023/1543 binds for an order of ``config.issuing_country``:
     the latest start of the application day over the zones concerned (§13.3 [S], [A])."""
+    return config.derived(_applies_from)  # once per configuration (issue 9)
+
+
+def _applies_from(config: ProviderConfig) -> datetime:
     day = date.fromisoformat(config.regulation_applies_from)
     zones = [config.establishment_time_zone]
     if config.applicability_in_issuer_zones:
@@ -99,7 +103,7 @@ def member_states(d: Draft) -> bool:
     country = facts.issuer.country
     # Settings may write EL/UK like EU documents: compared as ISO 3166-1 (§13.10).
     establishment = v.iso_country(config.establishment_country)
-    bound = {v.iso_country(c) for c in config.bound_member_states}
+    bound = config.bound_states_iso()
     addressee = facts.addressee_country or establishment
     if country not in v.EU_MEMBER_STATES:
         # Art. 1(1): orders are issued by authorities of a member state. [V]

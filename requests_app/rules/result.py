@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 ParamValue = str | int | float | bool | None
 
@@ -129,6 +130,49 @@ class Deadline:
             "explanation_params": dict(self.explanation_params),
             "explanation_prefix": self.explanation_prefix,
         }
+
+
+class LazyText:
+    """An English text written only when it is first read: most decisions are evaluated
+    for their route and instants, and the explanations of candidate deadlines that lose to
+    another one are never read (issue 9). ``render(*args)`` must be pure."""
+
+    __slots__ = ("args", "render")
+
+    def __init__(self, render: Callable[..., str], *args: Any) -> None:
+        self.render = render
+        self.args = args
+
+    def __str__(self) -> str:
+        return self.render(*self.args)
+
+
+def lazy_text(render: Callable[..., str], *args: Any) -> str:
+    """A ``Deadline.explanation`` written by ``render(*args)`` when first read (typed as the
+    ``str`` it reads as)."""
+    return cast(str, LazyText(render, *args))
+
+
+def _lazy_slot(cls: type, name: str) -> None:
+    """Turn the slot ``name`` of a slotted dataclass into a property that renders a stored
+    LazyText on first read and keeps the text. Every reader (attribute, ``==``, ``repr``,
+    ``replace``, ``asdict``, ``to_dict``) sees the ``str``."""
+    slot = cls.__dict__[name]
+
+    def read(self: Any) -> str:
+        value = slot.__get__(self, cls)
+        if type(value) is LazyText:
+            value = str(value)
+            slot.__set__(self, value)
+        return cast(str, value)
+
+    def write(self: Any, value: object) -> None:  # reached only through object.__setattr__
+        slot.__set__(self, value)
+
+    setattr(cls, name, property(read, write, doc=f"{cls.__name__}.{name}, rendered once."))
+
+
+_lazy_slot(Deadline, "explanation")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,102 @@
+"""The engine's caches and lazy texts change no output (issue 9, rules per second).
+
+First, the outputs of 2,000 corpus cases must be those captured on main before the
+optimisation (tests/rules/equivalence_digests.json, one SHA-256 per case): the test is skipped
+once the rulebook version changes, as a new rulebook may change decisions on purpose (then
+recapture: see capture_digests below).
+
+The engine derives tables once per ProviderConfig object (config._tables), caches pure day
+roll-overs per (local day, count, zone, holiday countries) and writes a deadline's English
+explanation when it is first read. Each case of a seeded corpus (tests/rules/corpus.py: zones,
+DST changes, holidays, seven configurations, every entry point) is computed twice: with every
+cache warm and the same configuration objects, and with every cache emptied and a fresh copy
+of the configuration (the straightforward path: nothing reused); the JSON must be identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from requests_app.rules import RULEBOOK_VERSION, ProviderConfig, deadlines, evaluate
+from requests_app.rules import config as config_module
+from requests_app.rules.result import LazyText
+
+from .corpus import cases, outputs
+
+DIGESTS = Path(__file__).with_name("equivalence_digests.json")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def capture_digests(count: int = 2000) -> None:
+    """Rewrite the digests from the engine as it is (run after a rulebook change)."""
+    seed = 20261203
+    digests = [_digest(out) for _, _, _, out in cases(count, seed=seed)]
+    data = {"rulebook_version": RULEBOOK_VERSION, "seed": seed, "sha256_16": digests}
+    DIGESTS.write_text(json.dumps(data, indent=0) + "\n")
+
+
+def test_outputs_are_those_captured_before_the_optimisation() -> None:
+    data = json.loads(DIGESTS.read_text())
+    if data["rulebook_version"] != RULEBOOK_VERSION:
+        pytest.skip(f"digests of rulebook {data['rulebook_version']}, engine is {RULEBOOK_VERSION}")
+    expected = data["sha256_16"]
+    differ = [i for i, _, _, out in cases(len(expected), seed=data["seed"]) if _digest(out) != expected[i]]
+    assert not differ, f"{len(differ)} of {len(expected)} cases changed, first {differ[:10]}"
+
+
+def _cold() -> None:
+    config_module._TABLES.clear()
+    deadlines._day_roll.cache_clear()
+    deadlines._holidays.cache_clear()
+    deadlines.zone_label.cache_clear()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_warm_caches_give_the_outputs_of_a_cold_engine(seed: int) -> None:
+    for index, facts, config, warm in cases(150, seed=seed):
+        _cold()
+        fresh = replace(config, country_time_zones=dict(config.country_time_zones))
+        cold = outputs(facts, fresh, random.Random(seed + index))
+        assert cold == warm, index
+
+
+def test_a_changed_setting_is_a_new_configuration_with_its_own_tables() -> None:
+    # override_settings builds a new ProviderConfig (provider.provider_config): nothing
+    # derived from the old one may leak into it.
+    from .builders import facts
+
+    request = facts(issuer=("judge", "PT"), enforcing_authority_notified=True, categories=("traffic",))
+    brussels = evaluate(request, ProviderConfig())
+    azores = evaluate(request, ProviderConfig(establishment_time_zone="Atlantic/Azores"))
+    assert brussels.deadlines[0].time_zone == "Europe/Brussels"
+    assert azores.deadlines[0].time_zone == "Atlantic/Azores"
+    assert "Azores time" in azores.deadlines[0].explanation
+    assert "Brussels time" in brussels.deadlines[0].explanation
+    pt_only = ProviderConfig(country_time_zones={"PT": ("Europe/Lisbon",)})
+    assert pt_only.for_issuer("PT").waiting_zones() == ("Europe/Brussels", "Europe/Lisbon")
+    assert ProviderConfig().for_issuer("PT").waiting_zones() == (
+        "Europe/Brussels",
+        "Europe/Lisbon",
+        "Atlantic/Madeira",
+        "Atlantic/Azores",
+    )
+
+
+def test_explanations_are_written_once_and_read_as_text() -> None:
+    from .builders import facts
+
+    deadline = evaluate(facts(), ProviderConfig()).deadlines[0]
+    text = deadline.explanation
+    assert type(text) is str and text.startswith("Transmit at the latest: by ")
+    assert deadline.explanation is text  # rendered once, kept
+    assert replace(deadline).explanation == text and deadline == replace(deadline)
+    assert not isinstance(deadline.to_dict()["explanation"], LazyText)
