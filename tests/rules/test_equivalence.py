@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from requests_app.rules import RULEBOOK_VERSION, ProviderConfig, deadlines, evaluate
+from requests_app.rules import calendars
 from requests_app.rules import config as config_module
 from requests_app.rules.result import LazyText
 
@@ -56,7 +57,7 @@ def test_outputs_are_those_captured_before_the_optimisation() -> None:
 def _cold() -> None:
     config_module._TABLES.clear()
     deadlines._day_roll.cache_clear()
-    deadlines._holidays.cache_clear()
+    calendars.public_holidays.cache_clear()
     deadlines.zone_label.cache_clear()
 
 
