@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from .. import reports
 from ..models.review import AnnexIIIReason
@@ -119,6 +120,65 @@ def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: i
     return mark_safe("".join(parts))  # noqa: S308  (every interpolated text is escaped above)
 
 
+# One colour per line (presentation attributes); the countries after the first ones are summed.
+LINE_COLOURS = ("#1d4e89", "#c8553d", "#2a9d8f", "#8e5572", "#e9c46a", "#5c677d", "#6a994e", "#bc4749")
+
+
+def line_chart(series: reports.Series, *, threshold: int | None, title: str) -> SafeString:
+    """Requests received per day or month, one line per issuing country (the most frequent
+    first, the rest as one line), as SVG markup; every text is escaped. In the publication view
+    a banded count is drawn at the band's upper bound as a hollow point, its value the band."""
+    countries = list(series.counts)
+    lines = [(c, list(series.counts[c])) for c in countries[: len(LINE_COLOURS) - 1]]
+    rest = countries[len(LINE_COLOURS) - 1:]
+    if rest:
+        lines.append((str(_("other countries")), [sum(v) for v in zip(*(series.counts[c] for c in rest), strict=True)]))
+    left, top_margin, plot_w, plot_h, legend_w = 40, 30, 520, 180, 150
+    width, height = left + plot_w + legend_w, top_margin + plot_h + 40
+    n = len(series.buckets)
+    top = max([max(v) for _c, v in lines if v] + [1])
+    def x(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(value: float) -> float:
+        return top_margin + plot_h - plot_h * value / top
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="lrp-chart" role="img" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}">', f"<title>{escape(title)}</title>",
+             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>',
+             f'<line x1="{left}" y1="{top_margin + plot_h}" x2="{left + plot_w}" y2="{top_margin + plot_h}" '
+             'stroke="#888"/>',
+             f'<text x="0" y="{top_margin + 10}" font-size="11">{top}</text>',
+             f'<text x="0" y="{top_margin + plot_h}" font-size="11">0</text>']
+    if not lines:
+        parts.append(f'<text x="{left}" y="{top_margin + 40}" font-size="12">{escape(_("No request in this period."))}'
+                     "</text>")
+    fmt = "%Y-%m" if series.unit == "month" else "%d %b"
+    step = max(1, n // 8)
+    for i, day in enumerate(series.buckets):
+        if i % step == 0 or i == n - 1:
+            parts.append(f'<text x="{x(i):.1f}" y="{top_margin + plot_h + 16}" font-size="11" text-anchor="middle">'
+                         f"{escape(day.strftime(fmt))}</text>")
+    for k, (name, values) in enumerate(lines):
+        colour = LINE_COLOURS[k % len(LINE_COLOURS)]
+        points = []
+        for i, value in enumerate(values):
+            banded = threshold is not None and 0 < value < threshold
+            drawn = (threshold - 1) if banded and threshold else value
+            points.append((x(i), y(drawn), reports.band(value, threshold) if threshold else value, banded))
+        parts.append(f'<polyline class="lrp-series" data-country="{escape(name)}" fill="none" stroke="{colour}" '
+                     f'stroke-width="2" points="{" ".join(f"{px:.1f},{py:.1f}" for px, py, _v, _b in points)}"/>')
+        for (px, py, shown, banded), day in zip(points, series.buckets, strict=True):
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" stroke="{colour}" '
+                         f'fill="{"#fff" if banded else colour}"><title>{escape(name)} {escape(day.isoformat())}: '
+                         f"{escape(str(shown))}</title></circle>")
+        ly = top_margin + 14 * k
+        parts.append(f'<rect x="{left + plot_w + 14}" y="{ly}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + plot_w + 30}" y="{ly + 9}" font-size="12">{escape(name)}</text>')
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308  (every interpolated text is escaped above)
+
+
 def transparency(model_admin: Any, request: Any) -> HttpResponse:
     if not can(request.user, "review"):
         raise PermissionDenied
@@ -155,7 +215,9 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
                                          ("By issuing country and instrument", "country_instrument"))],
         reasons=[(code, str(REASON_LABELS.get(code, code)), shown["total"][f"not_executed__{code}"])
                  for code in reports.REASONS],
-        charts=[bar_chart(shown[d], d, "received", threshold=band_threshold, title=f"Requests received {t}")
+        charts=[line_chart(reports.requests_over_time(period), threshold=band_threshold,
+                           title=str(_("Requests received over time, by issuing country")))]
+        + [bar_chart(shown[d], d, "received", threshold=band_threshold, title=f"Requests received {t}")
                 for t, d in (("by issuing country", "country"), ("by instrument", "instrument"),
                              ("by data category", "data_category"))]
         + [bar_chart(shown["country"], "country", "some_data_produced", threshold=band_threshold,
