@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 
@@ -151,21 +152,22 @@ def period_of(kind: str, *, year: int | None = None, number: int | None = None, 
     (first and last day, both inclusive). Days are the provider's civil days."""
     if kind == "range":
         if first is None or last is None:
-            raise ValueError("A range needs a first and a last day.")
+            raise ValueError(_("A range needs a first and a last day."))
         if last < first:
-            raise ValueError("The last day is before the first day.")
+            raise ValueError(_("The last day is before the first day."))
         return Period(f"{first.isoformat()} – {last.isoformat()}", local_midnight(first),
                       local_midnight(last + timedelta(days=1)))
     if year is None or not 2000 <= year <= 2100:
-        raise ValueError("Give a year between 2000 and 2100.")
+        raise ValueError(_("Give a year between 2000 and 2100."))
     if kind == "year":
         return Period(str(year), local_midnight(date(year, 1, 1)), local_midnight(date(year + 1, 1, 1)))
     months = {"quarter": 3, "half": 6}.get(kind)
     if months is None:
-        raise ValueError(f"Unknown period {kind!r}: quarter, half, year or range.")
+        raise ValueError(_("Unknown period %(kind)s: quarter, half, year or range.") % {"kind": repr(kind)})
     count = 12 // months
     if number is None or not 1 <= number <= count:
-        raise ValueError(f"A {kind} is numbered 1 to {count}.")
+        raise ValueError(_("A quarter is numbered 1 to 4.") if kind == "quarter"
+                         else _("A half-year is numbered 1 to 2."))
     first_month = (number - 1) * months + 1
     end_year, end_month = (year + 1, 1) if first_month + months > 12 else (year, first_month + months)
     label = f"{year} Q{number}" if kind == "quarter" else f"{year} H{number}"

@@ -22,24 +22,29 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import reports
 from ..models.review import AnnexIIIReason
 from ..permissions import can
 from ..states import DataCategory, Instrument
 
-KINDS = [("quarter", "Quarter"), ("half", "Half-year"), ("year", "Year"), ("range", "From … to …")]
+KINDS = [("quarter", gettext_lazy("Quarter")), ("half", gettext_lazy("Half-year")), ("year", gettext_lazy("Year")),
+         ("range", gettext_lazy("From … to …"))]
 
 
 class PeriodForm(forms.Form):
-    kind = forms.ChoiceField(choices=KINDS, initial="quarter", label="Period")
-    year = forms.IntegerField(min_value=2000, max_value=2100, required=False)
-    number = forms.IntegerField(min_value=1, max_value=4, required=False, label="Quarter or half (1-4 / 1-2)")
-    first = forms.DateField(required=False, label="First day", widget=forms.DateInput(attrs={"type": "date"}))
-    last = forms.DateField(required=False, label="Last day (inclusive)",
+    kind = forms.ChoiceField(choices=KINDS, initial="quarter", label=gettext_lazy("Period"))
+    year = forms.IntegerField(min_value=2000, max_value=2100, required=False, label=gettext_lazy("Year"))
+    number = forms.IntegerField(min_value=1, max_value=4, required=False,
+                                label=gettext_lazy("Quarter or half (1-4 / 1-2)"))
+    first = forms.DateField(required=False, label=gettext_lazy("First day"),
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(required=False, label=gettext_lazy("Last day (inclusive)"),
                            widget=forms.DateInput(attrs={"type": "date"}))
-    view = forms.ChoiceField(choices=[("publication", "For publication (small counts as bands)"),
-                                      ("exact", "Exact figures (internal)")], initial="publication", required=False)
+    view = forms.ChoiceField(choices=[("publication", gettext_lazy("For publication (small counts as bands)")),
+                                      ("exact", gettext_lazy("Exact figures (internal)"))], initial="publication",
+                             required=False, label=gettext_lazy("View"))
 
     def period(self) -> reports.Period:
         data = self.cleaned_data
@@ -64,24 +69,45 @@ def _default_query() -> dict[str, Any]:
     return {"kind": "quarter", "year": year, "number": number, "view": "publication"}
 
 
-LABELS: dict[str, dict[str, str]] = {
-    "instrument": {k: str(v) for k, v in Instrument.choices},
-    "data_category": {k: str(v) for k, v in DataCategory.choices},
-    "country": {},
-    "outcome": {name: name.replace("_", " ") for name in reports.OUTCOMES},
+# What a person reads for each key and column (the CSV and JSON keep the keys: they are data,
+# the same as the command's, and read by programs).
+OUTCOME_LABELS = {
+    "some_data_produced": gettext_lazy("some data produced"), "not_executed": gettext_lazy("not executed"),
+    "rerouted": gettext_lazy("rerouted"), "withdrawn": gettext_lazy("withdrawn"),
+    "released_without_data": gettext_lazy("released without data"),
+    "closed_without_data": gettext_lazy("closed without data"), "open": gettext_lazy("open"),
 }
-REASON_LABELS = dict(AnnexIIIReason.choices)
+COLUMN_LABELS = {
+    "received": gettext_lazy("received"), "accounts_specified": gettext_lazy("accounts specified"),
+    "emergency": gettext_lazy("emergency"), "confidential": gettext_lazy("confidential"),
+    "no_data": gettext_lazy("no data"), "preservation_orders": gettext_lazy("preservation orders"),
+    "preserved": gettext_lazy("preserved"), "extension_requests": gettext_lazy("extension requests"),
+    "extended": gettext_lazy("extended"), "dsa_orders": gettext_lazy("DSA orders"),
+    **OUTCOME_LABELS,
+    "dsa_median_hours_to_acknowledge": gettext_lazy("DSA median hours to acknowledge"),
+    "dsa_median_hours_to_effect": gettext_lazy("DSA median hours to give effect"),
+    "share_with_data_produced": gettext_lazy("share with some data produced"),
+}
+DIMENSION_LABELS = {"country": gettext_lazy("Issuing country"), "instrument": gettext_lazy("Instrument"),
+                    "data_category": gettext_lazy("Data category"),
+                    "country_instrument": gettext_lazy("Issuing country and instrument")}
 # The columns of the page's tables (the CSV and JSON carry every column, the reasons included).
 TABLE_COLUMNS = (*reports.FIGURES, "share_with_data_produced", *reports.MEDIANS)
-COLUMN_LABELS = {"dsa_median_hours_to_acknowledge": "DSA median hours to acknowledge",
-                 "dsa_median_hours_to_effect": "DSA median hours to give effect",
-                 "share_with_data_produced": "share with some data produced"}
+REASON_LABELS = dict(AnnexIIIReason.choices)
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Read in the page's language, so built per request (not at import)."""
+    return {"instrument": {k: str(v) for k, v in Instrument.choices},
+            "data_category": {k: str(v) for k, v in DataCategory.choices},
+            "country": {}, "outcome": {k: str(v) for k, v in OUTCOME_LABELS.items()}}
 
 
 def _key_label(dimension: str, row: dict[str, Any]) -> str:
+    labels = _labels()
     if dimension == "country_instrument":
-        return f"{row['country']} · {LABELS['instrument'].get(row['instrument'], row['instrument'])}"
-    return LABELS[dimension].get(row[dimension], row[dimension])
+        return f"{row['country']} · {labels['instrument'].get(row['instrument'], row['instrument'])}"
+    return labels[dimension].get(row[dimension], row[dimension])
 
 # Bar colours (SVG presentation attributes, not styles: the strict CSP allows them).
 BAR, BAND = "#1d4e89", "#9fb7d6"
@@ -105,11 +131,11 @@ def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: i
              f"<title>{escape(title)}</title>",
              f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
     if not values:
-        parts.append('<text x="0" y="44" font-size="12">No request in this period.</text>')
+        parts.append(f'<text x="0" y="44" font-size="12">{escape(_("No request in this period."))}</text>')
     for i, (name, length, shown, banded) in enumerate(values):
         y = 26 + i * height_per_bar
         width = round(chart_width * length / top)
-        label = LABELS.get(key, {}).get(name, name)
+        label = _labels().get(key, {}).get(name, name)
         parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(str(label)[:32])}</text>')
         parts.append(f'<rect x="{label_width}" y="{y + 2}" width="{max(width, 1)}" height="16" '
                      f'fill="{BAND if banded else BAR}">'
@@ -183,7 +209,7 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
     if not can(request.user, "review"):
         raise PermissionDenied
     form = PeriodForm(request.GET or _default_query())
-    context: dict[str, Any] = {**model_admin.admin_site.each_context(request), "title": "Transparency report",
+    context: dict[str, Any] = {**model_admin.admin_site.each_context(request), "title": _("Transparency report"),
                                "form": form, "opts": model_admin.model._meta}
     if not form.is_valid():
         return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context, status=400)
@@ -208,25 +234,27 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
     query.pop("format", None)
     context.update(
         period=period, figures=shown, publication=publication, threshold=threshold,
-        columns=[(name, COLUMN_LABELS.get(name, name.replace("_", " "))) for name in TABLE_COLUMNS],
-        tables=[(title, dimension, [(_key_label(dimension, r), r) for r in shown[dimension]])
-                for title, dimension in (("By issuing country", "country"), ("By instrument", "instrument"),
-                                         ("By data category", "data_category"),
-                                         ("By issuing country and instrument", "country_instrument"))],
+        columns=[(name, str(COLUMN_LABELS[name])) for name in TABLE_COLUMNS],
+        tables=[(str(title), dimension, str(DIMENSION_LABELS[dimension]),
+                 [(_key_label(dimension, r), r) for r in shown[dimension]])
+                for title, dimension in ((_("By issuing country"), "country"), (_("By instrument"), "instrument"),
+                                         (_("By data category"), "data_category"),
+                                         (_("By issuing country and instrument"), "country_instrument"))],
         reasons=[(code, str(REASON_LABELS.get(code, code)), shown["total"][f"not_executed__{code}"])
                  for code in reports.REASONS],
         charts=[line_chart(reports.requests_over_time(period), threshold=band_threshold,
-                           title=str(_("Requests received over time, by issuing country")))]
-        + [bar_chart(shown[d], d, "received", threshold=band_threshold, title=f"Requests received {t}")
-                for t, d in (("by issuing country", "country"), ("by instrument", "instrument"),
-                             ("by data category", "data_category"))]
+                           title=_("Requests received over time, by issuing country"))]
+        + [bar_chart(shown[d], d, "received", threshold=band_threshold, title=t)
+           for t, d in ((_("Requests received by issuing country"), "country"),
+                        (_("Requests received by instrument"), "instrument"),
+                        (_("Requests received by data category"), "data_category"))]
         + [bar_chart(shown["country"], "country", "some_data_produced", threshold=band_threshold,
-                     title="Requests with some data produced, by issuing country"),
+                     title=_("Requests with some data produced, by issuing country")),
            bar_chart([{"outcome": o, "n": shown["total"][o]} for o in reports.OUTCOMES], "outcome", "n",
-                     threshold=band_threshold, title="Outcomes of the period's requests"),
+                     threshold=band_threshold, title=_("Outcomes of the period's requests")),
            bar_chart([r for r in shown["country"] if r["dsa_median_hours_to_effect"] is not None], "country",
                      "dsa_median_hours_to_effect", threshold=None,
-                     title="DSA orders: median hours to give effect, by issuing country")],
+                     title=_("DSA orders: median hours to give effect, by issuing country"))],
         csv_query=_encode(query, "csv"), json_query=_encode(query, "json"),
     )
     return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context)
