@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -131,6 +133,21 @@ class LegalRequest(models.Model):
     receipt_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # First moves and counts the transparency report reads (requests_app.reports), kept by the
+    # database itself from the rows that are the record: triggers on the audit trail's
+    # status_changed events, on the targets and on applied Annex VI extensions (migration
+    # 0024_transparency_report_facts), so that every writer, tests and imports included, keeps
+    # them, at the audit events' own times. Never assigned by Python: ``save`` leaves them out.
+    # reports.stored_facts_mismatches() checks them against the audit trail.
+    first_acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_produced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_preserved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    preservation_extended = models.BooleanField(default=False, editable=False)
+    target_count = models.PositiveIntegerField(default=0, editable=False)
+
+    DERIVED_FIELDS = ("first_acknowledged_at", "first_produced_at", "first_preserved_at",
+                      "preservation_extended", "target_count")
+
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
@@ -157,11 +174,12 @@ class LegalRequest(models.Model):
                          opclasses=["varchar_pattern_ops"]),
             # The transparency report (requests_app.reports): a period's requests, and its DSA
             # orders, read by index-only scans of what the figures need (PostgreSQL INCLUDE).
-            models.Index(fields=["received_at"], name="req_report_period",
-                         include=["id", "country", "instrument", "status", "emergency", "confidential",
-                                  "linked_request", "data_categories"]),
-            models.Index(fields=["instrument", "received_at"], name="req_report_instrument",
-                         include=["id", "country", "data_categories"]),
+            models.Index(fields=["received_at"], name="req_report_facts",
+                         include=["country", "instrument", "status", "emergency", "confidential",
+                                  "linked_request", "data_categories", "target_count", "first_produced_at",
+                                  "first_preserved_at", "preservation_extended"]),
+            models.Index(fields=["instrument", "received_at"], name="req_report_dsa_times",
+                         include=["country", "data_categories", "first_acknowledged_at", "first_produced_at"]),
             # The dashboard (services/dashboard.py): the open requests by state with due today,
             # overdue and emergencies, one index-only pass; the oldest open emergency, the head
             # of its own index. Partial (closed requests, most of the table, are not in them); the
@@ -199,6 +217,14 @@ class LegalRequest(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A full save of a loaded row would write back the derived columns as they were read,
+        # undoing what a trigger wrote since: update every other column instead.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in self.DERIVED_FIELDS]
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -7,7 +7,14 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.reports import Period, figures_csv, for_publication, local_midnight, transparency_figures
+from requests_app.reports import (
+    Period,
+    figures_csv,
+    for_publication,
+    local_midnight,
+    stored_facts_mismatches,
+    transparency_figures,
+)
 
 
 def _day(value: str) -> datetime:
@@ -31,6 +38,9 @@ class Command(BaseCommand):
                             help="apply the small-count rule: counts under the threshold become a band")
         parser.add_argument("--threshold", type=int, default=None,
                             help="small-count threshold for --publication (default TRANSPARENCY_SMALL_COUNT)")
+        parser.add_argument("--check-facts", action="store_true",
+                            help="instead of the figures, check the facts stored on the period's requests "
+                                 "against the audit trail, targets and extensions; fails on any difference")
 
     def handle(self, *args, **opts):
         start, end = _day(opts["start"]), _day(opts["end"])
@@ -41,6 +51,15 @@ class Command(BaseCommand):
             raise CommandError("--threshold must be at least 1")
         last = (end - timedelta(days=1)).date()
         period = Period(f"{opts['start']} – {last.isoformat()}", start, end)
+        if opts["check_facts"]:
+            differences = stored_facts_mismatches(period)
+            for d in differences:
+                self.stdout.write(f"request {d['request_id']}: {d['field']} stored {d['stored']!r}, "
+                                  f"the record says {d['source']!r}")
+            if differences:
+                raise CommandError(f"{len(differences)} stored transparency facts differ from the record")
+            self.stdout.write("stored transparency facts agree with the audit trail")
+            return
         figures = transparency_figures(period)
         if opts["publication"]:
             figures = for_publication(figures, int(threshold))
