@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from requests_app.rules import RULEBOOK_VERSION, ProviderConfig, deadlines, evaluate
-from requests_app.rules import calendars
+from requests_app.rules import RULEBOOK_VERSION, ProviderConfig, calendars, deadlines, evaluate
 from requests_app.rules import config as config_module
 from requests_app.rules.result import LazyText
 

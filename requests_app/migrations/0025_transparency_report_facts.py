@@ -199,7 +199,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_user_time_zone'),
-        ('requests_app', '0023_transparency_report_indexes'),
+        ('requests_app', '0024_dashboard_open_partial_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
