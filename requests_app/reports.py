@@ -14,7 +14,7 @@ Every figure is counted by the database in one scan of the period's requests. Wh
 request's figures need beyond its own columns (its number of targets, its first acknowledgement,
 first production and first preservation in the audit trail, whether an Annex VI extension was
 applied to it) is stored on the request by database triggers on those very rows (migration
-0024_transparency_report_facts; ``stored_facts_mismatches`` checks them against the audit
+0025_transparency_report_facts; ``stored_facts_mismatches`` checks them against the audit
 trail). The scan groups the requests by what the figures read, a few thousand groups; the
 figures are then summed per breakdown from the groups. A second, small statement counts the
 Annex III reasons. Medians are ``percentile_cont(0.5)`` on PostgreSQL; only the embedded SQLite
@@ -314,6 +314,12 @@ def transparency_figures(period: Period) -> dict[str, Any]:
         if postgres:  # for this transaction only: hashes in memory, no parallel workers rebuilding them
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            # The planner estimates one group per request (the grouping keys are correlated:
+            # ~8k real groups at 1M requests) and picks an on-disk sort; a hash aggregate over
+            # the index-only scan is ~6x faster (EXPLAIN ANALYZE at 1M: 4.0 s -> 0.7 s). JIT
+            # compilation costs more than it saves on this one-off statement.
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(_aggregate_sql(derived), params)
         aggregated = cursor.fetchall()
         orders, orders_params = _dsa_times(period)

@@ -136,7 +136,7 @@ class LegalRequest(models.Model):
     # First moves and counts the transparency report reads (requests_app.reports), kept by the
     # database itself from the rows that are the record: triggers on the audit trail's
     # status_changed events, on the targets and on applied Annex VI extensions (migration
-    # 0024_transparency_report_facts), so that every writer, tests and imports included, keeps
+    # 0025_transparency_report_facts), so that every writer, tests and imports included, keeps
     # them, at the audit events' own times. Never assigned by Python: ``save`` leaves them out.
     # reports.stored_facts_mismatches() checks them against the audit trail.
     first_acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)

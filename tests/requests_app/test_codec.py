@@ -89,6 +89,9 @@ NOT_FROM_THE_BODY = {
     "due_at", "deadline_explanation", "warn_at", "breach_at", "hold_until", "decision", "validation_attempts",
     "receipt_hash", "updated_at",
     "late_registration",  # set by the legal team's registration (services/registration.py), never by a body
+    # The transparency report's facts, kept by database triggers from the audit trail and the
+    # targets (migration 0025_transparency_report_facts), never by a body.
+    "first_acknowledged_at", "first_produced_at", "first_preserved_at", "preservation_extended", "target_count",
 }
 # RequestFacts fields that are not one scalar of the body.
 FACTS_NOT_SCALAR = {"instrument", "issuer", "received_at", "targets", "offence", "validation", "linked", "dsa"}

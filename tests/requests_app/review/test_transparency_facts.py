@@ -1,4 +1,4 @@
-"""The transparency report's facts stored on the request (migration 0024_transparency_report_facts):
+"""The transparency report's facts stored on the request (migration 0025_transparency_report_facts):
 after real transitions through the services they equal what the audit trail (the system of
 record), the targets and the applied Annex VI extensions say; a stale full save cannot undo
 them; the backfill derives them for rows written before the triggers; and the check finds a
@@ -150,7 +150,7 @@ def test_the_backfill_derives_the_facts_of_rows_written_before_the_triggers(subm
     LegalRequest.objects.update(first_acknowledged_at=None, first_produced_at=None, first_preserved_at=None,
                                 preservation_extended=False, target_count=0)
     assert reports.stored_facts_mismatches()
-    migration = importlib.import_module("requests_app.migrations.0024_transparency_report_facts")
+    migration = importlib.import_module("requests_app.migrations.0025_transparency_report_facts")
     with connection.schema_editor(atomic=False) as editor:
         migration.backfill(apps, editor)
     assert {r.pk: facts(r) for r in LegalRequest.objects.all()} == before
