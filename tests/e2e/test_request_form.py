@@ -40,7 +40,11 @@ def test_live_check_shows_findings_with_their_article_next_to_the_field(page: Pa
     ip_finding = page.locator('#findings-targets-1-value [data-code="TGT_IP_NO_TIMESTAMP"]')
     expect(ip_finding).to_contain_text("203.0.113.7")
     expect(ip_finding.locator(".legal-basis")).to_contain_text(re.compile(r"Art\. \d"))
-    slot.scroll_into_view_if_needed()
+    # The field edits above start live checks of their own whose answers may still be swapping the slots in;
+    # let them land, then scroll in one step in the page (a locator action waits for a stable element and
+    # fails when a late swap detaches it: seen under load in CI).
+    page.wait_for_load_state("networkidle")
+    page.eval_on_selector("#findings-validation_authority_type", "el => el.scrollIntoView({block: 'center'})")
     screenshot(page, "04-request-form-finding", full_page=False)
 
     assert page.evaluate("window.__samePage") is True
