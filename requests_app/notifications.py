@@ -149,6 +149,27 @@ EVENTS: dict[str, Event] = {
 _RECIPIENT_FIELDS = ("pk", "email", "is_active", "is_staff", "language", "authority_id")
 
 
+# What the enforcing authority's copy says, per ``settings.ANNEX_III_EA_EMAIL`` as fixed in the
+# outbox row (``review._copy_to_enforcing_authority``). A row without it predates the setting and
+# carried the complete form: "full".
+EA_COPY_BODIES: dict[str, Any] = {
+    "full": EVENTS["notify.annex_iii_enforcing_authority"].body,
+    "redacted": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
+                  "(information on the impossibility to execute the order) for an order of which your authority "
+                  "was notified under Art. 8. A copy of the form is attached (PDF) in which every personal "
+                  "identifier is withheld (\"[withheld: target 1]\" stands for the order's first target); its kind "
+                  "and reasons are below. The complete signed form is available to your authority on request "
+                  "through a secure channel: write to the provider's legal team quoting the reference. The form "
+                  "is a notification: data produced in answer to an order are never sent by e-mail."),
+    "notice_only": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) "
+                     "2023/1543 (information on the impossibility to execute the order) for an order of which "
+                     "your authority was notified under Art. 8. Its kind and reasons are below. The signed form "
+                     "is available to your authority on request through a secure channel: write to the "
+                     "provider's legal team quoting the reference. The form is a notification: data produced in "
+                     "answer to an order are never sent by e-mail."),
+}
+
+
 def _staff(*groups: str) -> list[Any]:
     return list(get_user_model().objects.filter(Q(groups__name__in=groups) | Q(is_superuser=True), is_active=True,
                                     is_staff=True, authority__isnull=True)
@@ -326,10 +347,12 @@ def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
 
 
 def render(event_name: str, request: LegalRequest | None, language: str, *,
-           legal_team: bool = False, recipient: str = "", zone: ZoneInfo | None = None) -> tuple[str, str, str]:
+           legal_team: bool = False, recipient: str = "", zone: ZoneInfo | None = None,
+           copy: str = "") -> tuple[str, str, str]:
     """Subject, text and HTML of one e-mail, in the recipient's language and with every date
     in the recipient's zone (``zone``, else looked up), labelled, UTC beside it
-    (accounts/zones.py, ``when_text``)."""
+    (accounts/zones.py, ``when_text``). ``copy``: what the enforcing authority's copy of an
+    Annex III carries (``EA_COPY_BODIES``)."""
     from accounts.zones import zone_for_address
 
     event = EVENTS[event_name]
@@ -342,11 +365,14 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
         # The enforcing authority is in the State of the provider's designated establishment or
         # legal representative (Reg. (EU) 2023/1543 Art. 3, "enforcing State"): its zone is the provider's.
         zone = ZoneInfo(provider_zone())
+    ea_copy = event_name == "notify.annex_iii_enforcing_authority"
     with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
             "subject": subject,
-            "body": str(event.body),
+            "body": str(EA_COPY_BODIES[copy or "full"] if ea_copy else event.body),
+            # Only the complete form sent over an agreed encrypted channel carries personal data.
+            "personal_data_attached": ea_copy and (copy or "full") == "full",
             "reference": reference,
             "status": request.get_status_display() if request else "",
             "due_at": _due(event_name, request),
@@ -486,8 +512,12 @@ def send(notification_id: int) -> bool:
             if row is None:
                 return False
             legal_team, zone = reader(row.recipient, outside=EVENTS[row.event].audience == ("address",))
+            copy = ""
+            if EVENTS[row.event].outside:
+                payload = OutboxMessage.objects.filter(pk=row.outbox_id).values_list("payload", flat=True).first()
+                copy = str((payload or {}).get("copy") or "")
             subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
-                                         recipient=row.recipient, zone=zone)
+                                         recipient=row.recipient, zone=zone, copy=copy)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
