@@ -80,12 +80,16 @@ EVENTS: dict[str, Event] = {
                                     _("The enforcing authority raised no ground for refusal; the request proceeds "
                                       "to execution.")),
     # Reg. (EU) 2023/1543 Art. 10(5)-(6), 11(4)-(5): the enforcing authority notified under Art. 8
-    # receives the Annex III too; sent to the address recorded with the notification.
+    # receives the Annex III too; sent to the address recorded with the notification. By default
+    # its identifiers are withheld (security.md R6; ANNEX_III_EA_EMAIL, EA_COPY_BODIES below).
     "notify.annex_iii_enforcing_authority": Event(
         ("address",), _("Annex III sent on an order notified to your authority"),
         _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
-          "(information on the impossibility to execute the order) for an order of which your authority was "
-          "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+          "(information on the impossibility to execute the order) for an order of which your authority "
+          "was notified under Art. 8. A copy of the form is attached (PDF) in which every personal "
+          "identifier is withheld (\"[withheld: target 1]\" stands for the order's first target); its kind "
+          "and reasons are below. The complete signed form is available to your authority on request "
+          "through a secure channel: write to the provider's legal team quoting the reference. The form "
           "is a notification: data produced in answer to an order are never sent by e-mail."), outside=True),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
                                           _("Vet the request in the admin: check the authority against an official "
@@ -150,17 +154,14 @@ _RECIPIENT_FIELDS = ("pk", "email", "is_active", "is_staff", "language", "author
 
 
 # What the enforcing authority's copy says, per ``settings.ANNEX_III_EA_EMAIL`` as fixed in the
-# outbox row (``review._copy_to_enforcing_authority``). A row without it predates the setting and
-# carried the complete form: "full".
+# outbox row (``review._copy_to_enforcing_authority``); the event's body is the default's. A row
+# without it predates the setting and carried the complete form: "full".
 EA_COPY_BODIES: dict[str, Any] = {
-    "full": EVENTS["notify.annex_iii_enforcing_authority"].body,
-    "redacted": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
-                  "(information on the impossibility to execute the order) for an order of which your authority "
-                  "was notified under Art. 8. A copy of the form is attached (PDF) in which every personal "
-                  "identifier is withheld (\"[withheld: target 1]\" stands for the order's first target); its kind "
-                  "and reasons are below. The complete signed form is available to your authority on request "
-                  "through a secure channel: write to the provider's legal team quoting the reference. The form "
-                  "is a notification: data produced in answer to an order are never sent by e-mail."),
+    "full": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
+              "(information on the impossibility to execute the order) for an order of which your authority was "
+              "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+              "is a notification: data produced in answer to an order are never sent by e-mail."),
+    "redacted": EVENTS["notify.annex_iii_enforcing_authority"].body,
     "notice_only": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) "
                      "2023/1543 (information on the impossibility to execute the order) for an order of which "
                      "your authority was notified under Art. 8. Its kind and reasons are below. The signed form "
