@@ -167,7 +167,8 @@ def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> 
 def clarification_request(*, actor: Any, request: LegalRequest, clarification_asked: str,
                           reasons: list[dict[str, Any]] | None = None, data_preserved: bool = True,
                           preserved_until: Any = None) -> AnnexIII:
-    """Ask the issuing authority for clarification with Annex III (Art. 10(4), 11(3)).
+    """Ask the issuing authority for clarification with Annex III (Art. 10(6); for an EPOC-PR
+    Art. 11); where the enforcing authority was notified (Art. 8) it receives the form too.
 
     The production period is paused; it restarts in full when the clarification arrives.
     Preservation continues meanwhile (Annex I introduction).
@@ -187,6 +188,9 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
               data={"annex_iii_id": form.pk})
         timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
+        # Art. 10(6): the addressee informs the issuing authority "and, where a notification has
+        # taken place, the enforcing authority" and asks for clarification with Annex III.
+        _copy_to_enforcing_authority(locked, form, actor)
     return form
 
 

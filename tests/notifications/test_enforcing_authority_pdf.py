@@ -237,3 +237,43 @@ def test_the_copy_dates_the_form_in_the_enforcing_state_zone(smtp, officer, team
     sent = request.annex_iii.get(pk=form_id).approved_at
     local = sent.astimezone(ZoneInfo("Europe/Brussels"))
     assert f"{local:%Y-%m-%d %H:%M} {local.tzname()} (Europe/Brussels) · {sent:%Y-%m-%d %H:%M} UTC" in mail.text
+
+
+def _clarification(team, request) -> int:
+    review.ea_confirm(actor=team.reviewer, request=request)
+    form = review.clarification_request(actor=team.reviewer, request=request,
+                                        clarification_asked=f"Confirm the account {PERSONAL['username']}.")
+    return form.pk
+
+
+def _refusal(team, request) -> int:
+    form = review.ea_object(actor=team.reviewer, request=request, grounds=GROUNDS)
+    return approve_annex(team.approver, form).pk
+
+
+def _non_execution(team, request) -> int:
+    review.ea_confirm(actor=team.reviewer, request=request)
+    form = review.not_executed(actor=team.reviewer, request=request, reasons=[
+        {"target": 0, "identifier": PERSONAL["username"], "reasons": ["other"],
+         "explanation": f"{PERSONAL['username']} was deleted."}])
+    return approve_annex(team.approver, form).pk
+
+
+@pytest.mark.parametrize(("kind", "send"), [
+    ("clarification", _clarification),  # Art. 10(6): "... and, where notified, the enforcing authority"
+    ("refusal", _refusal),
+    ("non_execution", _non_execution),
+])
+def test_every_annex_iii_of_a_notified_order_reaches_the_enforcing_authority_withheld(smtp, officer, team, kind, send):
+    request = _waiting(officer, enforcing_authority_email=EA, targets=personal_body()["targets"])
+    form_id = send(team, request)
+    assert AnnexIII.objects.get(pk=form_id).kind == kind
+    event = AuditEvent.objects.get(request_id=request.pk, action="annex_iii.enforcing_authority_copy")
+    assert (event.data["annex_iii_id"], event.data["copy"]) == (form_id, "redacted")
+    deliver()
+    (mail,) = smtp.to(EA)
+    (part,) = _pdf_parts(mail)
+    assert hashlib.sha256(part.get_content()).hexdigest() == event.data["pdf_sha256"]
+    text = pdf_text(part.get_content())
+    assert request.reference in text and "[withheld: target 1]" in text
+    assert not [t for t in TARGETS if t in text]
