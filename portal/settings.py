@@ -444,6 +444,17 @@ MAILBOX_ADDRESSES = [a.lower() for a in env.list("MAILBOX_ADDRESSES", default=[]
 # Where an authority without a portal account (an enforcing authority receiving an Annex III)
 # writes to the legal team; defaults to the first address of the legal representative's mailbox.
 PROVIDER_LEGAL_CONTACT_EMAIL = env.str("PROVIDER_LEGAL_CONTACT_EMAIL", default="")
+# What the e-mail copy of an Annex III to the enforcing authority notified under Art. 8 carries
+# (Reg. (EU) 2023/1543 Art. 10(5)-(8), 11(4)-(5); security.md R6, "notifications carry no personal
+# data"; docs/law.md "Annex III copy to the enforcing authority"): "redacted" (default) the form
+# with every personal identifier withheld, the complete form on request through a secure channel;
+# "notice_only" no attachment, the kind and reasons in the e-mail; "full" the signed form itself,
+# byte for byte, ONLY where an encrypted channel to the enforcing authority has been agreed.
+ANNEX_III_EA_EMAIL_CHOICES = ("redacted", "notice_only", "full")
+ANNEX_III_EA_EMAIL = env.str("ANNEX_III_EA_EMAIL", default="redacted")
+if ANNEX_III_EA_EMAIL not in ANNEX_III_EA_EMAIL_CHOICES:
+    raise ImproperlyConfigured(f"ANNEX_III_EA_EMAIL must be one of {', '.join(ANNEX_III_EA_EMAIL_CHOICES)}, "
+                               f"not {ANNEX_III_EA_EMAIL!r}")
 # Above MAILBOX_MAX_BYTES a message is stored and flagged too_large (not parsed further); above
 # MAILBOX_REFUSE_BYTES the SMTP session refuses it (552), so the sending server keeps it and bounces.
 MAILBOX_MAX_BYTES = env.int("MAILBOX_MAX_BYTES", default=25 * 1024 * 1024)

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import translation
 from fpdf import FPDF
 
+from .annex_iii_redaction import Withholder
 from .models import AnnexIII, AnnexIIIReason
 from .rules.vocab import EEVIDENCE_INSTRUMENTS
 from .states import DataCategory
@@ -52,28 +53,34 @@ class _Form(FPDF):
         self.multi_cell(0, 5, self.text_safe(value or "—"), new_x="LMARGIN", new_y="NEXT")
 
 
-def render(form: AnnexIII) -> bytes:
+def render(form: AnnexIII, *, withheld: bool = False) -> bytes:
+    """The complete form (the issuing authority's download), or with ``withheld`` the enforcing
+    authority's e-mailed copy without personal identifiers (``annex_iii_redaction``)."""
     # The form is laid out in English, the Regulation's common language for the certificates;
     # the labels are translatable for the e-mails, so pin the language here.
     with translation.override("en"):
-        return _render(form)
+        return _render(form, Withholder.for_form(form) if withheld else None)
 
 
-def filename(form: AnnexIII) -> str:
-    return f"annex-iii-{form.request.reference}-{form.pk}.pdf"
+def filename(form: AnnexIII, *, withheld: bool = False) -> str:
+    suffix = "-identifiers-withheld" if withheld else ""
+    return f"annex-iii-{form.request.reference}-{form.pk}{suffix}.pdf"
 
 
-def attachment(form: AnnexIII) -> Any:
-    """The sent form as an outbox attachment: the same bytes the issuing authority downloads in
-    the portal (``render`` is deterministic for a sent form), for the enforcing authority, which
-    has no portal account (Art. 10(5)-(8), 11(4)-(5))."""
+def attachment(form: AnnexIII, *, withheld: bool = True) -> Any:
+    """The sent form as an outbox attachment for the enforcing authority (Art. 10(5)-(8),
+    11(4)-(5)): by default the copy without personal identifiers (security.md R6); with
+    ``withheld=False`` the same bytes the issuing authority downloads in the portal (``render``
+    is deterministic for a sent form), only for an agreed encrypted channel."""
     from outbox.relay import Attachment
 
-    return Attachment(filename=filename(form), content=render(form), content_type="application/pdf")
+    return Attachment(filename=filename(form, withheld=withheld), content=render(form, withheld=withheld),
+                      content_type="application/pdf")
 
 
-def _render(form: AnnexIII) -> bytes:
+def _render(form: AnnexIII, withholder: Withholder | None = None) -> bytes:
     request = form.request
+    w = withholder
     pdf = _Form()
     # The document's date is the form's, not the rendering's: the PDF of a sent form is the same
     # bytes whenever and wherever it is rendered (portal, API, the enforcing authority's e-mail),
@@ -95,10 +102,24 @@ def _render(form: AnnexIII) -> bytes:
     basis = "Regulation (EU) 2023/1543" if eevidence else request.get_instrument_display()
     pdf.multi_cell(0, 5, pdf.text_safe(f"{kind} · {basis} · issued {issued:%Y-%m-%d %H:%M} UTC"),
                    new_x="LMARGIN", new_y="NEXT")
+    if w is not None:
+        from .notifications import provider_contact
+
+        contact = provider_contact()
+        pdf.set_font(pdf.family, "B", 9)
+        pdf.multi_cell(0, 5, pdf.text_safe(
+            "Copy for the enforcing authority: personal identifiers are withheld (\"[withheld: target 1]\" is "
+            "the order's first target). The complete signed form is available on request through a secure "
+            "channel" + (f" from the provider's legal team, {contact}" if contact else "")
+            + f", quoting the reference {request.reference}."), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "", 9)
 
     pdf.heading("A. Certificate concerned")
     pdf.line_item("Portal reference", request.reference)
-    pdf.line_item("Issuing authority's file number", request.case_reference)
+    # The issuing authority's file number may name the case or the person: withheld from the copy
+    # (the e-mails' rule); the portal reference and the dates identify the order.
+    pdf.line_item("Issuing authority's file number",
+                  ("[withheld: file number]" if request.case_reference else "") if w else request.case_reference)
     pdf.line_item("Instrument", request.get_instrument_display())
     pdf.line_item("Received", f"{request.received_at:%Y-%m-%d %H:%M} UTC")
     pdf.heading("B. Issuing authority")
@@ -114,26 +135,34 @@ def _render(form: AnnexIII) -> bytes:
         reasons = "; ".join(str(REASON_LABELS.get(code, code)) for code in item.get("reasons", []))
         explanation = item.get("explanation") or ""
         category = item.get("data_category")
-        scope = str(item.get("identifier") or "All identifiers") + " — " + (
+        identifier = w.identifier(item) if w else str(item.get("identifier") or "")
+        scope = (identifier or "All identifiers") + " — " + (
             str(categories.get(category, category)) if category else "all data categories")
+        if w is not None:
+            explanation = w.text(explanation)
+            # The legal bases stay (public law); the complete form shows them in the reasons' text.
+            bases = "; ".join(item.get("legal_basis") or [])
+            reasons += f" ({bases})" if bases else ""
         pdf.line_item(scope, reasons + (f". {explanation}" if explanation else ""))
     if form.route_to:
-        pdf.line_item("Route to use instead", form.route_to)
+        pdf.line_item("Route to use instead", w.text(form.route_to) if w else form.route_to)
     pdf.heading("E. Conflicting obligations under third-country law (Art. 17)")
-    pdf.line_item("Conflicting obligations", form.conflicting_obligations or "None raised")
+    conflicting = w.text(form.conflicting_obligations) if w else form.conflicting_obligations
+    pdf.line_item("Conflicting obligations", conflicting or "None raised")
     pdf.heading("F. Information required from the issuing authority")
-    pdf.line_item("Clarification asked", form.clarification_asked or "None")
+    asked = w.text(form.clarification_asked) if w else form.clarification_asked
+    pdf.line_item("Clarification asked", asked or "None")
     pdf.heading("G. Preservation of the data")
     preserved = "Yes" if form.data_preserved else "No"
     if form.data_preserved and form.preserved_until:
         preserved += f", until {form.preserved_until:%Y-%m-%d %H:%M} UTC"
     pdf.line_item("Data preserved", preserved)
     pdf.heading("H. Signature of the addressee")
-    signer = form.signed_by.get_full_name() if form.signed_by else ""
+    signer = form.signed_by.get_full_name() if form.signed_by and w is None else ""
     signed = f"{signer or 'Legal team of the provider'}, {form.signed_at:%Y-%m-%d %H:%M} UTC" if form.signed_at else "—"
     pdf.line_item("Decided and signed by a person of the legal team", signed)
     if form.approved_by is not None and form.approved_at is not None:
-        approver = form.approved_by.get_full_name() or "Legal team of the provider"
+        approver = (w is None and form.approved_by.get_full_name()) or "Legal team of the provider"
         pdf.line_item("Approved by a second person of the legal team",
                       f"{approver}, {form.approved_at:%Y-%m-%d %H:%M} UTC")
     return bytes(pdf.output())

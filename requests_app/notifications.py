@@ -80,12 +80,16 @@ EVENTS: dict[str, Event] = {
                                     _("The enforcing authority raised no ground for refusal; the request proceeds "
                                       "to execution.")),
     # Reg. (EU) 2023/1543 Art. 10(5)-(6), 11(4)-(5): the enforcing authority notified under Art. 8
-    # receives the Annex III too; sent to the address recorded with the notification.
+    # receives the Annex III too; sent to the address recorded with the notification. By default
+    # its identifiers are withheld (security.md R6; ANNEX_III_EA_EMAIL, EA_COPY_BODIES below).
     "notify.annex_iii_enforcing_authority": Event(
         ("address",), _("Annex III sent on an order notified to your authority"),
         _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
-          "(information on the impossibility to execute the order) for an order of which your authority was "
-          "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+          "(information on the impossibility to execute the order) for an order of which your authority "
+          "was notified under Art. 8. A copy of the form is attached (PDF) in which every personal "
+          "identifier is withheld (\"[withheld: target 1]\" stands for the order's first target); its kind "
+          "and reasons are below. The complete signed form is available to your authority on request "
+          "through a secure channel: write to the provider's legal team quoting the reference. The form "
           "is a notification: data produced in answer to an order are never sent by e-mail."), outside=True),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
                                           _("Vet the request in the admin: check the authority against an official "
@@ -147,6 +151,24 @@ EVENTS: dict[str, Event] = {
 # What ``recipients`` reads of a user: the whole row of a wide model costs more to compile and
 # load than the rest of the plan (issue 9 item 5).
 _RECIPIENT_FIELDS = ("pk", "email", "is_active", "is_staff", "language", "authority_id")
+
+
+# What the enforcing authority's copy says, per ``settings.ANNEX_III_EA_EMAIL`` as fixed in the
+# outbox row (``review._copy_to_enforcing_authority``); the event's body is the default's. A row
+# without it predates the setting and carried the complete form: "full".
+EA_COPY_BODIES: dict[str, Any] = {
+    "full": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
+              "(information on the impossibility to execute the order) for an order of which your authority was "
+              "notified under Art. 8. The signed form is attached (PDF); its kind and reasons are below. The form "
+              "is a notification: data produced in answer to an order are never sent by e-mail."),
+    "redacted": EVENTS["notify.annex_iii_enforcing_authority"].body,
+    "notice_only": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) "
+                     "2023/1543 (information on the impossibility to execute the order) for an order of which "
+                     "your authority was notified under Art. 8. Its kind and reasons are below. The signed form "
+                     "is available to your authority on request through a secure channel: write to the "
+                     "provider's legal team quoting the reference. The form is a notification: data produced in "
+                     "answer to an order are never sent by e-mail."),
+}
 
 
 def _staff(*groups: str) -> list[Any]:
@@ -326,10 +348,12 @@ def link_for(request: LegalRequest | None, *, legal_team: bool) -> str:
 
 
 def render(event_name: str, request: LegalRequest | None, language: str, *,
-           legal_team: bool = False, recipient: str = "", zone: ZoneInfo | None = None) -> tuple[str, str, str]:
+           legal_team: bool = False, recipient: str = "", zone: ZoneInfo | None = None,
+           copy: str = "") -> tuple[str, str, str]:
     """Subject, text and HTML of one e-mail, in the recipient's language and with every date
     in the recipient's zone (``zone``, else looked up), labelled, UTC beside it
-    (accounts/zones.py, ``when_text``)."""
+    (accounts/zones.py, ``when_text``). ``copy``: what the enforcing authority's copy of an
+    Annex III carries (``EA_COPY_BODIES``)."""
     from accounts.zones import zone_for_address
 
     event = EVENTS[event_name]
@@ -342,11 +366,14 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
         # The enforcing authority is in the State of the provider's designated establishment or
         # legal representative (Reg. (EU) 2023/1543 Art. 3, "enforcing State"): its zone is the provider's.
         zone = ZoneInfo(provider_zone())
+    ea_copy = event_name == "notify.annex_iii_enforcing_authority"
     with translation.override(language), timezone.override(zone):
         reference = request.reference if request else ""
         context = {
             "subject": subject,
-            "body": str(event.body),
+            "body": str(EA_COPY_BODIES[copy or "full"] if ea_copy else event.body),
+            # Only the complete form sent over an agreed encrypted channel carries personal data.
+            "personal_data_attached": ea_copy and (copy or "full") == "full",
             "reference": reference,
             "status": request.get_status_display() if request else "",
             "due_at": _due(event_name, request),
@@ -486,8 +513,12 @@ def send(notification_id: int) -> bool:
             if row is None:
                 return False
             legal_team, zone = reader(row.recipient, outside=EVENTS[row.event].audience == ("address",))
+            copy = ""
+            if EVENTS[row.event].outside:
+                payload = OutboxMessage.objects.filter(pk=row.outbox_id).values_list("payload", flat=True).first()
+                copy = str((payload or {}).get("copy") or "")
             subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
-                                         recipient=row.recipient, zone=zone)
+                                         recipient=row.recipient, zone=zone, copy=copy)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
             mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")

@@ -167,7 +167,8 @@ def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> 
 def clarification_request(*, actor: Any, request: LegalRequest, clarification_asked: str,
                           reasons: list[dict[str, Any]] | None = None, data_preserved: bool = True,
                           preserved_until: Any = None) -> AnnexIII:
-    """Ask the issuing authority for clarification with Annex III (Art. 10(4), 11(3)).
+    """Ask the issuing authority for clarification with Annex III (Art. 10(6); for an EPOC-PR
+    Art. 11); where the enforcing authority was notified (Art. 8) it receives the form too.
 
     The production period is paused; it restarts in full when the clarification arrives.
     Preservation continues meanwhile (Annex I introduction).
@@ -187,6 +188,9 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
               data={"annex_iii_id": form.pk})
         timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
+        # Art. 10(6): the addressee informs the issuing authority "and, where a notification has
+        # taken place, the enforcing authority" and asks for clarification with Annex III.
+        _copy_to_enforcing_authority(locked, form, actor)
     return form
 
 
@@ -569,25 +573,45 @@ def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str
 def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any) -> None:
     """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
     (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox
-    (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. Recorded
-    either way, with the reason when no address is on file."""
+    (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. What the
+    e-mail carries is ``settings.ANNEX_III_EA_EMAIL`` (``ea_copy_mode``), fixed here with the row
+    so that a later change of the setting never sends a text that does not match its
+    attachment: by default the form with the personal identifiers withheld (security.md R6).
+    Recorded either way, with the SHA-256 of the file sent (checked again before sending) and the
+    reason when no address is on file."""
     if not locked.enforcing_authority_notified:
         return
     address = (locked.enforcing_authority_email or "").strip()
-    sent: dict[str, Any] = {}
+    mode = ea_copy_mode()
+    sent: dict[str, Any] = {"copy": mode}
     if address:
         from .. import annex_iii_pdf
 
-        # The form itself goes with the notice, stored with the outbox row (it has no portal
-        # account to download it from); its SHA-256 is the one of the officer's download.
-        pdf = annex_iii_pdf.attachment(form)
+        attachments = []
+        if mode != "notice_only":
+            pdf = annex_iii_pdf.attachment(form, withheld=mode == "redacted")
+            attachments.append(pdf)
+            sent.update(pdf_sha256=pdf.sha256, pdf_filename=pdf.filename)
+            if mode == "redacted":
+                # Which complete form the copy was made from: the issuing authority's download.
+                sent["complete_pdf_sha256"] = hashlib.sha256(annex_iii_pdf.render(form)).hexdigest()
         outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
-                       payload={"annex_iii_id": form.pk, "address": address}, attachments=[pdf])
-        sent = {"pdf_sha256": pdf.sha256, "pdf_filename": pdf.filename}
+                       payload={"annex_iii_id": form.pk, "address": address, "copy": mode}, attachments=attachments)
     audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
                  authority_id=locked.authority_id,
                  data={"annex_iii_id": form.pk, "address": address, "queued": bool(address), **sent,
                        **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
+
+
+def ea_copy_mode() -> str:
+    """``settings.ANNEX_III_EA_EMAIL``, refused clearly when it is not one of the three."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    mode, choices = settings.ANNEX_III_EA_EMAIL, settings.ANNEX_III_EA_EMAIL_CHOICES
+    if mode not in choices:
+        raise ImproperlyConfigured(f"ANNEX_III_EA_EMAIL must be one of {', '.join(choices)}, not {mode!r}")
+    return str(mode)
 
 
 def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digests: list[str],
