@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,18 @@ def primary_deadline_text(decision: Any, stored: str = "") -> str:
 
     return render(decision if isinstance(decision, Mapping) else None, stored or "",
                   timezone.get_current_timezone_name())
+
+
+# domain.md's verification tags ([V] read in the primary text, [S], [M], [P], [A]) are the legal
+# team's notes on how sure a citation is; an authority reads the citation only.
+_VERIFICATION_TAG = re.compile(r"\s*\[[VSMPA]\](?:/\[[VSMPA]\])*")
+
+
+@register.filter
+def citation(legal_basis: Any) -> str:
+    """``{{ finding.legal_basis|citation }}``: the citation as an authority reads it, without the
+    verification tags ("Reg. (EU) 2023/1543 Art. 10(8) [M]" -> "... Art. 10(8)")."""
+    return "" if legal_basis is None else _VERIFICATION_TAG.sub("", str(legal_basis)).strip()
 
 
 @register.filter

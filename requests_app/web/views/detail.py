@@ -13,19 +13,18 @@ from django.views.decorators.http import require_GET
 from accounts.models import AuthorityType
 from audit.trail import request_history
 from requests_app.models import LegalRequest
-from requests_app.rules import catalogue
 from requests_app.services.delivery import released_package
 from requests_app.states import DataCategory, Status
 from requests_app.workflow import allowed_targets
 
 from ..decorators import officer_required
+from ..findings import by_reader
 from ..forms.misc import AttachmentForm, MessageForm
 from ..next_step import next_steps
 from .lookup import find_request
 
 STATUS_LABELS = dict(Status.choices)
 CATEGORY_LABELS = dict(DataCategory.choices)
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def _parse(value: str | None) -> datetime | str | None:
@@ -82,12 +81,11 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
     # A closed request (and one whose data were produced) has no running deadline: never show
     # a due date or a preservation to act on (domain.md §13.12; the timers were cancelled).
     deadlines_run = legal_request.is_open and legal_request.status != Status.PRODUCED
-    ordered = sorted(decision.get("findings", []), key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
-    # The provider's own duties (preserve, acknowledge, produce within 8 h: the catalogue's
-    # ``provider_duty``) are what the provider does, never the officer's next step; once the
-    # request is closed they are moot and not shown at all.
-    provider_duties = [f for f in ordered if catalogue.is_provider_duty(str(f.get("code") or ""))]
-    findings = [f for f in ordered if f not in provider_duties]
+    # The provider's own duties (preserve, acknowledge, produce within 8 h) are what the
+    # provider does, never the officer's next step; once the request is closed they are moot
+    # and not shown at all.
+    read = by_reader(decision.get("findings", []))
+    findings, provider_duties = read["findings"], read["provider_duties"]
     categories = _category_rows(legal_request, decision, findings)
     # A finding that blocks a category is shown in that category's row; listing it again
     # below the table showed every blocking finding twice (issue 13 item 2).
