@@ -92,7 +92,7 @@ def by_reader(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     """The findings as the officer reads them: ``findings`` (problems first) and, apart, the
     ``provider_duties`` (the catalogue's ``provider_duty``: what the provider does, never the
     officer's next step)."""
-    ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+    ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
     duties = [f for f in ordered if catalogue.is_provider_duty(str(f.get("code") or ""))]
     return {"findings": [f for f in ordered if f not in duties], "provider_duties": duties}
 

@@ -116,3 +116,29 @@ def test_the_admin_marks_the_providers_duties(make_request, db):
         body = client.get(reverse("admin:requests_app_legalrequest_change", args=[legal_request.pk])).content.decode()
     assert 'data-provider-duty="EE_PRESERVE_ON_RECEIPT"' in body
     assert 'data-provider-duty="EE_VALIDATION_REQUIRED"' not in body
+
+
+@pytest.mark.parametrize("path", ["/requests/check/", "/requests/new/"])
+def test_the_rule_check_lists_preserve_now_as_what_the_provider_does(officer_client, path):
+    from .forms import form_data
+
+    data = form_data(data_categories=["traffic"], action="check")  # a prosecutor cannot validate traffic data
+    body = officer_client.post(path, data, HTTP_HX_REQUEST="true").content.decode()
+    problems = section(body, 'id="check-findings"', "</ul>")
+    duties = section(body, 'id="check-provider-duties"', "</div>")
+    assert 'data-code="EE_VALIDATOR_NOT_COMPETENT"' in problems
+    assert 'data-code="EE_PRESERVE_ON_RECEIPT"' not in problems
+    assert 'data-code="EE_PRESERVE_ON_RECEIPT"' in duties and "What the provider does" in duties
+
+
+def test_an_authority_reads_citations_without_verification_tags(make_request, officer_client):
+    from requests_app.templatetags.findings import citation
+
+    assert citation("Reg. (EU) 2023/1543 Art. 10(8) [M]") == "Reg. (EU) 2023/1543 Art. 10(8)"
+    assert citation("Reg. (EU) 2023/1543 Art. 9 [M]; Dir. (EU) 2023/1544 Art. 4") == (
+        "Reg. (EU) 2023/1543 Art. 9; Dir. (EU) 2023/1544 Art. 4")
+    assert citation("18 U.S.C. § 2703(f) [V]/[S]") == "18 U.S.C. § 2703(f)"
+    legal_request = make_request(**UNVALIDATED_TRAFFIC)  # its Annex III deadline cites "Art. 10(8) [M]"
+    assert any("[M]" in d["legal_basis"] for d in legal_request.decision["deadlines"])
+    body = page(officer_client, legal_request)
+    assert not re.search(r"\[[VSMPA]\]", body.split("<main", 1)[1])
