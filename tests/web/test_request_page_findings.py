@@ -142,3 +142,10 @@ def test_an_authority_reads_citations_without_verification_tags(make_request, of
     assert any("[M]" in d["legal_basis"] for d in legal_request.decision["deadlines"])
     body = page(officer_client, legal_request)
     assert not re.search(r"\[[VSMPA]\]", body.split("<main", 1)[1])
+
+
+def test_an_english_reader_reads_the_issuers_type_in_words(make_request, officer_client):
+    legal_request = make_request(**UNVALIDATED_TRAFFIC)  # a police order without validation
+    body = page(officer_client, legal_request)
+    assert "other_competent" not in body
+    assert "An order of a police or other competent authority for traffic data" in body
