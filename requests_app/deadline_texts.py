@@ -4,9 +4,12 @@ The engine keeps its English ``explanation`` (the API's contract) and adds, per 
 ``explanation_code`` (what the deadline is for), ``explanation_prefix`` (the outer sentence
 of a deadline that restates another) and ``explanation_params`` (the rule applied, the
 instants in ISO 8601, the hours or days, the zones and holiday countries). The portal writes
-the explanation from these, by code: dates in the page's language and the establishment's
-time zone, labelled; a deadline that ends at midnight reads "by <last day> 23:59" (or, for
-the earliest moment to act, "not before <next day> 00:00 (end of <last day>)").
+the explanation from these, by code: dates in the page's language and the zone the rule
+counts in (the establishment's), labelled; a deadline that ends at midnight reads "by <last
+day> 23:59" (or, for the earliest moment to act, "not before <next day> 00:00 (end of <last
+day>)"). The legal anchor stays in the rule's zone; a reader in another zone also gets each
+instant in their own ("by 25 Sep 2026 23:59 Brussels time (= 25 Sep 2026 22:59 Lisbon time)",
+issue 13 item 1), computed from the instant, not from the text.
 
 Decisions stored before the structured parts existed hold only the English ``explanation``
 (and the deadline's ``kind``, ``due_at``, ``rule_applied``). They are read back into code and
@@ -30,7 +33,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
-from .finding_texts import establishment_zone, local_when, zone_label
+from .finding_texts import establishment_zone, local_when, written_for_reader, zone_label
 
 WHAT: Final[dict[str, Promise]] = {
     "emergency_transmit": pgettext_lazy(
@@ -136,32 +139,35 @@ def _instant(value: Any) -> datetime:
     return moment
 
 
-def _due_text(due: datetime, zone_name: str, *, not_before: bool) -> str:
+def _due_text(due: datetime, zone_name: str, *, not_before: bool, reader_zone: str | None = None) -> str:
     """A "by" deadline ending at local midnight reads as 23:59 of its last day (no "00:00 of
-    the next day" to misread); "not before" keeps 00:00, the first moment allowed."""
+    the next day" to misread); "not before" keeps 00:00, the first moment allowed. The
+    reader's equivalent is of the minute shown, so both name the same minute."""
     local = due.astimezone(ZoneInfo(zone_name))
     if not not_before and (local.hour, local.minute, local.second) == (0, 0, 0):
         local -= timedelta(minutes=1)
-    return f"{local_when(local, zone_name)} {zone_label(zone_name)}"
+    return written_for_reader(local, zone_name, reader_zone)
 
 
-def deadline_text(deadline: Mapping[str, Any]) -> str:
+def deadline_text(deadline: Mapping[str, Any], reader_zone: str | None = None) -> str:
     """The explanation of ``deadline`` (a ``Deadline.to_dict()``) in the active language. A
     deadline stored before its structured parts existed is read back from its English text
-    (``legacy_parts``); the stored English only where not even its purpose can be recovered."""
+    (``legacy_parts``); the stored English only where not even its purpose can be recovered.
+    ``reader_zone`` (an IANA name): the zone the reader reads times in; each instant is then
+    also written in it where it differs from the zone the rule counts in."""
     fallback = str(deadline.get("explanation") or "")
     if not deadline.get("explanation_code") and fallback:
         recovered = legacy_parts(deadline)
         if recovered is None:
             return fallback
         deadline = recovered
-        text = _structured_text(deadline)
-        return text if text is not None else _due_only_text(deadline, fallback)
-    text = _structured_text(deadline)
+        text = _structured_text(deadline, reader_zone)
+        return text if text is not None else _due_only_text(deadline, fallback, reader_zone)
+    text = _structured_text(deadline, reader_zone)
     return text if text is not None else fallback
 
 
-def _due_only_text(deadline: Mapping[str, Any], fallback: str) -> str:
+def _due_only_text(deadline: Mapping[str, Any], fallback: str, reader_zone: str | None) -> str:
     """"<what>: by <due>" in the active language, for a legacy deadline whose rule could not be
     recovered in full."""
     what = WHAT.get(str(deadline.get("explanation_code") or ""))
@@ -173,7 +179,8 @@ def _due_only_text(deadline: Mapping[str, Any], fallback: str) -> str:
         return fallback
     zone_name = str(deadline.get("time_zone") or "UTC")
     not_before = bool(deadline.get("not_before"))
-    how = f"{NOT_BEFORE if not_before else BY} {_due_text(due, zone_name, not_before=not_before)}"
+    when = _due_text(due, zone_name, not_before=not_before, reader_zone=reader_zone)
+    how = f"{NOT_BEFORE if not_before else BY} {when}"
     text = str(JOIN).format(what=what, how=how)
     prefix = PREFIXES.get(str(deadline.get("explanation_prefix") or ""))
     if prefix is not None:
@@ -181,7 +188,7 @@ def _due_only_text(deadline: Mapping[str, Any], fallback: str) -> str:
     return text + "."
 
 
-def _structured_text(deadline: Mapping[str, Any]) -> str | None:
+def _structured_text(deadline: Mapping[str, Any], reader_zone: str | None) -> str | None:
     code = str(deadline.get("explanation_code") or "")
     params = deadline.get("explanation_params") or {}
     what = WHAT.get(code)
@@ -194,14 +201,14 @@ def _structured_text(deadline: Mapping[str, Any]) -> str | None:
         due = _instant(params["due_at"])
         values: dict[str, Any] = {
             "by": str(NOT_BEFORE if not_before else BY),
-            "due": _due_text(due, zone_name, not_before=not_before),
+            "due": _due_text(due, zone_name, not_before=not_before, reader_zone=reader_zone),
         }
         if params["rule"] != "immediate":
             start = str(STARTS[str(params["start"])])
             start_at = _instant(params["start_at"])
             values.update(
                 start=start,
-                start_at=f"{local_when(start_at, zone_name)} {zone_label(zone_name)}",
+                start_at=written_for_reader(start_at, zone_name, reader_zone),
                 start_date=local_when(start_at, zone_name, with_time=False),
                 hours=params.get("hours"),
                 days=params.get("days"),
@@ -334,7 +341,8 @@ def _legacy_params(deadline: Mapping[str, Any], text: str, zone_name: str) -> di
             "at_least_24h": "never before" in text}
 
 
-def primary_deadline_text(decision: Mapping[str, Any] | None, stored: str = "") -> str:
+def primary_deadline_text(decision: Mapping[str, Any] | None, stored: str = "",
+                          reader_zone: str | None = None) -> str:
     """The explanation of the deadline the request's ``due_at`` comes from (the first that
     calls for action), translated; ``stored`` (the request's deadline_explanation) when the
     decision holds no such deadline (e.g. "Held until production")."""
@@ -342,5 +350,5 @@ def primary_deadline_text(decision: Mapping[str, Any] | None, stored: str = "") 
         if not deadline.get("informational"):
             if stored and deadline.get("explanation") != stored:
                 break  # the stored explanation was written by something else: show it as stored
-            return deadline_text(deadline)
+            return deadline_text(deadline, reader_zone)
     return stored

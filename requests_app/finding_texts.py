@@ -646,6 +646,27 @@ def local_when(moment: datetime, zone_name: str, *, with_time: bool = True) -> s
     return dateformat.format(local, pgettext("date format in a text (django.utils.dateformat)", "D j M Y"))
 
 
+# The same instant in the reader's zone, after the one in the zone the rule counts in; where
+# the two read alike (Paris and Brussels) only the reader's zone is named.
+IN_READERS_ZONE: Final = pgettext_lazy("deadline: the same instant in the reader's time zone", "{when} (= {local})")
+SAME_IN_READERS_ZONE: Final = pgettext_lazy(
+    "deadline: the same wall-clock time in the reader's time zone", "{when} (= {zone})")
+
+
+def written_for_reader(moment: datetime, zone_name: str, reader_zone: str | None) -> str:
+    """``moment`` in the zone the rule counts in, labelled; followed by the same instant in
+    ``reader_zone`` when the reader reads times in another zone (issue 13 item 1): the legal
+    anchor stays, the reader need not convert it."""
+    written = local_when(moment, zone_name)
+    text = f"{written} {zone_label(zone_name)}"
+    if not reader_zone or reader_zone == zone_name:
+        return text
+    in_reader = local_when(moment, reader_zone)
+    if in_reader == written:
+        return str(SAME_IN_READERS_ZONE).format(when=text, zone=zone_label(reader_zone))
+    return str(IN_READERS_ZONE).format(when=text, local=f"{in_reader} {zone_label(reader_zone)}")
+
+
 def establishment_zone() -> str:
     from .provider import provider_config
 
@@ -658,15 +679,14 @@ def _vocabulary(values: Mapping[str, Promise], value: str) -> str:
     return str(text) if text is not None else value
 
 
-def _date_param(name: str, value: str) -> str:
+def _date_param(name: str, value: str, reader_zone: str | None = None) -> str:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
     if name in DATE_PARAMETERS or moment.tzinfo is None:
         return dateformat.format(moment, pgettext("date format in a text (django.utils.dateformat)", "D j M Y"))
-    zone_name = establishment_zone()
-    return f"{local_when(moment, zone_name)} {zone_label(zone_name)}"
+    return written_for_reader(moment, establishment_zone(), reader_zone)
 
 
 def _sentence_detail(params: Mapping[str, Any]) -> str:
@@ -682,8 +702,9 @@ def _sentence_detail(params: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def translated_params(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` ready for the text of ``code`` in the active language."""
+def translated_params(code: str, params: Mapping[str, Any], reader_zone: str | None = None) -> dict[str, Any]:
+    """``params`` ready for the text of ``code`` in the active language (instants also in
+    ``reader_zone`` where it is not the establishment's)."""
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name in HELPER_PARAMETERS:
@@ -693,7 +714,7 @@ def translated_params(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str) and name in LIST_PARAMETERS:
             out[name] = ", ".join(_vocabulary(LIST_PARAMETERS[name], part) for part in value.split(", "))
         elif isinstance(value, str) and name in DATE_PARAMETERS | DATETIME_PARAMETERS:
-            out[name] = _date_param(name, value)
+            out[name] = _date_param(name, value, reader_zone)
         else:
             out[name] = value
     if "validators" in params:
@@ -713,7 +734,7 @@ def translated_params(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def finding_text(finding: Mapping[str, Any]) -> str:
+def finding_text(finding: Mapping[str, Any], reader_zone: str | None = None) -> str:
     """The text of ``finding`` (a ``Finding.to_dict()``, stored or fresh) in the active language.
 
     Looked up by ``code``. Only an unknown code, or a finding stored before a parameter its
@@ -725,6 +746,6 @@ def finding_text(finding: Mapping[str, Any]) -> str:
         return fallback
     params = finding.get("message_params") or {}
     try:
-        return str(template).format(**translated_params(str(finding["code"]), params))
+        return str(template).format(**translated_params(str(finding["code"]), params, reader_zone))
     except (KeyError, IndexError, ValueError):
         return fallback

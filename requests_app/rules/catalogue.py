@@ -7,6 +7,9 @@ One entry per code. ``kind`` decides the route (see engine.py):
 verification tag of domain.md ([V] read in the primary text, [S] secondary source, [M] from
 memory, or [P] provider policy / product decision). ``legal_basis`` is the default
 citation; a rule may cite a more precise paragraph when it emits the finding.
+``provider_duty`` marks a finding that states what the provider itself must do (preserve,
+acknowledge, inform, produce within a time): the authority reads it as what the provider
+does, never as its own next step, and once the request is closed it is moot.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class FindingSpec:
     status: str
     message: str  # str.format template over message_params
     annex_iii_reason: str | None = None
+    provider_duty: bool = False
 
     @property
     def severity(self) -> str:
@@ -48,9 +52,10 @@ class FindingSpec:
 
 
 def _s(
-    code: str, kind: str, legal_basis: str, status: str, message: str, annex: str | None = None
+    code: str, kind: str, legal_basis: str, status: str, message: str, annex: str | None = None,
+    *, provider_duty: bool = False,
 ) -> FindingSpec:
-    return FindingSpec(code, kind, legal_basis, status, message, annex)
+    return FindingSpec(code, kind, legal_basis, status, message, annex, provider_duty)
 
 
 # fmt: off
@@ -164,7 +169,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        "Emergency claimed without the duly justified reasons."),
     _s("EE_EMERGENCY_VERIFICATION", INFO, v.reg("10(4)"), "[V]",
        "Emergency: produce within 8 hours, after the call-back verification of the "
-       "issuing authority."),
+       "issuing authority.", provider_duty=True),
     # --- e-Evidence: Art. 8 notification of the enforcing authority -----------------------
     _s("EE_EA_NOTIFIED_SUSPENSIVE", INFO, v.reg("8(4), 10(2)"), "[V]",
        "The enforcing authority is notified: transmit at the end of its 10-day window "
@@ -199,7 +204,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_EA_NOTIFICATION_NOT_REQUIRED", INFO, v.reg("8(1)"), "[V]",
        "Notification of the enforcing authority is not required for this order."),
     _s("EE_PRESERVE_ON_RECEIPT", INFO, v.reg("10(1), 11(1)"), "[V]",
-       "Preserve the identifiable data now, before any clarification or review."),
+       "Preserve the identifiable data now, before any clarification or review.", provider_duty=True),
     # --- e-Evidence: Art. 11 preservation lifecycle (Annex V / VI) -----------------------
     _s("LINKED_UNKNOWN", CLARIFY, v.reg("11(1)"), "[S]",
        "The referenced request '{reference}' is unknown.", v.AIII_INSUFFICIENT_INFORMATION),
@@ -215,9 +220,9 @@ _SPECS: tuple[FindingSpec, ...] = (
        "The preservation was already extended once; only one 30-day extension exists.",
        v.AIII_OTHER),
     _s("EE_EXTENSION_AFTER_CONFIRMATION", INFO, v.reg("11(2)"), "[V]",
-       "Production was already confirmed (Annex V): data are kept until production."),
+       "Production was already confirmed (Annex V): data are kept until production.", provider_duty=True),
     _s("EE_EXTENSION_GRANTED", INFO, v.reg("11(1)"), "[V]",
-       "Preservation extended by 30 days, to {expires_at}."),
+       "Preservation extended by 30 days, to {expires_at}.", provider_duty=True),
     _s("EE_PRESERVATION_ENDED", REFUSE, v.reg("11(1)-(3)"), "[V]",
        "The preservation already ended (status {status}); nothing is held any more.",
        v.AIII_DATA_NOT_STORED),
@@ -226,7 +231,7 @@ _SPECS: tuple[FindingSpec, ...] = (
        v.AIII_OTHER),
     _s("EE_PRESERVE_UNTIL_PRODUCTION", INFO, v.reg("11(2)"), "[V]",
        "Production request confirmed: preserve until the production request is received "
-       "and executed."),
+       "and executed.", provider_duty=True),
     # --- e-Evidence: findings raised by people or events (events.py) -----------------------
     _s("EE_DATA_NOT_STORED", REFUSE, v.reg("3(8); Annex III"), "[M]/[V]",
        "The data were not stored at the time of receipt.", v.AIII_DATA_NOT_STORED),
@@ -250,7 +255,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("EE_EA_OBJECTION_LATE", REVIEW, v.reg("10(2), 10(4), 12"), "[V]",
        "The enforcing authority's objection arrived after its window ended ({window_end})."),
     _s("EE_PRESERVATION_RELEASED", INFO, v.reg("10(9), 11(3)"), "[V]/[M]",
-       "The issuing authority says preservation is no longer necessary: release now."),
+       "The issuing authority says preservation is no longer necessary: release now.", provider_duty=True),
     _s("CLARIFICATION_AFTER_DEADLINE", REVIEW, v.reg("10(6) [M]"), "[M]",
        "The clarification arrived after the original deadline ({original_due_at}); the "
        "production period restarts in full."),
@@ -273,19 +278,19 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("DSA9_LOCATOR_FOREIGN", REVIEW, v.dsa("9(2)(a)(iv)"), "[V]",
        "{url} is not on our service and is ignored."),
     _s("DSA9_INFORM_EFFECT", INFO, v.dsa("9(1)"), "[V]",
-       "Inform the issuing authority, without undue delay, if and when effect was given."),
+       "Inform the issuing authority, without undue delay, if and when effect was given.", provider_duty=True),
     _s("DSA10_CANNOT_IDENTIFY", REFUSE, v.dsa("10(2)(a)(iii)"), "[V]",
        "The order names no account or unique identifier of a specific recipient."),
     _s("DSA10_REASONS_WITHHELD", INFO, v.dsa("10(2)(a)(iv)"), "[V]",
        "No statement of reasons: allowed because the order serves the prevention, detection, "
        "investigation or prosecution of criminal offences."),
     _s("DSA10_ACK_RECEIPT", INFO, v.dsa("10(1)"), "[V]",
-       "Acknowledge receipt without undue delay, then report if and when effect was given."),
+       "Acknowledge receipt without undue delay, then report if and when effect was given.", provider_duty=True),
     _s("DSA_USER_NOTICE_MANUAL", INFO, v.dsa("9(5), 10(5)"), "[M]",
        "Informing the user is a legal-team action, never automatic."),
     _s("DSA18_REFERRAL", INFO, v.dsa("18(1)-(2)"), "[V]",
        "Refer promptly to {recipients}, with the content, its publication time with time "
-       "zone and the account identifiers."),
+       "zone and the account identifiers.", provider_duty=True),
     # --- United States (SCA) ------------------------------------------------------------
     _s("US_ISSUER_NOT_US", REROUTE, v.sca("2703"), "[V]",
        "US legal process can only come from a US governmental entity; {country} is not "
@@ -305,9 +310,9 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("US_NDO", INFO, v.sca("2705(b)"), "[M]",
        "Non-disclosure requested: no user notice while it applies."),
     _s("US_PRESERVATION", INFO, v.sca("2703(f)"), "[V]",
-       "Preserve existing records for 90 days, pending legal process."),
+       "Preserve existing records for 90 days, pending legal process.", provider_duty=True),
     _s("US_RENEWAL_GRANTED", INFO, v.sca("2703(f)(2)"), "[V]",
-       "Preservation renewed for an additional 90 days, to {expires_at}."),
+       "Preservation renewed for an additional 90 days, to {expires_at}.", provider_duty=True),
     _s("US_RENEWAL_LIMIT", REFUSE, v.sca("2703(f)(2)"), "[V]/[S]",
        "The statute provides one 90-day renewal, and it was used."),
     _s("US_RENEWAL_AFTER_EXPIRY", REVIEW, v.sca("2703(f)"), "[V]",
@@ -419,3 +424,10 @@ def finding(
 
 def kind_of(code: str) -> str:
     return CATALOGUE[code].kind
+
+
+def is_provider_duty(code: str) -> bool:
+    """Whether the finding ``code`` states the provider's own duty (False for an unknown code:
+    a finding stored under a code since removed is shown as it is)."""
+    spec = CATALOGUE.get(code)
+    return spec is not None and spec.provider_duty

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from requests_app.rules import catalogue
+
 from .forms.request_form import RequestForm
 
 # API path -> form field name.
@@ -81,6 +83,18 @@ def attach_findings(form: RequestForm, targets: Any, findings: list[dict[str, An
         f.findings_by_field = by_field
         f.with_findings = True
     return shown
+
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def by_reader(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The findings as the officer reads them: ``findings`` (problems first) and, apart, the
+    ``provider_duties`` (the catalogue's ``provider_duty``: what the provider does, never the
+    officer's next step)."""
+    ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
+    duties = [f for f in ordered if catalogue.is_provider_duty(str(f.get("code") or ""))]
+    return {"findings": [f for f in ordered if f not in duties], "provider_duties": duties}
 
 
 def _anchor(form: RequestForm, targets: Any, slot: str | None) -> str:

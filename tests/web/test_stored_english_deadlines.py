@@ -60,27 +60,28 @@ def test_a_decision_stored_in_english_reads_in_french(officer, stored):
     assert english.startswith("Transmit at the latest: by ")
     page = _text(signed_in(_speaking(officer, "fr")).get(f"/requests/{stored.reference}/"))
     assert english not in page
-    assert ("Transmettre au plus tard : au plus tard le ven 25 septembre 2026, 10:00 heure de Bruxelles (10 jours "
-            "après la réception, le mar 15 septembre 2026, 10:00 heure de Bruxelles, comptés en jours civils de 24 "
-            "heures") in page
+    # The officer reads times in Paris, which reads as Brussels: the zone is named (issue 13 item 1).
+    assert ("Transmettre au plus tard : au plus tard le ven 25 septembre 2026, 10:00 heure de Bruxelles (= heure de "
+            "Paris) (10 jours après la réception, le mar 15 septembre 2026, 10:00 heure de Bruxelles (= heure de "
+            "Paris), comptés en jours civils de 24 heures") in page
 
 
 def test_a_decision_stored_in_english_reads_in_german(officer, stored):
     page = _text(signed_in(_speaking(officer, "de")).get(f"/requests/{stored.reference}/"))
     assert stored.decision["deadlines"][0]["explanation"] not in page
-    assert "Spätestens übermitteln: spätestens am Fr, 25. September 2026, 10:00 Ortszeit Brüssel (10 Tage nach " \
-           "Eingang am Di, 15. September 2026" in page
+    assert "Spätestens übermitteln: spätestens am Fr, 25. September 2026, 10:00 Ortszeit Brüssel (= Ortszeit " \
+           "Paris) (10 Tage nach Eingang am Di, 15. September 2026" in page
 
 
 def test_the_first_stored_wording_reads_in_french_too(officer, make_request):
     request = _stored_in_english(make_request(), [FIRST_FORMAT])
     page = _text(signed_in(_speaking(officer, "fr")).get(f"/requests/{request.reference}/"))
     assert FIRST_FORMAT["explanation"] not in page
-    assert "Transmettre au plus tard : au plus tard le ven 25 septembre 2026, 10:00 heure de Bruxelles (10 jours " \
-           "après la réception, le mar 15 septembre 2026, 10:00 heure de Bruxelles" in page
+    assert "Transmettre au plus tard : au plus tard le ven 25 septembre 2026, 10:00 heure de Bruxelles (= heure " \
+           "de Paris) (10 jours après la réception, le mar 15 septembre 2026, 10:00 heure de Bruxelles" in page
 
 
 def test_an_english_reader_sees_the_same_deadline(officer, stored):
     page = _text(signed_in(officer).get(f"/requests/{stored.reference}/"))
-    assert "Transmit at the latest: by Fri 25 Sep 2026 10:00 Brussels time (10 days after receipt on Tue 15 Sep " \
-           "2026 10:00 Brussels time" in page
+    assert "Transmit at the latest: by Fri 25 Sep 2026 10:00 Brussels time (= Paris time) (10 days after receipt " \
+           "on Tue 15 Sep 2026 10:00 Brussels time (= Paris time)" in page

@@ -18,19 +18,13 @@ from requests_app.states import DataCategory, Status
 from requests_app.workflow import allowed_targets
 
 from ..decorators import officer_required
+from ..findings import by_reader
 from ..forms.misc import AttachmentForm, MessageForm
 from ..next_step import next_steps
 from .lookup import find_request
 
 STATUS_LABELS = dict(Status.choices)
 CATEGORY_LABELS = dict(DataCategory.choices)
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-# The rule check's instructions to keep data for a running order (Reg. (EU) 2023/1543 Art. 10(1),
-# 11(1)-(2); 18 U.S.C. § 2703(f)). While the request runs they tell the officer what the provider
-# does; once it is closed (or the data produced) nothing is preserved any more, so a "preserve
-# now" would tell the reader to act on nothing (issue 13 item 2).
-PRESERVATION_DUTIES = frozenset({"EE_PRESERVE_ON_RECEIPT", "EE_PRESERVE_UNTIL_PRODUCTION", "EE_EXTENSION_GRANTED",
-                                 "EE_EXTENSION_AFTER_CONFIRMATION", "US_PRESERVATION", "US_RENEWAL_GRANTED"})
 
 
 def _parse(value: str | None) -> datetime | str | None:
@@ -42,17 +36,22 @@ def _parse(value: str | None) -> datetime | str | None:
 
 def _category_rows(legal_request: LegalRequest, decision: dict[str, Any],
                    findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The decision per requested data category, with the finding that blocks it (if any)."""
+    """The decision per requested data category, with the finding that blocks it (if any).
+
+    A finding about the whole order (no data category) blocks every category: it is written
+    out in the first row it blocks, and the later rows name that row instead of repeating it.
+    """
     verdicts = {row.get("data_category"): row for row in decision.get("categories") or decision.get("verdicts") or []}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for category in legal_request.data_categories or []:
         verdict = verdicts.get(category)
         blocking = None
         if verdict and not verdict.get("allowed"):
             blocking = next((f for f in findings if f.get("code") == verdict.get("reason_code")
                              and f.get("data_category") in (None, category)), None)
+        first = next((row for row in rows if blocking is not None and row["finding"] is blocking), None)
         rows.append({"category": category, "label": CATEGORY_LABELS.get(category, category), "verdict": verdict,
-                     "finding": blocking})
+                     "finding": None if first else blocking, "same_as": first["label"] if first else None})
     return rows
 
 
@@ -82,9 +81,16 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
     # A closed request (and one whose data were produced) has no running deadline: never show
     # a due date or a preservation to act on (domain.md §13.12; the timers were cancelled).
     deadlines_run = legal_request.is_open and legal_request.status != Status.PRODUCED
-    findings = sorted((f for f in decision.get("findings", [])
-                       if deadlines_run or f.get("code") not in PRESERVATION_DUTIES),
-                      key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+    # The provider's own duties (preserve, acknowledge, produce within 8 h) are what the
+    # provider does, never the officer's next step; once the request is closed they are moot
+    # and not shown at all.
+    read = by_reader(decision.get("findings", []))
+    findings, provider_duties = read["findings"], read["provider_duties"]
+    categories = _category_rows(legal_request, decision, findings)
+    # A finding that blocks a category is shown in that category's row; listing it again
+    # below the table showed every blocking finding twice (issue 13 item 2).
+    in_rows = [row["finding"] for row in categories if row["finding"] is not None] if decision.get("categories") else []
+    findings = [f for f in findings if not any(f is shown for shown in in_rows)]
     package = released_package(legal_request)
     context = {
         "req": legal_request,
@@ -92,6 +98,8 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
                     for entry in request_history(legal_request.pk)],
         "decision": decision,
         "findings": findings,
+        "blocking_in_rows": bool(in_rows),
+        "provider_duties": provider_duties if deadlines_run else [],
         "deadlines_run": deadlines_run,
         "deadlines": [{**d, "due_at": _parse(d.get("due_at"))} for d in decision.get("deadlines", [])
                       if not d.get("informational")] if deadlines_run else [],
@@ -104,7 +112,7 @@ def render_detail(request: HttpRequest, legal_request: LegalRequest, *, status: 
         "next_steps": next_steps(legal_request, decision),
         "validation_type_label": dict(AuthorityType.choices).get(legal_request.validation_authority_type,
                                                                  legal_request.validation_authority_type),
-        "categories": _category_rows(legal_request, decision, findings),
+        "categories": categories,
         "start_download": _download_to_start(request, legal_request),
         "message_form": forms.get("message_form") or MessageForm(),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),

@@ -22,7 +22,7 @@ from requests_app.services.submission import request_submit
 from requests_app.uploads import UploadRejected
 
 from ..decorators import client_ip, officer_required
-from ..findings import attach_findings, slot_names
+from ..findings import attach_findings, by_reader, slot_names
 from ..forms.request_form import SECTION_INSTRUMENTS, RequestForm, TargetFormSet
 from ..forms.timezones import ZONE_CHOICES
 from .summary import summary_for
@@ -47,7 +47,7 @@ def _page(request: HttpRequest, form: RequestForm, targets: Any, *, decision: di
           findings: list[dict[str, Any]] | None = None, checked: bool = False, status: int = 200,
           confirm_error: str = "") -> HttpResponse:
     return render(request, "portal/request_form.html", {
-        "form": form, "targets": targets, "decision": decision, "findings": findings or [], "checked": checked,
+        "form": form, "targets": targets, "decision": decision, **by_reader(findings or []), "checked": checked,
         "confirm_error": confirm_error,
         "error_summary": summary_for(form, targets), "sections": SECTION_INSTRUMENTS,
         "authority": request.user.authority,  # type: ignore[union-attr]
@@ -128,7 +128,7 @@ def request_check(request: HttpRequest) -> HttpResponse:
     by_slot = getattr(form, "findings_by_field", {})
     slots = [(name, by_slot.get(name, [])) for name in slot_names(form, targets)]
     return render(request, "portal/includes/check_result.html", {
-        "decision": decision, "findings": findings, "error_summary": summary_for(form, targets),
+        "decision": decision, **by_reader(findings), "error_summary": summary_for(form, targets),
         "slots": slots, "checked": True, "oob": True,
     })
 
