@@ -179,7 +179,7 @@ class PortalUserAdmin(_FormActionMixin, UserAdmin):
     """Officers and the legal team. Approval and deactivation go through the services (audited,
     tokens revoked); only superusers may touch roles and privileges."""
 
-    list_display = ["email", "authority", "approval_status", "is_authority_admin", "is_active", "is_staff",
+    list_display = ["email", "authority", "approval", "is_authority_admin", "is_active", "is_staff",
                     "last_login"]
     list_filter = ["approval_status", "is_active", "is_staff", "is_authority_admin"]
     search_fields = ["email", "authority__name"]
@@ -189,17 +189,22 @@ class PortalUserAdmin(_FormActionMixin, UserAdmin):
                "propose_toggle_authority_admin"]
     fieldsets = (
         (None, {"fields": ("email", "username", "password")}),
-        ("Authority", {"fields": ("authority", "language", "approval_status", "approved_by", "approved_at",
+        ("Authority", {"fields": ("authority", "language", "approval", "approved_by", "approved_at",
                                   "is_authority_admin")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
 
+    @admin.display(description="approval status", ordering="approval_status")
+    def approval(self, obj):
+        # Approval is an officer's: a member of the legal team is never "awaiting approval".
+        return "—" if obj.authority_id is None else obj.get_approval_status_display()
+
     def get_readonly_fields(self, request, obj=None):
         # The officer's authority and administrator flag are root-of-trust data: changed only by
         # a proposal and a second person's approval (the actions below), even by a superuser.
-        fixed = ["approval_status", "approved_by", "approved_at", "last_login", "date_joined", "authority",
-                 "is_authority_admin"]
+        fixed = ["approval", "approval_status", "approved_by", "approved_at", "last_login", "date_joined",
+                 "authority", "is_authority_admin"]
         if not request.user.is_superuser:
             fixed += ["is_staff", "is_superuser", "groups", "user_permissions", "is_active"]
             if obj is not None and staff.is_staff_account(obj):

@@ -64,6 +64,18 @@ def _index_with_dashboard(request, extra_context=None):
 
 admin.site.index = _index_with_dashboard  # type: ignore[method-assign]
 
+_default_app_list = admin.site.get_app_list
+
+
+def _app_list_legal_team_first(request, app_label=None):
+    from .admin_views.app_list import legal_team_first
+
+    found = _default_app_list(request, app_label)
+    return found if app_label else legal_team_first(found)
+
+
+admin.site.get_app_list = _app_list_legal_team_first  # type: ignore[method-assign]
+
 
 def can_review(request: Any) -> bool:
     """``can(user, "review")``, asked once per request: every admin page asks it of each
@@ -176,7 +188,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
                            "assigned_to", "emergency", "emergency_reason", "channel", "late_registration"]}),
         ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation", "warn_at", "breach_at",
                                   "hold_until", "status_changed_at"]}),
-        ("Request", {"fields": ["case_reference", "summary", "data_categories", "data_from", "data_to",
+        ("Request", {"fields": ["case_reference", "summary", "data_categories_label", "data_from", "data_to",
                                 "language_label", "linked_reference", "confidential", "confidentiality_reason"]}),
         ("Offence", {"fields": ["offence_description", "offence_legal_provisions", "max_sentence_months",
                                 "listed_offence", "via_information_system", "sentence_months"]}),
@@ -196,7 +208,13 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "resolution_label", "language_label",
-                "validation_authority_type_label"]
+                "validation_authority_type_label", "data_categories_label"]
+
+    @admin.display(description="data categories")
+    def data_categories_label(self, obj):
+        from .templatetags.findings import category_labels
+
+        return category_labels(obj.data_categories) or "—"
 
     @admin.display(description="resolution")
     def resolution_label(self, obj):

@@ -14,14 +14,30 @@ from ..services.dead_letters import undelivered_emergency_alerts
 from .timeline import timeline
 
 
+def deadline_kind_label(kind: str) -> str:
+    """A deadline's kind as the legal team reads it (``production_due`` → "Production period
+    ends (Reg. 2023/1543 Art. 10(2)-(4))"): the timer kinds carry the labels."""
+    from ..models.timers import TimerKind
+
+    return str(TimerKind(kind).label) if kind in TimerKind.values else code_words(kind)
+
+
+def code_words(value: str | None) -> str:
+    return value.replace("_", " ").capitalize() if value else "—"
+
+
 def decision_context(decision: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored decision with a label beside each code the page shows (the codes stay, in
+    ``<code>``, where the legal team searches them: finding codes, reason codes)."""
     decision = decision or {}
+    deadlines = [{**d, "kind_label": deadline_kind_label(d.get("kind", ""))} for d in decision.get("deadlines") or []]
     return {
         "route": decision.get("route", ""),
+        "route_label": code_words(decision.get("route")),
         "rulebook_version": decision.get("rulebook_version", ""),
         "findings": decision.get("findings") or [],
         "verdicts": decision.get("verdicts") or [],
-        "deadlines": decision.get("deadlines") or [],
+        "deadlines": deadlines,
     }
 
 

@@ -117,8 +117,12 @@ def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: i
               title: str) -> SafeString:
     """A horizontal bar chart as SVG markup; every text is escaped. A banded count is drawn
     as a pale bar of the band's upper bound, so the chart reveals no more than the table."""
-    height_per_bar, label_width, chart_width = 22, 200, 360
+    height_per_bar, chart_width = 22, 360
     height = 30 + height_per_bar * max(len(rows), 1)
+    labels = _labels().get(key, {})
+    # Wide enough for the longest label in full (12 px text, about 7 px a character): a label
+    # cut short ("European Preservation Order (EPO") leaves the reader guessing which bar it is.
+    label_width = max([200] + [7 * len(str(labels.get(row[key], row[key]))) + 12 for row in rows])
     values = []
     for row in rows:
         value = row[figure]
@@ -135,8 +139,8 @@ def bar_chart(rows: list[dict[str, Any]], key: str, figure: str, *, threshold: i
     for i, (name, length, shown, banded) in enumerate(values):
         y = 26 + i * height_per_bar
         width = round(chart_width * length / top)
-        label = _labels().get(key, {}).get(name, name)
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(str(label)[:32])}</text>')
+        label = labels.get(name, name)
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(str(label))}</text>')
         parts.append(f'<rect x="{label_width}" y="{y + 2}" width="{max(width, 1)}" height="16" '
                      f'fill="{BAND if banded else BAR}">'
                      f"<title>{escape(str(label))}: {escape(str(shown))}</title></rect>")
