@@ -186,7 +186,7 @@ class LegalRequestAdmin(LegalTeamAdmin):
     fieldsets = [
         (None, {"fields": ["reference", "status", "resolution_label", "lifecycle", "instrument", "authority", "country",
                            "assigned_to", "emergency", "emergency_reason", "channel", "late_registration"]}),
-        ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation", "warn_at", "breach_at",
+        ("Deadlines", {"fields": ["received_at", "due_at", "deadline_explanation_text", "warn_at", "breach_at",
                                   "hold_until", "status_changed_at"]}),
         ("Request", {"fields": ["case_reference", "summary", "data_categories_label", "data_from", "data_to",
                                 "language_label", "linked_reference", "confidential", "confidentiality_reason"]}),
@@ -208,7 +208,20 @@ class LegalRequestAdmin(LegalTeamAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "resolution_label", "language_label",
-                "validation_authority_type_label", "data_categories_label"]
+                "validation_authority_type_label", "data_categories_label", "deadline_explanation_text"]
+
+    @admin.display(description="deadline explanation")
+    def deadline_explanation_text(self, obj):
+        # The stored text is the rule's English in the zone the rule counts in (Brussels); the legal
+        # team reads it in the page's language with its own zone's equivalent beside it (issue 13 item 1),
+        # the same rendering as the officer's page (deadline_texts.primary_deadline_text).
+        from django.utils import timezone as tz
+
+        from .deadline_texts import primary_deadline_text
+
+        decision = obj.decision if isinstance(obj.decision, dict) else None
+        return primary_deadline_text(decision, obj.deadline_explanation or "",
+                                     tz.get_current_timezone_name()) or "—"
 
     @admin.display(description="data categories")
     def data_categories_label(self, obj):

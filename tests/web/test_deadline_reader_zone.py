@@ -131,6 +131,21 @@ def test_the_admins_request_page_explains_deadlines_in_the_readers_zone(make_req
     assert legal_request.decision["deadlines"][0]["due_at"] not in rows  # no raw ISO value
 
 
+def test_the_admins_deadlines_fieldset_explains_the_deadline_in_the_readers_zone(make_request):
+    """The change form's "Deadlines" fieldset showed the stored English text (Brussels only)."""
+    from requests_app.permissions import REVIEWER
+
+    legal_request = make_request()
+    assert legal_request.deadline_explanation  # the stored text the API gives
+    reader = staff("lisbon-fieldset@provider.example", REVIEWER)
+    User.objects.filter(pk=reader.pk).update(time_zone="Europe/Lisbon")
+    client = Client()
+    client.force_login(reader, backend=BACKEND)
+    body = client.get(reverse("admin:requests_app_legalrequest_change", args=[legal_request.pk])).content.decode()
+    fieldset = body.split("field-deadline_explanation_text", 1)[1].split("field-warn_at", 1)[0]
+    assert "Brussels time (= " in fieldset and "Lisbon time)" in fieldset
+
+
 def test_the_api_keeps_the_english_explanation_and_utc(make_request, officer):
     from accounts.services import token_issue
 
