@@ -1,9 +1,9 @@
 """The engine's caches and lazy texts change no output (issue 9, rules per second).
 
 First, the outputs of 2,000 corpus cases must be those captured on main before the
-optimisation (tests/rules/equivalence_digests.json, one SHA-256 per case): the test is skipped
-once the rulebook version changes, as a new rulebook may change decisions on purpose (then
-recapture: see capture_digests below).
+optimisation (tests/rules/equivalence_digests.json, one SHA-256 per case). A new rulebook may
+change decisions on purpose, but digests of another rulebook pin nothing: the test then fails
+and says how to re-capture them (capture_digests below), instead of passing silently.
 
 The engine derives tables once per ProviderConfig object (config._tables), caches pure day
 roll-overs per (local day, count, zone, holiday countries) and writes a deadline's English
@@ -20,6 +20,7 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,13 +45,38 @@ def capture_digests(count: int = 2000) -> None:
     DIGESTS.write_text(json.dumps(data, indent=0) + "\n")
 
 
-def test_outputs_are_those_captured_before_the_optimisation() -> None:
-    data = json.loads(DIGESTS.read_text())
-    if data["rulebook_version"] != RULEBOOK_VERSION:
-        pytest.skip(f"digests of rulebook {data['rulebook_version']}, engine is {RULEBOOK_VERSION}")
+def stale_digests_message(captured: str) -> str:
+    """Why the digests of another rulebook pin nothing, and how to pin the new one."""
+    return (
+        f"{DIGESTS.name} holds the outputs of rulebook {captured}, the engine is rulebook "
+        f"{RULEBOOK_VERSION}: the digests pin nothing until they are re-captured. Once the "
+        "new rulebook's changes of decision are reviewed, run\n"
+        "    .venv/bin/python -c 'from tests.rules.test_equivalence import capture_digests; "
+        "capture_digests()'\n"
+        f"and commit {DIGESTS.name} with the rulebook bump."
+    )
+
+
+def check_digests(data: dict[str, Any]) -> None:
+    """The engine's outputs on the seeded corpus are those ``data`` recorded for this rulebook."""
+    assert data["rulebook_version"] == RULEBOOK_VERSION, stale_digests_message(data["rulebook_version"])
     expected = data["sha256_16"]
     differ = [i for i, _, _, out in cases(len(expected), seed=data["seed"]) if _digest(out) != expected[i]]
     assert not differ, f"{len(differ)} of {len(expected)} cases changed, first {differ[:10]}"
+
+
+def test_outputs_are_those_captured_before_the_optimisation() -> None:
+    check_digests(json.loads(DIGESTS.read_text()))
+
+
+def test_digests_of_another_rulebook_fail_and_say_how_to_recapture() -> None:
+    # After a rulebook bump the old digests pin nothing: a skip would pass silently.
+    data = json.loads(DIGESTS.read_text())
+    with pytest.raises(AssertionError) as failure:
+        check_digests({**data, "rulebook_version": "2026.11-r9"})
+    message = str(failure.value)
+    assert "rulebook 2026.11-r9" in message and f"rulebook {RULEBOOK_VERSION}" in message
+    assert "capture_digests()" in message
 
 
 def _cold() -> None:
