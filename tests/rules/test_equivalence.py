@@ -16,16 +16,19 @@ of the configuration (the straightforward path: nothing reused); the JSON must b
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import random
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from requests_app.rules import RULEBOOK_VERSION, ProviderConfig, calendars, deadlines, evaluate
+from requests_app.rules import RULEBOOK_VERSION, LinkedRequest, ProviderConfig, calendars, deadlines, evaluate
 from requests_app.rules import config as config_module
+from requests_app.rules.checks import is_ip_address
 from requests_app.rules.result import LazyText
 
 from .corpus import cases, outputs
@@ -126,3 +129,38 @@ def test_explanations_are_written_once_and_read_as_text() -> None:
     assert deadline.explanation is text  # rendered once, kept
     assert replace(deadline).explanation == text and deadline == replace(deadline)
     assert not isinstance(deadline.to_dict()["explanation"], LazyText)
+
+
+def test_the_extension_counts_reuse_their_per_zone_configurations() -> None:
+    # Each Annex VI extension counted the 30 days with fresh per-zone copies of the
+    # configuration: every evaluation added tables for them and pushed out the others.
+    from .builders import T0, facts
+
+    extension = facts(
+        instrument="preservation_extension",
+        issuer=("judge", "FR"),
+        categories=("content",),
+        linked=LinkedRequest("LRP-1", "epoc_pr", T0 - timedelta(days=55), "preserving"),
+    )
+    config = ProviderConfig()
+    first = evaluate(extension, config)
+    tables = len(config_module._TABLES)
+    for _ in range(20):
+        assert evaluate(extension, config) == first
+    assert len(config_module._TABLES) == tables
+    assert first.deadlines[0].kind == "preservation_expiry"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["203.0.113.7", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+     "1.2.3.4 ", "1.2.3.٤", "+1.2.3.4", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1%eth0", "", "x"],
+)
+def test_the_ipv4_shortcut_accepts_what_ipaddress_accepts(value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        expected = False
+    else:
+        expected = True
+    assert is_ip_address(value) is expected
