@@ -119,14 +119,15 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+@lru_cache(maxsize=1024)
 def _day_text(day: date) -> str:
-    """``Tue 1 Sep 2026``."""
+    """``Tue 1 Sep 2026`` (a pure function of the day: the explanations of one day share it)."""
     return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def _when(moment: datetime, zone_name: str, *, with_time: bool = True) -> str:
     local = moment.astimezone(zone(zone_name))
-    text = _day_text(local)
+    text = _day_text(local.date())  # the local day: equal aware datetimes may differ in it
     return f"{text} {local.hour:02d}:{local.minute:02d}" if with_time else text
 
 
@@ -291,13 +292,22 @@ class _Waiting:
 
     zones: tuple[str, ...]
     countries: tuple[str, ...]
-    zones_text: str
-    countries_text: str
+    zones_text: str  # "Europe/Brussels, Europe/Paris"
+    countries_text: str  # "BE-*, FR"
+    zones_label: str  # "Brussels time, Paris time"
+    countries_label: str  # "BE (every region), FR"
 
 
 def _waiting_of(config: ProviderConfig, rule: DayRule) -> _Waiting:
     zones, countries = config.waiting_zones(), config.waiting_holidays(rule)
-    return _Waiting(zones, countries, ", ".join(zones), ", ".join(countries))
+    return _Waiting(
+        zones,
+        countries,
+        ", ".join(zones),
+        ", ".join(countries),
+        ", ".join(zone_label(z) for z in zones),
+        ", ".join(calendar_label(c) for c in countries),
+    )
 
 
 def _waiting(config: ProviderConfig, rule: DayRule) -> _Waiting:
@@ -363,16 +373,14 @@ def _how(count: DayCount) -> str:
             f"{start_label} time: never later than the end under {REG_1182})"
         )
     waiting = _waiting(config, rule)
-    countries = [calendar_label(c) for c in waiting.countries]
-    zones_text = ", ".join(zone_label(z) for z in waiting.zones)
     law = REG_1182 if rule.mode == LATER_OF_1182 else FRCRP_45
     last_day = _last_day(count.legal_end, count.latest_zone)
     how = (
         f"not before {_when(due, tz)} {label} (end of {_day_text(last_day)} "
         f"in {zone_label(count.latest_zone)}; {days} days after {start_label} on "
         f"{_when(start, tz, with_time=False)}, {law}: the day of {start_label} "
-        f"is not counted and the period ends at the end of its last day in {zones_text}, "
-        f"moved past Saturdays, Sundays and {', '.join(countries)} public holidays; the "
+        f"is not counted and the period ends at the end of its last day in {waiting.zones_label}, "
+        f"moved past Saturdays, Sundays and {waiting.countries_label} public holidays; the "
         f"latest end applies"
     )
     if due > count.legal_end:

@@ -87,6 +87,7 @@ def _cold() -> None:
     deadlines._day_roll.cache_clear()
     calendars.public_holidays.cache_clear()
     deadlines.zone_label.cache_clear()
+    deadlines._day_text.cache_clear()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
