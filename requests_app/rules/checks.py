@@ -22,6 +22,11 @@ _PHONE = re.compile(r"\+[1-9]\d{6,14}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _MESSAGE_PATH = re.compile(r"(?:/c)?(?:/[A-Za-z0-9_]+)?/\d+/?")
 _PHONE_NOISE = str.maketrans("", "", " -().")
+# The dotted IPv4 form that ipaddress.ip_address accepts (four ASCII decimal octets 0-255,
+# no leading zeros), matched without building an address object (issue 9: most targets are
+# IPv4); anything else is still parsed by ipaddress (IPv6, and the refusals).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 def split_url(value: str) -> tuple[str, str]:
@@ -58,29 +63,24 @@ def check_targets(d: Draft, *, legal_basis: str | None = None) -> None:
         return
     domains = d.config.provider_domains
     for i, target in enumerate(facts.targets):
-        where = f"targets[{i}]"
         kind, value = target.kind, target.value.strip()
-
-        def malformed(kind: str = kind, value: str = value, where: str = where, i: int = i) -> None:
-            d.add("TGT_MALFORMED", field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
-
         if kind == "ip_address":
             _check_ip(d, i, value, target.timestamp, legal_basis)
-        elif kind == "username":
+            continue
+        where = f"targets[{i}]"
+        if kind == "username":
             if _USERNAME.fullmatch(value) is None:
                 display = bool(value) and (" " in value or not value.isascii())
-                if display:
-                    d.add("TGT_DISPLAY_NAME", field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
-                else:
-                    malformed()
+                code = "TGT_DISPLAY_NAME" if display else "TGT_MALFORMED"
+                d.add(code, field=where, legal_basis=legal_basis, index=i, kind=kind, value=value)
         elif kind in _FORMATS:
             pattern, normalise = _FORMATS[kind]
             if pattern.fullmatch(normalise(value)) is None:
-                malformed()
+                _malformed(d, i, kind, value, legal_basis)
         elif kind in ("channel_url", "message_url"):
             host, path = split_url(value)
             if not host:
-                malformed()
+                _malformed(d, i, kind, value, legal_basis)
             elif not on_our_service(host, domains):
                 d.add(
                     "TGT_FOREIGN_SERVICE", field=where, legal_basis=legal_basis, index=i, host=host
@@ -91,6 +91,10 @@ def check_targets(d: Draft, *, legal_basis: str | None = None) -> None:
             d.add("TGT_UNKNOWN_KIND", field=where, legal_basis=legal_basis, index=i, kind=kind)
 
 
+def _malformed(d: Draft, i: int, kind: str, value: str, legal_basis: str | None) -> None:
+    d.add("TGT_MALFORMED", field=f"targets[{i}]", legal_basis=legal_basis, index=i, kind=kind, value=value)
+
+
 # Identifiers checked by their written form alone: pattern and what is stripped first.
 _FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
     "user_id": (_USER_ID, str.strip),
@@ -99,22 +103,24 @@ _FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
 }
 
 
-def _check_ip(
-    d: Draft, i: int, value: str, timestamp: datetime | None, legal_basis: str | None
-) -> None:
-    where = f"targets[{i}]"
+def is_ip_address(value: str) -> bool:
+    """Whether ``ipaddress.ip_address(value)`` accepts ``value``."""
+    if _IPV4.fullmatch(value) is not None:
+        return True
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        d.add(
-            "TGT_MALFORMED",
-            field=where,
-            legal_basis=legal_basis,
-            index=i,
-            kind="ip_address",
-            value=value,
-        )
+        return False
+    return True
+
+
+def _check_ip(
+    d: Draft, i: int, value: str, timestamp: datetime | None, legal_basis: str | None
+) -> None:
+    if not is_ip_address(value):
+        _malformed(d, i, "ip_address", value, legal_basis)
         return
+    where = f"targets[{i}]"
     if timestamp is None:
         d.add("TGT_IP_NO_TIMESTAMP", field=where, legal_basis=legal_basis, value=value)
     elif timestamp.tzinfo is None or timestamp.utcoffset() is None:

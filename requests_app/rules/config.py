@@ -7,7 +7,7 @@ or policy decision lives here, so that counsel can change it without touching th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, TypeVar, cast
@@ -216,15 +216,16 @@ class ProviderConfig:
             table.bound_iso = frozenset(iso_country(c) for c in self.bound_member_states)
         return table.bound_iso
 
-    def derived(self, compute: Callable[[ProviderConfig], T]) -> T:
-        """``compute(self)``, computed once per configuration object: for tables the rules
-        derive from settings (a ProviderConfig is frozen, so they never go stale).
-        ``compute`` must be a pure function of the configuration."""
+    def derived(self, compute: Callable[..., T], *args: Hashable) -> T:
+        """``compute(self, *args)``, computed once per configuration object and ``args``: for
+        tables the rules derive from settings (a ProviderConfig is frozen, so they never go
+        stale). ``compute`` must be a pure function of the configuration and ``args``."""
         table = _tables(self)
+        key = (compute, args)
         try:
-            return cast(T, table.derived[compute])
+            return cast(T, table.derived[key])
         except KeyError:
-            value = table.derived[compute] = compute(self)
+            value = table.derived[key] = compute(self, *args)
             return value
 
     def for_issuer(self, country: str | None, region: str | None = None) -> ProviderConfig:
@@ -254,7 +255,7 @@ class _Tables:
         self.waiting_zones: tuple[str, ...] | None = None
         self.waiting_holidays: dict[str | None, tuple[str, ...]] = {}
         self.bound_iso: frozenset[str] | None = None
-        self.derived: dict[Callable[[ProviderConfig], object], object] = {}
+        self.derived: dict[tuple[Callable[..., object], tuple[Hashable, ...]], object] = {}
 
 
 # Keyed by the configuration object: a ProviderConfig is frozen, so what is derived from it

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -118,14 +119,15 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+@lru_cache(maxsize=1024)
 def _day_text(day: date) -> str:
-    """``Tue 1 Sep 2026``."""
+    """``Tue 1 Sep 2026`` (a pure function of the day: the explanations of one day share it)."""
     return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def _when(moment: datetime, zone_name: str, *, with_time: bool = True) -> str:
     local = moment.astimezone(zone(zone_name))
-    text = _day_text(local)
+    text = _day_text(local.date())  # the local day: equal aware datetimes may differ in it
     return f"{text} {local.hour:02d}:{local.minute:02d}" if with_time else text
 
 
@@ -171,6 +173,28 @@ def hours_deadline(
     )
 
 
+def restated(deadline: Deadline, kind: str, *, legal_basis: str, text: str, prefix_code: str) -> Deadline:
+    """A deadline ``kind`` due when ``deadline`` is, under ``legal_basis``, whose explanation
+    is ``text`` followed by that of ``deadline`` (``prefix_code`` names ``text`` for the
+    translations). The text is written when first read, like every explanation."""
+    return Deadline(
+        kind,
+        deadline.due_at,
+        lazy_text(_restated_text, text, deadline),
+        deadline.rule_applied,
+        legal_basis,
+        deadline.warn_at,
+        time_zone=deadline.time_zone,
+        explanation_code=deadline.explanation_code,
+        explanation_params=dict(deadline.explanation_params),
+        explanation_prefix=prefix_code,
+    )
+
+
+def _restated_text(text: str, deadline: Deadline) -> str:
+    return text + deadline.explanation
+
+
 def _hours_text(
     what: str, due: datetime, start: datetime, hours: int, start_label: str, tz: str, internal: bool
 ) -> str:
@@ -212,7 +236,8 @@ def day_deadline(
     were extended (the extension counts from the original receipt).
     """
     rule = config.day_rule(rule_key)
-    due, latest_zone, legal_end = _due(start, days, rule, config, calendar_start)
+    count = DayCount(start, days, rule, config, start_label, *_due(start, days, rule, config, calendar_start))
+    due = count.due
     rule_applied = rule.mode  # _due refused any other mode
     params: dict[str, ParamValue] = {
         "rule": rule_applied,
@@ -222,19 +247,18 @@ def day_deadline(
         "days": days,
     }
     if rule_applied in LOCAL_END_MODES:
+        waiting = _waiting(config, rule)
         params.update(
-            last_day=_last_day(legal_end, latest_zone).isoformat(),
-            latest_zone=latest_zone,
-            zones=", ".join(config.waiting_zones()),
-            countries=", ".join(config.waiting_holidays(rule)),
-            at_least_24h=due > legal_end,
+            last_day=_last_day(count.legal_end, count.latest_zone).isoformat(),
+            latest_zone=count.latest_zone,
+            zones=waiting.zones_text,
+            countries=waiting.countries_text,
+            at_least_24h=due > count.legal_end,
         )
     return Deadline(
         kind=kind,
         due_at=due,
-        explanation=lazy_text(
-            _day_text_of, what, start, days, rule, config, start_label, due, latest_zone, legal_end
-        ),
+        explanation=lazy_text(_day_text_of, what, count),
         rule_applied=rule_applied,
         legal_basis=legal_basis,
         warn_at=None if informational else _warn_at(period_start or start, due, config.warn_ratio),
@@ -246,18 +270,53 @@ def day_deadline(
     )
 
 
-def _day_text_of(
-    what: str,
-    start: datetime,
-    days: int,
-    rule: DayRule,
-    config: ProviderConfig,
-    start_label: str,
-    due: datetime,
-    latest_zone: str,
-    legal_end: datetime,
-) -> str:
-    return f"{what}: {_how(start, days, rule, config, start_label, due, latest_zone, legal_end)}."
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """A day deadline as ``day_deadline`` computed it (``_due``): its end, and what the
+    English account of it (``_how``) is written from when it is first read."""
+
+    start: datetime
+    days: int
+    rule: DayRule
+    config: ProviderConfig
+    start_label: str
+    due: datetime
+    latest_zone: str  # the zone whose end of day applies (the establishment's for CALENDAR)
+    legal_end: datetime  # the Reg. 1182/71 (or local) end; the calendar end for CALENDAR
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """Where a rule that waits on an authority counts (``ProviderConfig.waiting_zones`` and
+    ``waiting_holidays``), with the texts the explanation params carry."""
+
+    zones: tuple[str, ...]
+    countries: tuple[str, ...]
+    zones_text: str  # "Europe/Brussels, Europe/Paris"
+    countries_text: str  # "BE-*, FR"
+    zones_label: str  # "Brussels time, Paris time"
+    countries_label: str  # "BE (every region), FR"
+
+
+def _waiting_of(config: ProviderConfig, rule: DayRule) -> _Waiting:
+    zones, countries = config.waiting_zones(), config.waiting_holidays(rule)
+    return _Waiting(
+        zones,
+        countries,
+        ", ".join(zones),
+        ", ".join(countries),
+        ", ".join(zone_label(z) for z in zones),
+        ", ".join(calendar_label(c) for c in countries),
+    )
+
+
+def _waiting(config: ProviderConfig, rule: DayRule) -> _Waiting:
+    """Once per configuration and rule (both frozen: all that it depends on)."""
+    return config.derived(_waiting_of, rule)
+
+
+def _day_text_of(what: str, count: DayCount) -> str:
+    return f"{what}: {_how(count)}."
 
 
 def _last_day(legal_end: datetime, zone_name: str) -> date:
@@ -265,8 +324,15 @@ def _last_day(legal_end: datetime, zone_name: str) -> date:
     return (legal_end.astimezone(zone(zone_name)) - timedelta(days=1)).date()
 
 
-def day_end(start: datetime, days: int, rule_key: str, config: ProviderConfig) -> datetime:
-    return _due(start, days, config.day_rule(rule_key), config)[0]
+def day_end(
+    start: datetime,
+    days: int,
+    rule_key: str,
+    config: ProviderConfig,
+    calendar_start: datetime | None = None,
+) -> datetime:
+    """The ``due_at`` that ``day_deadline`` gives for the same arguments."""
+    return _due(start, days, config.day_rule(rule_key), config, calendar_start)[0]
 
 
 def _due(
@@ -281,9 +347,10 @@ def _due(
     if rule.mode == CALENDAR:
         return calendar_end, config.establishment_time_zone, calendar_end
     if rule.mode in LOCAL_END_MODES:
-        countries = config.waiting_holidays(rule)
+        waiting = _waiting(config, rule)
+        countries = waiting.countries
         best_zone, legal_end = "", calendar_end
-        for name in config.waiting_zones():
+        for name in waiting.zones:
             end = local_day_end(start, days, name, countries)
             if not best_zone or end > legal_end:
                 best_zone, legal_end = name, end
@@ -291,17 +358,12 @@ def _due(
     raise ValueError(f"unknown day rule mode {rule.mode!r}")
 
 
-def _how(
-    start: datetime,
-    days: int,
-    rule: DayRule,
-    config: ProviderConfig,
-    start_label: str,
-    due: datetime,
-    latest_zone: str,
-    legal_end: datetime,
-) -> str:
+def _how(count: DayCount) -> str:
     """The English account of a day deadline computed by ``_due``."""
+    start, days, rule, config, start_label = (
+        count.start, count.days, count.rule, count.config, count.start_label
+    )
+    due = count.due
     tz = config.establishment_time_zone
     label = zone_label(tz)
     if rule.mode == CALENDAR:
@@ -310,18 +372,17 @@ def _how(
             f"{_when(start, tz)} {label}, counted as calendar days of 24 hours from the "
             f"{start_label} time: never later than the end under {REG_1182})"
         )
-    countries = [calendar_label(c) for c in config.waiting_holidays(rule)]
-    zones_text = ", ".join(zone_label(z) for z in config.waiting_zones())
+    waiting = _waiting(config, rule)
     law = REG_1182 if rule.mode == LATER_OF_1182 else FRCRP_45
-    last_day = _last_day(legal_end, latest_zone)
+    last_day = _last_day(count.legal_end, count.latest_zone)
     how = (
         f"not before {_when(due, tz)} {label} (end of {_day_text(last_day)} "
-        f"in {zone_label(latest_zone)}; {days} days after {start_label} on "
+        f"in {zone_label(count.latest_zone)}; {days} days after {start_label} on "
         f"{_when(start, tz, with_time=False)}, {law}: the day of {start_label} "
-        f"is not counted and the period ends at the end of its last day in {zones_text}, "
-        f"moved past Saturdays, Sundays and {', '.join(countries)} public holidays; the "
+        f"is not counted and the period ends at the end of its last day in {waiting.zones_label}, "
+        f"moved past Saturdays, Sundays and {waiting.countries_label} public holidays; the "
         f"latest end applies"
     )
-    if due > legal_end:
+    if due > count.legal_end:
         how += f", and never before {days} x 24 hours after {start_label}"
     return how + ")"

@@ -104,7 +104,9 @@ class Draft:
         current_rule, parts = self.basis.setdefault(category, (rule_id, []))
         if current_rule is None and rule_id is not None:
             self.basis[category] = (rule_id, parts)
-        parts.extend(a for a in articles if a not in parts)
+        for article in articles:
+            if article not in parts:
+                parts.append(article)
 
     # --- reading -------------------------------------------------------------------------
     def _error_rows(self) -> list[tuple[Finding, str, int | None]]:
@@ -138,6 +140,8 @@ class Draft:
         return route
 
     def _compute_route(self, rows: list[tuple[Finding, str, int | None]]) -> str:
+        if not rows:
+            return v.ACCEPTED  # nothing blocks a category, a target or the order
         refused: set[str] = set()
         clarified: set[str] = set()
         bad_targets: set[int] = set()
@@ -177,7 +181,7 @@ class Draft:
     def decision(self) -> Decision:
         route = self.route()
         rows = self._error_rows()
-        verdicts = tuple(self._verdict(c, rows) for c in self.categories)
+        verdicts = tuple([self._verdict(c, rows) for c in self.categories])
         deadlines = () if route == v.REROUTED else tuple(self.deadlines)
         return Decision(
             route=route,
@@ -187,7 +191,7 @@ class Draft:
             target_status=self._target_status(route),
             rulebook_version=v.RULEBOOK_VERSION,
             targets=tuple(
-                self._target_verdict(i, t.kind, rows) for i, t in enumerate(self.facts.targets)
+                [self._target_verdict(i, t.kind, rows) for i, t in enumerate(self.facts.targets)]
             ),
         )
 

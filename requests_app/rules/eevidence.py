@@ -23,7 +23,7 @@ from .checks import (
     check_time_range,
 )
 from .config import EE_EA_WINDOW, EE_PRODUCTION, INTERNAL, ProviderConfig
-from .deadlines import day_deadline, hours_deadline, zone
+from .deadlines import day_deadline, hours_deadline, restated, zone
 from .draft import Draft
 from .model import RequestFacts, SentenceExecution
 from .policy import evaluate_national_order
@@ -504,18 +504,13 @@ def production_deadlines(
             start_label=_label(start, received),
         )
         if own.due_at < window.due_at:
-            own = Deadline(
+            own = restated(
+                window,
                 "production_due",
-                window.due_at,
-                "Transmit at the end of the enforcing authority's window (earlier "
-                "upon its confirmation that it raises no ground): " + window.explanation,
-                window.rule_applied,
-                v.reg("10(2)"),
-                window.warn_at,
-                time_zone=window.time_zone,
-                explanation_code=window.explanation_code,
-                explanation_params=dict(window.explanation_params),
-                explanation_prefix="transmit_after_ea_window_or_confirmation",
+                legal_basis=v.reg("10(2)"),
+                text="Transmit at the end of the enforcing authority's window (earlier "
+                "upon its confirmation that it raises no ground): ",
+                prefix_code="transmit_after_ea_window_or_confirmation",
             )
         return [own, window]
     return [
@@ -570,24 +565,37 @@ def common_deadlines(d: Draft, route: str) -> None:
 
 
 # --- EPOC ---------------------------------------------------------------------------------
-def _production_order(d: Draft) -> None:
-    facts = d.facts
-    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("10(1)"))
+def certificate_checks(d: Draft, *, preserve_on_receipt: str) -> None:
+    """What an EPOC (Annex I) and an EPOC-PR (Annex II) are both checked for, in this order,
+    before their categories: the duty to preserve on receipt (``preserve_on_receipt`` cites
+    it: Art. 10(1) or 11(1)), then the form of the certificate and the offence."""
+    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=preserve_on_receipt)
     check_categories(d)
     check_targets(d)
     check_time_range(d)
     check_language(d)
     check_confidentiality(d)
     offence_stated(d)
+
+
+def category_checks(d: Draft, *, production: bool) -> None:
+    """Art. 4 (who may issue and validate), then, for a category that passes it, Art. 5 / 6
+    (the offence)."""
+    for category in d.categories:
+        if art4(d, category, production=production):
+            offence_allows(d, category, production=production)
+
+
+def _production_order(d: Draft) -> None:
+    facts = d.facts
+    certificate_checks(d, preserve_on_receipt=v.reg("10(1)"))
     # Art. 9(2), Annex I: the case summary and the grounds of necessity stay with the issuing
     # authority; their absence is never a defect of the order. [A]
     if facts.emergency:
         d.add("EE_EMERGENCY_VERIFICATION", field="emergency")
         if not facts.emergency_reason.strip():
             d.add("EE_EMERGENCY_REASON_MISSING", field="emergency_reason")
-    for category in d.categories:
-        if art4(d, category, production=True):
-            offence_allows(d, category, production=True)
+    category_checks(d, production=True)
     sca_conflict(d)
     suspensive = _notification(d)
     route = d.route()
@@ -605,18 +613,12 @@ def _production_order(d: Draft) -> None:
             facts, d.config, start=d.period_start, suspensive=False
         ):
             d.deadlines.append(
-                Deadline(
+                restated(
+                    deadline,
                     "annex_iii_due",
-                    deadline.due_at,
-                    "Send Annex III with the reasons within the production period: "
-                    + deadline.explanation,
-                    deadline.rule_applied,
-                    v.reg("10(8) [M]"),
-                    deadline.warn_at,
-                    time_zone=deadline.time_zone,
-                    explanation_code=deadline.explanation_code,
-                    explanation_params=dict(deadline.explanation_params),
-                    explanation_prefix="annex_iii_within_production_period",
+                    legal_basis=v.reg("10(8) [M]"),
+                    text="Send Annex III with the reasons within the production period: ",
+                    prefix_code="annex_iii_within_production_period",
                 )
             )
     common_deadlines(d, route)

@@ -11,27 +11,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from . import vocab as v
-from .checks import (
-    check_categories,
-    check_confidentiality,
-    check_language,
-    check_targets,
-    check_time_range,
-)
-from .config import EE_PRESERVATION, LATER_OF_1182, DayRule
+from .checks import check_language
+from .config import EE_PRESERVATION, LATER_OF_1182, DayRule, ProviderConfig
 from .deadlines import day_deadline, day_end, local_day_end
 from .draft import Draft
 from .eevidence import (
     ENDED_STATUSES,
     EXTENSION_DAYS,
     PRESERVATION_DAYS,
-    art4,
+    category_checks,
+    certificate_checks,
     common_deadlines,
     member_states,
-    offence_allows,
-    offence_stated,
     rule_row,
 )
 from .result import Deadline
@@ -52,16 +46,8 @@ def evaluate_preservation(d: Draft) -> None:
 # --- EPOC-PR ------------------------------------------------------------------------------
 def _preservation_order(d: Draft) -> None:
     facts = d.facts
-    d.add("EE_PRESERVE_ON_RECEIPT", legal_basis=v.reg("11(1)"))
-    check_categories(d)
-    check_targets(d)
-    check_time_range(d)
-    check_language(d)
-    check_confidentiality(d)
-    offence_stated(d)
-    for category in d.categories:
-        if art4(d, category, production=False):
-            offence_allows(d, category, production=False)
+    certificate_checks(d, preserve_on_receipt=v.reg("11(1)"))
+    category_checks(d, production=False)
     if facts.enforcing_authority_notified:
         # Art. 8 covers production orders only. [V]
         d.add("EE_EA_NOTIFICATION_NOT_REQUIRED", field="enforcing_authority_notified")
@@ -129,74 +115,95 @@ def preservation_end(d: Draft) -> datetime:
     config = d.config
     sixty = day_end(linked.received_at, PRESERVATION_DAYS, EE_PRESERVATION, config)
     if linked.extensions_count:
-        sixty = max(sixty, extended_expiry(d).due_at)
+        sixty = max(sixty, _extended_count(d).due)
     stored = linked.preservation_expires_at
     return max(sixty, stored) if stored is not None else sixty
 
 
-def extended_expiry(d: Draft) -> Deadline:
+class _ExtendedCount(NamedTuple):
+    """One way of counting the extended period, and the end it gives."""
+
+    due: datetime
+    start: datetime
+    days: int
+    config: ProviderConfig
+    start_label: str
+    calendar_start: datetime | None = None
+
+
+def _extended_count(d: Draft) -> _ExtendedCount:
     """Art. 11(1) [V]: "an additional 30-day period". Counted from the receipt of the EPOC-PR
     (90 days), or, where ``extension_from_period_end`` (default, [A]: the additional period
     follows the 60-day period as it ended, rolled over weekends and holidays), 30 days after
-    the last day of the 60-day period, in each zone we wait in: the latest end applies."""
+    the last day of the 60-day period, in each zone we wait in: the latest end applies (the
+    receipt's count on a tie, then the first zone)."""
     linked = d.facts.linked
     assert linked is not None
     config = d.config
-    what = (
-        "Extended preservation (60 + 30 days) ends unless production is confirmed; "
-        "do not release before"
-    )
-    from_receipt = day_deadline(
-        "preservation_expiry",
+    days = PRESERVATION_DAYS + EXTENSION_DAYS
+    best = _ExtendedCount(
+        day_end(linked.received_at, days, EE_PRESERVATION, config),
         linked.received_at,
-        PRESERVATION_DAYS + EXTENSION_DAYS,
-        rule_key=EE_PRESERVATION,
-        legal_basis=v.reg("11(1)"),
-        config=config,
-        not_before=True,
-        start_label="receipt of the EPOC-PR",
-        period_start=d.facts.received_at,
-        what=what,
-        what_code="extended_preservation_ends",
+        days,
+        config,
+        "receipt of the EPOC-PR",
     )
     if not config.extension_from_period_end:
-        return from_receipt
+        return best
     rule = config.day_rule(EE_PRESERVATION)
     if rule.mode != LATER_OF_1182:
-        return from_receipt  # calendar days: 60 x 24 h + 30 x 24 h is the same instant
+        return best  # calendar days: 60 x 24 h + 30 x 24 h is the same instant
     countries = config.waiting_holidays(rule)
     calendar_sixty = linked.received_at + timedelta(days=PRESERVATION_DAYS)
     stored = linked.preservation_expires_at if not linked.extensions_count else None
-    best = from_receipt
     for name in config.waiting_zones():
         # In each zone: the 60-day period's last day there, then 30 more days from it.
         sixty_end = local_day_end(linked.received_at, PRESERVATION_DAYS, name, countries)
-        single = replace(
-            config,
-            establishment_time_zone=name,
-            issuing_country=None,
-            issuer_holidays=False,
-            holiday_countries=countries,
-            day_rules={EE_PRESERVATION: DayRule(LATER_OF_1182, holiday_country=countries[0])},
-        )
-        candidate = day_deadline(
-            "preservation_expiry",
-            sixty_end - timedelta(microseconds=1),  # the last day of the 60-day period
-            EXTENSION_DAYS,
-            rule_key=EE_PRESERVATION,
-            legal_basis=v.reg("11(1)"),
-            config=single,
-            not_before=True,
-            start_label="the current expiry",
-            period_start=d.facts.received_at,
-            what=what,
-            what_code="extended_preservation_ends",
-            # and never before 30 x 24 h after the 60-day period's end (or the stored expiry)
-            calendar_start=max(sixty_end, calendar_sixty, stored or sixty_end),
-        )
-        if candidate.due_at > best.due_at:
-            best = candidate
+        single = config.derived(_one_zone, name, countries)
+        last_day = sixty_end - timedelta(microseconds=1)  # the last day of the 60-day period
+        # and never before 30 x 24 h after the 60-day period's end (or the stored expiry)
+        calendar_start = max(sixty_end, calendar_sixty, stored or sixty_end)
+        due = day_end(last_day, EXTENSION_DAYS, EE_PRESERVATION, single, calendar_start)
+        if due > best.due:
+            best = _ExtendedCount(
+                due, last_day, EXTENSION_DAYS, single, "the current expiry", calendar_start
+            )
     return best
+
+
+def extended_expiry(d: Draft) -> Deadline:
+    """The deadline of the extended preservation, written from the count that ends latest
+    (``_extended_count``): only that one is built."""
+    count = _extended_count(d)
+    return day_deadline(
+        "preservation_expiry",
+        count.start,
+        count.days,
+        rule_key=EE_PRESERVATION,
+        legal_basis=v.reg("11(1)"),
+        config=count.config,
+        not_before=True,
+        start_label=count.start_label,
+        period_start=d.facts.received_at,
+        what="Extended preservation (60 + 30 days) ends unless production is confirmed; "
+        "do not release before",
+        what_code="extended_preservation_ends",
+        calendar_start=count.calendar_start,
+    )
+
+
+def _one_zone(config: ProviderConfig, name: str, countries: tuple[str, ...]) -> ProviderConfig:
+    """``config`` counting the 1182/71 days in the zone ``name`` alone, with the holidays of
+    ``countries`` (what the per-zone extension counts with); built once per configuration,
+    zone and holiday countries (config.derived), not per request (issue 9)."""
+    return replace(
+        config,
+        establishment_time_zone=name,
+        issuing_country=None,
+        issuer_holidays=False,
+        holiday_countries=countries,
+        day_rules={EE_PRESERVATION: DayRule(LATER_OF_1182, holiday_country=countries[0])},
+    )
 
 
 def _extension(d: Draft) -> None:
