@@ -3,7 +3,8 @@
 Database ``lrp_bench`` and Redis DB 14 (bench/settings.py), process groups that are always
 killed on exit, wrk runs with their output parsed, CPU accounting from /proc, and the
 RESULTS.md section writer. Import ``setup()`` first: it puts the repository on sys.path and
-starts Django with ``bench.settings``.
+starts Django with ``bench.settings``. The in-process benchmarks over 1M rows (bench/admin_queue.py,
+bench/report.py) call ``setup_portal()`` instead: ``portal.settings`` on a database of their own.
 """
 
 from __future__ import annotations
