@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: ``bench`` importable (setup_django does the rest)
+    sys.path.insert(0, str(ROOT))
 DB_NAME = os.environ.get("BENCH_ADMIN_DB", "lrp_bench_admin")
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 COMMAND = ".venv/bin/python bench/admin_queue.py"
 
 # Weighted vocabularies: (value, weight). Weights are relative.
@@ -112,31 +111,12 @@ def later_columns(cursor) -> list[tuple[str, str]]:
     return [(name, ZERO_BY_TYPE[kind]) for name, kind in cursor.fetchall() if name not in SEEDED_COLUMNS]
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
-                   env=os.environ.copy())
-
-
 def setup_django() -> None:
-    os.environ.update(DJANGO_SETTINGS_MODULE="portal.settings", DATABASE_URL=DATABASE_URL,
-                      DJANGO_ENV="development", DEBUG="false", ALLOWED_HOSTS="testserver,127.0.0.1",
-                      PORTAL_VAR_DIR="/tmp/lrp_bench_admin_var", LOG_LEVEL="WARNING")
-    Path("/tmp/lrp_bench_admin_var/static").mkdir(parents=True, exist_ok=True)
-    # The script's own folder holds bench/rules.py, which would shadow the ``rules`` package.
-    here = str(Path(__file__).resolve().parent)
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    ensure_database()
-    import django
+    # bench.common is imported here, not with this module: it installs signal handlers for its
+    # process groups, which the test suite (tests/bench imports the seeder) must not get.
+    from bench import common
 
-    django.setup()
+    common.setup_portal(DB_NAME, var_dir="/tmp/lrp_bench_admin_var")
 
 
 def personas():

@@ -3,7 +3,8 @@
 Database ``lrp_bench`` and Redis DB 14 (bench/settings.py), process groups that are always
 killed on exit, wrk runs with their output parsed, CPU accounting from /proc, and the
 RESULTS.md section writer. Import ``setup()`` first: it puts the repository on sys.path and
-starts Django with ``bench.settings``.
+starts Django with ``bench.settings``. The in-process benchmarks over 1M rows (bench/admin_queue.py,
+bench/report.py) call ``setup_portal()`` instead: ``portal.settings`` on a database of their own.
 """
 
 from __future__ import annotations
@@ -44,16 +45,67 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 
 def setup() -> None:
     """sys.path and Django for a script run as ``.venv/bin/python bench/NAME.py``."""
+    repository_on_path()
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ.update(bench_env())
+    import django
+
+    import bench.settings  # noqa: F401  (fills the environment defaults before anything reads them)
+
+    django.setup()
+
+
+def repository_on_path() -> None:
+    """The repository's packages importable, and run from its root. A script's own folder
+    (``bench/``) leaves sys.path: it holds bench/rules.py, which would shadow the ``rules`` package."""
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
-    os.environ.update(bench_env())
     os.chdir(ROOT)
-    import django
 
-    import bench.settings  # noqa: F401  (fills the environment defaults before anything reads them)
+
+# --- Django in-process over a 1M-row database (bench/admin_queue.py, bench/report.py) ----------
+
+# The production settings with DEBUG off (no query log, the real templates and middleware), the
+# test Client's host allowed: pages are requested in-process, as a person's browser would get them.
+PORTAL_ENV = {"DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_ENV": "development", "DEBUG": "false",
+              "ALLOWED_HOSTS": "testserver,127.0.0.1", "LOG_LEVEL": "WARNING"}
+
+
+def create_database(name: str, template: str = "", attempts: int = 30) -> bool:
+    """Create PostgreSQL database ``name`` unless it exists (True when created). With ``template``
+    it is a copy of that database, which PostgreSQL allows only while nobody else is connected to
+    the template (other benchmarks read it): retried every 10 s, ``attempts`` times."""
+    import psycopg
+
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        for attempt in range(1, attempts + 1):
+            try:
+                conn.execute(create)
+                return True
+            except psycopg.errors.ObjectInUse:
+                if not template or attempt == attempts:
+                    raise
+                time.sleep(10)
+    return False
+
+
+def setup_portal(database: str, *, var_dir: str, template: str = "") -> None:
+    """Django on ``portal.settings`` (PORTAL_ENV) over PostgreSQL database ``database``, created if
+    missing (a copy of ``template`` when given) and migrated; files under ``var_dir``."""
+    os.environ.update(PORTAL_ENV, DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
+                      PORTAL_VAR_DIR=var_dir)
+    Path(var_dir, "static").mkdir(parents=True, exist_ok=True)
+    repository_on_path()
+    if create_database(database, template):
+        print(f"created database {database}" + (f" as a copy of {template}" if template else ""))
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
+                   env=os.environ.copy())
+    import django
 
     django.setup()
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import io
+import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -151,8 +153,46 @@ def test_the_backfill_derives_the_facts_of_rows_written_before_the_triggers(subm
                                 preservation_extended=False, target_count=0)
     assert reports.stored_facts_mismatches()
     migration = importlib.import_module("requests_app.migrations.0025_transparency_report_facts")
-    with connection.schema_editor(atomic=False) as editor:
-        migration.backfill(apps, editor)
+    # The backfill reads only the editor's connection (SQLite has no schema editor inside the
+    # test's transaction).
+    migration.backfill(apps, SimpleNamespace(connection=connection))
     assert {r.pk: facts(r) for r in LegalRequest.objects.all()} == before
     assert before[produced_later.pk]["first_acknowledged_at"] is not None
     assert reports.stored_facts_mismatches() == []
+
+
+# How the installed audit trigger spells, per stored fact, the states whose first move it keeps.
+_STATES = r"(?:IN \(([^)]*)\)|= '(\w+)')"
+_POSTGRES_ALIASES = re.compile(r"MIN\(e\.occurred_at\) FILTER \(WHERE e\.data ->> 'to' " + _STATES + r"\) AS (\w+)")
+_POSTGRES_COLUMNS = re.compile(r"(\w+) = LEAST\(r\.\1, m\.(\w+)\)")
+_SQLITE_COLUMNS = re.compile(r"(\w+) = CASE WHEN json_extract\(NEW\.data, '\$\.to'\) " + _STATES)
+
+
+def _states(listed: str | None, single: str | None) -> set[str]:
+    return set(re.findall(r"'(\w+)'", listed)) if listed else {single or ""}
+
+
+def installed_first_move_states() -> tuple[str, dict[str, set[str]]]:
+    """The audit trigger's source as the database holds it (the latest migration's, whatever file
+    wrote it) and, per fact column, the states it reads."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_functiondef('lrp_report_facts_from_audit'::regproc)")
+            source = cursor.fetchone()[0]
+            alias_states = {alias: _states(listed, single)
+                            for listed, single, alias in _POSTGRES_ALIASES.findall(source)}
+            return source, {column: alias_states.get(alias, set())
+                            for column, alias in _POSTGRES_COLUMNS.findall(source)}
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'lrp_report_facts_audit'")
+        source = cursor.fetchone()[0]
+        return source, {column: _states(listed, single) for column, listed, single in _SQLITE_COLUMNS.findall(source)}
+
+
+def test_the_installed_audit_trigger_reads_the_states_the_report_defines():
+    """The trigger (SQL frozen in its migration) and reports.FIRST_MOVE_INTO spell the same lists:
+    a state added to reports.ACKNOWLEDGED without a migration replacing the trigger fails here,
+    before the stored facts and the check silently disagree on new requests."""
+    source, installed = installed_first_move_states()
+    expected = {column: {str(s) for s in states} for column, states in reports.FIRST_MOVE_INTO.items()}
+    assert installed == expected, f"the installed trigger differs from reports.FIRST_MOVE_INTO:\n{source}"
+    assert "'request.status_changed'" in source
