@@ -20,7 +20,7 @@ REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 def cache(monkeypatch) -> RedisCache:
     shared = RedisCache(REDIS, {"KEY_PREFIX": "throttle-test"})
     try:
-        shared._cache.get_client(None).ping()
+        shared._cache.get_client(None).ping()  # type: ignore[attr-defined]
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis server")
     monkeypatch.setattr(throttling, "cache", shared)
