@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -52,12 +52,13 @@ def _local_incr(bucket: str, timeout: int) -> int:
 
 
 def _shared_incr(bucket: str, timeout: int) -> int:
-    if isinstance(cache, RedisCache):
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
+    if isinstance(backend, RedisCache):
         # Django's ``incr`` asks EXISTS then INCR (two round trips, and ``add`` a third on a
         # window's first hit): one MULTI instead, which creates the window with its expiry if
         # it is new and counts the hit (issue 9 item 5). The value stays Django's plain integer.
-        key = cache.make_and_validate_key(bucket)
-        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=True)  # type: ignore[attr-defined]
+        key = backend.make_and_validate_key(bucket)
+        pipe = backend._cache.get_client(key, write=True).pipeline(transaction=True)  # type: ignore[attr-defined]
         pipe.set(key, 0, ex=timeout, nx=True)
         pipe.incr(key)
         return int(pipe.execute()[1])
