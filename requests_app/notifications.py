@@ -468,6 +468,12 @@ def plan(outbox_id: int, *, message: OutboxMessage | None = None) -> list[int]:
 
     ``message``: the row as its writer just committed it (the validation task sending its own
     receipt), so that it and its request are not read back."""
+    return [row.pk for row in plan_rows(outbox_id, message=message)]
+
+
+def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None) -> list[Notification]:
+    """``plan``, returning the pending rows themselves: as inserted, with the event's request in
+    memory, so that ``send(row.pk, planned=row)`` need not read them back (issue 9 item 5)."""
     if message is None or message.pk != outbox_id:
         message = OutboxMessage.objects.select_related("request", "request__submitted_by",
                                                        "request__assigned_to").get(pk=outbox_id)
@@ -492,24 +498,25 @@ def plan(outbox_id: int, *, message: OutboxMessage | None = None) -> list[int]:
             # The first planning of an event (nearly always): one INSERT that returns the ids.
             with transaction.atomic():
                 created = Notification.objects.bulk_create(rows)
-            return [row.pk for row in created if row.status == NotificationStatus.PENDING]
+            return [row for row in created if row.status == NotificationStatus.PENDING]
         except IntegrityError:
             pass  # planned before (a redelivered task): keep the rows there are, add any missing
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return list(Notification.objects.filter(outbox=message, status=NotificationStatus.PENDING)
-                .values_list("pk", flat=True))
+                .select_related("request").order_by("pk"))
 
 
-def send(notification_id: int) -> bool:
+def send(notification_id: int, *, planned: Notification | None = None) -> bool:
     """Send one pending notification; True when sent now. Raises on an SMTP failure, after
-    recording it (attempts, last error, the next try in ``deliver_after``)."""
+    recording it (attempts, last error, the next try in ``deliver_after``).
+
+    ``planned``: the row as ``plan_rows`` returned it in this task: only its lock and its one
+    changing column (``attempts``) are read, not the row and its request again."""
     try:
         # The row lock is held while sending, so a concurrent redelivery skips the row; a
         # crash after the SMTP server accepted but before commit is the only way to send twice.
         with transaction.atomic():
-            row = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
-                   .defer(*_unmailed_request_fields()).filter(pk=notification_id, status=NotificationStatus.PENDING)
-                   .first())
+            row = _lock_pending(notification_id, planned)
             if row is None:
                 return False
             legal_team, zone = reader(row.recipient, outside=EVENTS[row.event].audience == ("address",))
@@ -543,6 +550,29 @@ def send(notification_id: int) -> bool:
         _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
+
+
+def _lock_pending(notification_id: int, planned: Notification | None) -> Notification | None:
+    """The pending row, locked (None when it is sent, or locked by another sender). Its other
+    columns (event, recipient, language, request) never change once planned; ``attempts`` may
+    have been counted by a failed try elsewhere since it was planned, so it is read with the lock."""
+    if planned is None or planned.pk != notification_id:
+        return (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
+                .defer(*_unmailed_request_fields()).filter(pk=notification_id, status=NotificationStatus.PENDING)
+                .first())
+    with connection.cursor() as cursor:  # one narrow statement, not compiled by the ORM per e-mail
+        # SQLite (the embedded mode, one writer at a time) has no row locks to take.
+        locks = connection.features.has_select_for_update_skip_locked
+        cursor.execute(_LOCK_PLANNED_SQL + (" FOR UPDATE SKIP LOCKED" if locks else ""),
+                       [notification_id, NotificationStatus.PENDING])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    planned.attempts = found[0]
+    return planned
+
+
+_LOCK_PLANNED_SQL = 'SELECT attempts FROM "requests_app_notification" WHERE id = %s AND status = %s'
 
 
 def _attach(mail: EmailMultiAlternatives, outbox_id: int) -> None:

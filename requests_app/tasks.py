@@ -103,13 +103,13 @@ def send_notifications(outbox_id: int, message: OutboxMessage | None = None) -> 
     recipient whose delivery fails gets its own retrying task, so one bad mailbox delays
     nobody else. ``message``: the outbox row in memory, when this runs in the task that wrote
     it (``notifications_sent_here``; never over the broker)."""
-    ids = notifications.plan(outbox_id, message=message)
-    for notification_id in ids:
+    rows = notifications.plan_rows(outbox_id, message=message)
+    for row in rows:
         try:
-            notifications.send(notification_id)
+            notifications.send(row.pk, planned=row)  # planned in this task: not read back
         except Exception:
-            send_notification.apply_async(args=(notification_id,), countdown=5)
-    return len(ids)
+            send_notification.apply_async(args=(row.pk,), countdown=5)
+    return len(rows)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audit import trail as audit
@@ -181,15 +182,59 @@ def allowed_targets(lifecycle: str, status: str) -> frozenset[str]:
     return TRANSITIONS[lifecycle].get(status, frozenset())
 
 
-def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str, ...] = ()) -> LegalRequest:
+def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str, ...] = (),
+                 relockable: bool = False) -> LegalRequest:
     """Lock the request row (``SELECT ... FOR UPDATE`` of that row only) in the caller's open
-    transaction and return the fresh instance, marked as locked for ``transition()``."""
-    if not transaction.get_connection().in_atomic_block:
+    transaction and return the fresh instance, marked as locked for ``transition()``.
+
+    ``relockable``: the instance also remembers this transaction's id (PostgreSQL), so that a
+    later transaction can lock the row again with ``relock`` without reading it back when
+    nothing but this transaction wrote it since."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("lock_request needs the caller's transaction (transaction.atomic())")
     pk = request_or_pk if isinstance(request_or_pk, int) else request_or_pk.pk
-    locked = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related).get(pk=pk)
+    rows = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related)
+    if relockable and connection.vendor == "postgresql":
+        # The row lock assigns the transaction an id anyway; reading it costs no round trip.
+        rows = rows.annotate(_locking_xact=RawSQL("pg_current_xact_id()::text", ()))
+    locked = rows.get(pk=pk)
     locked._row_locked = True  # type: ignore[attr-defined]
     return locked
+
+
+# No ORM here: the statement is the whole cost of the relock, so it is not compiled per call.
+_RELOCK_SQL = 'SELECT xmin::text FROM "requests_app_legalrequest" WHERE id = %s FOR UPDATE'
+
+
+def relock(request: LegalRequest) -> LegalRequest:
+    """Lock again, in a new transaction, a request that ``lock_request(relockable=True)``
+    locked in an earlier, committed one; return ``request`` itself when no other transaction
+    has written the row since, else the row read afresh (``lock_request``).
+
+    The row's ``xmin`` (the transaction that wrote its current version) is compared with the
+    transaction that held the earlier lock: equal means every column is as that transaction
+    left it, so the wide row is not read twice (issue 9 item 5). Any other writer (a service's
+    save, a queryset ``update()``, a trigger of another transaction) gives the row a new
+    ``xmin``, whatever the clock says. Only the columns that transaction wrote through the
+    instance are in it: the derived report facts its own audit events set by trigger
+    (``LegalRequest.DERIVED_FIELDS``) may be older in memory; nothing that relocks reads them,
+    and a save never writes them back."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("relock needs the caller's transaction (transaction.atomic())")
+    xact = getattr(request, "_locking_xact", None)
+    if xact is None or connection.vendor != "postgresql":
+        return lock_request(request.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_RELOCK_SQL, [request.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise LegalRequest.DoesNotExist(f"request {request.pk} no longer exists")
+    if int(row[0]) != int(xact) % 2**32:  # xmin is the 32-bit transaction id
+        return lock_request(request.pk)
+    request._row_locked = True  # type: ignore[attr-defined]
+    return request
 
 
 def is_locked(request: LegalRequest) -> bool:

@@ -2,8 +2,9 @@
 flood the legal team by spreading requests over many tokens.
 
 Fixed windows counted with an atomic ``incr`` in the shared cache: one round trip per check
-once the window exists, and no read-modify-write race between web workers (DRF's default
-throttle rewrites a list of timestamps).
+(on Redis, a MULTI that creates the window with its expiry and counts), and no
+read-modify-write race between web workers (DRF's default throttle rewrites a list of
+timestamps).
 
 Intake must not depend on Redis (issue 16): when the shared cache cannot be reached the
 counters **fail open to a conservative local fallback**, a per-process fixed window whose
@@ -24,7 +25,8 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.client_ip import client_ip
@@ -50,6 +52,16 @@ def _local_incr(bucket: str, timeout: int) -> int:
 
 
 def _shared_incr(bucket: str, timeout: int) -> int:
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
+    if isinstance(backend, RedisCache):
+        # Django's ``incr`` asks EXISTS then INCR (two round trips, and ``add`` a third on a
+        # window's first hit): one MULTI instead, which creates the window with its expiry if
+        # it is new and counts the hit (issue 9 item 5). The value stays Django's plain integer.
+        key = backend.make_and_validate_key(bucket)
+        pipe = backend._cache.get_client(key, write=True).pipeline(transaction=True)  # type: ignore[attr-defined]
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return int(pipe.execute()[1])
     try:
         return cache.incr(bucket)
     except ValueError:  # first request of the window

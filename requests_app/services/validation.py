@@ -33,7 +33,15 @@ from ..provider import config_fingerprint, provider_config
 from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
-from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, lock_request, needs_callback, transition
+from ..workflow import (
+    DECIDED_BY_A_PERSON,
+    WORK_STATES,
+    allowed_targets,
+    lock_request,
+    needs_callback,
+    relock,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +89,9 @@ def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
     """Move a received request to validating; None when there is nothing to do."""
     with transaction.atomic(), audit.batch():  # one unit: the move and its event (no savepoint)
         try:
-            request = lock_request(request_id, select_related=("authority",))
+            # Relockable: the decision's transaction locks the row again without reading it back;
+            # the submitter is read with it for the receipt the task sends (notifications.recipients).
+            request = lock_request(request_id, select_related=("authority", "submitted_by"), relockable=True)
         except LegalRequest.DoesNotExist:
             return None
         if request.status not in {Status.RECEIVED, Status.VALIDATING}:
@@ -209,8 +219,10 @@ def _validate(request_id: int) -> LegalRequest | None:
     decision, period_start = assess(request)
     # One transaction, its audit events written together at its end (one chain-head lock).
     with transaction.atomic(), audit.batch():
-        # The order an Annex V/VI refers to is read with the lock, and only when there is one.
-        current = lock_request(request, select_related=("linked_request",) if request.linked_request_id else ())
+        # The order an Annex V/VI refers to is read with the lock, and only when there is one;
+        # otherwise the claimed row is not read again unless another transaction wrote it since.
+        current = (lock_request(request, select_related=("linked_request",)) if request.linked_request_id
+                   else relock(request))
         if current.status != Status.VALIDATING:
             return None
         record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])

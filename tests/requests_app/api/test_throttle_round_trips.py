@@ -1,0 +1,55 @@
+"""A rate-limit check is one round trip to Redis (issue 9 item 5): at 16e12a1 each of the two
+throttles of a POST asked EXISTS then INCR (Django's ``cache.incr``), and ``add`` on a
+window's first hit. The count, its expiry and its value as the cache reads it are unchanged."""
+
+from __future__ import annotations
+
+import pytest
+import redis.connection
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+from requests_app.api import throttling
+
+
+@pytest.fixture
+def cache() -> RedisCache:
+    """The suite's own cache backend (Redis, as in production), as the throttle finds it."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the Redis path of the shared counter")
+    return backend
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> list[bytes]:
+    sent: list[bytes] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+def test_each_check_is_one_round_trip_and_counts_in_its_window(cache, round_trips):
+    bucket = f"throttle_test:one-round-trip:{id(round_trips)}"
+    cache.delete(bucket)
+    round_trips.clear()
+    assert throttling.window_hit(bucket, 61) == (1, True)
+    assert len(round_trips) == 1  # the window's first hit: created with its expiry, counted
+    assert throttling.window_hit(bucket, 61) == (2, True)
+    assert len(round_trips) == 2
+    assert cache.get(bucket) == 2
+    ttl = cache._cache.get_client(cache.make_and_validate_key(bucket)).ttl(cache.make_and_validate_key(bucket))
+    assert 0 < ttl <= 61
+    cache.delete(bucket)
+
+
+def test_a_window_past_its_limit_is_over(cache, round_trips):
+    bucket = f"throttle_test:over:{id(round_trips)}"
+    cache.delete(bucket)
+    assert [throttling.over_limit(bucket, 2, 61) for _ in range(3)] == [False, False, True]
+    cache.delete(bucket)
