@@ -9,7 +9,13 @@ import tempfile
 
 os.environ.setdefault("DJANGO_ENV", "test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+# One Redis database per xdist worker (13, 14, 15): the throttling tests clear the cache
+# (FLUSHDB) and count per authority id, and both workers' test databases give the first
+# authority id 1, so on one shared database a worker's clear or count leaked into the other's
+# test (seen: test_the_third_post_of_an_authority_is_429_throttled under -n 2).
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_redis_db = 13 + int(_xdist_worker[2:]) % 3 if _xdist_worker[2:].isdigit() else 13
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_redis_db}")
 os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp-test-var"))
 
 from .settings import *  # noqa: F403
