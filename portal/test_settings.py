@@ -15,7 +15,12 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgr
 # test (seen: test_the_third_post_of_an_authority_is_429_throttled under -n 2).
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 _redis_db = 13 + int(_xdist_worker[2:]) % 3 if _xdist_worker[2:].isdigit() else 13
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_redis_db}")
+# The xdist controller imports these settings first and its workers inherit its environment, so
+# a URL this module chose is recognised by the marker and chosen again per worker; a REDIS_URL
+# given from outside is kept.
+if "REDIS_URL" not in os.environ or os.environ.get("PORTAL_TEST_REDIS_DEFAULTED") == "1":
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{_redis_db}"
+    os.environ["PORTAL_TEST_REDIS_DEFAULTED"] = "1"
 os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp-test-var"))
 
 from .settings import *  # noqa: F403
