@@ -34,6 +34,7 @@ from ..rules import Decision, evaluate, restart_after_clarification
 from ..rules.proposal import draft_annex_iii
 from ..states import LINKED_INSTRUMENTS, Instrument, Status
 from ..workflow import DECIDED_BY_A_PERSON, WORK_STATES, allowed_targets, lock_request, needs_callback, transition
+from .automatic_clarification import clarification_annex_iii
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,8 @@ def _validate(request_id: int) -> LegalRequest | None:
         moved = transition(current, target, reason=f"automatic validation: {decision.route}",
                            extra_fields={"decision": record, **fields})
         if target == Status.CLARIFICATION_REQUESTED:
+            # Art. 10(6): the clarification is asked with Annex III, copied to a notified enforcing authority.
+            clarification_annex_iii(moved, record)
             outbox.enqueue("notify.clarification_requested", request=moved)
         else:
             # A proposed refusal is the legal team's to decide: no decision is sent from here.
