@@ -79,7 +79,8 @@ def test_the_automatic_clarification_of_a_notified_order_is_an_annex_iii_the_enf
     web.force_login(officer)
     pdf_path = reverse("portal:annex_iii_download", args=[request.reference, form.pk])
     assert pdf_path in web.get(reverse("portal:request_detail", args=[request.reference])).content.decode()
-    assert pdf_path in web.get(reverse("portal:clarification", args=[request.reference])).content.decode()
+    asking = web.get(reverse("portal:clarification", args=[request.reference])).content.decode()
+    assert pdf_path in asking and "drafted automatically" in asking and "What the legal team asks" not in asking
     api = client_for(officer).get(f"/api/v1/requests/{request.reference}/").json()
     assert [f["id"] for f in api["annex_iii"]] == [form.pk]
     complete = _served(reauthenticated(web, officer), pdf_path)
