@@ -15,7 +15,7 @@ from django.utils import translation
 from fpdf import FPDF
 
 from .annex_iii_redaction import Withholder
-from .models import AnnexIII, AnnexIIIReason
+from .models import AnnexIII, AnnexIIIOrigin, AnnexIIIReason
 from .rules.vocab import EEVIDENCE_INSTRUMENTS
 from .states import DataCategory
 
@@ -102,6 +102,7 @@ def _render(form: AnnexIII, withholder: Withholder | None = None) -> bytes:
     basis = "Regulation (EU) 2023/1543" if eevidence else request.get_instrument_display()
     pdf.multi_cell(0, 5, pdf.text_safe(f"{kind} · {basis} · issued {issued:%Y-%m-%d %H:%M} UTC"),
                    new_x="LMARGIN", new_y="NEXT")
+    automatic = form.origin == AnnexIIIOrigin.AUTOMATIC_VALIDATION
     if w is not None:
         from .notifications import provider_contact
 
@@ -109,8 +110,9 @@ def _render(form: AnnexIII, withholder: Withholder | None = None) -> bytes:
         pdf.set_font(pdf.family, "B", 9)
         pdf.multi_cell(0, 5, pdf.text_safe(
             "Copy for the enforcing authority: personal identifiers are withheld (\"[withheld: target 1]\" is "
-            "the order's first target). The complete signed form is available on request through a secure "
-            "channel" + (f" from the provider's legal team, {contact}" if contact else "")
+            "the order's first target). The complete " + ("" if automatic else "signed ")
+            + "form is available on request through a secure channel"
+            + (f" from the provider's legal team, {contact}" if contact else "")
             + f", quoting the reference {request.reference}."), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.family, "", 9)
 
@@ -156,8 +158,14 @@ def _render(form: AnnexIII, withholder: Withholder | None = None) -> bytes:
     preserved = "Yes" if form.data_preserved else "No"
     if form.data_preserved and form.preserved_until:
         preserved += f", until {form.preserved_until:%Y-%m-%d %H:%M} UTC"
-    pdf.line_item("Data preserved", preserved)
+    if form.identification:
+        _identification(pdf, form, categories, w)
+    else:
+        pdf.line_item("Data preserved", preserved)
     pdf.heading("H. Signature of the addressee")
+    if automatic:
+        _automatic_signature(pdf, form)
+        return bytes(pdf.output())
     signer = form.signed_by.get_full_name() if form.signed_by and w is None else ""
     signed = f"{signer or 'Legal team of the provider'}, {form.signed_at:%Y-%m-%d %H:%M} UTC" if form.signed_at else "—"
     pdf.line_item("Decided and signed by a person of the legal team", signed)
@@ -166,3 +174,38 @@ def _render(form: AnnexIII, withholder: Withholder | None = None) -> bytes:
         pdf.line_item("Approved by a second person of the legal team",
                       f"{approver}, {form.approved_at:%Y-%m-%d %H:%M} UTC")
     return bytes(pdf.output())
+
+
+def _identification(pdf: _Form, form: AnnexIII, categories: dict[str, Any], w: Withholder | None) -> None:
+    """Section G of the automatic clarification (Art. 10(6), 10(9)): per target and data
+    category whether the order as received allows the data to be identified and preserved, and
+    that no person has placed a hold yet (the form says what it knows, nothing more)."""
+    for row in form.identification:
+        if row.get("data_category"):
+            scope = f"Data category: {categories.get(row['data_category'], row['data_category'])}"
+        elif row.get("target") is not None:
+            scope = w.identifier(row) if w else str(row.get("identifier") or "")
+        else:
+            scope = "The order"
+        why = str(row.get("why") or "")
+        answer = "Identification and preservation possible" if row.get("possible") else (
+            "Identification and preservation not possible on the order as received"
+            + (f": {w.text(why) if w else why}" if why else ""))
+        pdf.line_item(scope, answer)
+    pdf.line_item("Data preserved", "Not confirmed by this form: it was drafted automatically on receipt, before any "
+                  "person of the provider's legal team acted on the order. Under Art. 10(9) the provider preserves "
+                  "the data that can be identified, as far as possible, pending the clarification; its legal team "
+                  "confirms the preservation on request.")
+
+
+def _automatic_signature(pdf: _Form, form: AnnexIII) -> None:
+    """Section H of a form no person signed: said plainly, with whom to contact."""
+    from .notifications import provider_contact
+
+    contact = provider_contact()
+    issued = form.sent_at or form.created_at
+    pdf.line_item("Drafted and sent automatically, not signed by a person",
+                  f"The provider's automatic validation of the order, on behalf of its legal team, "
+                  f"{issued:%Y-%m-%d %H:%M} UTC, from the findings on the order as received. It asks for "
+                  f"clarification only; it decides no non-execution or refusal (those are signed by a person of the "
+                  f"legal team)." + (f" Contact: the provider's legal team, {contact}." if contact else ""))

@@ -117,15 +117,19 @@ DECIDING_KINDS = (AnnexIIIKind.NON_EXECUTION, AnnexIIIKind.REFUSAL, AnnexIIIKind
 
 
 class AnnexIIIOrigin(models.TextChoices):
-    """Why a deciding Annex III was drafted. Every origin is signed by one member of the legal
+    """Why an Annex III was drafted. Every deciding origin is signed by one member of the legal
     team and approved by a second (four eyes); the origin only sets the resolution the request
-    closes with."""
+    closes with. ``AUTOMATIC_VALIDATION`` is the one form no person signs: the clarification
+    the validation task asks for from the engine's findings (Art. 10(6), 11; it decides
+    nothing, so four eyes do not apply), attributed as such on the form."""
 
     LEGAL_TEAM = "", _("The legal team's assessment")
     # Reg. (EU) 2023/1543 Art. 10(2), 12: the enforcing authority raised a ground for refusal.
     ENFORCING_AUTHORITY = "enforcing_authority", _("Ground for refusal raised by the enforcing authority")
     # The authority's registered switchboard did not confirm an emergency request.
     CALLBACK_NOT_CONFIRMED = "callback_not_confirmed", _("Not confirmed by the authority's switchboard")
+    # Reg. (EU) 2023/1543 Art. 10(6), 11: the automatic validation asks for clarification.
+    AUTOMATIC_VALIDATION = "automatic_validation", _("Drafted automatically from the order as received")
 
 
 class AnnexIII(models.Model):
@@ -141,6 +145,10 @@ class AnnexIII(models.Model):
     clarification_asked = models.TextField(blank=True)
     data_preserved = models.BooleanField(default=False)
     preserved_until = models.DateTimeField(null=True, blank=True)
+    # Section G of a clarification (Art. 10(6)): per target and data category, whether the
+    # order as received lets the data be identified and preserved (Art. 10(9)):
+    # [{"target": 0 | None, "identifier", "data_category": None | "traffic", "possible", "why"}].
+    identification = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
     # The person of the legal team who decided and signed it (never an automatic actor), and

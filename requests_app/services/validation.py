@@ -42,6 +42,7 @@ from ..workflow import (
     relock,
     transition,
 )
+from .automatic_clarification import clarification_annex_iii
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,8 @@ def _validate(request_id: int) -> LegalRequest | None:
         moved = transition(current, target, reason=f"automatic validation: {decision.route}",
                            extra_fields={"decision": record, **fields})
         if target == Status.CLARIFICATION_REQUESTED:
+            # Art. 10(6): the clarification is asked with Annex III, copied to a notified enforcing authority.
+            clarification_annex_iii(moved, record)
             outbox.enqueue("notify.clarification_requested", request=moved)
         else:
             # A proposed refusal is the legal team's to decide: no decision is sent from here.
