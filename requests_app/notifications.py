@@ -88,7 +88,7 @@ EVENTS: dict[str, Event] = {
           "(information on the impossibility to execute the order) for an order of which your authority "
           "was notified under Art. 8. A copy of the form is attached (PDF) in which every personal "
           "identifier is withheld (\"[withheld: target 1]\" stands for the order's first target); its kind "
-          "and reasons are below. The complete signed form is available to your authority on request "
+          "and reasons are below. The complete form is available to your authority on request "
           "through a secure channel: write to the provider's legal team quoting the reference. The form "
           "is a notification: data produced in answer to an order are never sent by e-mail."), outside=True),
     "alert.authority_registration": Event(("admins",), _("An authority asks to be registered"),
@@ -458,8 +458,11 @@ def annex_iii_copy_details(request: LegalRequest | None) -> list[tuple[str, str]
         reasons = "; ".join(str(REASON_LABELS.get(c, c)) for c in item.get("reasons", []))
         bases = "; ".join(item.get("legal_basis") or [])
         rows.append((label, f"{reasons} ({bases})" if bases else reasons))
-    if form.approved_at is not None:
-        rows.append((str(_("Sent on")), when_plain(form.approved_at)))
+    # A clarification is sent without four eyes (the legal team's and the automatic one have no
+    # approved_at): the date it went out is sent_at, which every form in this query has.
+    sent = form.sent_at or form.approved_at
+    if sent is not None:
+        rows.append((str(_("Sent on")), when_plain(sent)))
     return rows
 
 

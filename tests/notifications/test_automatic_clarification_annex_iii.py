@@ -109,6 +109,10 @@ def test_the_automatic_clarification_of_a_notified_order_is_an_annex_iii_the_enf
     leaked = [v for v in PERSONAL.values() if v.lower() in copy.lower() or v in mail.everything()]
     assert not leaked, leaked
     assert "Request for clarification" in mail.text
+    # Nobody signed it and no second member approved it: the e-mail says neither, and dates it
+    # by when it was sent (it showed no date: the "Sent on" row read approved_at).
+    assert "signed form" not in mail.text
+    assert "Sent on" in mail.text
     (row,) = rows("notify.annex_iii_enforcing_authority", request)
     assert (row.recipient, row.status) == (EA, "sent")
 
