@@ -35,7 +35,9 @@ class CountryFilter(admin.SimpleListFilter):
     parameter_name = "country"
 
     def lookups(self, request, model_admin):
-        return [(code, code) for code in QUEUE_COUNTRIES]
+        from ..countries import country_label
+
+        return [(code, country_label(code)) for code in QUEUE_COUNTRIES]
 
     def queryset(self, request, queryset):
         value = self.value()

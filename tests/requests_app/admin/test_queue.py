@@ -107,7 +107,21 @@ def test_the_country_filter_offers_a_fixed_list(as_reviewer, make_request):
     make_request()
     spec = next(f for f in as_reviewer.get(CHANGELIST).context["cl"].filter_specs if f.title == "country")
     choices = [c["display"] for c in spec.choices(as_reviewer.get(CHANGELIST).context["cl"])][1:]
-    assert choices == list(queue.QUEUE_COUNTRIES) and "US" in choices and "DE" in choices
+    assert [c.rsplit("(", 1)[1].rstrip(")") for c in choices] == list(queue.QUEUE_COUNTRIES)
+    # Names, not bare codes (issue 13 item 4: raw values appear as labels).
+    assert "Austria (AT)" in choices and "United States (US)" in choices and "Germany (DE)" in choices
+
+
+def test_the_country_filter_names_the_countries_in_the_pages_language():
+    from django.utils import translation
+
+    from requests_app.countries import country_label
+
+    with translation.override("de"):
+        assert country_label("AT") == "Österreich (AT)" and country_label("GR") == "Griechenland (GR)"
+    with translation.override("fr"):
+        assert country_label("DE") == "Allemagne (DE)" and country_label("US") == "États-Unis (US)"
+    assert country_label("XK") == "XK" and country_label("") == "—"
 
 
 def test_search_by_reference_case_reference_and_target(as_reviewer, make_request):
