@@ -174,6 +174,21 @@ class AuthorityAdmin(_FormActionMixin, admin.ModelAdmin):
         self.message_user(request, f"{done} authority(ies) suspended.", messages.SUCCESS)
 
 
+class OfficerApprovalFilter(admin.SimpleListFilter):
+    """Approval is an officer's (accounts of an authority): the legal team's accounts carry the
+    model's default "pending" but are never awaiting approval, so they are not counted as such."""
+
+    title = "officer approval status"
+    parameter_name = "approval_status"
+
+    def lookups(self, request, model_admin):
+        return ApprovalStatus.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(authority__isnull=False, approval_status=value) if value else queryset
+
+
 @admin.register(User)
 class PortalUserAdmin(_FormActionMixin, UserAdmin):
     """Officers and the legal team. Approval and deactivation go through the services (audited,
@@ -181,7 +196,7 @@ class PortalUserAdmin(_FormActionMixin, UserAdmin):
 
     list_display = ["email", "authority", "approval", "is_authority_admin", "is_active", "is_staff",
                     "last_login"]
-    list_filter = ["approval_status", "is_active", "is_staff", "is_authority_admin"]
+    list_filter = [OfficerApprovalFilter, "is_active", "is_staff", "is_authority_admin"]
     search_fields = ["email", "authority__name"]
     list_select_related = ["authority"]
     ordering = ["email"]
