@@ -180,3 +180,29 @@ def test_the_backfill_counts_the_pending_requests_once(random_world):
         migration.BATCH = saved
     assert reports.summary_in_use()
     assert reports.summary_mismatches() == []
+
+
+def test_the_dsa_medians_of_every_breakdown_are_those_of_the_orders(random_world):
+    """The medians (grouping sets over the DSA orders) against Python's median of the same hours."""
+    from statistics import median
+
+    period = reports.period_of("year", year=2026)
+    figures = reports.transparency_figures(period)
+    orders = LegalRequest.objects.filter(received_at__gte=period.start, received_at__lt=period.end,
+                                         instrument__in=["dsa_removal_order", "dsa_information_order"])
+    checked = 0
+    for dimension, key in (("country", lambda o: {"country": o.country}),
+                           ("instrument", lambda o: {"instrument": o.instrument}),
+                           ("country_instrument", lambda o: {"country": o.country, "instrument": o.instrument})):
+        for row in figures[dimension]:
+            mine = [o for o in orders if all(row[k] == v for k, v in key(o).items())]
+            for column, field in (("dsa_median_hours_to_acknowledge", "first_acknowledged_at"),
+                                  ("dsa_median_hours_to_effect", "first_produced_at")):
+                hours = [(getattr(o, field) - o.received_at).total_seconds() / 3600 for o in mine
+                         if getattr(o, field) is not None]
+                assert row[column] == (round(median(hours), 2) if hours else None), (dimension, row, column)
+                checked += bool(hours)
+    total_ack = [(o.first_acknowledged_at - o.received_at).total_seconds() / 3600 for o in orders
+                 if o.first_acknowledged_at is not None]
+    assert figures["total"]["dsa_median_hours_to_acknowledge"] == round(median(total_ack), 2)
+    assert checked >= 6
