@@ -128,10 +128,17 @@ def run(runs: int) -> str:
     period = reports.period_of("range", first=first.astimezone(zone).date(), last=last.astimezone(zone).date())
     figures = reports.transparency_figures(period)  # warm-up
     assert figures["total"]["received"] == total, (figures["total"]["received"], total)
+    summary_used = reports.summary_in_use() and reports.whole_months(period) is not None
+    started = time.perf_counter()
+    assert reports.transparency_figures(period, use_summary=False) == figures, "summary and requests differ"
+    row_based = time.perf_counter() - started
+    started = time.perf_counter()
+    assert reports.requests_over_time(period) == reports.requests_over_time(period, use_summary=False)
+    chart_both = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    times, cpu, db_cpu, floors, ratios = [], [], [], [], []
+    times, cpu, db_cpu, floors, ratios, rows_times, chart_times = [], [], [], [], [], [], []
     for _ in range(runs):
         # The floor of the same run: COUNT(*) of the period's requests, the least any report reads.
         started = time.perf_counter()
@@ -147,16 +154,25 @@ def run(runs: int) -> str:
         cpu.append(time.process_time() - started_cpu)
         db_cpu.append(backend_cpu(backend) - started_db)
         ratios.append(times[-1] / floors[-1])
+        # The same figures counted request by request (no summary), and the page's chart.
+        started = time.perf_counter()
+        reports.transparency_figures(period, use_summary=False)
+        rows_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        reports.requests_over_time(period)
+        chart_times.append(time.perf_counter() - started)
     client = Client()
     client.force_login(User.objects.get(email="admin@bench.example"))
     url = (f"/admin/requests_app/legalrequest/transparency/?kind=range&first={period.start.date()}"
            f"&last={(period.end.astimezone(zone).date())}&view=exact")
-    page_times = []
-    for fmt in ("", "&format=json", "&format=csv"):
+    page_times: list[float] = []
+    pages: list[float] = []
+    for fmt in ("", "", "", "&format=json", "&format=csv"):  # the page three times, each download once
         started = time.perf_counter()
         response = client.get(url + fmt)
-        page_times.append(time.perf_counter() - started)
+        (pages if not fmt else page_times).append(time.perf_counter() - started)
         assert response.status_code == 200, (fmt, response.status_code)
+    page_times.insert(0, statistics.median(pages))
     med = statistics.median(times)
     t = figures["total"]
     load = os.getloadavg()
@@ -172,8 +188,12 @@ def run(runs: int) -> str:
         + (f"written in {history:.0f} s" if history else "already there") + ").",
         f"{total:,} requests, {events:,} audit events, {targets:,} targets; period {period.label} "
         f"({period.start.isoformat()} to {period.end.isoformat()}), every request in it. "
-        f"`reports.transparency_figures`: 3 SQL statements (figures from one grouped scan of the requests' stored "
-        f"facts; medians by `percentile_cont`; Annex III reasons), 1 warm-up + {runs} runs.",
+        "`reports.transparency_figures`: 3 SQL statements (figures from "
+        + ("the monthly summary for the period's whole months and the requests' stored facts for its partial "
+           "months" if summary_used else "one grouped scan of the requests' stored facts (summary not in use)")
+        + f"; medians by `percentile_cont`; Annex III reasons), 1 warm-up + {runs} runs. Before the runs, the "
+        f"figures with the summary were checked equal to those counted request by request "
+        f"(`use_summary=False`, {row_based:.2f} s) and the chart's series likewise ({chart_both:.2f} s for both).",
         "",
         "| figure | wall median s | min s | max s | n | PostgreSQL backend CPU s, median (min–max) | Python CPU s |",
         "|---|---|---|---|---|---|---|",
@@ -185,7 +205,11 @@ def run(runs: int) -> str:
         f"{min(floors):.3f} | {max(floors):.3f} | {runs} | | |",
         f"| ratio report / floor, per run | {statistics.median(ratios):.1f}× | {min(ratios):.1f}× | "
         f"{max(ratios):.1f}× | {runs} | | |",
-        f"| admin page (exact), one run | {page_times[0]:.2f} | | | 1 | | |",
+        f"| same figures without the summary (request by request), same runs | {statistics.median(rows_times):.2f} | "
+        f"{min(rows_times):.2f} | {max(rows_times):.2f} | {runs} | | |",
+        f"| chart: requests over time by country (`requests_over_time`), same runs | "
+        f"{statistics.median(chart_times):.3f} | {min(chart_times):.3f} | {max(chart_times):.3f} | {runs} | | |",
+        f"| admin page (exact, with its chart) | {page_times[0]:.2f} | {min(pages):.2f} | {max(pages):.2f} | 3 | | |",
         f"| admin JSON download, one run | {page_times[1]:.2f} | | | 1 | | |",
         f"| admin CSV download, one run | {page_times[2]:.2f} | | | 1 | | |",
         "",

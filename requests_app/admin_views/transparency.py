@@ -239,8 +239,11 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
     context.update(
         period=period, figures=shown, publication=publication, threshold=threshold,
         columns=[(name, str(COLUMN_LABELS[name])) for name in TABLE_COLUMNS],
+        # Each row's cells in the columns' order, so that the template does not search a row's
+        # ~30 keys for each of its cells (at 1M requests: 336 rows × 22 columns, 2.5 s of rendering).
+        total_cells=_cells(shown["total"]),
         tables=[(str(title), dimension, str(DIMENSION_LABELS[dimension]),
-                 [(_key_label(dimension, r), r) for r in shown[dimension]])
+                 [(_key_label(dimension, r), _cells(r)) for r in shown[dimension]])
                 for title, dimension in ((_("By issuing country"), "country"), (_("By instrument"), "instrument"),
                                          (_("By data category"), "data_category"),
                                          (_("By issuing country and instrument"), "country_instrument"))],
@@ -262,6 +265,10 @@ def transparency(model_admin: Any, request: Any) -> HttpResponse:
         csv_query=_encode(query, "csv"), json_query=_encode(query, "json"),
     )
     return TemplateResponse(request, "admin/requests_app/legalrequest/transparency.html", context)
+
+
+def _cells(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(name, row.get(name)) for name in TABLE_COLUMNS]
 
 
 def _as_query(data: dict[str, Any]) -> Any:

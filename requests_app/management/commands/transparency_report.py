@@ -13,6 +13,7 @@ from requests_app.reports import (
     for_publication,
     local_midnight,
     stored_facts_mismatches,
+    summary_mismatches,
     transparency_figures,
 )
 
@@ -41,6 +42,10 @@ class Command(BaseCommand):
         parser.add_argument("--check-facts", action="store_true",
                             help="instead of the figures, check the facts stored on the period's requests "
                                  "against the audit trail, targets and extensions; fails on any difference")
+        parser.add_argument("--check-summary", action="store_true",
+                            help="instead of the figures, check the monthly summary against the requests counted "
+                                 "one by one, and the period's figures from it against those counted without "
+                                 "it; fails on any difference")
 
     def handle(self, *args, **opts):
         start, end = _day(opts["start"]), _day(opts["end"])
@@ -60,6 +65,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{len(differences)} stored transparency facts differ from the record")
             self.stdout.write("stored transparency facts agree with the audit trail")
             return
+        if opts["check_summary"]:
+            self._check_summary(period)
+            return
         figures = transparency_figures(period)
         if opts["publication"]:
             figures = for_publication(figures, int(threshold))
@@ -67,3 +75,14 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(figures, indent=2, ensure_ascii=False))
             return
         self.stdout.write(figures_csv(figures), ending="")
+
+    def _check_summary(self, period: Period) -> None:
+        differences = summary_mismatches()
+        for d in differences:
+            self.stdout.write(f"month {d['month']} {d['country']} {d['instrument']} {d['status']}: (requests, "
+                              f"targets) counted {d['counted']}, in the summary {d['summary']}")
+        if differences:
+            raise CommandError(f"{len(differences)} groups of the monthly summary differ from the requests")
+        if transparency_figures(period) != transparency_figures(period, use_summary=False):
+            raise CommandError("the period's figures from the monthly summary differ from those counted without it")
+        self.stdout.write("the monthly summary agrees with the requests, and the period's figures with it")
