@@ -529,6 +529,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notifications": {"task": "requests_app.tasks.sweep_notifications",
                             "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=60.0)},
     "send-digests": {"task": "requests_app.tasks.send_digests", "schedule": 60.0},
+    # The transparency summary's triggers append deltas (no lock on a hot group); this folds them.
+    "compact-report-summary": {"task": "requests_app.tasks.compact_report_summary",
+                               "schedule": env.float("REPORT_SUMMARY_COMPACT_SECONDS", default=300.0)},
     "recompute-deadlines": {"task": "requests_app.tasks.recompute_deadlines", "schedule": 3600.0},
     "seal-audit": {"task": "audit.tasks.seal_audit", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
     "write-audit-anchor": {"task": "audit.tasks.write_audit_anchor",

@@ -23,7 +23,7 @@ if "REDIS_URL" not in os.environ or os.environ.get("PORTAL_TEST_REDIS_DEFAULTED"
     os.environ["PORTAL_TEST_REDIS_DEFAULTED"] = "1"
 os.environ.setdefault("PORTAL_VAR_DIR", os.path.join(tempfile.gettempdir(), "lrp-test-var"))
 
-from .settings import *  # noqa: F403
+from .settings import *  # noqa: F403, E402 (the environment above comes first)
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A process started by a test may deliver to a real (test) SMTP server instead.

@@ -18,7 +18,7 @@ applied to it) is stored on the request by database triggers on those very rows 
 trail). The scan groups the requests by what the figures read, a few thousand groups; the
 figures are then summed per breakdown from the groups. The period's whole months are not
 scanned: their groups are kept, per civil month, in a summary table by triggers on the requests
-(migration 0026_transparency_monthly_summary, PostgreSQL), and only the requests of the partial
+(migration 0027_transparency_monthly_summary, PostgreSQL), and only the requests of the partial
 months at the period's ends are read; ``summary_mismatches`` checks the summary against them.
 A second, small statement counts the Annex III reasons. Medians are ``percentile_cont(0.5)`` on
 PostgreSQL, over the period's DSA orders read one by one (an index-only scan); only the embedded SQLite default
@@ -196,9 +196,11 @@ def _sql(queryset: Any) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-# The monthly summary kept by the triggers of migration 0026_transparency_monthly_summary
+# The monthly summary kept by the triggers of migration 0027_transparency_monthly_summary
 # (PostgreSQL only): requests counted per civil month of receipt and per everything ``_derived``
-# groups by. ``summary_mismatches`` checks it against the requests.
+# groups by. Append-only (no writer waits for another on a hot group): a group may have several
+# rows, the figures sum them, ``compact_summary`` folds them. ``summary_mismatches`` checks it
+# against the requests.
 SUMMARY_TABLE = "lrp_report_summary"
 SUMMARY_STATE_TABLE = "lrp_report_summary_state"
 _ROW_FACTS = """r.country, r.instrument, r.status, r.emergency, r.confidential,
@@ -271,7 +273,7 @@ def _derived(period: Period, months: tuple[date, date] | None = None) -> tuple[s
                 .replace("r.first_preserved_at IS NULL", "NOT r.preserved")
                 .replace("r.preservation_extended", "r.extended")}, r.n, r.n_targets
         FROM {SUMMARY_TABLE} r
-        WHERE r.month >= %s AND r.month < %s AND r.n <> 0"""  # noqa: S608 (the summary's table name)
+        WHERE r.month >= %s AND r.month < %s AND (r.n <> 0 OR r.n_targets <> 0)"""  # noqa: S608 (the summary's table name)
     return (f"{edges}\n        UNION ALL{summary}",
             [period.start, first, after_last, period.end, months[0], months[1]])
 
@@ -512,6 +514,40 @@ def requests_over_time(period: Period, *, use_summary: bool = True) -> Series:
     return Series(unit, tuple(buckets), {country: tuple(values) for country, values in ordered})
 
 
+SUMMARY_KEYS = ("month", "country", "instrument", "status", "emergency", "confidential", "linked", "produced",
+                "preserved", "extended", "data_categories")
+_COMPACT_LOCK = 0x4C52505F53554D  # pg_advisory_xact_lock key of the compaction ("LRP_SUM")
+
+
+def compact_summary() -> int:
+    """Fold the rows of each group of the monthly summary into one and drop the groups that sum to
+    nothing; the number of rows removed. The triggers only append deltas (two rows per counted
+    change), so without this the summary grows with the changes, not with the groups.
+
+    Only the rows this statement's snapshot sees are deleted and summed: deltas committed while it
+    runs stay as they are, and the sums are unchanged whoever writes meanwhile. One compaction at
+    a time (an advisory lock; a second one returns at once). PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return 0
+    keys = ", ".join(SUMMARY_KEYS)
+    matched = " AND ".join(f"s.{k} = g.{k}" for k in SUMMARY_KEYS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_COMPACT_LOCK])
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(f"SELECT COUNT(*) FROM {SUMMARY_TABLE}")  # noqa: S608 (its table name)
+        before = cursor.fetchone()[0]
+        cursor.execute(f"""
+            WITH g AS (SELECT {keys} FROM {SUMMARY_TABLE} GROUP BY {keys}
+                       HAVING COUNT(*) > 1 OR (SUM(n) = 0 AND SUM(n_targets) = 0)),
+            moved AS (DELETE FROM {SUMMARY_TABLE} s USING g WHERE {matched} RETURNING s.*)
+            INSERT INTO {SUMMARY_TABLE} ({keys}, n, n_targets)
+            SELECT {keys}, SUM(n), SUM(n_targets) FROM moved GROUP BY {keys}
+            HAVING SUM(n) <> 0 OR SUM(n_targets) <> 0""")  # noqa: S608 (table and column names)
+        cursor.execute(f"SELECT COUNT(*) FROM {SUMMARY_TABLE}")  # noqa: S608
+        return int(before - cursor.fetchone()[0])
+
+
 def summary_mismatches(*, limit: int = 100) -> list[dict[str, Any]]:
     """The groups of the monthly summary that differ from the requests counted one by one (every
     month, every group): empty when the triggers kept it. PostgreSQL only (there is no summary
@@ -529,7 +565,8 @@ def summary_mismatches(*, limit: int = 100) -> list[dict[str, Any]]:
                    SUM(r.target_count) AS n_targets
             FROM {LegalRequest._meta.db_table} r, {SUMMARY_STATE_TABLE} z WHERE z.id = 1
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
-        kept AS (SELECT * FROM {SUMMARY_TABLE} WHERE n <> 0 OR n_targets <> 0)
+        kept AS (SELECT {", ".join(keys)}, SUM(n) AS n, SUM(n_targets) AS n_targets FROM {SUMMARY_TABLE}
+                 GROUP BY {", ".join(keys)} HAVING SUM(n) <> 0 OR SUM(n_targets) <> 0)
         SELECT {", ".join(keys)}, counted.n, counted.n_targets, kept.n, kept.n_targets
         FROM counted FULL JOIN kept USING ({", ".join(keys)})
         WHERE counted.n IS DISTINCT FROM kept.n OR counted.n_targets IS DISTINCT FROM kept.n_targets

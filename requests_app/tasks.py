@@ -133,6 +133,14 @@ def sweep_notifications() -> dict[str, int]:
 
 
 @shared_task
+def compact_report_summary() -> int:
+    """Fold the transparency summary's delta rows per group (reports.compact_summary)."""
+    from . import reports
+
+    return reports.compact_summary()
+
+
+@shared_task
 def send_digests() -> int:
     """The legal team's held (non-urgent) notifications, one digest per recipient."""
     return notifications.send_digests()

@@ -1,5 +1,5 @@
 """The transparency report's monthly summary (issue 13 item 6, migration
-0026_transparency_monthly_summary): the figures summed from it for a period's whole months, with
+0027_transparency_monthly_summary): the figures summed from it for a period's whole months, with
 the partial months at its ends read from the requests, equal the figures counted request by
 request, on randomised fixtures holding the awkward cases (withdrawn after partial production,
 extended then released, receipt at midnight in Brussels on the first of a month and one second
@@ -164,7 +164,7 @@ def test_another_zone_reads_the_requests(random_world, settings):
 def test_the_backfill_counts_the_pending_requests_once(random_world):
     """The migration's backfill, on requests written before its triggers (pending), some of them
     changed meanwhile: each counted once, as it is when its batch comes."""
-    migration = importlib.import_module("requests_app.migrations.0026_transparency_monthly_summary")
+    migration = importlib.import_module("requests_app.migrations.0027_transparency_monthly_summary")
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {reports.SUMMARY_TABLE}")
         cursor.execute("SELECT MIN(id), MAX(id) FROM requests_app_legalrequest")
@@ -206,3 +206,81 @@ def test_the_dsa_medians_of_every_breakdown_are_those_of_the_orders(random_world
                  if o.first_acknowledged_at is not None]
     assert figures["total"]["dsa_median_hours_to_acknowledge"] == round(median(total_ack), 2)
     assert checked >= 6
+
+
+def _summary_rows() -> tuple[int, int]:
+    """(rows, distinct groups) of the summary."""
+    keys = ", ".join(reports.SUMMARY_KEYS)
+    with connection.cursor() as cursor:
+        table = reports.SUMMARY_TABLE
+        cursor.execute(f"SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT DISTINCT {keys} FROM {table}) g) FROM {table}")
+        rows, groups = cursor.fetchone()
+    return rows, groups
+
+
+def test_compaction_folds_each_group_into_one_row_and_changes_no_figure(random_world):
+    """The triggers append deltas (two rows per counted change); the periodic compaction folds
+    them, and every figure and series stays what it was."""
+    before = [(reports.transparency_figures(p), reports.requests_over_time(p)) for p in PERIODS]
+    rows, groups = _summary_rows()
+    assert rows > groups  # the deltas of the changes above
+
+    removed = reports.compact_summary()
+
+    assert removed > 0 and _summary_rows()[0] == rows - removed
+    after_rows, after_groups = _summary_rows()
+    assert after_rows == after_groups <= groups  # one row per group; groups summing to nothing gone
+    assert [(reports.transparency_figures(p), reports.requests_over_time(p)) for p in PERIODS] == before
+    assert reports.summary_mismatches() == []
+    assert reports.compact_summary() == 0  # nothing left to fold
+
+
+def test_the_compaction_task_is_scheduled():
+    from django.conf import settings
+
+    (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values()
+                if e["task"] == "requests_app.tasks.compact_report_summary"]
+    assert entry["schedule"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_of_one_group_never_wait_for_each_other(make_request):
+    """Every submission of this month, one country and one instrument lands in one group: with one
+    row per group (an UPSERT) each writer queued on that row until the other's commit — a single
+    point of contention (issue 9 item 6). Append-only deltas take no lock on the group."""
+    import threading
+
+    from django.db import OperationalError, connections, transaction
+
+    now = reports.local_midnight(date(2026, 6, 1)).astimezone(UTC) + timedelta(days=3)
+    first, second = (make_request(received_at=now, status="received") for _ in range(2))
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def change_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                LegalRequest.objects.filter(pk=first.pk).update(status="in_review")
+                make_request(received_at=now, status="received")  # a submission into the same group
+                holding.set()
+                release.wait(10)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=change_and_hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                LegalRequest.objects.filter(pk=second.pk).update(status="in_review")  # same move, same groups
+                make_request(received_at=now, status="received")
+        except OperationalError as exc:  # lock_timeout: it waited for the other transaction
+            pytest.fail(f"a change of the same group waited for another transaction: {exc}")
+    finally:
+        release.set()
+        thread.join(10)
+    assert errors == []
+    assert reports.summary_mismatches() == []

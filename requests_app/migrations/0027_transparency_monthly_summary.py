@@ -13,18 +13,25 @@ Triggers (PostgreSQL):
   (a bulk import costs one statement, not one per row);
 - updates: a row trigger that fires only WHEN a counted column changed (status, country,
   instrument, emergency, confidentiality, link, whether produced / preserved / extended, data
-  categories, targets, time of receipt), one UPSERT moving the request from its old group to its
-  new one. An update that changes nothing counted (an assignment, a deadline, the first
+  categories, targets, time of receipt), one INSERT of two delta rows (-1 in the old group, +1
+  in the new one). An update that changes nothing counted (an assignment, a deadline, the first
   acknowledgement) does not run it;
 - a TRUNCATE of the requests (the test suite's flush) empties it.
 
-Cost (issue 9 item 5), measured at 1M requests on PostgreSQL, 5,000 single-row updates in a loop:
-a status change costs 0.16-0.29 ms more with the trigger (one read of the one-row state, one
-UPSERT of two summary rows); an update changing nothing counted, within the noise (< 0.05 ms).
+The summary is APPEND-ONLY: a trigger never updates a row, it inserts deltas, so no writer ever
+waits for another's commit on a hot group (this month, one country, one instrument, "received":
+every submission of it). An UPSERT per group, the first version of this migration, made every
+concurrent submission and status change of one group queue on one row until commit — the
+single point of contention issue 9 item 6 removed from the audit chain. The report sums the
+rows of a group (every figure is linear in n and n_targets); ``reports.compact_summary`` (a
+periodic task, REPORT_SUMMARY_COMPACT_SECONDS) folds each group's rows into one, deleting only
+the rows its snapshot sees, so deltas written meanwhile are kept.
+
+Cost (issue 9 item 5), measured with the UPSERT version at 1M requests on PostgreSQL, 5,000
+single-row updates in a loop: a status change cost 0.16-0.29 ms more (one read of the one-row
+state, one write of two summary rows); an update changing nothing counted, within the noise.
 A request's first production or preservation moves it once more (the audit trigger of 0025
-sets ``first_produced_at`` / ``first_preserved_at``: a second UPSERT in that transaction). The
-UPSERT locks the summary row of its group until commit: concurrent status changes of requests
-of the same group (month, country, instrument, status, ...) wait for each other's commit.
+sets ``first_produced_at`` / ``first_preserved_at``: a second insert in that transaction).
 
 The month is the civil month in the provider's establishment zone at the time of this migration,
 stored with the summary (``lrp_report_summary_state.time_zone``); the report uses the summary only
@@ -62,8 +69,8 @@ def key_of(row: str, zone: str) -> str:
 
 COLUMNS = ", ".join(KEY_COLUMNS)
 KEYS = ", ".join(f"k{i}" for i in range(len(KEY_COLUMNS)))
-UPSERT = (f"INSERT INTO {TABLE} AS s ({COLUMNS}, n, n_targets) {{select}} "
-          f"ON CONFLICT ({COLUMNS}) DO UPDATE SET n = s.n + EXCLUDED.n, n_targets = s.n_targets + EXCLUDED.n_targets")
+# Append-only: deltas, never an update of a row another transaction may be writing.
+UPSERT = f"INSERT INTO {TABLE} ({COLUMNS}, n, n_targets) {{select}}"
 # What an update must change for its request to move to another group (or its targets to count).
 COUNTED_CHANGE = " OR ".join([
     *(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("received_at", "country", "instrument", "status", "emergency",
@@ -78,7 +85,7 @@ def _grouped(relation: str, sign: str) -> str:
     return (f"SELECT {key_of('r', 'z.time_zone')}, {sign}COUNT(*), {sign}SUM(r.target_count) "
             f"FROM {relation} r, lrp_report_summary_state z "
             f"WHERE z.id = 1 AND NOT (r.id BETWEEN z.pending_from AND z.pending_to) "
-            f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")
+            f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")
 
 
 POSTGRES_SCHEMA = f"""
@@ -86,8 +93,8 @@ CREATE TABLE {TABLE} (
     month date NOT NULL, country varchar(2) NOT NULL, instrument varchar(32) NOT NULL, status varchar(32) NOT NULL,
     emergency boolean NOT NULL, confidential boolean NOT NULL, linked boolean NOT NULL, produced boolean NOT NULL,
     preserved boolean NOT NULL, extended boolean NOT NULL, data_categories varchar(64) NOT NULL,
-    n bigint NOT NULL, n_targets bigint NOT NULL,
-    PRIMARY KEY ({COLUMNS}));
+    n bigint NOT NULL, n_targets bigint NOT NULL);
+CREATE INDEX lrp_report_summary_month ON {TABLE} (month);
 CREATE TABLE lrp_report_summary_state (
     id integer PRIMARY KEY CHECK (id = 1), time_zone text NOT NULL,
     pending_from bigint NOT NULL, pending_to bigint NOT NULL);
@@ -117,14 +124,12 @@ BEGIN
         RETURN NULL;  -- the backfill counts it as it is when its batch comes
     END IF;
     IF ROW({key_of('OLD', 'z.time_zone')}) IS NOT DISTINCT FROM ROW({key_of('NEW', 'z.time_zone')}) THEN
-        -- the same group: only its targets moved (one row; an UPSERT may not touch a row twice)
+        -- the same group: only its targets moved
         {UPSERT.format(select=f"VALUES ({key_of('NEW', 'z.time_zone')}, 0, NEW.target_count - OLD.target_count)")};
     ELSE
-        -- the two groups locked in the key's order, whichever way the request moves: two
-        -- requests moving in opposite directions at once wait for each other, never deadlock
-        {UPSERT.format(select=f"SELECT * FROM (VALUES ({key_of('OLD', 'z.time_zone')}, -1, -OLD.target_count), "
-                              f"({key_of('NEW', 'z.time_zone')}, 1, NEW.target_count)) v "
-                              "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")};
+        -- out of the old group, into the new one: two delta rows, no lock on either group
+        {UPSERT.format(select=f"VALUES ({key_of('OLD', 'z.time_zone')}, -1, -OLD.target_count), "
+                              f"({key_of('NEW', 'z.time_zone')}, 1, NEW.target_count)")};
     END IF;
     RETURN NULL;
 END $$;
@@ -144,6 +149,7 @@ DROP TRIGGER IF EXISTS lrp_report_summary_inserted ON requests_app_legalrequest;
 DROP TRIGGER IF EXISTS lrp_report_summary_deleted ON requests_app_legalrequest;
 DROP TRIGGER IF EXISTS lrp_report_summary_updated ON requests_app_legalrequest;
 DROP TRIGGER IF EXISTS lrp_report_summary_truncated ON requests_app_legalrequest;
+DROP INDEX IF EXISTS lrp_report_summary_month;
 DROP FUNCTION IF EXISTS lrp_report_summary_inserted(), lrp_report_summary_deleted(), lrp_report_summary_updated(),
     lrp_report_summary_truncated();
 DROP TABLE IF EXISTS {TABLE}, lrp_report_summary_state;
@@ -154,6 +160,14 @@ POSTGRES_BACKFILL = (UPSERT.format(select=(
     "FROM requests_app_legalrequest r, lrp_report_summary_state z "
     "WHERE z.id = 1 AND r.id >= %(lo)s AND r.id < %(hi)s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"))
     + ";\nUPDATE lrp_report_summary_state SET pending_from = %(hi)s WHERE id = 1")
+
+
+# Fold each group's rows into one (the same statement as reports.compact_summary, frozen here as
+# migrations are): only the rows this statement's snapshot sees are deleted and summed, so rows
+# inserted meanwhile stay as they are.
+COMPACT = (f"WITH moved AS (DELETE FROM {TABLE} RETURNING *) "
+           f"INSERT INTO {TABLE} ({COLUMNS}, n, n_targets) SELECT {COLUMNS}, SUM(n), SUM(n_targets) FROM moved "
+           f"GROUP BY {COLUMNS} HAVING SUM(n) <> 0 OR SUM(n_targets) <> 0")
 
 
 def create_summary(apps, schema_editor):
@@ -189,6 +203,8 @@ def backfill(apps, schema_editor):
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute("LOCK TABLE requests_app_legalrequest IN SHARE MODE")  # writers wait for the batch
             cursor.execute(POSTGRES_BACKFILL, {"lo": lo, "hi": min(lo + BATCH, high + 1)})
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(COMPACT)  # one row per group again (the batches wrote a row per group each)
     if high - low >= BATCH:  # only worth a line on a big table
         print(f"\n  transparency summary backfilled for ids {low:,}–{high:,} in {time.monotonic() - started:.1f} s")
 
@@ -197,7 +213,7 @@ class Migration(migrations.Migration):
     atomic = False  # the backfill commits per batch
 
     dependencies = [
-        ('requests_app', '0025_transparency_report_facts'),
+        ('requests_app', '0026_annex_iii_automatic_clarification'),
     ]
 
     operations = [
