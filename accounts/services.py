@@ -19,6 +19,7 @@ from outbox import relay as outbox
 
 from .models import ApiToken, ApprovalStatus, Authority, AuthorityType, User, VettingStatus
 from .standing import require_standing, standing_problem
+from .token_lookup import find_token
 
 TOKEN_PREFIX = "lrp_"
 
@@ -126,9 +127,7 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def token_authenticate(raw: str) -> ApiToken | None:
-    token = (
-        ApiToken.objects.select_related("user", "user__authority").filter(key_hash=hash_token(raw)).first()
-    )
+    token = find_token(hash_token(raw))  # read on every call: revocation and deactivation act at once
     now = timezone.now()
     if token is None or not token.is_usable(now):
         return None
