@@ -1,0 +1,86 @@
+"""Work the web stage of a submission no longer repeats for every request (issue 9 item 5).
+
+At 1572abf each ``POST /api/v1/requests/`` compiled the token's three-table query anew, copied
+every field of the request body's serializer with ``copy.deepcopy`` (its ``__init__`` run
+again, ~220 times), built the receipt's fields from the model's metadata, and constructed a
+new ``redis.Redis`` client for each of its two rate checks. Counted here as calls, never
+as time.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db.models.sql.compiler import SQLCompiler
+from rest_framework import serializers as drf
+
+from accounts.services import token_authenticate, token_issue
+from requests_app.api import throttling
+from requests_app.api.serializers import RequestCreateSerializer, RequestReceiptSerializer
+from requests_app.models import LegalRequest
+from tests.conftest import epoc_body
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """``calls(owner, name)``: a list that grows by one at each call of ``owner.name``."""
+
+    def count(owner, name):  # type: ignore[no-untyped-def]
+        seen: list[int] = []
+        original = getattr(owner, name)
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(1)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+        return seen
+
+    return count
+
+
+def test_the_token_lookup_compiles_no_sql_per_request(officer, calls, django_assert_num_queries):
+    _, raw = token_issue(user=officer, name="t")
+    assert token_authenticate(raw) is not None  # the first use: compiled (and last_used_at written)
+    compiled = calls(SQLCompiler, "as_sql")
+    with django_assert_num_queries(1):
+        token = token_authenticate(raw)
+        # The user and the authority come with the token's row, as select_related made them.
+        assert token.user == officer and token.user.authority == officer.authority
+        assert token.user.authority.vetting_status == officer.authority.vetting_status
+    assert compiled == []
+
+
+def test_validating_a_request_body_deep_copies_no_field(db, calls):
+    RequestCreateSerializer(data=epoc_body()).is_valid()  # the class's prototypes are built once
+    copies = calls(copy, "deepcopy")
+    serializer = RequestCreateSerializer(data=epoc_body())
+    assert serializer.is_valid(), serializer.errors
+    assert copies == []
+
+
+def test_the_receipt_builds_its_fields_from_the_model_once_per_class(api, calls):
+    response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201
+    built = calls(drf.ModelSerializer, "build_field")
+    request = LegalRequest.objects.get(reference=response.json()["reference"])
+    data = RequestReceiptSerializer(request).data
+    assert data["reference"] == request.reference and data["status"] == request.status
+    assert built == []
+
+
+def test_a_rate_check_builds_no_redis_client(calls):
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the Redis path of the shared counter")
+    bucket = "throttle_test:no-client-per-check"
+    caches["default"].delete(bucket)
+    throttling.window_hit(bucket, 61)
+    clients = calls(redis.Redis, "__init__")
+    assert throttling.window_hit(bucket, 61) == (2, True)
+    assert throttling.window_hit(bucket, 61) == (3, True)
+    assert clients == []
+    caches["default"].delete(bucket)
