@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.utils import timezone
 from audit import trail as audit
 from outbox import relay as outbox
 
-from .. import timers
+from .. import annex_iii_pdf, timers
 from ..models import (
     DECIDING_KINDS,
     AnnexIII,
@@ -155,12 +156,12 @@ def refusal_proposal(request: LegalRequest) -> dict[str, Any]:
     return draft_annex_iii(decision, targets) if decision else {"recommendation": "review", "route": "", "items": []}
 
 
-def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> dict[str, Any]:
+def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]], now: Any = None) -> dict[str, Any]:
     """The signature, the engine's draft and what the person decided, per category and target."""
     targets = [(t.kind, t.value) for t in locked.targets.all()]
     decided = decided_verdicts(cleaned, [c for c in v.CATEGORIES if c in (locked.data_categories or [])], targets,
                                eevidence=locked.instrument in v.EEVIDENCE_INSTRUMENTS)
-    return {"signed_by": actor, "signed_at": timezone.now(), "engine_proposal": refusal_proposal(locked),
+    return {"signed_by": actor, "signed_at": now or timezone.now(), "engine_proposal": refusal_proposal(locked),
             "decided": decided}
 
 
@@ -176,21 +177,23 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
     require(actor, "review", request)
     if not clarification_asked.strip():
         raise ServiceError("Say what the authority must clarify.")
+    cleaned, now = _clean_reasons(reasons or []), timezone.now()
+    fields = {"kind": AnnexIIIKind.CLARIFICATION, "reasons": cleaned,
+              "clarification_asked": clarification_asked.strip(), "data_preserved": data_preserved,
+              "preserved_until": preserved_until, "created_by": actor, "sent_at": now}
+    # The enforcing authority's PDF, rendered from the form as it will be saved before the lock
+    # is taken (``_prerender_ea_copy``).
+    prerendered = _prerender_ea_copy(AnnexIII(request=request, **fields, **_signed(request, actor, cleaned, now)))
     with transaction.atomic():
         locked = _lock(request)
-        form = AnnexIII.objects.create(
-            request=locked, kind=AnnexIIIKind.CLARIFICATION, reasons=_clean_reasons(reasons or []),
-            clarification_asked=clarification_asked.strip(), data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor, sent_at=timezone.now(),
-            **_signed(locked, actor, _clean_reasons(reasons or [])),
-        )
+        form = AnnexIII.objects.create(request=locked, **fields, **_signed(locked, actor, cleaned, now))
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
         timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
         # Art. 10(6): the addressee informs the issuing authority "and, where a notification has
         # taken place, the enforcing authority" and asks for clarification with Annex III.
-        _copy_to_enforcing_authority(locked, form, actor)
+        _copy_to_enforcing_authority(locked, form, actor, prerendered)
     return form
 
 
@@ -376,6 +379,17 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
     request closed as not executed / refused / rerouted; a partial non-execution keeps the
     request in its working state and records which categories and targets are not executed."""
     require(actor, "approve", request)
+    # The moment of the approval is taken before the lock: the enforcing authority's PDF shows
+    # it and is rendered from the draft as it will be approved, before the lock is taken
+    # (``_prerender_ea_copy``); the draft saved inside the lock carries the same moment.
+    now = timezone.now()
+    seen = (AnnexIII.objects.select_related("request__authority", "request__submitted_by", "signed_by")
+            .filter(pk=annex_iii_id, request=request, kind__in=DECIDING_KINDS, sent_at__isnull=True,
+                    superseded_at__isnull=True).first())
+    prerendered = None
+    if seen is not None and seen.signed_by_id != actor.pk and annex_iii_digest(seen) == digest:
+        seen.approved_by, seen.approved_at, seen.sent_at = actor, now, now
+        prerendered = _prerender_ea_copy(seen)
     with transaction.atomic():
         locked = _lock(request)
         form = (AnnexIII.objects.select_for_update()
@@ -401,7 +415,6 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
                          data={"annex_iii_id_seen": annex_iii_id, "annex_iii_id_newest": form.pk,
                                "sha256_seen": digest, "sha256_newest": current})
         else:
-            now = timezone.now()
             form.approved_by, form.approved_at, form.sent_at = actor, now, now
             form.save(update_fields=["approved_by", "approved_at", "sent_at"])
             audit.record("annex_iii.approved", actor=actor, request=locked, obj=form,
@@ -432,7 +445,7 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
             if form.route_to:
                 payload["where"] = form.route_to
             outbox.enqueue("notify.decision", request=locked, payload=payload)
-            _copy_to_enforcing_authority(locked, form, actor)
+            _copy_to_enforcing_authority(locked, form, actor, prerendered)
     if own:
         raise ServiceError("Four eyes: the approver cannot be the person who signed the Annex III.",
                            code="four_eyes")
@@ -570,7 +583,34 @@ def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str
     return locked
 
 
-def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any) -> None:
+@dataclass(frozen=True)
+class _EaCopyPdfs:
+    """The PDFs of the enforcing authority's copy, rendered before the lock."""
+
+    attached: annex_iii_pdf.Prerendered
+    complete: annex_iii_pdf.Prerendered | None  # the complete form's, for its SHA-256 (``redacted``)
+
+
+def _prerender_ea_copy(form: AnnexIII) -> _EaCopyPdfs | None:
+    """Render what ``_copy_to_enforcing_authority`` will attach, from ``form`` as it will be
+    saved (an unsaved or in-memory instance) and before the request is locked: laying out a
+    PDF takes ~0.3 s and the lock blocks every other writer of the request (the validation
+    task, the legal team) meanwhile. Inside the lock the copy uses these bytes only when the
+    form, read there, says exactly the same (``annex_iii_pdf.render_as_known``), otherwise it
+    renders again: what is sent and hashed is always the form as committed. None where no PDF
+    will be attached (not notified, no address, ``notice_only``)."""
+    request = form.request
+    if not request.enforcing_authority_notified or not (request.enforcing_authority_email or "").strip():
+        return None
+    mode = ea_copy_mode()
+    if mode == "notice_only":
+        return None
+    return _EaCopyPdfs(attached=annex_iii_pdf.prerender(form, withheld=mode == "redacted"),
+                       complete=annex_iii_pdf.prerender(form) if mode == "redacted" else None)
+
+
+def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any,
+                                 prerendered: _EaCopyPdfs | None = None) -> None:
     """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
     (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox
     (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. What the
@@ -578,23 +618,24 @@ def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: An
     so that a later change of the setting never sends a text that does not match its
     attachment: by default the form with the personal identifiers withheld (security.md R6).
     Recorded either way, with the SHA-256 of the file sent (checked again before sending) and the
-    reason when no address is on file."""
+    reason when no address is on file. ``prerendered``: the PDFs rendered before the lock
+    (``_prerender_ea_copy``), used when the form still says the same."""
     if not locked.enforcing_authority_notified:
         return
     address = (locked.enforcing_authority_email or "").strip()
     mode = ea_copy_mode()
     sent: dict[str, Any] = {"copy": mode}
     if address:
-        from .. import annex_iii_pdf
-
         attachments = []
         if mode != "notice_only":
-            pdf = annex_iii_pdf.attachment(form, withheld=mode == "redacted")
+            pdf = annex_iii_pdf.attachment(form, withheld=mode == "redacted",
+                                           known=prerendered.attached if prerendered else None)
             attachments.append(pdf)
             sent.update(pdf_sha256=pdf.sha256, pdf_filename=pdf.filename)
             if mode == "redacted":
                 # Which complete form the copy was made from: the issuing authority's download.
-                sent["complete_pdf_sha256"] = hashlib.sha256(annex_iii_pdf.render(form)).hexdigest()
+                complete = annex_iii_pdf.render_as_known(form, known=prerendered.complete if prerendered else None)
+                sent["complete_pdf_sha256"] = hashlib.sha256(complete).hexdigest()
         outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
                        payload={"annex_iii_id": form.pk, "address": address, "copy": mode}, attachments=attachments)
     audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
