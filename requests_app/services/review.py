@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +17,7 @@ from django.utils import timezone
 from audit import trail as audit
 from outbox import relay as outbox
 
-from .. import annex_iii_pdf, timers
+from .. import timers
 from ..models import (
     DECIDING_KINDS,
     AnnexIII,
@@ -38,6 +37,7 @@ from ..rules import vocab as v
 from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, allowed_targets, is_locked, lock_request, transition
+from .enforcing_authority_copy import copy_to_enforcing_authority, prerender_copy
 from .errors import InvalidState, ServiceError
 
 # One vocabulary for the engine, the models, the PDF, the admin forms and the API.
@@ -182,8 +182,8 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
               "clarification_asked": clarification_asked.strip(), "data_preserved": data_preserved,
               "preserved_until": preserved_until, "created_by": actor, "sent_at": now}
     # The enforcing authority's PDF, rendered from the form as it will be saved before the lock
-    # is taken (``_prerender_ea_copy``).
-    prerendered = _prerender_ea_copy(AnnexIII(request=request, **fields, **_signed(request, actor, cleaned, now)))
+    # is taken (``enforcing_authority_copy.prerender_copy``).
+    prerendered = prerender_copy(AnnexIII(request=request, **fields, **_signed(request, actor, cleaned, now)))
     with transaction.atomic():
         locked = _lock(request)
         form = AnnexIII.objects.create(request=locked, **fields, **_signed(locked, actor, cleaned, now))
@@ -193,7 +193,7 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
         # Art. 10(6): the addressee informs the issuing authority "and, where a notification has
         # taken place, the enforcing authority" and asks for clarification with Annex III.
-        _copy_to_enforcing_authority(locked, form, actor, prerendered)
+        copy_to_enforcing_authority(request=locked, form=form, actor=actor, prerendered=prerendered)
     return form
 
 
@@ -381,7 +381,7 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
     require(actor, "approve", request)
     # The moment of the approval is taken before the lock: the enforcing authority's PDF shows
     # it and is rendered from the draft as it will be approved, before the lock is taken
-    # (``_prerender_ea_copy``); the draft saved inside the lock carries the same moment.
+    # (``enforcing_authority_copy.prerender_copy``); the draft saved inside the lock carries the same moment.
     now = timezone.now()
     seen = (AnnexIII.objects.select_related("request__authority", "request__submitted_by", "signed_by")
             .filter(pk=annex_iii_id, request=request, kind__in=DECIDING_KINDS, sent_at__isnull=True,
@@ -389,7 +389,7 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
     prerendered = None
     if seen is not None and seen.signed_by_id != actor.pk and annex_iii_digest(seen) == digest:
         seen.approved_by, seen.approved_at, seen.sent_at = actor, now, now
-        prerendered = _prerender_ea_copy(seen)
+        prerendered = prerender_copy(seen)
     with transaction.atomic():
         locked = _lock(request)
         form = (AnnexIII.objects.select_for_update()
@@ -445,7 +445,7 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
             if form.route_to:
                 payload["where"] = form.route_to
             outbox.enqueue("notify.decision", request=locked, payload=payload)
-            _copy_to_enforcing_authority(locked, form, actor, prerendered)
+            copy_to_enforcing_authority(request=locked, form=form, actor=actor, prerendered=prerendered)
     if own:
         raise ServiceError("Four eyes: the approver cannot be the person who signed the Annex III.",
                            code="four_eyes")
@@ -581,78 +581,6 @@ def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str
         audit.record("request.enforcing_authority_contact", actor=actor, request=locked,
                      authority_id=locked.authority_id, data={"from": previous, "to": address})
     return locked
-
-
-@dataclass(frozen=True)
-class _EaCopyPdfs:
-    """The PDFs of the enforcing authority's copy, rendered before the lock."""
-
-    attached: annex_iii_pdf.Prerendered
-    complete: annex_iii_pdf.Prerendered | None  # the complete form's, for its SHA-256 (``redacted``)
-
-
-def _prerender_ea_copy(form: AnnexIII) -> _EaCopyPdfs | None:
-    """Render what ``_copy_to_enforcing_authority`` will attach, from ``form`` as it will be
-    saved (an unsaved or in-memory instance) and before the request is locked: laying out a
-    PDF takes ~0.3 s and the lock blocks every other writer of the request (the validation
-    task, the legal team) meanwhile. Inside the lock the copy uses these bytes only when the
-    form, read there, says exactly the same (``annex_iii_pdf.render_as_known``), otherwise it
-    renders again: what is sent and hashed is always the form as committed. None where no PDF
-    will be attached (not notified, no address, ``notice_only``)."""
-    request = form.request
-    if not request.enforcing_authority_notified or not (request.enforcing_authority_email or "").strip():
-        return None
-    mode = ea_copy_mode()
-    if mode == "notice_only":
-        return None
-    return _EaCopyPdfs(attached=annex_iii_pdf.prerender(form, withheld=mode == "redacted"),
-                       complete=annex_iii_pdf.prerender(form) if mode == "redacted" else None)
-
-
-def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any,
-                                 prerendered: _EaCopyPdfs | None = None) -> None:
-    """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
-    (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox
-    (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. What the
-    e-mail carries is ``settings.ANNEX_III_EA_EMAIL`` (``ea_copy_mode``), fixed here with the row
-    so that a later change of the setting never sends a text that does not match its
-    attachment: by default the form with the personal identifiers withheld (security.md R6).
-    Recorded either way, with the SHA-256 of the file sent (checked again before sending) and the
-    reason when no address is on file. ``prerendered``: the PDFs rendered before the lock
-    (``_prerender_ea_copy``), used when the form still says the same."""
-    if not locked.enforcing_authority_notified:
-        return
-    address = (locked.enforcing_authority_email or "").strip()
-    mode = ea_copy_mode()
-    sent: dict[str, Any] = {"copy": mode}
-    if address:
-        attachments = []
-        if mode != "notice_only":
-            pdf = annex_iii_pdf.attachment(form, withheld=mode == "redacted",
-                                           known=prerendered.attached if prerendered else None)
-            attachments.append(pdf)
-            sent.update(pdf_sha256=pdf.sha256, pdf_filename=pdf.filename)
-            if mode == "redacted":
-                # Which complete form the copy was made from: the issuing authority's download.
-                complete = annex_iii_pdf.render_as_known(form, known=prerendered.complete if prerendered else None)
-                sent["complete_pdf_sha256"] = hashlib.sha256(complete).hexdigest()
-        outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
-                       payload={"annex_iii_id": form.pk, "address": address, "copy": mode}, attachments=attachments)
-    audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
-                 authority_id=locked.authority_id,
-                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address), **sent,
-                       **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
-
-
-def ea_copy_mode() -> str:
-    """``settings.ANNEX_III_EA_EMAIL``, refused clearly when it is not one of the three."""
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    mode, choices = settings.ANNEX_III_EA_EMAIL, settings.ANNEX_III_EA_EMAIL_CHOICES
-    if mode not in choices:
-        raise ImproperlyConfigured(f"ANNEX_III_EA_EMAIL must be one of {', '.join(choices)}, not {mode!r}")
-    return str(mode)
 
 
 def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digests: list[str],
