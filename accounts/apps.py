@@ -10,7 +10,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Receivers (audit of account events, the sign-in instant, token revocation on credential
         # changes) and the OpenAPI auth extension.
-        from . import admin_dates, audit_signals, enrolment, middleware, schema, signals, staff  # noqa: F401
-
-        # Every date-time in the admin in the viewer's zone, labelled (accounts/admin_dates.py).
-        admin_dates.install()
+        from . import audit_signals, enrolment, middleware, schema, signals, staff  # noqa: F401

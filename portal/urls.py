@@ -1,4 +1,3 @@
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -6,11 +5,6 @@ from django.views.generic import RedirectView
 from accounts import enrolment
 from portal.errors import favicon
 from requests_app import views as web_views
-
-admin.site.site_header = "Lawful Request Portal: legal team"
-admin.site.site_title = "Lawful Request Portal"
-# The admin signs in through allauth too: rate limits, lockout and the second factor.
-admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", include("requests_app.web.urls")),
@@ -23,6 +17,7 @@ urlpatterns = [
     *(re_path(rf"^admin/requests_app/{model}/(?P<rest>.*)$",
               RedirectView.as_view(url=f"/admin/{app}/{model}/%(rest)s", query_string=True, permanent=True))
       for app, model in (("audit", "auditevent"), ("outbox", "outboxmessage"))),
+    # The portal's admin site (requests_app/admin_views/site.py; portal.apps.PortalAdminConfig).
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
 ]

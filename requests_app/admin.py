@@ -46,36 +46,6 @@ from .services import dead_letters
 from .services.dashboard import awaiting_approval_q
 from .web.decorators import client_ip
 
-admin.site.index_template = "admin/requests_app/site_index.html"
-
-
-_default_index = admin.site.index
-
-
-def _index_with_dashboard(request, extra_context=None):
-    from .services.dashboard import dashboard
-
-    extra = dict(extra_context or {})
-    if can(request.user, "review"):
-        extra["lrp_dashboard"] = dashboard()
-        extra["undelivered_alerts"] = dead_letters.undelivered_emergency_alerts()
-    return _default_index(request, extra)
-
-
-admin.site.index = _index_with_dashboard  # type: ignore[method-assign]
-
-_default_app_list = admin.site.get_app_list
-
-
-def _app_list_legal_team_first(request, app_label=None):
-    from .admin_views.app_list import legal_team_first
-
-    found = _default_app_list(request, app_label)
-    return found if app_label else legal_team_first(found)
-
-
-admin.site.get_app_list = _app_list_legal_team_first  # type: ignore[method-assign]
-
 
 def can_review(request: Any) -> bool:
     """``can(user, "review")``, asked once per request: every admin page asks it of each

@@ -11,8 +11,8 @@ form: the reasons ticked from the clarification findings, per data category and 
 whether the order as received lets the data be identified and preserved (section G). It is
 sent at once, like the legal team's clarification (a clarification decides nothing, so no
 four eyes), and the enforcing authority of a notified order gets its copy under the same
-rules (``review._copy_to_enforcing_authority``: ANNEX_III_EA_EMAIL, outbox row, audit event
-with the SHA-256).
+rules (``enforcing_authority_copy.copy_to_enforcing_authority``: ANNEX_III_EA_EMAIL, outbox
+row, audit event with the SHA-256).
 
 No person signs it and the form does not pretend one did: ``signed_by`` and ``signed_at``
 stay empty, ``origin`` says it was drafted automatically, and the PDF's section H says so
@@ -97,7 +97,8 @@ def clarification_annex_iii(request: LegalRequest, record: dict[str, Any]) -> An
     missing; Annex III is the Regulation's form)."""
     if request.instrument not in v.EEVIDENCE_INSTRUMENTS:
         return None
-    from .review import _copy_to_enforcing_authority, annex_iii_digest
+    from .enforcing_authority_copy import copy_to_enforcing_authority
+    from .review import annex_iii_digest
 
     targets = [(t.kind, t.value) for t in request.targets.all()]
     findings = [f for f in record.get("findings") or [] if _is_clarification(f)]
@@ -119,5 +120,5 @@ def clarification_annex_iii(request: LegalRequest, record: dict[str, Any]) -> An
                  data={"annex_iii_id": form.pk, "kind": form.kind, "origin": form.origin,
                        "sha256": annex_iii_digest(form), "codes": [f.get("code") for f in findings],
                        "enforcing_authority_copy": bool(request.enforcing_authority_notified)})
-    _copy_to_enforcing_authority(request, form, None)
+    copy_to_enforcing_authority(request=request, form=form, actor=None)
     return form

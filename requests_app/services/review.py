@@ -37,6 +37,7 @@ from ..rules import vocab as v
 from ..rules.proposal import decided_verdicts, draft_annex_iii
 from ..states import Status
 from ..workflow import TransitionGuardFailed, TransitionNotAllowed, allowed_targets, is_locked, lock_request, transition
+from .enforcing_authority_copy import copy_to_enforcing_authority, prerender_copy
 from .errors import InvalidState, ServiceError
 
 # One vocabulary for the engine, the models, the PDF, the admin forms and the API.
@@ -155,12 +156,12 @@ def refusal_proposal(request: LegalRequest) -> dict[str, Any]:
     return draft_annex_iii(decision, targets) if decision else {"recommendation": "review", "route": "", "items": []}
 
 
-def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]]) -> dict[str, Any]:
+def _signed(locked: LegalRequest, actor: Any, cleaned: list[dict[str, Any]], now: Any = None) -> dict[str, Any]:
     """The signature, the engine's draft and what the person decided, per category and target."""
     targets = [(t.kind, t.value) for t in locked.targets.all()]
     decided = decided_verdicts(cleaned, [c for c in v.CATEGORIES if c in (locked.data_categories or [])], targets,
                                eevidence=locked.instrument in v.EEVIDENCE_INSTRUMENTS)
-    return {"signed_by": actor, "signed_at": timezone.now(), "engine_proposal": refusal_proposal(locked),
+    return {"signed_by": actor, "signed_at": now or timezone.now(), "engine_proposal": refusal_proposal(locked),
             "decided": decided}
 
 
@@ -176,21 +177,23 @@ def clarification_request(*, actor: Any, request: LegalRequest, clarification_as
     require(actor, "review", request)
     if not clarification_asked.strip():
         raise ServiceError("Say what the authority must clarify.")
+    cleaned, now = _clean_reasons(reasons or []), timezone.now()
+    fields = {"kind": AnnexIIIKind.CLARIFICATION, "reasons": cleaned,
+              "clarification_asked": clarification_asked.strip(), "data_preserved": data_preserved,
+              "preserved_until": preserved_until, "created_by": actor, "sent_at": now}
+    # The enforcing authority's PDF, rendered from the form as it will be saved before the lock
+    # is taken (``enforcing_authority_copy.prerender_copy``).
+    prerendered = prerender_copy(AnnexIII(request=request, **fields, **_signed(request, actor, cleaned, now)))
     with transaction.atomic():
         locked = _lock(request)
-        form = AnnexIII.objects.create(
-            request=locked, kind=AnnexIIIKind.CLARIFICATION, reasons=_clean_reasons(reasons or []),
-            clarification_asked=clarification_asked.strip(), data_preserved=data_preserved,
-            preserved_until=preserved_until, created_by=actor, sent_at=timezone.now(),
-            **_signed(locked, actor, _clean_reasons(reasons or [])),
-        )
+        form = AnnexIII.objects.create(request=locked, **fields, **_signed(locked, actor, cleaned, now))
         _move(locked, Status.CLARIFICATION_REQUESTED, actor=actor, reason=clarification_asked.strip()[:500],
               data={"annex_iii_id": form.pk})
         timers.pause_deadlines(locked)
         outbox.enqueue("notify.clarification_requested", request=locked, payload={"annex_iii_id": form.pk})
         # Art. 10(6): the addressee informs the issuing authority "and, where a notification has
         # taken place, the enforcing authority" and asks for clarification with Annex III.
-        _copy_to_enforcing_authority(locked, form, actor)
+        copy_to_enforcing_authority(request=locked, form=form, actor=actor, prerendered=prerendered)
     return form
 
 
@@ -376,6 +379,17 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
     request closed as not executed / refused / rerouted; a partial non-execution keeps the
     request in its working state and records which categories and targets are not executed."""
     require(actor, "approve", request)
+    # The moment of the approval is taken before the lock: the enforcing authority's PDF shows
+    # it and is rendered from the draft as it will be approved, before the lock is taken
+    # (``enforcing_authority_copy.prerender_copy``); the draft saved inside the lock carries the same moment.
+    now = timezone.now()
+    seen = (AnnexIII.objects.select_related("request__authority", "request__submitted_by", "signed_by")
+            .filter(pk=annex_iii_id, request=request, kind__in=DECIDING_KINDS, sent_at__isnull=True,
+                    superseded_at__isnull=True).first())
+    prerendered = None
+    if seen is not None and seen.signed_by_id != actor.pk and annex_iii_digest(seen) == digest:
+        seen.approved_by, seen.approved_at, seen.sent_at = actor, now, now
+        prerendered = prerender_copy(seen)
     with transaction.atomic():
         locked = _lock(request)
         form = (AnnexIII.objects.select_for_update()
@@ -401,7 +415,6 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
                          data={"annex_iii_id_seen": annex_iii_id, "annex_iii_id_newest": form.pk,
                                "sha256_seen": digest, "sha256_newest": current})
         else:
-            now = timezone.now()
             form.approved_by, form.approved_at, form.sent_at = actor, now, now
             form.save(update_fields=["approved_by", "approved_at", "sent_at"])
             audit.record("annex_iii.approved", actor=actor, request=locked, obj=form,
@@ -432,7 +445,7 @@ def refusal_approve(*, actor: Any, request: LegalRequest, annex_iii_id: int, dig
             if form.route_to:
                 payload["where"] = form.route_to
             outbox.enqueue("notify.decision", request=locked, payload=payload)
-            _copy_to_enforcing_authority(locked, form, actor)
+            copy_to_enforcing_authority(request=locked, form=form, actor=actor, prerendered=prerendered)
     if own:
         raise ServiceError("Four eyes: the approver cannot be the person who signed the Annex III.",
                            code="four_eyes")
@@ -568,50 +581,6 @@ def enforcing_authority_contact(*, actor: Any, request: LegalRequest, email: str
         audit.record("request.enforcing_authority_contact", actor=actor, request=locked,
                      authority_id=locked.authority_id, data={"from": previous, "to": address})
     return locked
-
-
-def _copy_to_enforcing_authority(locked: LegalRequest, form: AnnexIII, actor: Any) -> None:
-    """Where the enforcing authority was notified (Art. 8(1)), it receives the Annex III too
-    (Art. 10(5)-(6), 11(4)-(5)): an e-mail notice to its recorded address, through the outbox
-    (``notify.annex_iii_enforcing_authority``); the delivery is the Notification row. What the
-    e-mail carries is ``settings.ANNEX_III_EA_EMAIL`` (``ea_copy_mode``), fixed here with the row
-    so that a later change of the setting never sends a text that does not match its
-    attachment: by default the form with the personal identifiers withheld (security.md R6).
-    Recorded either way, with the SHA-256 of the file sent (checked again before sending) and the
-    reason when no address is on file."""
-    if not locked.enforcing_authority_notified:
-        return
-    address = (locked.enforcing_authority_email or "").strip()
-    mode = ea_copy_mode()
-    sent: dict[str, Any] = {"copy": mode}
-    if address:
-        from .. import annex_iii_pdf
-
-        attachments = []
-        if mode != "notice_only":
-            pdf = annex_iii_pdf.attachment(form, withheld=mode == "redacted")
-            attachments.append(pdf)
-            sent.update(pdf_sha256=pdf.sha256, pdf_filename=pdf.filename)
-            if mode == "redacted":
-                # Which complete form the copy was made from: the issuing authority's download.
-                sent["complete_pdf_sha256"] = hashlib.sha256(annex_iii_pdf.render(form)).hexdigest()
-        outbox.enqueue("notify.annex_iii_enforcing_authority", request=locked,
-                       payload={"annex_iii_id": form.pk, "address": address, "copy": mode}, attachments=attachments)
-    audit.record("annex_iii.enforcing_authority_copy", actor=actor, request=locked, obj=form,
-                 authority_id=locked.authority_id,
-                 data={"annex_iii_id": form.pk, "address": address, "queued": bool(address), **sent,
-                       **({} if address else {"reason": "no e-mail address of the enforcing authority on file"})})
-
-
-def ea_copy_mode() -> str:
-    """``settings.ANNEX_III_EA_EMAIL``, refused clearly when it is not one of the three."""
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    mode, choices = settings.ANNEX_III_EA_EMAIL, settings.ANNEX_III_EA_EMAIL_CHOICES
-    if mode not in choices:
-        raise ImproperlyConfigured(f"ANNEX_III_EA_EMAIL must be one of {', '.join(choices)}, not {mode!r}")
-    return str(mode)
 
 
 def review_approve(*, actor: Any, request: LegalRequest, package_id: int, digests: list[str],
