@@ -118,3 +118,17 @@ def test_repeated_statements_are_prepared_on_the_server(submit):
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
                        ['SELECT "requests_app_legalrequest"."reference" AS "reference" FROM %$1%'])
         assert cursor.fetchall()
+
+
+def test_only_an_event_that_can_move_a_fact_runs_the_audit_trigger(submit):
+    """Submission, claim (into validating) and decision (into review): three audit inserts, one
+    of them an acknowledgement. 0025's statement trigger ran for each; 0029's row trigger's
+    WHEN lets through the acknowledgement alone, and it still sets the fact."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL track_functions = 'pl'")
+    request = submit()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = 'lrp_report_facts_from_audit'")
+        assert cursor.fetchall() == [(1,)]
+    assert request.status == "in_review" and request.first_acknowledged_at is not None
+    assert reports.stored_facts_mismatches() == []
