@@ -128,6 +128,15 @@ else:
     # CONN_MAX_AGE=0 costs 71% of the create rate here (reference/performance.md §8).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Parameters bound by the server and repeated statements prepared once per connection
+    # (psycopg's prepare_threshold: prepared from that many executions on): Django's default
+    # (values quoted into the SQL text, nothing prepared) makes PostgreSQL parse and plan each
+    # of a submission's 27 statements anew; prepared, its backend CPU falls ~8.5 -> ~5.5 ms
+    # (bench/perf_notes.md, stop 24). Off (DB_SERVER_SIDE_BINDING=false) behind a pooler that
+    # cannot keep a session's prepared statements (PgBouncer in transaction mode before 1.21).
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2)})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling and rate limits need one shared by every process) ---------------------

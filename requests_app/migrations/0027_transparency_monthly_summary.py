@@ -158,8 +158,10 @@ DROP TABLE IF EXISTS {TABLE}, lrp_report_summary_state;
 POSTGRES_BACKFILL = (UPSERT.format(select=(
     f"SELECT {key_of('r', 'z.time_zone')}, COUNT(*), SUM(r.target_count) "
     "FROM requests_app_legalrequest r, lrp_report_summary_state z "
-    "WHERE z.id = 1 AND r.id >= %(lo)s AND r.id < %(hi)s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"))
-    + ";\nUPDATE lrp_report_summary_state SET pending_from = %(hi)s WHERE id = 1")
+    "WHERE z.id = 1 AND r.id >= %(lo)s AND r.id < %(hi)s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11")))
+# Its own statement: with parameters bound by the server (portal/settings.py) one execute is
+# one statement.
+POSTGRES_BACKFILL_DONE = "UPDATE lrp_report_summary_state SET pending_from = %(hi)s WHERE id = 1"
 
 
 # Fold each group's rows into one (the same statement as reports.compact_summary, frozen here as
@@ -202,7 +204,9 @@ def backfill(apps, schema_editor):
     for lo in range(low, high + 1, BATCH):
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute("LOCK TABLE requests_app_legalrequest IN SHARE MODE")  # writers wait for the batch
-            cursor.execute(POSTGRES_BACKFILL, {"lo": lo, "hi": min(lo + BATCH, high + 1)})
+            batch = {"lo": lo, "hi": min(lo + BATCH, high + 1)}
+            cursor.execute(POSTGRES_BACKFILL, batch)
+            cursor.execute(POSTGRES_BACKFILL_DONE, batch)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(COMPACT)  # one row per group again (the batches wrote a row per group each)
     if high - low >= BATCH:  # only worth a line on a big table

@@ -123,6 +123,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
     receipt = hashlib.sha256(
         f"{reference}|{received_at.isoformat()}|{authority.pk}|{content_hash}".encode()
     ).hexdigest()
+    targets = codec.target_rows(data.get("targets"))
     request = LegalRequest.objects.create(
         reference=reference,
         authority=authority,
@@ -136,11 +137,12 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         received_at=received_at,
         receipt_hash=receipt,
         linked_request=linked,
+        target_count=len(targets),  # counted here, not by a second version of the row (migration 0028)
         **fields,
     )
     if delegates:
         request.delegates.set(delegates)
-    Target.objects.bulk_create(Target(request=request, **row) for row in codec.target_rows(data.get("targets")))
+    Target.objects.bulk_create(Target(request=request, **row) for row in targets)
     outbox.enqueue("request.validate", request=request)
     if request.emergency or instrument == "emergency_disclosure":
         # The on-call lawyer hears of every emergency at once, before validation.

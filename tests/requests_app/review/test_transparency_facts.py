@@ -165,6 +165,9 @@ def test_the_backfill_derives_the_facts_of_rows_written_before_the_triggers(subm
 _STATES = r"(?:IN \(([^)]*)\)|= '(\w+)')"
 _POSTGRES_ALIASES = re.compile(r"MIN\(e\.occurred_at\) FILTER \(WHERE e\.data ->> 'to' " + _STATES + r"\) AS (\w+)")
 _POSTGRES_COLUMNS = re.compile(r"(\w+) = LEAST\(r\.\1, m\.(\w+)\)")
+# Migration 0029's row trigger: one boolean per fact, then ``column = CASE WHEN flag THEN LEAST(...)``.
+_POSTGRES_ROW_FLAGS = re.compile(r"(\w+) boolean := NEW\.data ->> 'to' " + _STATES)
+_POSTGRES_ROW_COLUMNS = re.compile(r"(\w+) = CASE WHEN (\w+) THEN LEAST\(r\.\1, NEW\.occurred_at\)")
 _SQLITE_COLUMNS = re.compile(r"(\w+) = CASE WHEN json_extract\(NEW\.data, '\$\.to'\) " + _STATES)
 
 
@@ -181,8 +184,10 @@ def installed_first_move_states() -> tuple[str, dict[str, set[str]]]:
             source = cursor.fetchone()[0]
             alias_states = {alias: _states(listed, single)
                             for listed, single, alias in _POSTGRES_ALIASES.findall(source)}
-            return source, {column: alias_states.get(alias, set())
-                            for column, alias in _POSTGRES_COLUMNS.findall(source)}
+            alias_states |= {flag: _states(listed, single)
+                             for flag, listed, single in _POSTGRES_ROW_FLAGS.findall(source)}
+            columns = _POSTGRES_COLUMNS.findall(source) + _POSTGRES_ROW_COLUMNS.findall(source)
+            return source, {column: alias_states.get(alias, set()) for column, alias in columns}
         cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'lrp_report_facts_audit'")
         source = cursor.fetchone()[0]
         return source, {column: _states(listed, single) for column, listed, single in _SQLITE_COLUMNS.findall(source)}
@@ -195,4 +200,11 @@ def test_the_installed_audit_trigger_reads_the_states_the_report_defines():
     source, installed = installed_first_move_states()
     expected = {column: {str(s) for s in states} for column, states in reports.FIRST_MOVE_INTO.items()}
     assert installed == expected, f"the installed trigger differs from reports.FIRST_MOVE_INTO:\n{source}"
-    assert "'request.status_changed'" in source
+    definition = ""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'lrp_report_facts_audit'")
+            definition = cursor.fetchone()[0]
+        if "FOR EACH ROW" in definition:  # 0029: its WHEN lets through the events into every one of those states
+            assert set().union(*expected.values()) <= set(re.findall(r"'(\w+)'::text", definition)), definition
+    assert "'request.status_changed'" in source + definition
