@@ -100,10 +100,18 @@ def publish(message_id: int, *, message: OutboxMessage | None = None) -> bool:
         log.warning("outbox %s not published: %s", message_id, exc)
         _record_failure(message, exc)
         return False
-    OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
-        status=OutboxStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1
-    )
+    _mark_sent(message_id, attempts=message.attempts + 1)
     return True
+
+
+# One fixed statement per published row (web and worker side), not compiled by the ORM each time.
+_MARK_SENT_SQL = ('UPDATE "requests_app_outboxmessage" SET "status" = %s, "sent_at" = %s, "attempts" = %s '
+                  'WHERE "id" = %s AND "status" = %s')
+
+
+def _mark_sent(message_id: int, *, attempts: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SENT_SQL, [OutboxStatus.SENT, timezone.now(), attempts, message_id, OutboxStatus.PENDING])
 
 
 def _record_failure(message: OutboxMessage, exc: Exception) -> None:
