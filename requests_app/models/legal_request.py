@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..states import (
+    DSA_INSTRUMENTS,
     OPEN_STATES,
     TERMINAL_STATES,
     DataCategory,
@@ -21,6 +22,9 @@ from ..states import (
     TargetKind,
 )
 from .fields import CATEGORY_LIST_REGEX, CategoryListField
+
+# The DSA instruments as plain strings in a fixed order (an index condition, written to a migration).
+DSA_ORDERS: tuple[str, ...] = tuple(sorted(i.value for i in DSA_INSTRUMENTS))
 
 
 class Channel(models.TextChoices):
@@ -42,7 +46,9 @@ class LegalRequest(models.Model):
     """
 
     reference = models.CharField(max_length=32, unique=True, editable=False)
-    authority = models.ForeignKey("accounts.Authority", on_delete=models.PROTECT, related_name="requests")
+    # No index of its own: ``req_authority_recent`` leads with it (the API list, the PROTECT check).
+    authority = models.ForeignKey("accounts.Authority", on_delete=models.PROTECT, related_name="requests",
+                                  db_index=False)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_requests"
     )
@@ -53,8 +59,10 @@ class LegalRequest(models.Model):
     # The issuing authority's country, copied at submission so the legal team's queue can be
     # filtered and ordered by it with one index.
     country = models.CharField(max_length=2, blank=True)
+    # No index of its own: ``queue_assignee_urgency`` leads with it (the queue's filters, PROTECT).
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_requests"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_requests",
+        db_index=False,
     )
 
     instrument = models.CharField(max_length=32, choices=Instrument.choices)
@@ -100,8 +108,9 @@ class LegalRequest(models.Model):
 
     # Annex V/VI refer to the preservation order they follow.
     linked_reference = models.CharField(max_length=32, blank=True)
+    # Indexed where set only (``req_linked_request``): most requests follow no order.
     linked_request = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups", db_index=False
     )
     dsa = models.JSONField(null=True, blank=True)
     # Optional certificate details the rules use when given (None / "" = not stated):
@@ -168,18 +177,23 @@ class LegalRequest(models.Model):
                          name="queue_country_urgency"),
             models.Index("assigned_to", F("emergency").desc(), F("due_at").asc(), "id",
                          name="queue_assignee_urgency"),
-            models.Index(fields=["case_reference"], name="req_case_reference"),
-            # Prefix search in the queue (LIKE 'x%'), whatever the database's collation.
+            # Prefix search in the queue (LIKE 'x%'), whatever the database's collation; the same
+            # B-tree serves equality (varchar_pattern_ops has =), so there is no second one.
             models.Index(fields=["case_reference"], name="req_case_reference_prefix",
                          opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["linked_request"], condition=Q(linked_request__isnull=False),
+                         name="req_linked_request"),
             # The transparency report (requests_app.reports): a period's requests, and its DSA
             # orders, read by index-only scans of what the figures need (PostgreSQL INCLUDE).
             models.Index(fields=["received_at"], name="req_report_facts",
                          include=["country", "instrument", "status", "emergency", "confidential",
                                   "linked_request", "data_categories", "target_count", "first_produced_at",
                                   "first_preserved_at", "preservation_extended"]),
+            # Partial: only the DSA orders the report reads through it (reports._dsa_times spells
+            # the same ``instrument IN``), so no other request's row versions are written into it.
             models.Index(fields=["instrument", "received_at"], name="req_report_dsa_times",
-                         include=["country", "data_categories", "first_acknowledged_at", "first_produced_at"]),
+                         include=["country", "data_categories", "first_acknowledged_at", "first_produced_at"],
+                         condition=Q(instrument__in=DSA_ORDERS)),
             # The dashboard (services/dashboard.py): the open requests by state with due today,
             # overdue and emergencies, one index-only pass; the oldest open emergency, the head
             # of its own index. Partial (closed requests, most of the table, are not in them); the
@@ -244,8 +258,8 @@ class Target(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["value"], name="target_value"),
-                   models.Index(fields=["value"], name="target_value_prefix", opclasses=["varchar_pattern_ops"])]
+        # Prefix search in the queue; varchar_pattern_ops serves equality too (one B-tree, not two).
+        indexes = [models.Index(fields=["value"], name="target_value_prefix", opclasses=["varchar_pattern_ops"])]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=TargetKind.values), name="target_kind_valid"),
             models.CheckConstraint(condition=~Q(value=""), name="target_value_not_empty"),
