@@ -120,12 +120,12 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
     ),
     "EE_VALIDATION_REQUIRED": pgettext_lazy(
         "finding EE_VALIDATION_REQUIRED",
-        "An order of a {issuer_type} authority for {category} data is valid only once validated by {validators}; "
-        "no validation is stated.",
+        "An order issued by {issuer_type} for {category} data is valid only once validated by {validators}; no "
+        "validation is stated.",
     ),
     "EE_VALIDATOR_NOT_COMPETENT": pgettext_lazy(
         "finding EE_VALIDATOR_NOT_COMPETENT",
-        "A {validator_type} cannot validate an order for {category} data; required: {validators}.",
+        "An order for {category} data cannot be validated by {validator_type}; required: {validators}.",
     ),
     "EE_NO_EMERGENCY_EXCEPTION": pgettext_lazy(
         "finding EE_NO_EMERGENCY_EXCEPTION",
@@ -134,9 +134,9 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
     ),
     "EE_EMERGENCY_VALIDATOR_NOT_COMPETENT": pgettext_lazy(
         "finding EE_EMERGENCY_VALIDATOR_NOT_COMPETENT",
-        "Emergency order for {category} data: a {validator_type} cannot validate it (required: {validators}), "
-        "so it is treated as issued without prior validation, which Art. 4(5) allows in an emergency; the "
-        "ex-post validation is due within 48 hours.",
+        "Emergency order for {category} data: it cannot be validated by {validator_type} (required: "
+        "{validators}), so it is treated as issued without prior validation, which Art. 4(5) allows in an "
+        "emergency; the ex-post validation is due within 48 hours.",
     ),
     "EE_EX_POST_VALIDATION_PENDING": pgettext_lazy(
         "finding EE_EX_POST_VALIDATION_PENDING",
@@ -230,7 +230,7 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
     "LINKED_UNKNOWN": pgettext_lazy("finding LINKED_UNKNOWN", "The referenced request '{reference}' is unknown."),
     "LINKED_MISMATCH": pgettext_lazy(
         "finding LINKED_MISMATCH",
-        "The referenced request is a {linked_instrument}, not a {expected}.",
+        "The referenced request is of type {linked_instrument}, not {expected}.",
     ),
     "LINKED_AFTER_REQUEST": pgettext_lazy(
         "finding LINKED_AFTER_REQUEST",
@@ -385,7 +385,8 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
     ),
     "US_COURT_NOT_IDENTIFIED": pgettext_lazy(
         "finding US_COURT_NOT_IDENTIFIED",
-        "A {instrument} must be issued by a court; neither the issuer nor the validation is a court or judge.",
+        "This {instrument} must be issued by a court; neither the issuer nor the validation is a court or "
+        "judge.",
     ),
     "US_NDO": pgettext_lazy("finding US_NDO", "Non-disclosure requested: no user notice while it applies."),
     "US_PRESERVATION": pgettext_lazy(
@@ -467,9 +468,9 @@ FINDING_TEXTS: Final[dict[str, Promise]] = {
     ),
     "DSA10_REASONS_WITHHELD_CHECK": pgettext_lazy(
         "finding DSA10_REASONS_WITHHELD_CHECK",
-        "No statement of reasons from a {issuer_type}: allowed only if the order serves the prevention, "
-        "detection, investigation or prosecution of criminal offences; a person checks that it does, "
-        "otherwise asks for the reasons.",
+        "The order, issued by {issuer_type}, gives no statement of reasons: allowed only if it serves the "
+        "prevention, detection, investigation or prosecution of criminal offences; a person checks that it "
+        "does, otherwise asks for the reasons.",
     ),
     "DSA10_PRIVATE_CONTENT_REVIEW": pgettext_lazy(
         "finding DSA10_PRIVATE_CONTENT_REVIEW",
@@ -526,6 +527,24 @@ AUTHORITY_TYPES: Final[dict[str, Promise]] = {
     "prosecutor": pgettext_lazy("authority type in a finding", "prosecutor"),
     "other_competent": pgettext_lazy("authority type in a finding", "other_competent"),
     "administrative": pgettext_lazy("authority type in a finding", "administrative"),
+}
+# The same types as the agent of "issued by" / "validated by", each with the article that
+# belongs to it (never "a {type}" in a text: "a administrative authority", and in French and
+# German the article's gender and case follow the noun). The English equals the engine's
+# (rules/vocab.py AUTHORITY_BY); German declines it in the accusative, after "durch".
+AUTHORITIES_BY: Final[dict[str, Promise]] = {
+    "judge": pgettext_lazy("authority after 'by', with its article (German: accusative)", "a judge"),
+    "court": pgettext_lazy("authority after 'by', with its article (German: accusative)", "a court"),
+    "investigating_judge": pgettext_lazy(
+        "authority after 'by', with its article (German: accusative)", "an investigating judge"
+    ),
+    "prosecutor": pgettext_lazy("authority after 'by', with its article (German: accusative)", "a public prosecutor"),
+    "other_competent": pgettext_lazy(
+        "authority after 'by', with its article (German: accusative)", "the police or another competent authority"
+    ),
+    "administrative": pgettext_lazy(
+        "authority after 'by', with its article (German: accusative)", "an administrative authority"
+    ),
 }
 VALIDATORS: Final[dict[str, Promise]] = {  # message_params["validators_code"]
     "judicial": pgettext_lazy("validating authorities in a finding", "a judge, court or investigating judge"),
@@ -589,6 +608,14 @@ VALUE_PARAMETERS: Final[dict[str, Mapping[str, Promise]]] = {
     "listed": LISTED_OFFENCES,
     "kind": TARGET_KINDS,
     "status": STATUSES,
+}
+# (code, parameter) -> the vocabulary of that parameter in that code's text, where it differs
+# from VALUE_PARAMETERS (rules/catalogue.py AUTHORITY_BY_PARAMETERS, the engine's English).
+CODE_VALUE_PARAMETERS: Final[dict[tuple[str, str], Mapping[str, Promise]]] = {
+    ("EE_VALIDATION_REQUIRED", "issuer_type"): AUTHORITIES_BY,
+    ("EE_VALIDATOR_NOT_COMPETENT", "validator_type"): AUTHORITIES_BY,
+    ("EE_EMERGENCY_VALIDATOR_NOT_COMPETENT", "validator_type"): AUTHORITIES_BY,
+    ("DSA10_REASONS_WITHHELD_CHECK", "issuer_type"): AUTHORITIES_BY,
 }
 LIST_PARAMETERS: Final[dict[str, Mapping[str, Promise]]] = {"categories": CATEGORIES}  # ", "-joined codes
 DATE_PARAMETERS: Final = frozenset({"received_on"})  # ISO dates
@@ -709,7 +736,9 @@ def translated_params(code: str, params: Mapping[str, Any], reader_zone: str | N
     for name, value in params.items():
         if name in HELPER_PARAMETERS:
             continue
-        if isinstance(value, str) and name in VALUE_PARAMETERS:
+        if isinstance(value, str) and (code, name) in CODE_VALUE_PARAMETERS:
+            out[name] = _vocabulary(CODE_VALUE_PARAMETERS[(code, name)], value)
+        elif isinstance(value, str) and name in VALUE_PARAMETERS:
             out[name] = _vocabulary(VALUE_PARAMETERS[name], value)
         elif isinstance(value, str) and name in LIST_PARAMETERS:
             out[name] = ", ".join(_vocabulary(LIST_PARAMETERS[name], part) for part in value.split(", "))

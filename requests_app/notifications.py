@@ -154,8 +154,8 @@ _RECIPIENT_FIELDS = ("pk", "email", "is_active", "is_staff", "language", "author
 
 
 # What the enforcing authority's copy says, per ``settings.ANNEX_III_EA_EMAIL`` as fixed in the
-# outbox row (``review._copy_to_enforcing_authority``); the event's body is the default's. A row
-# without it predates the setting and carried the complete form: "full".
+# outbox row (``services.enforcing_authority_copy.copy_to_enforcing_authority``); the event's body
+# is the default's. A row without it predates the setting and carried the complete form: "full".
 EA_COPY_BODIES: dict[str, Any] = {
     "full": _("The provider has sent the issuing authority the form of Annex III of Regulation (EU) 2023/1543 "
               "(information on the impossibility to execute the order) for an order of which your authority was "

@@ -1,7 +1,8 @@
 """The provider's configuration for the rules, from settings (shown read-only in the admin).
 
 Changing it recomputes the deadlines of open requests: ``config_fingerprint`` is compared
-with the one stored when deadlines were last computed (``tasks.recompute_if_config_changed``).
+with the one stored when deadlines were last computed (``services.deadlines.recompute_stale``, run by
+the task ``tasks.recompute_deadlines`` and the ``recompute_deadlines`` command).
 """
 
 from __future__ import annotations

@@ -101,12 +101,12 @@ def test_the_portal_texts_take_the_engines_parameters() -> None:
 
 # --- Translation keyed by code ------------------------------------------------------------------
 FRENCH_REFUSAL = (
-    "Une injonction émise par une autorité de type procureur portant sur des données relatives au contenu "
+    "Une injonction émise par un procureur portant sur des données relatives au contenu "
     "n'est valable qu'une fois validée par un juge, une juridiction ou un juge d'instruction ; aucune "
     "validation n'est indiquée."
 )
 GERMAN_REFUSAL = (
-    "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft für Inhaltsdaten ist erst nach Validierung "
+    "Eine durch eine Staatsanwaltschaft erlassene Anordnung für Inhaltsdaten ist erst nach Validierung "
     "durch einen Richter, ein Gericht oder einen Ermittlungsrichter wirksam; es ist keine Validierung "
     "angegeben."
 )
@@ -144,11 +144,11 @@ def test_rewording_a_rule_keeps_its_translation(monkeypatch: pytest.MonkeyPatch)
     """The engine's English is edited (catalogue.py): the API message changes, the French and
     German texts do not disappear (on main they fell back to the new English)."""
     spec = CATALOGUE["EE_VALIDATION_REQUIRED"]
-    reworded = replace(spec, message="Reworded: a {issuer_type} order for {category} data needs {validators}.")
+    reworded = replace(spec, message="Reworded: an order by {issuer_type} for {category} data needs {validators}.")
     monkeypatch.setitem(rule_catalogue.CATALOGUE, "EE_VALIDATION_REQUIRED", reworded)
     refusal = _prosecutor_content_order()
     assert refusal["message"] == (
-        "Reworded: a prosecutor order for content data needs a judge, court or investigating judge."
+        "Reworded: an order by a public prosecutor for content data needs a judge, court or investigating judge."
     )
     with translation.override("fr"):
         assert finding_text(refusal) == FRENCH_REFUSAL
@@ -247,7 +247,7 @@ def test_filter_and_portal_template_use_the_active_language() -> None:
     with translation.override("de"):
         assert "Inhaltsdaten" in template.render(Context({"finding": refusal}))
         html = render_to_string("portal/includes/finding.html", {"finding": refusal})
-    assert "Eine Anordnung einer Behörde des Typs Staatsanwaltschaft" in html
+    assert "Eine durch eine Staatsanwaltschaft erlassene Anordnung" in html
     assert refusal["message"] not in html
 
 

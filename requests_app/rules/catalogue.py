@@ -130,10 +130,10 @@ _SPECS: tuple[FindingSpec, ...] = (
        "domestic order under national law, not an EPOC/EPOC-PR."),
     # --- e-Evidence: Art. 4 issuing and validating authorities --------------------------
     _s("EE_VALIDATION_REQUIRED", REFUSE, v.reg("4(1)(b), 4(2)(b), 4(3)(b)"), "[V]/[A]",
-       "An order of a {issuer_type} authority for {category} data is valid only once validated "
-       "by {validators}; no validation is stated.", v.AIII_NOT_ISSUED_PER_ART_4),
+       "An order issued by {issuer_type} for {category} data is valid only once validated by "
+       "{validators}; no validation is stated.", v.AIII_NOT_ISSUED_PER_ART_4),
     _s("EE_VALIDATOR_NOT_COMPETENT", REFUSE, v.reg("4(1)(b), 4(2)(b), 4(3)(b)"), "[V]/[S]",
-       "A {validator_type} cannot validate an order for {category} data; required: "
+       "An order for {category} data cannot be validated by {validator_type}; required: "
        "{validators}.", v.AIII_NOT_ISSUED_PER_ART_4),
     _s("EE_NO_EMERGENCY_EXCEPTION", REFUSE, v.reg("4(5)"), "[S]",
        "No emergency exception for {category} data: a production order for traffic or "
@@ -144,8 +144,8 @@ _SPECS: tuple[FindingSpec, ...] = (
        "validation within 48 hours. Information only; act when a refusal or withdrawal of "
        "the validation is notified."),
     _s("EE_EMERGENCY_VALIDATOR_NOT_COMPETENT", REVIEW, v.reg("4(1)(b), 4(3)(b), 4(5)"), "[A]",
-       "Emergency order for {category} data: a {validator_type} cannot validate it (required: "
-       "{validators}), so it is treated as issued without prior validation, which Art. 4(5) "
+       "Emergency order for {category} data: it cannot be validated by {validator_type} "
+       "(required: {validators}), so it is treated as issued without prior validation, which Art. 4(5) "
        "allows in an emergency; the ex-post validation is due within 48 hours."),
     _s("EE_VALIDATION_INCOMPLETE", CLARIFY, "Reg. (EU) 2023/1543 Annex I Section J", "[M]",
        "The validating authority is not named.", v.AIII_INCOMPLETE),
@@ -209,7 +209,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     _s("LINKED_UNKNOWN", CLARIFY, v.reg("11(1)"), "[S]",
        "The referenced request '{reference}' is unknown.", v.AIII_INSUFFICIENT_INFORMATION),
     _s("LINKED_MISMATCH", CLARIFY, v.reg("11(1)"), "[S]",
-       "The referenced request is a {linked_instrument}, not a {expected}.",
+       "The referenced request is of type {linked_instrument}, not {expected}.",
        v.AIII_MANIFEST_ERRORS),
     _s("LINKED_AFTER_REQUEST", CLARIFY, v.reg("11(1)"), "[P]",
        "The referenced request was received after this one.", v.AIII_MANIFEST_ERRORS),
@@ -305,8 +305,8 @@ _SPECS: tuple[FindingSpec, ...] = (
        "Our published policy discloses contents only on a search warrant (United States v. "
        "Warshak, 6th Cir. 2010), whatever 18 U.S.C. § 2703(b) allows with notice."),
     _s("US_COURT_NOT_IDENTIFIED", CLARIFY, v.sca("2703(d)"), "[S]",
-       "A {instrument} must be issued by a court; neither the issuer nor the validation is "
-       "a court or judge."),
+       "This {instrument} must be issued by a court; neither the issuer nor the validation "
+       "is a court or judge."),
     _s("US_NDO", INFO, v.sca("2705(b)"), "[M]",
        "Non-disclosure requested: no user notice while it applies."),
     _s("US_PRESERVATION", INFO, v.sca("2703(f)"), "[V]",
@@ -352,9 +352,9 @@ _SPECS: tuple[FindingSpec, ...] = (
        "{country} (no executive agreement under § 2523): a person decides whether to file a "
        "reasoned objection under Art. 17 within 10 days; the data stay preserved."),
     _s("DSA10_REASONS_WITHHELD_CHECK", REVIEW, v.dsa("10(2)(a)(iv)"), "[A]",
-       "No statement of reasons from a {issuer_type}: allowed only if the order serves the "
-       "prevention, detection, investigation or prosecution of criminal offences; a person "
-       "checks that it does, otherwise asks for the reasons."),
+       "The order, issued by {issuer_type}, gives no statement of reasons: allowed only if it "
+       "serves the prevention, detection, investigation or prosecution of criminal offences; a "
+       "person checks that it does, otherwise asks for the reasons."),
     _s("DSA9_NO_DATA_DISCLOSURE", REFUSE, v.dsa("9(1), 10(1)"), "[A]",
        "An order to act against illegal content does not authorise disclosing {category} "
        "data: use an order to provide information (Art. 10) or criminal procedure."),
@@ -390,6 +390,24 @@ CATALOGUE: Final[dict[str, FindingSpec]] = {spec.code: spec for spec in _SPECS}
 assert len(CATALOGUE) == len(_SPECS), "duplicate finding code"
 
 
+# The authority-type parameters that the message writes as the agent of "issued/validated by",
+# with their article (vocab.AUTHORITY_BY); message_params keep the type's code.
+AUTHORITY_BY_PARAMETERS: Final = {
+    "EE_VALIDATION_REQUIRED": "issuer_type",
+    "EE_VALIDATOR_NOT_COMPETENT": "validator_type",
+    "EE_EMERGENCY_VALIDATOR_NOT_COMPETENT": "validator_type",
+    "DSA10_REASONS_WITHHELD_CHECK": "issuer_type",
+}
+
+
+def _english_values(code: str, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+    name = AUTHORITY_BY_PARAMETERS.get(code)
+    value = params.get(name) if name else None
+    if name is None or not isinstance(value, str) or value not in v.AUTHORITY_BY:
+        return params
+    return {**params, name: v.AUTHORITY_BY[value]}
+
+
 def finding(
     code: str,
     *,
@@ -413,7 +431,7 @@ def finding(
         code=code,
         severity=spec.severity,
         legal_basis=legal_basis or spec.legal_basis,
-        message=spec.message.format(**params) if params else spec.message,
+        message=spec.message.format(**_english_values(code, params)) if params else spec.message,
         data_category=category,
         message_params=params,
         annex_iii_reason=(annex_reason or spec.annex_iii_reason) if annex else None,

@@ -56,6 +56,18 @@ OTHER_COMPETENT: Final = "other_competent"
 ADMINISTRATIVE: Final = "administrative"
 JUDICIAL: Final = frozenset({JUDGE, COURT, INVESTIGATING_JUDGE})
 AUTHORITY_TYPES: Final = JUDICIAL | frozenset({PROSECUTOR, OTHER_COMPETENT, ADMINISTRATIVE})
+# Each type as the agent of "issued by ..." / "validated by ...", with the article that
+# belongs to it ("an administrative authority", never "a administrative"): the engine's English
+# messages write these (catalogue.finding); the portal's texts translate the same phrases by
+# type (requests_app/finding_texts.py AUTHORITIES_BY), gendered and declined per language.
+AUTHORITY_BY: Final[dict[str, str]] = {
+    JUDGE: "a judge",
+    COURT: "a court",
+    INVESTIGATING_JUDGE: "an investigating judge",
+    PROSECUTOR: "a public prosecutor",
+    OTHER_COMPETENT: "the police or another competent authority",
+    ADMINISTRATIVE: "an administrative authority",
+}
 
 # --- Listed offences (Art. 5(4)(b)-(c)) ----------------------------------------------------
 NON_CASH_PAYMENT_FRAUD: Final = "non_cash_payment_fraud"  # Dir. (EU) 2019/713 Arts 3-8

@@ -148,4 +148,4 @@ def test_an_english_reader_reads_the_issuers_type_in_words(make_request, officer
     legal_request = make_request(**UNVALIDATED_TRAFFIC)  # a police order without validation
     body = page(officer_client, legal_request)
     assert "other_competent" not in body
-    assert "An order of a police or other competent authority for traffic data" in body
+    assert "An order issued by the police or another competent authority for traffic data" in body

@@ -25,7 +25,7 @@ def test_stored_decision_carries_codes_and_parameters(api, no_publish):  # type:
     request_validate(request_id=LegalRequest.objects.get(reference=reference).pk)
     decision = api.get(f"{API}{reference}/").json()["decision"]
     refusal = next(f for f in decision["findings"] if f["code"] == "EE_VALIDATOR_NOT_COMPETENT")
-    assert refusal["message"].startswith("A prosecutor cannot validate")  # English, as before
+    assert refusal["message"].startswith("An order for content data cannot be validated by a public prosecutor")
     assert refusal["message_params"]["validators_code"] == "judicial"
     assert refusal["message_params"]["category"] == "content"
     with translation.override("de"):
