@@ -255,20 +255,89 @@ def port_free(port: int = PORT) -> bool:
         return sock.connect_ex((HOST, port)) != 0
 
 
+# The processes are measured as the Procfile starts them (docs/operations.md: production runs the
+# same commands under a supervisor): their command lines are read from the Procfile, so a flag
+# added there is measured here too, and only these deliberate differences remain, each printed
+# with the figures (``process_lines``):
+# - the address (``BENCH_PORT``) and the number of gunicorn workers / Celery children, which are
+#   the bench's own parameters;
+# - ``--access-logfile -``: the Procfile prints every request for the developer's console; a
+#   production node behind the TLS-terminating proxy logs requests there (docs/operations.md),
+#   and one line per request written to a pipe nobody reads would be a bench artifact.
+PROCFILE = ROOT / "Procfile"
+OMITTED_FLAGS = {"--access-logfile": "requests are logged at the TLS proxy in production (docs/operations.md)"}
+
+
+def procfile_command(process: str) -> list[str]:
+    """The Procfile's command of ``process`` ("web", "worker"), split as the shell would."""
+    import shlex
+
+    for line in PROCFILE.read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() == process:
+            return shlex.split(command)
+    raise SystemExit(f"the Procfile has no {process!r} process")
+
+
+def _set_option(args: list[str], names: Sequence[str], value: str) -> list[str]:
+    """``args`` with the value of the option spelt by one of ``names`` set (appended if absent)."""
+    out = list(args)
+    for index, arg in enumerate(out):
+        if arg in names and index + 1 < len(out):
+            out[index + 1] = value
+            return out
+    return [*out, names[0], value]
+
+
+def _without_options(args: list[str], names: Iterable[str]) -> list[str]:
+    """``args`` without the options in ``names`` and their values."""
+    names, out, skip = set(names), [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
+def gunicorn_command(workers: int) -> list[str]:
+    args = procfile_command("web")
+    args = _set_option(args, ["--bind", "-b"], f"{HOST}:{PORT}")
+    args = _set_option(args, ["--workers", "-w"], str(workers))
+    args = _without_options(args, OMITTED_FLAGS)
+    return [str(BIN / args[0]), *args[1:], "--chdir", str(ROOT)]
+
+
+def celery_command(concurrency: int) -> list[str]:
+    args = _set_option(procfile_command("worker"), ["--concurrency", "-c"], str(concurrency))
+    return [str(BIN / args[0]), *args[1:]]
+
+
+def process_lines(workers: int, concurrency: int | None = None) -> str:
+    """The command lines measured, for the RESULTS.md text: the Procfile's, with what differs."""
+    def shown(command: list[str]) -> str:
+        return " ".join([Path(command[0]).name, *(a if a != str(ROOT) else "." for a in command[1:])])
+
+    lines = [f"`{shown(gunicorn_command(workers))}`"]
+    if concurrency is not None:
+        lines.append(f"`{shown(celery_command(concurrency))}`")
+    omitted = "; ".join(f"`{flag}` left out: {why}" for flag, why in OMITTED_FLAGS.items())
+    return f"{' + '.join(lines)} (the Procfile's lines with the bench's address and process counts; {omitted})"
+
+
 def start_gunicorn(workers: int, name: str = "gunicorn") -> ProcGroup:
     if not port_free():
         raise SystemExit(f"port {PORT} is busy: set BENCH_PORT to a free port")
-    group = ProcGroup(name, [str(BIN / "gunicorn"), "portal.wsgi", "-k", "sync", "-w", str(workers),
-                             "-b", f"{HOST}:{PORT}", "--chdir", str(ROOT), "--log-level", "warning",
-                             "--graceful-timeout", "5"])
+    group = ProcGroup(name, gunicorn_command(workers))
     wait_http(group, f"{BASE_URL}/healthz")
     return group
 
 
 def start_celery(concurrency: int = 2) -> ProcGroup:
     """The Procfile's worker line, on bench.settings."""
-    return ProcGroup("celery", [str(BIN / "celery"), "-A", "portal", "worker", "--concurrency", str(concurrency),
-                                "--loglevel", "INFO", "--without-gossip", "--without-mingle"])
+    return ProcGroup("celery", celery_command(concurrency))
 
 
 def wait_http(group: ProcGroup, url: str, timeout: float = 30.0) -> None:

@@ -268,7 +268,7 @@ def build_report(results: dict[tuple[int, str, int], list[common.WrkResult]],
         "",
         f"Setup: `bench.settings` (production mode, DEBUG off, PostgreSQL `{common.DB_NAME}`, Redis "
         f"`{common.REDIS_URL}` for cache and broker, throttles in the path but set to 1,000,000/s). "
-        "gunicorn `-k sync -w N`, no access log. Load: "
+        f"Processes: {common.process_lines(2).replace('--workers 2', '--workers N')}. Load: "
         f"`wrk -t2 -cC -d{args.duration:g}s --latency --timeout 5s` on the same 2 cores, closed loop, after "
         f"{args.warmup:g} s of discarded warm-up per endpoint and concurrency. Floor 2 is bench/floor_views.py. "
         "Intake POSTs the test suite's `epoc_body()` (three targets); no Celery worker runs, so the validation "

@@ -197,8 +197,8 @@ def main() -> int:
         "",
         f"Queue: **{queue_rows:,} requests** in `{LOAD_DB}` before the load ("
         + (f"seeded in {seeded:.0f} s" if seeded else "already seeded") + " by `bench.admin_queue.seed`). "
-        f"gunicorn sync {args.web_workers} + Celery prefork {args.worker_concurrency} (bench.settings, the "
-        "Procfile's lines), locust headless on the same 2 cores, loopback only. Users: authorities (weight 3) "
+        f"{common.process_lines(args.web_workers, args.worker_concurrency)} on bench.settings, "
+        "locust headless on the same 2 cores, loopback only. Users: authorities (weight 3) "
         "submit an EPOC (three targets), upload a one-page PDF to it (the upload sandbox runs) and poll their "
         "requests (detail and list); the legal team (weight 1, a logged-in admin with a second factor) pages "
         "(pages 1–50) and filters (status, country, emergency, overdue, assigned to me, lifecycle, status & "

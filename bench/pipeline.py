@@ -516,8 +516,7 @@ def build_report(runs: list[Run], args: argparse.Namespace, elapsed: float) -> s
         f"--step {args.step:g} --runs {args.runs}" + (f" --rates {args.rates}" if args.rates else ""),
         "```",
         "",
-        f"Setup: gunicorn `-k sync -w {args.workers}` + `celery -A portal worker --concurrency {args.concurrency} "
-        "--loglevel INFO --without-gossip --without-mingle` (the Procfile's lines) on `bench.settings` "
+        f"Setup: {common.process_lines(args.workers, args.concurrency)} on `bench.settings` "
         f"(PostgreSQL `{common.DB_NAME}`, Redis `{common.REDIS_URL}`, `CELERY_DB_REUSE_MAX=1000`, acks_late, "
         "prefetch 1); no beat. Load: Python clients in the benchmark process POSTing the test suite's "
         "`epoc_body()` (three targets). Latency = client send time → `status_changed_at` of the deciding "

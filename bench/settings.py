@@ -25,7 +25,7 @@ _DEFAULTS = {
     "LOG_LEVEL": "WARNING",
     "PORTAL_VAR_DIR": "/tmp/lrp_bench_var",
     # Production refuses to start without these (portal/settings.py); the e-mail backend is
-    # put back to the console below, after the check, so the bench sends nothing.
+    # replaced below, after the check, by one that sends nothing.
     "RESPONSE_ENCRYPTION_KEYS": "YmVuY2gtb25seS1mZXJuZXQta2V5LTAxMjM0NTY3ODk=",
     "EMAIL_URL": "smtp://127.0.0.1:25",
     "PORTAL_BASE_URL": "https://bench.invalid",
@@ -39,7 +39,11 @@ from portal.settings import REST_FRAMEWORK as _PORTAL_REST_FRAMEWORK  # noqa: E4
 
 ROOT_URLCONF = "bench.urls"
 DEBUG = False
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Nothing is sent and nothing printed: the console backend wrote every e-mail to the worker's
+# stdout, which Celery logs as two WARNING lines per task, a bench artifact in the worker's CPU
+# (bench/perf_notes.md, stop 24); locmem would keep every message in memory for the run (growth in
+# the RSS figures). The on-call e-mail bench puts a real SMTP server in its place just below.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 if os.environ.get("BENCH_SMTP_PORT"):  # bench/run_all.py: a real (aiosmtpd) server on loopback
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = "127.0.0.1", int(os.environ["BENCH_SMTP_PORT"]), 5
