@@ -99,21 +99,30 @@ class _Batch:
 
     def __init__(self) -> None:
         self.entries: list[tuple[AuditEvent, Callable[[], None]]] = []
+        self.writes: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
-    def add(self, event: AuditEvent) -> None:
+    @staticmethod
+    def _marker() -> Callable[[], None]:
         def marker() -> None:  # never runs: removed again at the flush
             return None
 
         transaction.on_commit(marker)
-        self.entries.append((event, marker))
+        return marker
 
-    def take(self) -> list[AuditEvent]:
-        """The events still standing (their savepoints not rolled back), markers removed."""
+    def add(self, event: AuditEvent) -> None:
+        self.entries.append((event, self._marker()))
+
+    def add_write(self, write: Callable[[], None]) -> None:
+        self.writes.append((write, self._marker()))
+
+    def take(self) -> tuple[list[AuditEvent], list[Callable[[], None]]]:
+        """The events and writes still standing (their savepoints not rolled back), markers removed."""
         conn = transaction.get_connection()
         alive = {id(func) for _sids, func, _robust in conn.run_on_commit}
-        mine = {id(marker) for _event, marker in self.entries}
+        mine = {id(marker) for _item, marker in [*self.entries, *self.writes]}
         conn.run_on_commit = [entry for entry in conn.run_on_commit if id(entry[1]) not in mine]
-        return [event for event, marker in self.entries if id(marker) in alive]
+        return ([event for event, marker in self.entries if id(marker) in alive],
+                [write for write, marker in self.writes if id(marker) in alive])
 
 
 _local = threading.local()
@@ -140,13 +149,16 @@ def batch() -> Iterator[None]:
         yield
     except BaseException:
         _local.batch = None
-        pending.take()
+        pending.take()  # the markers go; nothing is written
         raise
     _local.batch = None
+    events, writes = pending.take()
     by_chain: dict[str, list[AuditEvent]] = {}
-    for event in pending.take():
+    for event in events:
         by_chain.setdefault(event.chain, []).append(event)
     with transaction.atomic(savepoint=False):
+        for write in writes:  # what the events record is stored before them (before_events)
+            write()
         for key in sorted(by_chain):
             _append(key, by_chain[key])
 
@@ -154,6 +166,18 @@ def batch() -> Iterator[None]:
 def batching() -> bool:
     """Whether the events recorded now are written at the end of an open ``batch()``."""
     return getattr(_local, "batch", None) is not None
+
+
+def before_events(write: Callable[[], None]) -> None:
+    """Run ``write`` at the end of the open ``batch()``, in its transaction, just before its
+    events are written: a change an event records and the caller may still be completing (a
+    state move whose row is saved with a later one, ``workflow.transition(defer_save=True)``)
+    is stored by then at the latest, so no event is written without it. Dropped with the
+    savepoint it was registered in, like the events."""
+    pending: _Batch | None = getattr(_local, "batch", None)
+    if pending is None:
+        raise RuntimeError("audit.before_events needs an open audit.batch()")
+    pending.add_write(write)
 
 
 def record(

@@ -183,13 +183,14 @@ def allowed_targets(lifecycle: str, status: str) -> frozenset[str]:
 
 
 def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str, ...] = (),
-                 relockable: bool = False) -> LegalRequest:
+                 relockable: bool = False, annotate: dict[str, Any] | None = None) -> LegalRequest:
     """Lock the request row (``SELECT ... FOR UPDATE`` of that row only) in the caller's open
     transaction and return the fresh instance, marked as locked for ``transition()``.
 
     ``relockable``: the instance also remembers this transaction's id (PostgreSQL), so that a
     later transaction can lock the row again with ``relock`` without reading it back when
-    nothing but this transaction wrote it since."""
+    nothing but this transaction wrote it since. ``annotate``: expressions read with the row
+    (attributes of the instance), no round trip of their own."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("lock_request needs the caller's transaction (transaction.atomic())")
@@ -198,6 +199,8 @@ def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str
     if relockable and connection.vendor == "postgresql":
         # The row lock assigns the transaction an id anyway; reading it costs no round trip.
         rows = rows.annotate(_locking_xact=RawSQL("pg_current_xact_id()::text", ()))
+    if annotate:
+        rows = rows.annotate(**annotate)
     locked = rows.get(pk=pk)
     locked._row_locked = True  # type: ignore[attr-defined]
     return locked
@@ -252,6 +255,7 @@ def transition(
     data: dict[str, Any] | None = None,
     extra_fields: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    defer_save: bool = False,
 ) -> LegalRequest:
     """Move the locked ``request`` to ``target`` if its lifecycle allows it; return it.
 
@@ -260,9 +264,18 @@ def transition(
     before anything is written, so a refusal leaves the caller's transaction usable; then the
     row is saved with ``update_fields`` and the audit event written. ``extra_fields`` are
     saved with the move (decision, due_at, ...).
+
+    ``defer_save`` (inside ``audit.batch()`` only): the move is checked, made on the instance
+    and audited as usual, but its columns are written with the next ``transition`` of the same
+    instance, in one UPDATE for both moves (the first delivery of a validation: received →
+    validating → its outcome, issue 9 item 5). Should no move follow, the batch writes them
+    before its events (``audit.before_events``): no event is stored without its move, and
+    none of them if the transaction rolls back.
     """
     if not is_locked(request):
         raise RuntimeError("transition() needs the row locked by workflow.lock_request() in the open transaction")
+    if defer_save and not audit.batching():
+        raise RuntimeError("transition(defer_save=True) needs an open audit.batch()")
     _check(request, target, actor)
     # No state change without its audit event: a savepoint, so that a caller catching a failure
     # here can carry on with its transaction, nothing of the move written. Inside an audit batch
@@ -270,7 +283,7 @@ def transition(
     # transaction is the unit and a failure here fails it: no savepoint, two round trips fewer
     # (issue 9 item 5). The refusals above are raised before anything is written either way.
     with transaction.atomic(savepoint=not audit.batching()):
-        return _apply(request, target, actor, reason, resolution, data, extra_fields, ip_address)
+        return _apply(request, target, actor, reason, resolution, data, extra_fields, ip_address, defer_save)
 
 
 def _check(request: LegalRequest, target: str, actor: Any = None) -> None:
@@ -282,7 +295,8 @@ def _check(request: LegalRequest, target: str, actor: Any = None) -> None:
 
 
 def _apply(request: LegalRequest, target: str, actor: Any, reason: str, resolution: str,
-           data: dict[str, Any] | None, extra_fields: dict[str, Any] | None, ip_address: str | None) -> LegalRequest:
+           data: dict[str, Any] | None, extra_fields: dict[str, Any] | None, ip_address: str | None,
+           defer_save: bool = False) -> LegalRequest:
     previous = request.status
     request.status = target
     request.status_changed_at = timezone.now()
@@ -293,7 +307,17 @@ def _apply(request: LegalRequest, target: str, actor: Any, reason: str, resoluti
     for name, value in (extra_fields or {}).items():
         setattr(request, name, value)
         fields.append(name)
-    request.save(update_fields=fields)
+    unsaved: list[str] | None = getattr(request, "_unsaved_move", None)
+    if defer_save:
+        if unsaved is None:
+            request._unsaved_move = unsaved = []  # type: ignore[attr-defined]
+        unsaved.extend(f for f in fields if f not in unsaved)
+        audit.before_events(lambda: _save_unsaved_move(request))
+    else:
+        if unsaved:  # a deferred move of this transaction: written with this one
+            fields = [*unsaved, *(f for f in fields if f not in unsaved)]
+            unsaved.clear()
+        request.save(update_fields=fields)
     audit.record(
         "request.status_changed",
         actor=actor,
@@ -303,6 +327,14 @@ def _apply(request: LegalRequest, target: str, actor: Any, reason: str, resoluti
         authority_id=request.authority_id,
     )
     return request
+
+
+def _save_unsaved_move(request: LegalRequest) -> None:
+    """A deferred move no later move wrote: stored before the batch writes its events."""
+    unsaved: list[str] | None = getattr(request, "_unsaved_move", None)
+    request._unsaved_move = None  # type: ignore[attr-defined]
+    if unsaved:
+        request.save(update_fields=unsaved)
 
 
 # --- documentation ------------------------------------------------------------------------

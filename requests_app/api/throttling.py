@@ -67,6 +67,10 @@ def _redis_client(backend: RedisCache, key: str) -> Any:
     return client
 
 
+# The same client for the other counters kept in the shared cache (services.validation's try counter).
+redis_client = _redis_client
+
+
 def _shared_incr(bucket: str, timeout: int) -> int:
     backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
     if isinstance(backend, RedisCache):

@@ -3,30 +3,44 @@
 The pure engine does the structural checks too (identifiers, time range, required elements
 per instrument, links to earlier orders), so one decision carries every finding.
 
-Called by the Celery task; idempotent. It claims the request (``received`` → ``validating``)
-in one transaction, assesses it outside any lock (the rules are pure), then stores the
-decision, the deadlines (timers) and the move in a second transaction, after checking the
-request is still ``validating`` (a withdrawal or a second delivery of the same task may
-have happened meanwhile). A worker killed between the two leaves the request in
-``validating``; the sweeper re-queues it and the task resumes.
+Called by the Celery task; idempotent. Every delivery first locks the request row. The
+first delivery of a new request (``received``, never claimed, and the first to find it so:
+a Redis counter per request, ``_count_try``) claims, assesses and decides under that one
+lock in one transaction: received → validating is audited, and both moves are written in
+one UPDATE with the decision (issue 9 item 5). A copy delivered meanwhile waits for the
+lock and then finds the request decided. A worker killed in that transaction leaves nothing
+behind but the counter, which a rollback cannot undo: the redelivery finds the request still
+``received`` with the counter past one.
+
+Every other delivery (a redelivery after a crash or a failure, a re-validation after a
+clarification, the embedded mode on SQLite, Redis unreachable) takes the durable path: it
+claims the request (``received`` → ``validating``, the attempt counted) in one transaction,
+assesses it outside any lock (the rules are pure), then stores the decision, the deadlines
+(timers) and the move in a second transaction, after checking the request is still
+``validating`` (a withdrawal may have happened meanwhile). A worker killed between the two
+leaves the request in ``validating``; the sweeper re-queues it and the task resumes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
+import time
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import prefetch_related_objects
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audit import trail as audit
 from outbox import relay as outbox
 
 from .. import timers
+from ..api.throttling import redis_client
 from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
 from ..provider import config_fingerprint, provider_config
@@ -54,59 +68,103 @@ MAX_ATTEMPTS = 5
 _IN_PROGRESS_LOCKS = 0x4C5256 << 32
 
 
-@contextlib.contextmanager
-def _only_delivery(request_id: int) -> Iterator[bool]:
-    """True when no other delivery of this request's validation is running now.
+def _in_progress_lock(request_id: int) -> bool:
+    """True when no other delivery of this request's validation is between its two transactions.
 
     With ``acks_late`` a task can be delivered twice (two workers, the outbox relay and its
     sweeper, the stuck-request sweeper): a copy that arrives while another runs must neither
-    decide twice nor count as an attempt against ``MAX_ATTEMPTS``. The running one holds a
-    PostgreSQL session advisory lock on the request from before its claim until after its
-    decision; the lock goes with its database session if its worker dies (SIGKILL closes the
-    socket), so a redelivery after a crash, or a retry after a failure, is a new attempt.
+    decide twice nor count as an attempt against ``MAX_ATTEMPTS``. A delivery on the durable
+    path holds a PostgreSQL session advisory lock on the request from its claim until after
+    its decision (taken under the row lock, so a copy sees either the lock or the request
+    decided); the lock goes with its database session if its worker dies (SIGKILL closes the
+    socket), so a redelivery after a crash, or a retry after a failure, is a new attempt. The
+    first delivery in one transaction needs none: the row lock covers it from claim to decision.
     """
-    if connection.vendor != "postgresql":  # embedded mode: one worker thread
-        yield True
-        return
-    key = _IN_PROGRESS_LOCKS + int(request_id)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        mine = bool(cursor.fetchone()[0])
-    if not mine:
-        log.info("validation of request %s already in progress elsewhere: duplicate delivery ignored", request_id)
-        yield False
-        return
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_IN_PROGRESS_LOCKS + int(request_id)])
+        return bool(cursor.fetchone()[0])
+
+
+def _release_in_progress_lock(request_id: int) -> None:
     try:
-        yield True
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        except DatabaseError:  # the session is gone, and its lock with it
-            log.warning("could not release the validation lock of request %s", request_id, exc_info=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_IN_PROGRESS_LOCKS + int(request_id)])
+    except DatabaseError:  # the session is gone, and its lock with it
+        log.warning("could not release the validation lock of request %s", request_id, exc_info=True)
+
+
+# The deliveries that found a request ``received`` under its row lock, counted in Redis (the
+# shared cache) per database and request: outside the transaction, so neither a rollback nor a
+# SIGKILL undoes a count, and only the very first delivery of a request reads 1. Kept a week
+# (a request is decided or swept long before); a lost key only makes the next delivery count as
+# a first again (the decision is still once: the row lock and the state decide that).
+_TRIES_TTL_SECONDS = 7 * 24 * 3600
+_tries_down_until = 0.0
+# The database's oid, read with the row lock (no round trip of its own): a database created
+# again under the same name (a test database) restarts its ids, and must not find old counts.
+_DATABASE_OID = RawSQL("(SELECT oid FROM pg_database WHERE datname = current_database())::text", ())
+
+
+def _count_try(request: LegalRequest) -> int | None:
+    """This delivery's number among those that found ``request`` received; None when the count
+    cannot be taken (no Redis cache, Redis unreachable: the durable path is taken)."""
+    global _tries_down_until
+    database = getattr(request, "_database_oid", None)
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
+    if database is None or not isinstance(backend, RedisCache) or time.monotonic() < _tries_down_until:
+        return None
+    key = backend.make_key(f"validation-try:{database}:{request.pk}")
+    try:
+        pipe = redis_client(backend, key).pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, _TRIES_TTL_SECONDS)
+        return int(pipe.execute()[0])
+    except Exception as exc:  # redis ConnectionError, TimeoutError, ...: the durable path
+        # Not asked again for a while: an outage costs one failed round trip per process, not per task.
+        _tries_down_until = time.monotonic() + settings.THROTTLE_CACHE_RETRY_SECONDS
+        log.warning("validation try counter unreachable (%s: %s); durable claims for %ss",
+                    type(exc).__name__, exc, settings.THROTTLE_CACHE_RETRY_SECONDS)
+        return None
+
+
+def _lock_for_validation(request_id: int) -> LegalRequest | None:
+    """The request locked, with what its validation reads; None when there is nothing to do."""
+    try:
+        # Relockable: the decision's transaction of the durable path locks the row again without
+        # reading it back; the submitter is read with it for the receipt the task sends
+        # (notifications.recipients).
+        request = lock_request(request_id, select_related=("authority", "submitted_by"), relockable=True,
+                               annotate={"_database_oid": _DATABASE_OID} if connection.vendor == "postgresql"
+                               else None)
+    except LegalRequest.DoesNotExist:
+        return None
+    if request.status not in {Status.RECEIVED, Status.VALIDATING}:
+        return None
+    # The targets are read once, here: the facts and the drafted proposal use the same rows
+    # (they change only in clarification_requested, never while validating).
+    prefetch_related_objects([request], "targets")
+    return request
+
+
+def _claim(request: LegalRequest, tries: int | None) -> LegalRequest:
+    """The durable claim: the request in ``validating``, the attempt counted (also the
+    deliveries that died in a first-delivery transaction, which left only their count)."""
+    attempts = {"validation_attempts": max(request.validation_attempts + 1, tries or 0)}
+    if request.status == Status.RECEIVED:
+        return transition(request, Status.VALIDATING, reason="automatic validation started", extra_fields=attempts)
+    request.validation_attempts = attempts["validation_attempts"]
+    request.save(update_fields=["validation_attempts", "updated_at"])
+    return request
 
 
 def request_claim_for_validation(*, request_id: int) -> LegalRequest | None:
-    """Move a received request to validating; None when there is nothing to do."""
+    """Move a received request to validating (the durable claim, in its own transaction);
+    None when there is nothing to do."""
     with transaction.atomic(), audit.batch():  # one unit: the move and its event (no savepoint)
-        try:
-            # Relockable: the decision's transaction locks the row again without reading it back;
-            # the submitter is read with it for the receipt the task sends (notifications.recipients).
-            request = lock_request(request_id, select_related=("authority", "submitted_by"), relockable=True)
-        except LegalRequest.DoesNotExist:
+        request = _lock_for_validation(request_id)
+        if request is None:
             return None
-        if request.status not in {Status.RECEIVED, Status.VALIDATING}:
-            return None
-        # The targets are read once, here: the facts and the drafted proposal use the same rows
-        # (they change only in clarification_requested, never while validating).
-        prefetch_related_objects([request], "targets")
-        attempts = {"validation_attempts": request.validation_attempts + 1}
-        if request.status == Status.RECEIVED:
-            return transition(request, Status.VALIDATING, reason="automatic validation started",
-                              extra_fields=attempts)
-        request.validation_attempts = attempts["validation_attempts"]
-        request.save(update_fields=["validation_attempts", "updated_at"])
-        return request
+        return _claim(request, _count_try(request) if request.status == Status.RECEIVED else None)
 
 
 def _clarified_at(request: LegalRequest) -> datetime | None:
@@ -205,16 +263,44 @@ def _apply_follow_up(request: LegalRequest, decision: Decision) -> str | None:
 def request_validate(*, request_id: int) -> LegalRequest | None:
     """Validate one request end to end (the body of the Celery task). None when there was
     nothing to do: already decided, withdrawn, or being validated by another delivery."""
-    with _only_delivery(request_id) as mine:
-        if not mine:
-            return None
-        return _validate(request_id)
+    if connection.vendor != "postgresql":  # embedded mode: one worker thread, the durable path
+        request = request_claim_for_validation(request_id=request_id)
+        return None if request is None else _validate_claimed(request)
+    locked = False
+    try:
+        with transaction.atomic(), audit.batch():
+            request = _lock_for_validation(request_id)
+            if request is None:
+                return None
+            tries = _count_try(request) if request.status == Status.RECEIVED else None
+            if tries == 1 and request.validation_attempts == 0:
+                return _validate_in_one_transaction(request)
+            # Taken under the row lock: a delivery between its two transactions holds it.
+            locked = _in_progress_lock(request_id)
+            if not locked:
+                log.info("validation of request %s already in progress elsewhere: duplicate delivery ignored",
+                         request_id)
+                return None
+            claimed = _claim(request, tries)
+        return _validate_claimed(claimed)
+    finally:
+        if locked:
+            _release_in_progress_lock(request_id)
 
 
-def _validate(request_id: int) -> LegalRequest | None:
-    request = request_claim_for_validation(request_id=request_id)
-    if request is None:
-        return None
+def _validate_in_one_transaction(request: LegalRequest) -> LegalRequest:
+    """The first delivery: claimed, assessed and decided under the row lock of the caller's
+    transaction. The claim is audited now and written with the decision's move (one UPDATE);
+    nothing of it is stored if the worker dies before the commit."""
+    claimed = transition(request, Status.VALIDATING, reason="automatic validation started",
+                         extra_fields={"validation_attempts": 1}, defer_save=True)
+    decision, period_start = assess(claimed)
+    return _decide(claimed, decision, period_start, targets=[(t.kind, t.value) for t in claimed.targets.all()])
+
+
+def _validate_claimed(request: LegalRequest) -> LegalRequest | None:
+    """The durable path after its claim's commit: assessed outside any lock, decided in a
+    second transaction if the request is still being validated."""
     if request.validation_attempts > MAX_ATTEMPTS:
         return _give_up(request)
     decision, period_start = assess(request)
@@ -226,30 +312,37 @@ def _validate(request_id: int) -> LegalRequest | None:
                    else relock(request))
         if current.status != Status.VALIDATING:
             return None
-        record = decision_record(decision, current, targets=[(t.kind, t.value) for t in request.targets.all()])
-        audit.record("request.validated", request=current, authority_id=current.authority_id, data={
-            "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
-        })
-        if current.decision is not None:  # re-validation: the previous round's timers are replaced
-            fields = timers.reschedule_deadlines(current, record["deadlines"], start=period_start,
-                                                 keep=[timers.TimerKind.PRESERVATION_EXPIRY])
-        else:
-            fields = timers.schedule_deadlines(current, record["deadlines"], start=period_start)
-        target = _target(current, decision)
-        effect = _apply_follow_up(current, decision)
-        if effect:
-            target, fields["resolution"] = Status.CLOSED, effect
-        moved = transition(current, target, reason=f"automatic validation: {decision.route}",
-                           extra_fields={"decision": record, **fields})
-        if target == Status.CLARIFICATION_REQUESTED:
-            # Art. 10(6): the clarification is asked with Annex III, copied to a notified enforcing authority.
-            clarification_annex_iii(moved, record)
-            outbox.enqueue("notify.clarification_requested", request=moved)
-        else:
-            # A proposed refusal is the legal team's to decide: no decision is sent from here.
-            outbox.enqueue("notify.new_request", request=moved,
-                           payload={"recommendation": record["proposal"]["recommendation"]})
-        return moved
+        return _decide(current, decision, period_start, targets=[(t.kind, t.value) for t in request.targets.all()])
+
+
+def _decide(current: LegalRequest, decision: Decision, period_start: datetime,
+            targets: list[tuple[str, str]]) -> LegalRequest:
+    """The decision, its deadlines (timers), the move and its notification, on the locked
+    request in ``validating`` (inside the caller's transaction and audit batch)."""
+    record = decision_record(decision, current, targets=targets)
+    audit.record("request.validated", request=current, authority_id=current.authority_id, data={
+        "route": decision.route, "codes": list(decision.codes()), "rulebook_version": decision.rulebook_version,
+    })
+    if current.decision is not None:  # re-validation: the previous round's timers are replaced
+        fields = timers.reschedule_deadlines(current, record["deadlines"], start=period_start,
+                                             keep=[timers.TimerKind.PRESERVATION_EXPIRY])
+    else:
+        fields = timers.schedule_deadlines(current, record["deadlines"], start=period_start)
+    target = _target(current, decision)
+    effect = _apply_follow_up(current, decision)
+    if effect:
+        target, fields["resolution"] = Status.CLOSED, effect
+    moved = transition(current, target, reason=f"automatic validation: {decision.route}",
+                       extra_fields={"decision": record, **fields})
+    if target == Status.CLARIFICATION_REQUESTED:
+        # Art. 10(6): the clarification is asked with Annex III, copied to a notified enforcing authority.
+        clarification_annex_iii(moved, record)
+        outbox.enqueue("notify.clarification_requested", request=moved)
+    else:
+        # A proposed refusal is the legal team's to decide: no decision is sent from here.
+        outbox.enqueue("notify.new_request", request=moved,
+                       payload={"recommendation": record["proposal"]["recommendation"]})
+    return moved
 
 
 def _give_up(request: LegalRequest) -> LegalRequest | None:

@@ -2,7 +2,8 @@
 however often the validation task arrives: a copy delivered while the first validates, and
 one delivered after it decided, write no second form and queue no second copy for the
 enforcing authority (tests/notifications/test_automatic_clarification_annex_iii.py sends it
-through a real SMTP server)."""
+through a real SMTP server). The copy delivered meanwhile waits for the first delivery's row
+lock (claim and decision in one transaction) and then finds the request decided."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from requests_app.services.submission import request_submit
 from requests_app.states import Status
 from tests.conftest import validated
 
-from .test_duplicate_delivery import held_in_assessment
+from .test_duplicate_delivery import delivered_again_waiting, held_in_assessment
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -35,11 +36,13 @@ def test_a_copy_delivered_while_the_first_validates_writes_no_second_annex_iii(m
         enforcing_authority_email=EA, targets=[{"kind": "ip_address", "value": "203.0.113.7"}]))
     thread, first, release = held_in_assessment(monkeypatch, request.pk)
     try:
-        assert validation.request_validate(request_id=request.pk) is None  # delivered again meanwhile
+        copy, second = delivered_again_waiting(request.pk)  # delivered again meanwhile
     finally:
         release.set()
         thread.join(timeout=30)
-    assert "error" not in first, first
+    copy.join(timeout=30)
+    assert "error" not in first and "error" not in second, (first, second)
+    assert second["result"] is None
     assert validation.request_validate(request_id=request.pk) is None  # and once more afterwards
     assert LegalRequest.objects.get(pk=request.pk).status == Status.CLARIFICATION_REQUESTED
     assert AnnexIII.objects.filter(request_id=request.pk).count() == 1

@@ -65,3 +65,61 @@ def test_a_failing_move_in_a_batch_fails_the_whole_unit(officer, reviewer, monke
     request.refresh_from_db()
     assert request.status == Status.IN_REVIEW
     assert moves(request) == []
+
+
+def received(officer) -> LegalRequest:
+    serializer = RequestCreateSerializer(data=epoc_body())
+    serializer.is_valid(raise_exception=True)
+    return request_submit(actor=officer, data=serializer.validated_data)[0]
+
+
+def request_updates(context: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in context.captured_queries if q["sql"].startswith('UPDATE "requests_app_legalrequest"')]
+
+
+def test_a_deferred_move_is_written_with_the_next_move_in_one_update(officer):
+    """transition(defer_save=True): the first delivery's received → validating → in_review."""
+    request = received(officer)
+    with CaptureQueriesContext(connection) as context, transaction.atomic(), audit.batch():
+        locked = lock_request(request)
+        transition(locked, Status.VALIDATING, extra_fields={"validation_attempts": 1}, defer_save=True)
+        assert LegalRequest.objects.get(pk=request.pk).status == Status.RECEIVED  # not written yet
+        transition(locked, Status.IN_REVIEW)
+    assert len(request_updates(context)) == 1
+    request.refresh_from_db()
+    assert (request.status, request.validation_attempts) == (Status.IN_REVIEW, 1)
+    assert moves(request) == [(Status.RECEIVED, Status.VALIDATING), (Status.VALIDATING, Status.IN_REVIEW)]
+    assert audit.verify_chain() is None
+
+
+def test_a_deferred_move_no_move_follows_is_written_before_its_event(officer):
+    """No event without its move: the batch writes the row before the events."""
+    request = received(officer)
+    with CaptureQueriesContext(connection) as context, transaction.atomic(), audit.batch():
+        transition(lock_request(request), Status.VALIDATING, extra_fields={"validation_attempts": 1},
+                   defer_save=True)
+    sql = [q["sql"] for q in context.captured_queries]
+    update = next(i for i, s in enumerate(sql) if s.startswith('UPDATE "requests_app_legalrequest"'))
+    assert update < next(i for i, s in enumerate(sql) if s.startswith("INSERT INTO audit_chain"))
+    request.refresh_from_db()
+    assert (request.status, request.validation_attempts) == (Status.VALIDATING, 1)
+    assert moves(request) == [(Status.RECEIVED, Status.VALIDATING)]
+
+
+def test_a_deferred_move_outside_a_batch_is_refused_and_writes_nothing(officer):
+    request = received(officer)
+    with pytest.raises(RuntimeError, match=r"audit\.batch"), transaction.atomic():
+        transition(lock_request(request), Status.VALIDATING, defer_save=True)
+    request.refresh_from_db()
+    assert request.status == Status.RECEIVED and moves(request) == []
+
+
+def test_a_deferred_move_in_a_rolled_back_savepoint_writes_neither_row_nor_event(officer):
+    request = received(officer)
+    with transaction.atomic(), audit.batch():
+        locked = lock_request(request)
+        with pytest.raises(RuntimeError, match="changed its mind"), transaction.atomic():
+            transition(locked, Status.VALIDATING, defer_save=True)
+            raise RuntimeError("the caller changed its mind")
+    request.refresh_from_db()
+    assert request.status == Status.RECEIVED and moves(request) == []

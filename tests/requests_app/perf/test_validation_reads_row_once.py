@@ -45,7 +45,16 @@ def test_the_validation_task_reads_the_request_row_once(officer, no_broker):
     assert request.decision["proposal"] and request.due_at is not None
 
 
-def test_a_write_between_claim_and_decision_is_read_before_deciding(officer, reviewer, monkeypatch, no_broker):
+@pytest.fixture
+def durable(monkeypatch) -> None:
+    """The durable path (claim, then decision in a second transaction), which a redelivery, a
+    retry or a re-validation takes: only there can another transaction write between the two.
+    The first delivery holds the row lock from claim to decision (test_duplicate_delivery.py)."""
+    monkeypatch.setattr(validation, "_count_try", lambda request: None)
+
+
+def test_a_write_between_claim_and_decision_is_read_before_deciding(officer, reviewer, monkeypatch, no_broker,
+                                                                   durable):
     """The frozen clock gives every write the same ``updated_at``: the row version still tells."""
     request = submitted(officer, no_broker)
     assess = validation.assess
@@ -65,7 +74,7 @@ def test_a_write_between_claim_and_decision_is_read_before_deciding(officer, rev
     assert (request.status, request.assigned_to_id) == (Status.IN_REVIEW, reviewer.pk)
 
 
-def test_a_withdrawal_between_claim_and_decision_leaves_it_withdrawn(officer, monkeypatch, no_broker):
+def test_a_withdrawal_between_claim_and_decision_leaves_it_withdrawn(officer, monkeypatch, no_broker, durable):
     from requests_app.services.submission import request_withdraw
 
     request = submitted(officer, no_broker)
