@@ -45,9 +45,8 @@ def test_request_page_in_french(officer, refused_content_request):  # type: igno
     codes = {f["code"] for f in legal_request.decision["findings"]}
     assert "EE_VALIDATOR_NOT_COMPETENT" in codes, codes
     page = _text(signed_in(_speaking(officer, "fr")).get(f"/requests/{legal_request.reference}/"))
-    assert ("Une autorité de validation de type « procureur » ne peut pas valider une injonction portant sur des "
-            "données relatives au contenu ; requis : validation par un juge, une juridiction ou un juge "
-            "d'instruction.") in page
+    assert ("Une injonction portant sur des données relatives au contenu ne peut pas être validée par un "
+            "procureur ; requis : validation par un juge, une juridiction ou un juge d'instruction.") in page
     english = next(f["message"] for f in legal_request.decision["findings"]
                    if f["code"] == "EE_VALIDATOR_NOT_COMPETENT")
     assert english not in page
