@@ -55,7 +55,7 @@ from bench import common  # noqa: E402
 PY = str(common.BIN / "python")
 SCRIPTS = {
     "intake": ["bench/intake.py", "--workers", "2", "--conc", "8,32", "--warmup", "2", "--duration", "4"],
-    "pipeline": ["bench/pipeline.py", "--light", "10", "--saturate", "10", "--step", "15", "--budget", "330"],
+    "pipeline": ["bench/pipeline.py", "--light", "10", "--saturate", "10", "--step", "15", "--budget", "480"],
     "rules": ["bench/rules.py", "--seconds", "3"],
     "admin_queue": ["bench/admin_queue.py", "--samples", "5"],
     "audit_contention": ["bench/audit_contention.py", "--duration", "5"],
