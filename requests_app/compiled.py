@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
@@ -118,7 +118,7 @@ def get(model: type[Model], shape: Hashable, pk: int, queryset: Callable[[int], 
 
     ``queryset(key)`` builds the query filtered on ``key`` (the same for every call of a
     shape but the key); ``shape`` names everything else it depends on."""
-    alias = model._default_manager.db
+    alias = router.db_for_write(model)  # a lock, as ``select_for_update()`` picks it
     read = _read(alias, ("get", shape), lambda key: _for_get(queryset(key), alias))
     if read is None:
         return queryset(pk).get()
@@ -146,7 +146,7 @@ def prefetch_reverse(instance: Model, name: str) -> None:
     related row knows ``instance`` (as the ORM's prefetch leaves them)."""
     manager = getattr(instance, name)
     field = manager.field  # the related model's foreign key to ``instance``
-    alias = field.model._default_manager.db
+    alias = instance._state.db or router.db_for_read(field.model, instance=instance)  # as the prefetch
     cache_name = field.remote_field.cache_name
     if cache_name in getattr(instance, "_prefetched_objects_cache", {}):
         return  # prefetched already: the ORM would not read them again either
@@ -211,7 +211,7 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
     objs = list(objs)
     if not objs:
         return
-    alias = model._default_manager.db
+    alias = router.db_for_write(model)
     connection = connections[alias]
     compiled = _inserts.get(connection)
     if compiled is None:

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models.sql import compiler as sql_compiler
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import compiler as sql_compiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
