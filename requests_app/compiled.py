@@ -223,8 +223,10 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
         compiled[shape] = _compile_insert(model, objs, alias)
     insert = compiled.get(shape)
     values = None if insert is None else [[field.pre_save(obj, True) for field in insert.fields] for obj in objs]
-    # An expression among the values is compiled into the statement by the ORM: not here.
-    if insert is None or values is None or any(hasattr(v, "resolve_expression") for row in values for v in row):
+    # An expression among the values is compiled into the statement by the ORM, and a primary
+    # key given is inserted by it: not here.
+    if (insert is None or values is None or any(obj.pk is not None for obj in objs)
+            or any(hasattr(v, "resolve_expression") for row in values for v in row)):
         model._default_manager.bulk_create(objs, ignore_conflicts=True)
         return
     rows = [[field.get_db_prep_save(value, connection=connection)
