@@ -125,10 +125,11 @@ def get(model: type[Model], shape: Hashable, pk: int, queryset: Callable[[int], 
     rows = _rows(read, alias, pk)
     if len(rows) == 1:
         return _instance(read, alias, rows[0])
+    name = model._meta.object_name
     if not rows:
-        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-    raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name} "
-                                        f"-- it returned {len(rows)}!")
+        raise model.DoesNotExist(f"{name} matching query does not exist.")  # type: ignore[attr-defined]
+    raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+        f"get() returned more than one {name} -- it returned {len(rows)}!")
 
 
 def _for_get(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
@@ -217,7 +218,7 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
     if compiled is None:
         compiled = _inserts[connection] = {}
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
     shape = (model, len(objs))
     if shape not in compiled and len(compiled) < _MAX_SHAPES:
         compiled[shape] = _compile_insert(model, objs, alias)
