@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit import trail as audit
 
+from . import compiled
 from .models import LegalRequest
 from .states import TERMINAL_STATES, Lifecycle, Status
 
@@ -195,15 +196,25 @@ def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str
     if not connection.in_atomic_block:
         raise RuntimeError("lock_request needs the caller's transaction (transaction.atomic())")
     pk = request_or_pk if isinstance(request_or_pk, int) else request_or_pk.pk
-    rows = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related)
-    if relockable and connection.vendor == "postgresql":
-        # The row lock assigns the transaction an id anyway; reading it costs no round trip.
-        rows = rows.annotate(_locking_xact=RawSQL("pg_current_xact_id()::text", ()))
-    if annotate:
-        rows = rows.annotate(**annotate)
-    locked = rows.get(pk=pk)
+    xact = relockable and connection.vendor == "postgresql"
+
+    def rows(key: int) -> Any:
+        rows = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related)
+        if xact:
+            # The row lock assigns the transaction an id anyway; reading it costs no round trip.
+            rows = rows.annotate(_locking_xact=_LOCKING_XACT)
+        if annotate:
+            rows = rows.annotate(**annotate)
+        return rows.filter(pk=key)
+
+    # The same statement for every call of a shape: compiled once per connection (issue 9 item 5).
+    shape = (tuple(select_related), xact, tuple(annotate.items()) if annotate else ())
+    locked = compiled.get(LegalRequest, shape, pk, rows)
     locked._row_locked = True  # type: ignore[attr-defined]
     return locked
+
+
+_LOCKING_XACT = RawSQL("pg_current_xact_id()::text", ())
 
 
 # No ORM here: the statement is the whole cost of the relock, so it is not compiled per call.

@@ -32,14 +32,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audit import trail as audit
 from outbox import relay as outbox
 
-from .. import timers
+from .. import compiled, timers
 from ..api.throttling import redis_client
 from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
@@ -141,8 +140,10 @@ def _lock_for_validation(request_id: int) -> LegalRequest | None:
     if request.status not in {Status.RECEIVED, Status.VALIDATING}:
         return None
     # The targets are read once, here: the facts and the drafted proposal use the same rows
-    # (they change only in clarification_requested, never while validating).
-    prefetch_related_objects([request], "targets")
+    # (they change only in clarification_requested, never while validating). The prefetch's
+    # statement is compiled once per connection (issue 9 item 5); ``request.targets.all()`` reads
+    # these rows.
+    compiled.prefetch_reverse(request, "targets")
     return request
 
 

@@ -1,0 +1,240 @@
+"""Reads and inserts of the validation task that the ORM compiles once per connection, not per call.
+
+The worker's first delivery of a validation locks the wide request row (61 columns, with its
+authority and submitter), reads its targets and inserts its timers. Through the ORM every call
+built and compiled the same statements again: ``get()``, ``get_select``, ``as_sql``,
+``prefetch_related_objects``, the INSERT's ``as_sql``; that compilation cost more CPU than
+running them (issue 9 item 5). Here the ORM compiles each statement once per database
+connection and shape; each call only executes it, and the rows become model instances exactly
+as the ORM makes them (``from_db``, the related populators, the annotations, the backend's
+converters). Only the SQL text is kept: every call reads and writes the database as before.
+
+The pattern of accounts/token_lookup.py. Anything the compiled form does not cover (an
+unexpected statement shape, an expression that cannot be a cache key) falls back to the ORM.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model, QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.sql import InsertQuery
+
+# Stands for the key (a primary or foreign key) while compiling, so that its place among the
+# parameters is known. No real row has it.
+_KEY = -7_346_198_251
+
+# Shapes compiled per connection at most: lock_request's callers use a handful; beyond that
+# (a caller building expressions per call) the ORM compiles as before.
+_MAX_SHAPES = 32
+
+
+@dataclass(frozen=True)
+class _Read:
+    sql: str
+    params: tuple[Any, ...]
+    index: int  # of the key in ``params``
+    compiler: Any
+    model: type[Model]
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list[Any]
+    annotations: tuple[tuple[str, int], ...]
+    converters: dict[int, Any]
+
+
+_shapes: weakref.WeakKeyDictionary[Any, dict[Hashable, _Read | None]] = weakref.WeakKeyDictionary()
+
+
+def _compile_read(queryset: QuerySet[Any], alias: str) -> _Read | None:
+    compiler = queryset.query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    params = tuple(params)
+    if params.count(_KEY) != 1:  # an unexpected shape: keep to the ORM
+        return None
+    select, klass_info = compiler.select, compiler.klass_info
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    return _Read(
+        sql=sql,
+        params=params,
+        index=params.index(_KEY),
+        compiler=compiler,
+        model=klass_info["model"],
+        init_list=[column[0].target.attname for column in select[start:end]],
+        start=start,
+        end=end,
+        populators=get_related_populators(klass_info, select, alias),
+        annotations=tuple(compiler.annotation_col_map.items()),
+        converters=compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
+    )
+
+
+def _read(alias: str, shape: Hashable, queryset: Callable[[int], QuerySet[Any]]) -> _Read | None:
+    connection = connections[alias]
+    compiled = _shapes.get(connection)
+    if compiled is None:
+        compiled = _shapes[connection] = {}
+    try:
+        return compiled[shape]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable shape (an expression without identity)
+        return None
+    if len(compiled) >= _MAX_SHAPES:
+        return None
+    read = compiled[shape] = _compile_read(queryset(_KEY), alias)
+    return read
+
+
+def _rows(read: _Read, alias: str, key: int) -> list[Any]:
+    params = list(read.params)
+    params[read.index] = key
+    with connections[alias].cursor() as cursor:
+        cursor.execute(read.sql, params)
+        rows = cursor.fetchall()
+    if read.converters:
+        rows = list(read.compiler.apply_converters(rows, read.converters))
+    return rows
+
+
+def _instance(read: _Read, alias: str, row: Sequence[Any]) -> Any:
+    obj = read.model.from_db(alias, read.init_list, row[read.start : read.end])
+    for populator in read.populators:
+        populator.populate(row, obj)
+    for name, position in read.annotations:
+        setattr(obj, name, row[position])
+    return obj
+
+
+def get(model: type[Model], shape: Hashable, pk: int, queryset: Callable[[int], QuerySet[Any]]) -> Any:
+    """``queryset(pk).get()``, the statement compiled once per connection and ``shape``.
+
+    ``queryset(key)`` builds the query filtered on ``key`` (the same for every call of a
+    shape but the key); ``shape`` names everything else it depends on."""
+    alias = router.db_for_write(model)  # a lock, as ``select_for_update()`` picks it
+    read = _read(alias, ("get", shape), lambda key: _for_get(queryset(key), alias))
+    if read is None:
+        return queryset(pk).get()
+    rows = _rows(read, alias, pk)
+    if len(rows) == 1:
+        return _instance(read, alias, rows[0])
+    name = model._meta.object_name
+    if not rows:
+        raise model.DoesNotExist(f"{name} matching query does not exist.")  # type: ignore[attr-defined]
+    raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+        f"get() returned more than one {name} -- it returned {len(rows)}!")
+
+
+def _for_get(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
+    """What ``QuerySet.get()`` runs: no ordering, at most MAX_GET_RESULTS rows where the
+    backend takes a LIMIT with FOR UPDATE."""
+    clone = queryset.order_by()
+    if not clone.query.select_for_update or connections[alias].features.supports_select_for_update_with_limit:
+        clone.query.set_limits(high=MAX_GET_RESULTS)
+    return clone
+
+
+def prefetch_reverse(instance: Model, name: str) -> None:
+    """``prefetch_related_objects([instance], name)`` for a reverse foreign key (``targets``),
+    the statement compiled once: afterwards ``instance.<name>.all()`` reads no more, and each
+    related row knows ``instance`` (as the ORM's prefetch leaves them)."""
+    manager = getattr(instance, name)
+    field = manager.field  # the related model's foreign key to ``instance``
+    alias = instance._state.db or router.db_for_read(field.model, instance=instance)  # as the prefetch
+    cache_name = field.remote_field.cache_name
+    if cache_name in getattr(instance, "_prefetched_objects_cache", {}):
+        return  # prefetched already: the ORM would not read them again either
+    read = _read(alias, ("reverse", field.model, field.name),
+                 lambda key: field.model._default_manager.filter(**{field.attname: key}))
+    if read is None:
+        from django.db.models import prefetch_related_objects
+
+        prefetch_related_objects([instance], name)
+        return
+    related = []
+    for row in _rows(read, alias, instance.pk):
+        obj = _instance(read, alias, row)
+        field.set_cached_value(obj, instance)
+        related.append(obj)
+    queryset = manager.get_queryset()  # the filtered queryset the prefetch stores, its rows given
+    queryset._result_cache = related
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    instance._prefetched_objects_cache[cache_name] = queryset  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    fields: tuple[Any, ...]
+    by_column: bool  # PostgreSQL's UNNEST form: one array parameter per column
+
+
+_inserts: weakref.WeakKeyDictionary[Any, dict[Hashable, _Insert | None]] = weakref.WeakKeyDictionary()
+
+
+def _compile_insert(model: type[Model], objs: list[Model], alias: str) -> _Insert | None:
+    connection = connections[alias]
+    fields = tuple(f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
+    if (not connection.features.supports_ignore_conflicts
+            or connection.ops.bulk_batch_size(list(fields), objs) < len(objs)):  # the ORM would batch
+        return None
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query.insert_values(list(fields), objs, raw=False)
+    statements = query.get_compiler(using=alias).as_sql()
+    if len(statements) != 1:
+        return None
+    sql, params = statements[0]
+    if len(params) == len(objs) * len(fields):
+        by_column = False
+    elif len(objs) > 1 and len(params) == len(fields) and all(
+            isinstance(p, list) and len(p) == len(objs) for p in params):
+        by_column = True
+    else:  # an unexpected shape: keep to the ORM
+        return None
+    return _Insert(sql=sql, fields=fields, by_column=by_column)
+
+
+def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None:
+    """``model.objects.bulk_create(objs, ignore_conflicts=True)`` for new rows (primary key
+    assigned by the database), the INSERT compiled once per connection and row count. The
+    values are prepared per call as the ORM prepares them (``pre_save``, ``get_db_prep_save``);
+    as with ``ignore_conflicts``, the primary keys are not read back and the instances stay
+    unsaved in memory."""
+    objs = list(objs)
+    if not objs:
+        return
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    compiled = _inserts.get(connection)
+    if compiled is None:
+        compiled = _inserts[connection] = {}
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    shape = (model, len(objs))
+    if shape not in compiled and len(compiled) < _MAX_SHAPES:
+        compiled[shape] = _compile_insert(model, objs, alias)
+    insert = compiled.get(shape)
+    values = None if insert is None else [[field.pre_save(obj, True) for field in insert.fields] for obj in objs]
+    # An expression among the values is compiled into the statement by the ORM, and a primary
+    # key given is inserted by it: not here.
+    if (insert is None or values is None or any(obj.pk is not None for obj in objs)
+            or any(hasattr(v, "resolve_expression") for row in values for v in row)):
+        model._default_manager.bulk_create(objs, ignore_conflicts=True)
+        return
+    rows = [[field.get_db_prep_save(value, connection=connection)
+             for field, value in zip(insert.fields, row, strict=True)] for row in values]
+    if insert.by_column:
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(insert.sql, params)
