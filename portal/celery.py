@@ -13,10 +13,6 @@ app = Celery("portal", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Imported by every process (portal/__init__.py imports this module): the web's counterpart of
-# heal_db_connections below, the per-request health check without its round trip (issue 9 item 5).
-from . import db_health  # noqa: E402, F401
-
 
 def heal_db_connections(**_: Any) -> None:
     """Django's between-requests hygiene, between tasks.

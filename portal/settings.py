@@ -137,10 +137,6 @@ else:
     if env.bool("DB_SERVER_SIDE_BINDING", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2)})
-# Django's per-request health check (CONN_HEALTH_CHECKS) sends a SELECT 1 before each request's first
-# query; portal/db_health.py skips that round trip while the session's socket shows it alive (a
-# session the server ended is readable: its FATAL and close). True: the round trip every request.
-DB_HEALTH_CHECK_ROUND_TRIP = env.bool("DB_HEALTH_CHECK_ROUND_TRIP", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling and rate limits need one shared by every process) ---------------------
