@@ -26,11 +26,11 @@ class Channel(kombu_redis.Channel):
 
     def _create_client(self, asynchronous: bool = False) -> Any:
         if asynchronous:
-            return super()._create_client(asynchronous=True)
+            return super()._create_client(asynchronous=True)  # type: ignore[misc]  # kombu, untyped
         pool = self.pool  # a new pool after kombu dropped the old one (disconnect, fork)
         client = self._pool_client
         if client is None or client.connection_pool is not pool:
-            client = self._pool_client = super()._create_client()
+            client = self._pool_client = super()._create_client()  # type: ignore[misc]
         return client
 
 
