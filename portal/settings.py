@@ -508,6 +508,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis re-delivers unacknowledged messages after this; it must exceed the longest task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport with one redis-py client per pool instead of one per publish
+        # and per QoS step (issue 9 item 5; portal/broker.py). CELERY_BROKER_TRANSPORT=redis: kombu's own.
+        CELERY_BROKER_TRANSPORT = env.str("CELERY_BROKER_TRANSPORT", default="portal.broker:Transport")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
