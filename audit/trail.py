@@ -295,7 +295,7 @@ def _append(key: str, events: list[AuditEvent], promised: datetime | None = None
         # as good when the chain's newest event is not later than it (a head without last_at
         # has events of unknown time unless it is new).
         kept = promised is not None and (last_at <= promised if last_at is not None else position == 0)
-        now = promised if kept else timezone.now()
+        now = promised if kept and promised is not None else timezone.now()
         params: list[Any] = []
         for event, number in zip(events, sorted(numbers), strict=True):
             position += 1
