@@ -83,6 +83,9 @@ class AuditChain(models.Model):
     seq = models.BigIntegerField(default=0)  # the position of the chain's last event
     hash = models.CharField(max_length=64)
     sealed_seq = models.BigIntegerField(default=0)  # the position the newest seal holds
+    # The time of the chain's last event (NULL on heads written before audit 0005): an event
+    # whose time was read before the lock (audit.trail.instant) keeps it if not earlier.
+    last_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "audit_chain"

@@ -100,6 +100,9 @@ class _Batch:
     def __init__(self) -> None:
         self.entries: list[tuple[AuditEvent, Callable[[], None]]] = []
         self.writes: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # chain key -> the instant promised to its events (``instant``) and what to run if the
+        # chain's head turns out to be newer than it (another writer appended meanwhile).
+        self.pins: dict[str, tuple[datetime, list[Callable[[], None]]]] = {}
 
     @staticmethod
     def _marker() -> Callable[[], None]:
@@ -160,7 +163,10 @@ def batch() -> Iterator[None]:
         for write in writes:  # what the events record is stored before them (before_events)
             write()
         for key in sorted(by_chain):
-            _append(key, by_chain[key])
+            pin = pending.pins.get(key)
+            if not _append(key, by_chain[key], pin[0] if pin else None) and pin:
+                for repair in pin[1]:
+                    repair()
 
 
 def batching() -> bool:
@@ -178,6 +184,25 @@ def before_events(write: Callable[[], None]) -> None:
     if pending is None:
         raise RuntimeError("audit.before_events needs an open audit.batch()")
     pending.add_write(write)
+
+
+def instant(request: Any, if_not_kept: Callable[[], None]) -> datetime | None:
+    """The ``occurred_at`` the events of ``request``'s chain recorded in the open ``batch()``
+    will carry (PostgreSQL), read now, so that a row written before them can store it (the
+    report's first times in the decision's own UPDATE, issue 9 item 5). None outside a batch
+    or on SQLite. Kept at the end of the batch when the chain's newest event is not later
+    (time still only moves forward along the chain); otherwise (a writer appended to the chain
+    in between, or a head from before its time was stored) the events get the time read after
+    the lock as usual, and ``if_not_kept`` runs after they are stored, in the transaction."""
+    pending: _Batch | None = getattr(_local, "batch", None)
+    if pending is None or connection.vendor != "postgresql" or getattr(request, "pk", None) is None:
+        return None
+    key = chain_key(request)
+    if key not in pending.pins:
+        pending.pins[key] = (timezone.now(), [])
+    at, repairs = pending.pins[key]
+    repairs.append(if_not_kept)
+    return at
 
 
 def record(
@@ -223,32 +248,54 @@ _COLUMNS = ("seq", "chain", "chain_seq", "occurred_at", "action", "actor_id", "a
             "object_type", "object_id", "request_id", "data", "ip_address", "prev_hash", "hash")
 _ROW = "(" + ", ".join("%s::jsonb" if c == "data" else "%s::inet" if c == "ip_address" else "%s"
                        for c in _COLUMNS) + ")"
-# Creates the head of a new chain or locks the existing one (the no-op update takes the row
-# lock, waiting for a concurrent writer of the same chain), and draws the events' global
-# numbers after the lock, so they increase along the chain.
+# Creates the head of a new chain or locks the existing one, and draws the events' global
+# numbers after the lock, so they increase along the chain. ``last_at``: the time of the
+# chain's newest event (NULL for a new chain and for heads older than audit 0005). An existing
+# head is locked by ``FOR UPDATE`` (which, waiting for a concurrent writer, returns the version
+# it committed), not by a no-op update: the head gets one row version per append, the move
+# below, not two (issue 9 item 5). The insert of a new head is not visible to the locking read
+# of the same statement, so exactly one of the two returns the head; none does when another
+# transaction created the same head meanwhile (its row is not in this statement's snapshot):
+# then ``_LOCK_HEAD_AGAIN``, the upsert that locks whatever version is committed.
 _LOCK_HEAD = (
+    "WITH created AS (INSERT INTO audit_chain (key, seq, hash, sealed_seq) VALUES (%s, 0, %s, 0) "
+    "ON CONFLICT (key) DO NOTHING RETURNING seq, hash, last_at), "
+    "existing AS (SELECT seq, hash, last_at FROM audit_chain WHERE key = %s FOR UPDATE) "
+    "SELECT h.seq, h.hash, h.last_at, ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s)) "
+    "FROM (SELECT * FROM created UNION ALL SELECT * FROM existing) h"
+)
+_LOCK_HEAD_AGAIN = (
     "INSERT INTO audit_chain (key, seq, hash, sealed_seq) VALUES (%s, 0, %s, 0) "
     "ON CONFLICT (key) DO UPDATE SET seq = audit_chain.seq "
-    "RETURNING seq, hash, ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"
+    "RETURNING seq, hash, last_at, ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"
 )
 # The events and the head's move in one statement (only constants are put into the text).
 _INSERT = (
-    "WITH head AS (UPDATE audit_chain SET seq = %s, hash = %s WHERE key = %s) "  # noqa: S608
+    "WITH head AS (UPDATE audit_chain SET seq = %s, hash = %s, last_at = %s WHERE key = %s) "  # noqa: S608
     f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES {{rows}} RETURNING id"
 )
 
 
-def _append(key: str, events: list[AuditEvent]) -> None:
-    """Link ``events`` (of chain ``key``, in order) to the chain's head, store them, move the head."""
+def _append(key: str, events: list[AuditEvent], promised: datetime | None = None) -> bool:
+    """Link ``events`` (of chain ``key``, in order) to the chain's head, store them, move the
+    head. Their time is ``promised`` (see ``instant``) when no event of the chain is later;
+    returns whether it was kept."""
     if connection.vendor != "postgresql":
         for event in events:
             _append_one_orm(key, event)
-        return
+        return False
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_HEAD, [key, GENESIS_HASH, SEQUENCE, len(events)])
-        position, prev_hash, numbers = cursor.fetchone()
-        # Read after the lock: time only moves forward along a chain.
-        now = timezone.now()
+        cursor.execute(_LOCK_HEAD, [key, GENESIS_HASH, key, SEQUENCE, len(events)])
+        head = cursor.fetchone()
+        if head is None:  # created by a concurrent transaction since this statement began
+            cursor.execute(_LOCK_HEAD_AGAIN, [key, GENESIS_HASH, SEQUENCE, len(events)])
+            head = cursor.fetchone()
+        position, prev_hash, last_at, numbers = head
+        # Read after the lock: time only moves forward along a chain. A time read earlier is
+        # as good when the chain's newest event is not later than it (a head without last_at
+        # has events of unknown time unless it is new).
+        kept = promised is not None and (last_at <= promised if last_at is not None else position == 0)
+        now = promised if kept and promised is not None else timezone.now()
         params: list[Any] = []
         for event, number in zip(events, sorted(numbers), strict=True):
             position += 1
@@ -257,10 +304,11 @@ def _append(key: str, events: list[AuditEvent]) -> None:
             params += [event.seq, event.chain, event.chain_seq, event.occurred_at, event.action, event.actor_id,
                        event.actor_label, event.authority_id, event.object_type, event.object_id, event.request_id,
                        _canonical(event.data), event.ip_address, event.prev_hash, event.hash]
-        cursor.execute(_INSERT.format(rows=", ".join([_ROW] * len(events))), [position, prev_hash, key, *params])
+        cursor.execute(_INSERT.format(rows=", ".join([_ROW] * len(events))), [position, prev_hash, now, key, *params])
         for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
             event.pk = pk
             event._state.adding, event._state.db = False, connection.alias
+    return kept
 
 
 def _append_one_orm(key: str, event: AuditEvent) -> None:
@@ -274,7 +322,7 @@ def _append_one_orm(key: str, event: AuditEvent) -> None:
     event.occurred_at = timezone.now()
     event.hash = compute_hash(event)
     event.save(force_insert=True)
-    AuditChain.objects.filter(key=key).update(seq=event.chain_seq, hash=event.hash)
+    AuditChain.objects.filter(key=key).update(seq=event.chain_seq, hash=event.hash, last_at=event.occurred_at)
 
 
 # --- The seal chain ------------------------------------------------------------------------------

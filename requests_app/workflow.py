@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit import trail as audit
 
-from . import compiled
+from . import compiled, report_facts
 from .models import LegalRequest
 from .states import TERMINAL_STATES, Lifecycle, Status
 
@@ -318,6 +318,8 @@ def _apply(request: LegalRequest, target: str, actor: Any, reason: str, resoluti
     for name, value in (extra_fields or {}).items():
         setattr(request, name, value)
         fields.append(name)
+    # The report's first times in this UPDATE, not in a second one from the audit trigger (issue 9 item 5).
+    fields += report_facts.written_with_move(request, target)
     unsaved: list[str] | None = getattr(request, "_unsaved_move", None)
     if defer_save:
         if unsaved is None:

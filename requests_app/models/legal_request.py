@@ -146,7 +146,9 @@ class LegalRequest(models.Model):
     # database itself from the rows that are the record: triggers on the audit trail's
     # status_changed events, on the targets and on applied Annex VI extensions (migration
     # 0025_transparency_report_facts), so that every writer, tests and imports included, keeps
-    # them, at the audit events' own times. Never assigned by Python: ``save`` leaves them out.
+    # them, at the audit events' own times. A full ``save`` leaves them out; only a status move
+    # inside an audit batch stores the first times with its own UPDATE, at its event's time
+    # (requests_app/report_facts.py, migration 0031), so that the trigger need not write the row again.
     # reports.stored_facts_mismatches() checks them against the audit trail.
     first_acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_produced_at = models.DateTimeField(null=True, blank=True, editable=False)
