@@ -92,7 +92,9 @@ def unresolved(path: Path) -> list[str]:
             if match.group(1) in NOT_PROJECT_NAMES or match.group(1) in string_literals():
                 continue
             parts = match.group(1).split(".")
-            if parts[0] in aliases:
+            # An alias (``from audit import trail as audit``) unless the name is already a full
+            # module path (``audit.trail.instant`` in that same module).
+            if parts[0] in aliases and ".".join(parts[:2]) not in modules():
                 parts = [*aliases[parts[0]].split("."), *parts[1:]]
             for cut in range(len(parts) - 1, 0, -1):
                 tail = ".".join(parts[:cut])
