@@ -214,9 +214,17 @@ def record(
     data: dict[str, Any] | None = None,
     ip_address: str | None = None,
     authority_id: int | None = None,
+    new_chain: bool = False,
 ) -> AuditEvent:
     """Append one event to its chain, inside the caller's transaction (fail closed); inside
-    ``batch()``, at the end of the batch."""
+    ``batch()``, at the end of the batch.
+
+    ``new_chain``: ``request`` was inserted in the caller's transaction and this is the first
+    event of its chain (the intake's ``request.submitted``): no other transaction can know the
+    request's id yet, so its chain's head is created with the event in one statement instead
+    of being created, locked and then moved (one row version and index entry fewer, issue 9
+    item 5). A head that exists all the same (an id used before) fails the transaction on the
+    head's and the positions' unique indexes; nothing is written twice. Ignored inside a batch."""
     if obj is None:
         obj = request
     if authority_id is None:
@@ -239,7 +247,10 @@ def record(
         return event
     # Inside the caller's transaction no savepoint is needed: any failure rolls it all back.
     with transaction.atomic(savepoint=False):
-        _append(event.chain, [event])
+        if new_chain and request is not None and connection.vendor == "postgresql":
+            _append_new_chain(event.chain, [event])
+        else:
+            _append(event.chain, [event])
     return event
 
 
@@ -276,6 +287,49 @@ _INSERT = (
 )
 
 
+# A new chain's head is written with its first events (``record(new_chain=True)``); the events'
+# global numbers are drawn first, as they are hashed.
+_NUMBERS = "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"
+_INSERT_NEW_CHAIN = (
+    "WITH head AS (INSERT INTO audit_chain (key, seq, hash, sealed_seq, last_at) VALUES (%s, %s, %s, 0, %s)) "  # noqa: S608
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES {{rows}} RETURNING id"
+)
+
+
+def _link(events: list[AuditEvent], position: int, prev_hash: str, numbers: list[int],
+          now: datetime) -> tuple[int, str, list[Any]]:
+    """Positions, numbers, time and hashes of ``events`` after the head (position, hash); the
+    head's new position and hash, and the events' INSERT parameters."""
+    params: list[Any] = []
+    for event, number in zip(events, sorted(numbers), strict=True):
+        position += 1
+        event.seq, event.chain_seq, event.occurred_at, event.prev_hash = number, position, now, prev_hash
+        event.hash = prev_hash = compute_hash(event)
+        params += [event.seq, event.chain, event.chain_seq, event.occurred_at, event.action, event.actor_id,
+                   event.actor_label, event.authority_id, event.object_type, event.object_id, event.request_id,
+                   _canonical(event.data), event.ip_address, event.prev_hash, event.hash]
+    return position, prev_hash, params
+
+
+def _stored(cursor: Any, events: list[AuditEvent]) -> None:
+    for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
+        event.pk = pk
+        event._state.adding, event._state.db = False, connection.alias
+
+
+def _append_new_chain(key: str, events: list[AuditEvent]) -> None:
+    """The first events of a chain no other transaction can know yet, and its head, written
+    together (PostgreSQL): no head to lock, none created at position 0 and moved after."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NUMBERS, [SEQUENCE, len(events)])
+        numbers = cursor.fetchone()[0]
+        now = timezone.now()
+        position, head_hash, params = _link(events, 0, GENESIS_HASH, numbers, now)
+        cursor.execute(_INSERT_NEW_CHAIN.format(rows=", ".join([_ROW] * len(events))),
+                       [key, position, head_hash, now, *params])
+        _stored(cursor, events)
+
+
 def _append(key: str, events: list[AuditEvent], promised: datetime | None = None) -> bool:
     """Link ``events`` (of chain ``key``, in order) to the chain's head, store them, move the
     head. Their time is ``promised`` (see ``instant``) when no event of the chain is later;
@@ -296,18 +350,9 @@ def _append(key: str, events: list[AuditEvent], promised: datetime | None = None
         # has events of unknown time unless it is new).
         kept = promised is not None and (last_at <= promised if last_at is not None else position == 0)
         now = promised if kept and promised is not None else timezone.now()
-        params: list[Any] = []
-        for event, number in zip(events, sorted(numbers), strict=True):
-            position += 1
-            event.seq, event.chain_seq, event.occurred_at, event.prev_hash = number, position, now, prev_hash
-            event.hash = prev_hash = compute_hash(event)
-            params += [event.seq, event.chain, event.chain_seq, event.occurred_at, event.action, event.actor_id,
-                       event.actor_label, event.authority_id, event.object_type, event.object_id, event.request_id,
-                       _canonical(event.data), event.ip_address, event.prev_hash, event.hash]
+        position, prev_hash, params = _link(events, position, prev_hash, numbers, now)
         cursor.execute(_INSERT.format(rows=", ".join([_ROW] * len(events))), [position, prev_hash, now, key, *params])
-        for event, (pk,) in zip(events, cursor.fetchall(), strict=True):
-            event.pk = pk
-            event._state.adding, event._state.db = False, connection.alias
+        _stored(cursor, events)
     return kept
 
 

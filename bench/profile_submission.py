@@ -88,10 +88,16 @@ def main() -> int:
     parser.add_argument("--receipt-apart", action="store_true",
                         help="leave the receipt to a separate send_notifications task (counted as 'notify'), as "
                              "the sweeper or a broker delivery runs it: the cost of the notification stage alone")
+    parser.add_argument("--wal", action="store_true",
+                        help="also what PostgreSQL wrote per submission, read back from the WAL (bench/wal_writes.py: "
+                             "bytes, row versions per table, index entries per index, commits; pg_walinspect is "
+                             "created in the bench database) and the backend's CPU from /proc/PID/schedstat; "
+                             "implies --no-profile")
     parser.add_argument("--dump", metavar="DIR", help="also save the cProfile stats (web.prof, worker.prof) in DIR, "
                                                       "to read with pstats (print_callees)")
     parser.add_argument("--write", action="store_true", help="write the 'profile' section of bench/RESULTS.md")
     args = parser.parse_args()
+    args.no_profile = args.no_profile or args.wal
     common.setup()
     common.ensure_database()
     import contextlib
@@ -177,6 +183,60 @@ def main() -> int:
 
     instructions: dict[str, int] = {}
 
+    from bench import wal_writes
+
+    wal: dict[str, wal_writes.WalWrites] = {}
+    wal_marks: dict[str, tuple[str, int]] = {}
+
+    def backend_ns() -> int:
+        """Time the backend ran on a CPU (ns), finer than the 10 ms ticks of /proc/PID/stat."""
+        return int(Path(f"/proc/{backend}/schedstat").read_text().split()[0])
+
+    def wal_mark(phase: str, start: bool = False) -> None:
+        """Start the phase ``phase``, or read what it wrote."""
+        if not args.wal:
+            return
+        with connection.cursor() as cursor:
+            if start:
+                wal_marks[phase] = (wal_writes.current_lsn(cursor), backend_ns())
+                return
+            cursor.execute("SELECT pg_current_wal_flush_lsn()")
+            end, ns = str(cursor.fetchone()[0]), backend_ns()
+            first, ns0 = wal_marks[phase]
+            wal[phase] = wal_writes.read(cursor, first, end)
+            wal_marks[phase] = (first, ns - ns0)
+
+    # --wal: the backend's CPU per statement (and per commit), summed per phase and label.
+    statement_ns: dict[str, dict[str, list[int]]] = {}
+    current_phase: list[str] = [""]
+
+    def timed(label: str, call):  # type: ignore[no-untyped-def]
+        before = backend_ns()
+        try:
+            return call()
+        finally:
+            bucket = statement_ns.setdefault(current_phase[0], {}).setdefault(label, [0, 0])
+            bucket[0] += backend_ns() - before
+            bucket[1] += 1
+
+    def statement_timer(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not current_phase[0]:
+            return execute(sql, params, many, context)
+        return timed(" ".join(sql.split())[:90], lambda: execute(sql, params, many, context))
+
+    if args.wal:
+        with connection.cursor() as cursor:
+            wal_writes.ensure_extension(cursor)
+        connection.execute_wrappers.append(statement_timer)
+        plain_commit = connection._commit  # type: ignore[attr-defined]
+
+        def timed_commit():  # type: ignore[no-untyped-def]
+            if not current_phase[0]:
+                return plain_commit()
+            return timed("COMMIT", plain_commit)
+
+        connection._commit = timed_commit  # type: ignore[attr-defined]
+
     def callgrind(phase: str | None) -> None:
         """Start counting (None), or dump what was counted since, as ``phase``."""
         import subprocess
@@ -207,6 +267,8 @@ def main() -> int:
         pg: dict[str, float] = {}
         references = []
         callgrind(None)
+        wal_mark("web", start=True)
+        current_phase[0] = "web"
         b = _backend_cpu(backend)
         for _ in range(n):
             t = time.process_time()
@@ -217,8 +279,12 @@ def main() -> int:
                 web_prof.disable()
             cpu["web"].append((time.process_time() - t) * 1000)
         pg["web"] = (_backend_cpu(backend) - b) / n
+        current_phase[0] = ""
         callgrind("web")
+        wal_mark("web")
         ids = dict(LegalRequest.objects.filter(reference__in=references).values_list("reference", "pk"))
+        wal_mark("worker", start=True)
+        current_phase[0] = "worker"
         b = _backend_cpu(backend)
         for reference in references:
             t = time.process_time()
@@ -229,7 +295,9 @@ def main() -> int:
                 task_prof.disable()
             cpu["worker"].append((time.process_time() - t) * 1000)
         pg["worker"] = (_backend_cpu(backend) - b) / n
+        current_phase[0] = ""
         callgrind("worker")
+        wal_mark("worker")
         pending = notify_ids(list(ids.values()))
         callgrind("between")
         b = _backend_cpu(backend)
@@ -270,6 +338,15 @@ def main() -> int:
         print("  instructions per submission (callgrind, this process only): " +
               ", ".join(f"{phase} {count / 1e6:.2f} M" for phase, count in per.items()) +
               f"; total {sum(per.values()) / 1e6:.2f} M")
+    for phase in wal:
+        print("\n".join(wal_writes.report(f"{phase} (backend on CPU {wal_marks[phase][1] / 1e6 / args.n:.3f} ms "
+                                          "per submission, schedstat)", wal[phase], args.n)))
+        print(f"    backend CPU per statement, µs per submission (schedstat, {args.n} runs):")
+        for label, (ns, count) in sorted(statement_ns.get(phase, {}).items(), key=lambda kv: -kv[1][0]):
+            print(f"      {ns / 1e3 / args.n:7.1f}  x{count / args.n:.2f}  {label}")
+    if wal:
+        total = {key: sum(w.per(args.n)[key] for w in wal.values()) for key in next(iter(wal.values())).per(1)}
+        print("  total per submission: " + ", ".join(f"{k} {v:.2f}" for k, v in total.items()))
     print("web queries:")
     for q in web_q:
         print("  ", q[:160])

@@ -26,8 +26,9 @@ class OutboxMessage(models.Model):
         "requests_app.LegalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="outbox"
     )
     payload = models.JSONField(default=dict, blank=True)
-    # Optional: makes an effect happen once per key even if the code asks twice.
-    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Optional: makes an effect happen once per key even if the code asks twice (unique among the
+    # rows that have one: ``outbox_dedup_key``).
+    dedup_key = models.CharField(max_length=200, null=True, blank=True)
     status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     available_at = models.DateTimeField(default=timezone.now)
@@ -47,6 +48,11 @@ class OutboxMessage(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"),
+            # Partial: most rows have no key, and a unique index on every row took an entry for
+            # each of their row versions (the insert and the "sent" update: four per submission).
+            # NULLs never conflicted, and ``dedup_key = x`` implies the condition (migration 0004).
+            models.UniqueConstraint(fields=["dedup_key"], condition=Q(dedup_key__isnull=False),
+                                    name="outbox_dedup_key"),
         ]
 
     def __str__(self) -> str:

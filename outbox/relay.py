@@ -100,8 +100,21 @@ def publish(message_id: int, *, message: OutboxMessage | None = None) -> bool:
         log.warning("outbox %s not published: %s", message_id, exc)
         _record_failure(message, exc)
         return False
+    if getattr(message, "_marked_sent", False):  # by its consumer, in the consumer's transaction
+        return True
     _mark_sent(message_id, attempts=message.attempts + 1)
     return True
+
+
+def mark_sent_with(message: OutboxMessage) -> None:
+    """For a consumer that ``publish`` runs in this process (the validation task sending its own
+    receipt): mark ``message`` sent inside the consumer's transaction, so the mark commits with
+    the consumer's first writes instead of in a transaction of its own after it (issue 9 item 5:
+    one commit fewer), and ``publish`` does not write it again. If that transaction rolls back,
+    so does the mark, and ``publish`` records the failure as for any handler that raises."""
+    _mark_sent(message.pk, attempts=message.attempts + 1)
+    # Only once committed (at once outside a transaction): a rolled-back mark is not trusted.
+    transaction.on_commit(lambda: setattr(message, "_marked_sent", True))
 
 
 # One fixed statement per published row (web and worker side), not compiled by the ORM each time.

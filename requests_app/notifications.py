@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.templatetags.local_time import when_plain
 from audit import trail as audit
+from outbox import relay as outbox_relay
 from outbox.models import OutboxMessage
 
 from .models import LegalRequest, Notification, NotificationStatus
@@ -534,9 +535,15 @@ def plan(outbox_id: int, *, message: OutboxMessage | None = None) -> list[int]:
     return [row.pk for row in plan_rows(outbox_id, message=message)]
 
 
-def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None) -> list[Notification]:
+def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None,
+              publishing: bool = False) -> list[Notification]:
     """``plan``, returning the pending rows themselves: as inserted, with the event's request in
-    memory, so that ``send(row.pk, planned=row)`` need not read them back (issue 9 item 5)."""
+    memory, so that ``send(row.pk, planned=row)`` need not read them back (issue 9 item 5).
+
+    ``publishing``: ``message`` is being published by this process (``outbox.relay.publish``
+    handing it to this task in process): its first planning marks it sent in the same
+    transaction (``relay.mark_sent_with``). Nothing is lost if the worker dies after that
+    commit: the planned rows are pending, and the notification sweeper sends what is stuck."""
     if message is None or message.pk != outbox_id:
         message = OutboxMessage.objects.select_related("request", "request__submitted_by",
                                                        "request__assigned_to").get(pk=outbox_id)
@@ -561,6 +568,8 @@ def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None) -> list[N
             # The first planning of an event (nearly always): one INSERT that returns the ids.
             with transaction.atomic():
                 created = Notification.objects.bulk_create(rows)
+                if publishing:
+                    outbox_relay.mark_sent_with(message)
             return [row for row in created if row.status == NotificationStatus.PENDING]
         except IntegrityError:
             pass  # planned before (a redelivered task): keep the rows there are, add any missing

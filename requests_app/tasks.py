@@ -103,7 +103,7 @@ def send_notifications(outbox_id: int, message: OutboxMessage | None = None) -> 
     recipient whose delivery fails gets its own retrying task, so one bad mailbox delays
     nobody else. ``message``: the outbox row in memory, when this runs in the task that wrote
     it (``notifications_sent_here``; never over the broker)."""
-    rows = notifications.plan_rows(outbox_id, message=message)
+    rows = notifications.plan_rows(outbox_id, message=message, publishing=message is not None)
     for row in rows:
         try:
             notifications.send(row.pk, planned=row)  # planned in this task: not read back

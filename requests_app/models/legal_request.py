@@ -45,7 +45,8 @@ class LegalRequest(models.Model):
     read-only.
     """
 
-    reference = models.CharField(max_length=32, unique=True, editable=False)
+    # Unique through ``req_reference`` (Meta.constraints): one B-tree for equality and prefix.
+    reference = models.CharField(max_length=32, editable=False)
     # No index of its own: ``req_authority_recent`` leads with it (the API list, the PROTECT check).
     authority = models.ForeignKey("accounts.Authority", on_delete=models.PROTECT, related_name="requests",
                                   db_index=False)
@@ -229,6 +230,11 @@ class LegalRequest(models.Model):
                 name="req_sentence_non_negative",
             ),
             models.CheckConstraint(condition=~Q(reference=""), name="req_reference_not_empty"),
+            # The queue finds a reference whole or by its beginning (admin_views/queue.py, LIKE
+            # 'x%'); ``varchar_pattern_ops`` has ``=`` too, so the unique index serves both and
+            # Django's default pair (a unique index and its pattern_ops twin) is one index
+            # (migration 0032). Nothing orders by reference in the database's collation.
+            models.UniqueConstraint(fields=["reference"], name="req_reference", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

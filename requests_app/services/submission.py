@@ -154,6 +154,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
         data={"to": Status.RECEIVED, "instrument": instrument, "channel": channel, "receipt_hash": receipt,
               "content_sha256": content_hash},
         ip_address=ip_address,
+        new_chain=True,  # the request was inserted just above: its chain starts here
     )
     return request
 

@@ -1,4 +1,4 @@
-"""Index entries a request's row versions write (issue 9 item 5, migration 0030).
+"""Index entries a request's row versions write (issue 9 item 5, migrations 0030 and 0032).
 
 None of a submission's four row versions is a HOT update (each changes an indexed column), so
 each is inserted into every index whose condition it meets. Migration 0030 removed the indexes
@@ -13,8 +13,9 @@ The plans are asked for with ``enable_seqscan`` off: the test tables are tiny, s
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
+from outbox.models import OutboxMessage
 from requests_app import reports
 from requests_app.models import LegalRequest
 from requests_app.reports import period_of
@@ -58,14 +59,14 @@ def queryset_plan(queryset) -> str:
     return plan(sql, list(params))
 
 
-def test_a_submitted_request_is_written_into_15_indexes_per_row_version(submit):
+def test_a_submitted_request_is_written_into_14_indexes_per_row_version(submit):
     request = submit()
-    assert len(indexes("requests_app_legalrequest")) == 18  # 21 at migration 0029
-    # An open, non-emergency request that follows no order: 14 full indexes and the open
-    # dashboard's partial one (at 0029: 19 + 1 = 20).
-    assert entries_per_version(request) == 15
+    assert len(indexes("requests_app_legalrequest")) == 17  # 21 at migration 0029, 18 at 0031
+    # An open, non-emergency request that follows no order: 13 full indexes and the open
+    # dashboard's partial one (at 0029: 19 + 1 = 20; at 0031: 14 + 1, the reference's twin).
+    assert entries_per_version(request) == 14
     LegalRequest.objects.filter(pk=request.pk).update(instrument="dsa_removal_order")
-    assert entries_per_version(request) == 16  # a DSA order is in the report's DSA index too
+    assert entries_per_version(request) == 15  # a DSA order is in the report's DSA index too
 
 
 def test_no_index_of_the_request_tables_repeats_another():
@@ -125,3 +126,43 @@ def test_each_lookup_of_a_removed_index_still_has_one(submit, reviewer):
     sql, params = reports._dsa_times(period_of("range", first=request.received_at.date(),
                                                  last=request.received_at.date()))
     assert "req_report_dsa_times" in plan(sql, params)
+
+
+def test_a_reference_is_unique_through_one_index_that_serves_equality_and_prefix(submit):
+    request = submit()
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid)
+              FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = 'requests_app_legalrequest'::regclass AND a.attname = 'reference'""")
+        rows = cursor.fetchall()
+    assert [(name, unique) for name, unique, _ in rows] == [("req_reference", True)]
+    assert "varchar_pattern_ops" in rows[0][2]
+    for queryset in (LegalRequest.objects.filter(reference=request.reference),
+                     LegalRequest.objects.filter(reference__startswith=request.reference[:9])):
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            assert "req_reference" in "\n".join(r[0] for r in cursor.fetchall())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LegalRequest.objects.filter(pk=request.pk).update(reference=submit().reference)
+
+
+def test_a_dedup_key_is_unique_where_set_and_rows_without_one_are_not_indexed_by_it():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'requests_app_outboxmessage'")
+        defs = dict(cursor.fetchall())
+    assert "requests_app_outboxmessage_dedup_key_key" not in defs
+    assert defs["outbox_dedup_key"].startswith("CREATE UNIQUE INDEX")
+    assert defs["outbox_dedup_key"].endswith("WHERE (dedup_key IS NOT NULL)")
+    OutboxMessage.objects.create(topic="alert.reminder", dedup_key="reminder-1")
+    OutboxMessage.objects.create(topic="alert.reminder")
+    OutboxMessage.objects.create(topic="alert.reminder")  # rows without a key never conflict
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboxMessage.objects.create(topic="alert.reminder", dedup_key="reminder-1")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT 1 FROM requests_app_outboxmessage WHERE dedup_key = %s", ["reminder-1"])
+        assert "outbox_dedup_key" in "\n".join(r[0] for r in cursor.fetchall())
