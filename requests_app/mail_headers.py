@@ -13,9 +13,9 @@ outside the case it covers is handed to ``Header`` itself.
 
 from __future__ import annotations
 
+from email import base64mime, quoprimime
 from email.charset import RFC2047_CHROME_LEN  # type: ignore[attr-defined]
 from email.header import MAXLINELEN, Header  # type: ignore[attr-defined]
-from email.quoprimime import _QUOPRI_HEADER_MAP  # type: ignore[attr-defined]
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
@@ -26,18 +26,16 @@ _CHROME = RFC2047_CHROME_LEN + len(_CHARSET)
 # email.header.Header's default line length (no header name) and its continuation (" ").
 _FIRST_LINE = MAXLINELEN - _CHROME
 _NEXT_LINE = MAXLINELEN - 1 - _CHROME
-_Q_LENGTH = [len(_QUOPRI_HEADER_MAP[octet]) for octet in range(256)]
-_Q_TABLE = {octet: _QUOPRI_HEADER_MAP[octet] for octet in range(256)}
+# The Q-encoded length of each octet (1, or 3 for "=XX").
+_Q_LENGTH = [quoprimime.header_length(bytes([octet])) for octet in range(256)]
 
 
 def _q(octets: bytes) -> str:
-    return f"=?{_CHARSET}?q?{octets.decode('latin1').translate(_Q_TABLE)}?=" if octets else ""
+    return str(quoprimime.header_encode(octets, charset=_CHARSET))
 
 
 def _b(octets: bytes) -> str:
-    import base64
-
-    return f"=?{_CHARSET}?b?{base64.b64encode(octets).decode('ascii')}?=" if octets else ""
+    return str(base64mime.header_encode(octets, charset=_CHARSET))
 
 
 def encoded_subject(value: str) -> str:

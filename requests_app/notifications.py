@@ -30,6 +30,7 @@ from accounts.templatetags.local_time import when_plain
 from audit import trail as audit
 from outbox.models import OutboxMessage
 
+from . import compiled
 from .mail_headers import NotificationMail
 from .models import LegalRequest, Notification, NotificationStatus
 from .permissions import ADMIN, APPROVER, REVIEWER
@@ -572,7 +573,8 @@ def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None) -> list[N
         try:
             # The first planning of an event (nearly always): one INSERT that returns the ids.
             with transaction.atomic():
-                created = Notification.objects.bulk_create(rows)
+                # bulk_create's INSERT … RETURNING, compiled once per connection and row count.
+                created = compiled.insert_returning(Notification, rows)
             return [row for row in created if row.status == NotificationStatus.PENDING]
         except IntegrityError:
             pass  # planned before (a redelivered task): keep the rows there are, add any missing
