@@ -18,7 +18,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -238,3 +238,102 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
         params = [value for row in rows for value in row]
     with connection.cursor() as cursor:
         cursor.execute(insert.sql, params)
+
+
+@dataclass(frozen=True)
+class _InsertReturning:
+    sql: str
+    fields: tuple[Any, ...]
+    by_column: bool
+    returning: tuple[Any, ...]
+    returning_params: tuple[Any, ...]
+    compiler: Any
+    converters: Any
+
+
+_returning: weakref.WeakKeyDictionary[Any, dict[Hashable, _InsertReturning | None]] = weakref.WeakKeyDictionary()
+
+
+def _compile_insert_returning(model: type[Model], objs: Sequence[Model], alias: str) -> _InsertReturning | None:
+    connection = connections[alias]
+    fields = tuple(f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
+    returning = tuple(model._meta.db_returning_fields)
+    if (not returning or connection.ops.bulk_batch_size(list(fields), objs) < len(objs)  # the ORM would batch
+            or not (connection.features.can_return_rows_from_bulk_insert if len(objs) > 1
+                    else connection.features.can_return_columns_from_insert)):
+        return None
+    query = InsertQuery(model)
+    # The values as they are (raw): only the text is kept, and no field's pre_save runs twice.
+    query.insert_values(list(fields), list(objs), raw=True)
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = list(returning)
+    statements = compiler.as_sql()
+    if len(statements) != 1:
+        return None
+    sql, params = statements[0]
+    returning_params = tuple(compiler.returning_params or ())
+    values = len(params) - len(returning_params)
+    if values == len(objs) * len(fields):
+        by_column = False
+    elif len(objs) > 1 and values == len(fields) and all(
+            isinstance(p, list) and len(p) == len(objs) for p in params[:values]):
+        by_column = True
+    else:  # an unexpected shape: keep to the ORM
+        return None
+    cols = [field.get_col(model._meta.db_table) for field in returning]
+    return _InsertReturning(sql=sql, fields=fields, by_column=by_column, returning=returning,
+                            returning_params=returning_params, compiler=compiler,
+                            converters=compiler.get_converters(cols))
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def insert_returning(model: type[_M], objs: Iterable[_M]) -> list[_M]:
+    """``model.objects.bulk_create(objs)`` for new rows (primary key assigned by the database, no
+    conflict handling: a duplicate raises IntegrityError as there), the INSERT … RETURNING compiled
+    once per connection and row count. Each instance gets its returned columns (the primary key)
+    and the state bulk_create leaves (``_state.adding`` False, ``_state.db``); values are prepared
+    per call as the ORM prepares them (``pre_save``, ``get_db_prep_save``)."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    shape = (model, len(objs))
+    compiled = _returning.get(connection)
+    if compiled is None:
+        compiled = _returning[connection] = {}
+    if shape not in compiled and len(compiled) < _MAX_SHAPES:
+        compiled[shape] = _compile_insert_returning(model, objs, alias)
+    insert = compiled.get(shape)
+    # A primary key given, an expression (or a database default) among the values: the ORM's.
+    if (insert is None or any(obj.pk is not None for obj in objs)
+            or any(hasattr(getattr(obj, field.attname, None), "resolve_expression")
+                   for obj in objs for field in insert.fields)):
+        return model._default_manager.bulk_create(objs)
+    rows = [[field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in insert.fields]
+            for obj in objs]
+    if insert.by_column:
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        params = [value for row in rows for value in row]
+    params.extend(insert.returning_params)
+    with connection.cursor() as cursor:
+        cursor.execute(insert.sql, params)
+        if len(objs) > 1:
+            returned = list(connection.ops.fetch_returned_insert_rows(cursor))  # type: ignore[attr-defined]
+        else:
+            returned = [connection.ops.fetch_returned_insert_columns(cursor, insert.returning_params)]
+    if insert.converters:
+        returned = list(insert.compiler.apply_converters(returned, insert.converters))
+    if len(returned) != len(objs):
+        raise RuntimeError(f"INSERT … RETURNING gave {len(returned)} rows for {len(objs)}")
+    for obj, values in zip(objs, returned, strict=True):
+        for value, field in zip(values, insert.returning, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = alias
+    return objs

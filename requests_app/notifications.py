@@ -31,6 +31,8 @@ from audit import trail as audit
 from outbox import relay as outbox_relay
 from outbox.models import OutboxMessage
 
+from . import compiled
+from .mail_headers import NotificationMail
 from .models import LegalRequest, Notification, NotificationStatus
 from .permissions import ADMIN, APPROVER, REVIEWER
 
@@ -436,7 +438,7 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
             # Only the complete form sent over an agreed encrypted channel carries personal data.
             "personal_data_attached": ea_copy and (copy or "full") == "full",
             "reference": reference,
-            "status": request.get_status_display() if request else "",
+            "status": status_display(request) if request else "",
             "due_at": _due(event_name, request),
             "receipt_hash": request.receipt_hash if request else "",
             "link": "" if event.outside else link_for(request, legal_team=legal_team),
@@ -448,6 +450,17 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
         text = render_to_string("emails/notification.txt", context)
         html = render_to_string("emails/notification.html", context)
     return subject, text, html
+
+
+@functools.cache
+def _status_labels() -> dict[str, Any]:
+    return dict(LegalRequest._meta.get_field("status").flatchoices)
+
+
+def status_display(request: LegalRequest) -> str:
+    """``request.get_status_display()`` in the active language, without Django's
+    ``make_hashable`` of the whole choices list (and the lazy labels' hashes) on every call."""
+    return str(_status_labels().get(request.status, request.status))
 
 
 # Field names of the request body, without positions ("targets[2]" → "targets").
@@ -567,7 +580,8 @@ def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None,
         try:
             # The first planning of an event (nearly always): one INSERT that returns the ids.
             with transaction.atomic():
-                created = Notification.objects.bulk_create(rows)
+                # bulk_create's INSERT … RETURNING, compiled once per connection and row count.
+                created = compiled.insert_returning(Notification, rows)
                 if publishing:
                     outbox_relay.mark_sent_with(message)
             return [row for row in created if row.status == NotificationStatus.PENDING]
@@ -599,7 +613,7 @@ def send(notification_id: int, *, planned: Notification | None = None) -> bool:
             subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
                                          recipient=row.recipient, zone=zone, copy=copy)
             headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
-            mail = EmailMultiAlternatives(subject=subject, body=text, to=[row.recipient], headers=headers)
+            mail = NotificationMail(subject=subject, body=text, to=[row.recipient], headers=headers)
             mail.attach_alternative(html, "text/html")
             if EVENTS[row.event].outside:
                 _attach(mail, row.outbox_id)
@@ -805,7 +819,7 @@ def _send_digest(due: Any, address: str, now: datetime) -> int:
                                  for r in rows],
                        "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
             text = render_to_string("emails/digest.txt", context)
-        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
+        NotificationMail(subject=subject, body=text, to=[address]).send()
         Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
             status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1)
         audit.record("notification.digest_sent", data={"recipient": address, "count": len(rows)})

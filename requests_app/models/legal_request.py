@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import compiled_save
+
 from ..states import (
     DSA_INSTRUMENTS,
     OPEN_STATES,
@@ -247,6 +249,10 @@ class LegalRequest(models.Model):
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
                                        if not f.primary_key and f.name not in self.DERIVED_FIELDS]
         super().save(*args, **kwargs)
+
+    def _do_update(self, *args: Any) -> bool:
+        # The UPDATE of a move (update_fields) compiled once per connection and shape, not per save.
+        return compiled_save.do_update(self, *args)
 
     @property
     def is_open(self) -> bool:
