@@ -26,9 +26,8 @@ Selected by ``CELERY_BROKER_TRANSPORT`` for ``redis://`` brokers (portal/setting
 
 from __future__ import annotations
 
-from typing import Any
-
 from time import time
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
