@@ -61,13 +61,15 @@ class QoS(kombu_redis.QoS):
     def append(self, message: Any, delivery_tag: Any) -> None:
         delivery = message.delivery_info
         payload = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
-        with self.channel.conn_or_acquire() as client:
+        channel: Any = self.channel  # kombu, untyped
+        with channel.conn_or_acquire() as client:
             self._script(client, 0)(keys=[self.unacked_index_key, self.unacked_key],
                                     args=[delivery_tag, time(), payload], client=client)
         virtual.QoS.append(self, message, delivery_tag)
 
     def _forget(self, delivery_tag: Any) -> None:
-        with self.channel.conn_or_acquire() as client:
+        channel: Any = self.channel  # kombu, untyped
+        with channel.conn_or_acquire() as client:
             self._script(client, 1)(keys=[self.unacked_index_key, self.unacked_key], args=[delivery_tag],
                                     client=client)
 
