@@ -1,15 +1,18 @@
-"""Reads and inserts of the validation task that the ORM compiles once per connection, not per call.
+"""Reads and inserts that the ORM compiles once per connection, not per call.
 
-The worker's first delivery of a validation locks the wide request row (61 columns, with its
+Every API call reads its token with its user and authority (a 38-column, three-table join);
+the worker's first delivery of a validation locks the wide request row (61 columns, with its
 authority and submitter), reads its targets and inserts its timers. Through the ORM every call
 built and compiled the same statements again: ``get()``, ``get_select``, ``as_sql``,
 ``prefetch_related_objects``, the INSERT's ``as_sql``; that compilation cost more CPU than
 running them (issue 9 item 5). Here the ORM compiles each statement once per database
 connection and shape; each call only executes it, and the rows become model instances exactly
 as the ORM makes them (``from_db``, the related populators, the annotations, the backend's
-converters). Only the SQL text is kept: every call reads and writes the database as before.
+converters). Only the SQL text is kept: every call reads and writes the database as before
+(a revoked token, an expired one or a deactivated user is refused on the very next call).
 
-The pattern of accounts/token_lookup.py. Anything the compiled form does not cover (an
+One module for the whole project (accounts' token lookup, requests_app's lock, reads and
+inserts), so that it sits below both apps. Anything the compiled form does not cover (an
 unexpected statement shape, an expression that cannot be a cache key) falls back to the ORM.
 """
 
@@ -26,9 +29,14 @@ from django.db.models.constants import OnConflict
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
 
-# Stands for the key (a primary or foreign key) while compiling, so that its place among the
-# parameters is known. No real row has it.
+# Stands for the key (a primary or foreign key, or a text key such as a token's hash) while
+# compiling, so that its place among the parameters is known. No real row has either.
 _KEY = -7_346_198_251
+_TEXT_KEY = "\x00compiled-key\x00"
+
+
+def _placeholder(key: Any) -> Any:
+    return _TEXT_KEY if isinstance(key, str) else _KEY
 
 # Shapes compiled per connection at most: lock_request's callers use a handful; beyond that
 # (a caller building expressions per call) the ORM compiles as before.
@@ -53,18 +61,18 @@ class _Read:
 _shapes: weakref.WeakKeyDictionary[Any, dict[Hashable, _Read | None]] = weakref.WeakKeyDictionary()
 
 
-def _compile_read(queryset: QuerySet[Any], alias: str) -> _Read | None:
+def _compile_read(queryset: QuerySet[Any], alias: str, placeholder: Any) -> _Read | None:
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     params = tuple(params)
-    if params.count(_KEY) != 1:  # an unexpected shape: keep to the ORM
-        return None
+    if sum(1 for p in params if type(p) is type(placeholder) and p == placeholder) != 1:
+        return None  # an unexpected shape: keep to the ORM
     select, klass_info = compiler.select, compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     return _Read(
         sql=sql,
         params=params,
-        index=params.index(_KEY),
+        index=next(i for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder),
         compiler=compiler,
         model=klass_info["model"],
         init_list=[column[0].target.attname for column in select[start:end]],
@@ -76,7 +84,8 @@ def _compile_read(queryset: QuerySet[Any], alias: str) -> _Read | None:
     )
 
 
-def _read(alias: str, shape: Hashable, queryset: Callable[[int], QuerySet[Any]]) -> _Read | None:
+def _read(alias: str, shape: Hashable, queryset: Callable[[Any], QuerySet[Any]], placeholder: Any = _KEY,
+          ) -> _Read | None:
     connection = connections[alias]
     compiled = _shapes.get(connection)
     if compiled is None:
@@ -89,11 +98,11 @@ def _read(alias: str, shape: Hashable, queryset: Callable[[int], QuerySet[Any]])
         return None
     if len(compiled) >= _MAX_SHAPES:
         return None
-    read = compiled[shape] = _compile_read(queryset(_KEY), alias)
+    read = compiled[shape] = _compile_read(queryset(placeholder), alias, placeholder)
     return read
 
 
-def _rows(read: _Read, alias: str, key: int) -> list[Any]:
+def _rows(read: _Read, alias: str, key: Any) -> list[Any]:
     params = list(read.params)
     params[read.index] = key
     with connections[alias].cursor() as cursor:
@@ -130,6 +139,19 @@ def get(model: type[Model], shape: Hashable, pk: int, queryset: Callable[[int], 
         raise model.DoesNotExist(f"{name} matching query does not exist.")  # type: ignore[attr-defined]
     raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
         f"get() returned more than one {name} -- it returned {len(rows)}!")
+
+
+def find(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any], QuerySet[Any]]) -> Any:
+    """The row of ``queryset(key)`` on a unique ``key`` (an integer or a text), or None; the
+    statement (``queryset(key)[:1]``) compiled once per connection and ``shape``, read where
+    ``model``'s reads go."""
+    alias = router.db_for_read(model)
+    placeholder = _placeholder(key)
+    read = _read(alias, ("find", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
+    if read is None:
+        return queryset(key).first()
+    rows = _rows(read, alias, key)
+    return _instance(read, alias, rows[0]) if rows else None
 
 
 def _for_get(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
