@@ -60,7 +60,6 @@ def test_a_submission_counts_both_its_limits_in_one_round_trip(cache, round_trip
     """At 5da51ce a POST asked Redis twice, once per throttle (the authority's limit and the
     submit limit); both are counted in one MULTI now, each in its own window."""
     from outbox import relay
-
     from tests.conftest import epoc_body
 
     monkeypatch.setattr(relay, "publish", lambda *args, **kwargs: False)  # the broker's trips: not counted
