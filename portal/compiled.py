@@ -203,13 +203,13 @@ class _Insert:
 _inserts: weakref.WeakKeyDictionary[Any, dict[Hashable, _Insert | None]] = weakref.WeakKeyDictionary()
 
 
-def _compile_insert(model: type[Model], objs: list[Model], alias: str) -> _Insert | None:
+def _compile_insert(model: type[Model], objs: list[Model], alias: str, ignore_conflicts: bool) -> _Insert | None:
     connection = connections[alias]
     fields = tuple(f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
-    if (not connection.features.supports_ignore_conflicts
+    if ((ignore_conflicts and not connection.features.supports_ignore_conflicts)
             or connection.ops.bulk_batch_size(list(fields), objs) < len(objs)):  # the ORM would batch
         return None
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
     query.insert_values(list(fields), objs, raw=False)
     statements = query.get_compiler(using=alias).as_sql()
     if len(statements) != 1:
@@ -231,6 +231,19 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
     values are prepared per call as the ORM prepares them (``pre_save``, ``get_db_prep_save``);
     as with ``ignore_conflicts``, the primary keys are not read back and the instances stay
     unsaved in memory."""
+    _insert(model, objs, ignore_conflicts=True)
+
+
+def insert(model: type[Model], objs: Iterable[Model]) -> None:
+    """``model.objects.bulk_create(objs)`` for new rows whose instances the caller drops (a
+    request's targets at intake): the INSERT compiled once per connection and row count, the
+    values prepared as the ORM prepares them; a constraint violated fails as it does there
+    (IntegrityError). Unlike ``bulk_create`` the primary keys are not read back: the
+    instances stay unsaved in memory."""
+    _insert(model, objs, ignore_conflicts=False)
+
+
+def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool) -> None:
     objs = list(objs)
     if not objs:
         return
@@ -241,16 +254,16 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
         compiled = _inserts[connection] = {}
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
-    shape = (model, len(objs))
+    shape = (model, len(objs), ignore_conflicts)
     if shape not in compiled and len(compiled) < _MAX_SHAPES:
-        compiled[shape] = _compile_insert(model, objs, alias)
+        compiled[shape] = _compile_insert(model, objs, alias, ignore_conflicts)
     insert = compiled.get(shape)
     values = None if insert is None else [[field.pre_save(obj, True) for field in insert.fields] for obj in objs]
     # An expression among the values is compiled into the statement by the ORM, and a primary
     # key given is inserted by it: not here.
     if (insert is None or values is None or any(obj.pk is not None for obj in objs)
             or any(hasattr(v, "resolve_expression") for row in values for v in row)):
-        model._default_manager.bulk_create(objs, ignore_conflicts=True)
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
     rows = [[field.get_db_prep_save(value, connection=connection)
              for field, value in zip(insert.fields, row, strict=True)] for row in values]

@@ -84,3 +84,31 @@ def test_a_rate_check_builds_no_redis_client(calls):
     assert throttling.window_hit(bucket, 61) == (3, True)
     assert clients == []
     caches["default"].delete(bucket)
+
+
+def test_the_targets_insert_is_compiled_once_per_connection(api, monkeypatch):
+    """At 5da51ce every submission compiled its targets' INSERT (``bulk_create``); now only the
+    first of a connection and row count does. The rows stored are the same."""
+    from django.db.models.sql.compiler import SQLInsertCompiler
+
+    from requests_app.models import Target
+
+    body = epoc_body()
+    body["targets"] = [{"kind": "username", "value": "first"}, {"kind": "phone", "value": "+4915112345678"}]
+    assert api.post("/api/v1/requests/", body, format="json").status_code == 201  # compiling
+    compiled_models: list[type] = []
+    original = SQLInsertCompiler.as_sql
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled_models.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", counted)
+    body["targets"] = [{"kind": "username", "value": "second"}, {"kind": "email", "value": "x@example.org"}]
+    response = api.post("/api/v1/requests/", body, format="json")
+    assert response.status_code == 201
+    assert Target not in compiled_models
+    stored = LegalRequest.objects.get(reference=response.json()["reference"])
+    assert [(t.kind, t.value, t.timestamp) for t in stored.targets.order_by("id")] == [
+        ("username", "second", None), ("email", "x@example.org", None)]
+    assert stored.target_count == 2
