@@ -21,13 +21,16 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
+
+_M = TypeVar("_M", bound=Model)
 
 # Stands for the key (a primary or foreign key, or a text key such as a token's hash) while
 # compiling, so that its place among the parameters is known. No real row has either.
@@ -271,5 +274,63 @@ def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool
         params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
     else:
         params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
+    # As the ORM's save and bulk_create: an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(insert.sql, params)
+
+
+_creates: weakref.WeakKeyDictionary[Any, dict[type[Model], tuple[str, tuple[Any, ...]] | None]] = \
+    weakref.WeakKeyDictionary()
+
+
+def create(obj: _M) -> _M:
+    """``obj.save()`` for a new instance (primary key assigned by the database), the INSERT …
+    RETURNING compiled once per connection and model; the values are prepared per call as the
+    ORM prepares them, and the instance afterwards is as ``save()`` leaves it (its key set,
+    ``_state.adding`` False, its database noted). Where anything listens to the model's
+    ``pre_save``/``post_save`` signals, where a value is an expression or the key is given,
+    the ORM saves it."""
+    model = type(obj)
+    meta = model._meta
+    alias = router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    compiled = _creates.get(connection)
+    if compiled is None:
+        compiled = _creates[connection] = {}
+    if model not in compiled:
+        compiled[model] = _compile_create(model, obj, alias)
+    statement = compiled[model]
+    values = None if statement is None else [field.pre_save(obj, True) for field in statement[1]]
+    if (statement is None or values is None or obj.pk is not None
+            or pre_save.has_listeners(model) or post_save.has_listeners(model)
+            or any(hasattr(v, "resolve_expression") for v in values)):
+        obj.save(force_insert=True, using=alias)
+        return obj
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    params = [field.get_db_prep_save(value, connection=connection)
+              for field, value in zip(statement[1], values, strict=True)]
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(statement[0], params)
+        row = cursor.fetchone()
+    setattr(obj, meta.pk.attname, row[0])  # type: ignore[union-attr]
+    obj._state.adding = False
+    obj._state.db = alias
+    return obj
+
+
+def _compile_create(model: type[Model], obj: Model, alias: str) -> tuple[str, tuple[Any, ...]] | None:
+    connection = connections[alias]
+    meta = model._meta
+    if not connection.features.can_return_columns_from_insert or meta.parents or meta.pk is not meta.auto_field:
+        return None
+    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+    if any(getattr(f, "db_returning", False) for f in fields):
+        return None  # a value the database makes and the ORM reads back: keep to the ORM
+    query = InsertQuery(model)
+    query.insert_values(list(fields), [obj], raw=False)
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = [meta.pk]
+    statements = compiler.as_sql()
+    if len(statements) != 1 or len(statements[0][1]) != len(fields):
+        return None
+    return statements[0][0], fields
