@@ -258,14 +258,19 @@ def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
     shape = (model, len(objs), ignore_conflicts)
-    if shape not in compiled and len(compiled) < _MAX_SHAPES:
-        compiled[shape] = _compile_insert(model, objs, alias, ignore_conflicts)
     insert = compiled.get(shape)
-    values = None if insert is None else [[field.pre_save(obj, True) for field in insert.fields] for obj in objs]
-    # An expression among the values is compiled into the statement by the ORM, and a primary
-    # key given is inserted by it: not here.
-    if (insert is None or values is None or any(obj.pk is not None for obj in objs)
+    fields = insert.fields if insert is not None else tuple(
+        f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
+    values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
+    # An expression among the values is compiled into the statement by the ORM (never into the
+    # one kept here), and a primary key given is inserted by it: not here.
+    if (any(obj.pk is not None for obj in objs)
             or any(hasattr(v, "resolve_expression") for row in values for v in row)):
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return
+    if shape not in compiled and len(compiled) < _MAX_SHAPES:
+        compiled[shape] = insert = _compile_insert(model, objs, alias, ignore_conflicts)
+    if insert is None:
         model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
     rows = [[field.get_db_prep_save(value, connection=connection)
@@ -297,16 +302,20 @@ def create(obj: _M) -> _M:
     compiled = _creates.get(connection)
     if compiled is None:
         compiled = _creates[connection] = {}
-    if model not in compiled:
-        compiled[model] = _compile_create(model, obj, alias)
-    statement = compiled[model]
-    values = None if statement is None else [field.pre_save(obj, True) for field in statement[1]]
-    if (statement is None or values is None or obj.pk is not None
-            or pre_save.has_listeners(model) or post_save.has_listeners(model)
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    fields = _create_fields(model)
+    values = [field.pre_save(obj, True) for field in fields]
+    if (obj.pk is not None or pre_save.has_listeners(model) or post_save.has_listeners(model)
+            # An expression is compiled into the statement: never into the one kept.
             or any(hasattr(v, "resolve_expression") for v in values)):
         obj.save(force_insert=True, using=alias)
         return obj
-    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    if model not in compiled:
+        compiled[model] = _compile_create(model, obj, alias)
+    statement = compiled[model]
+    if statement is None:
+        obj.save(force_insert=True, using=alias)
+        return obj
     params = [field.get_db_prep_save(value, connection=connection)
               for field, value in zip(statement[1], values, strict=True)]
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
@@ -318,12 +327,17 @@ def create(obj: _M) -> _M:
     return obj
 
 
+def _create_fields(model: type[Model]) -> tuple[Any, ...]:
+    meta = model._meta
+    return tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+
+
 def _compile_create(model: type[Model], obj: Model, alias: str) -> tuple[str, tuple[Any, ...]] | None:
     connection = connections[alias]
     meta = model._meta
     if not connection.features.can_return_columns_from_insert or meta.parents or meta.pk is not meta.auto_field:
         return None
-    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+    fields = _create_fields(model)
     if any(getattr(f, "db_returning", False) for f in fields):
         return None  # a value the database makes and the ORM reads back: keep to the ORM
     query = InsertQuery(model)
