@@ -115,3 +115,35 @@ def test_a_submission_compiles_no_insert_after_the_first(api, monkeypatch):
     assert [(t.kind, t.value, t.timestamp) for t in stored.targets.order_by("id")] == [
         ("username", "second", None), ("email", "x@example.org", None)]
     assert stored.target_count == 2
+
+
+def test_the_validation_is_published_without_a_generic_saferepr(api, monkeypatch, django_capture_on_commit_callbacks):
+    """At 5da51ce Celery ran ``saferepr`` over the args and kwargs of every published call
+    (``as_task_v2``); the outbox handler gives the same header texts itself."""
+    from celery.app import amqp
+    from kombu import messaging
+
+    reprs: list[object] = []
+    original_saferepr = amqp.saferepr
+
+    def counted_saferepr(value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reprs.append(value)
+        return original_saferepr(value, *args, **kwargs)
+
+    published: list[dict] = []
+    original_publish = messaging.Producer.publish
+
+    def recorded(self, body, *args, **kwargs):  # type: ignore[no-untyped-def]
+        published.append(kwargs.get("headers") or {})
+        return original_publish(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(amqp, "saferepr", counted_saferepr)
+    monkeypatch.setattr(messaging.Producer, "publish", recorded)
+    with django_capture_on_commit_callbacks(execute=True):  # the publish after commit
+        response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201
+    stored = LegalRequest.objects.get(reference=response.json()["reference"])
+    assert reprs == []
+    [headers] = [h for h in published if h.get("task") == "requests_app.tasks.validate_request"]
+    assert headers["argsrepr"] == original_saferepr((stored.pk,)) and headers["kwargsrepr"] == original_saferepr({})
+    assert stored.outbox.get().status == "sent"
