@@ -92,7 +92,6 @@ def test_a_submission_compiles_no_insert_after_the_first(api, monkeypatch):
     the targets, of a row count) does. The rows stored are the same."""
     from django.db.models.sql.compiler import SQLInsertCompiler
 
-    from requests_app.models import Target
 
     body = epoc_body()
     body["targets"] = [{"kind": "username", "value": "first"}, {"kind": "phone", "value": "+4915112345678"}]
