@@ -5,7 +5,6 @@ the policy and the report-only one)."""
 from __future__ import annotations
 
 import pytest
-from csp import utils as csp_utils
 from csp.constants import NONE, SELF
 from csp.decorators import csp_exempt, csp_update
 from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
@@ -80,24 +79,6 @@ def test_a_changed_setting_gives_its_own_policy(settings):
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": [NONE]}}
     assert headers(portal_csp.CSPMiddleware, plain)[0]["Content-Security-Policy"] == "default-src 'none'"
     assert before != "default-src 'none'"
-
-
-def test_the_policy_is_built_once_not_per_response(monkeypatch):
-    from csp import middleware
-
-    headers(portal_csp.CSPMiddleware, plain)  # built for the settings as they are
-    built: list[bool] = []
-    original = csp_utils.build_policy
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        built.append(True)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(portal_csp, "build_policy", counted)
-    monkeypatch.setattr(middleware, "build_policy", counted)
-    for _ in range(3):
-        assert "Content-Security-Policy" in headers(portal_csp.CSPMiddleware, plain)[0]
-    assert built == []
 
 
 @pytest.mark.django_db

@@ -146,3 +146,32 @@ def test_the_validation_is_published_without_a_generic_saferepr(api, monkeypatch
     [headers] = [h for h in published if h.get("task") == "requests_app.tasks.validate_request"]
     assert headers["argsrepr"] == original_saferepr((stored.pk,)) and headers["kwargsrepr"] == original_saferepr({})
     assert stored.outbox.get().status == "sent"
+
+
+def test_an_api_response_builds_no_csp_policy(api, monkeypatch):
+    """At 5da51ce django-csp built the policy and the report-only policy text for every
+    response; portal/csp.py builds them once per setting. The header is still there."""
+    import importlib
+
+    from csp import middleware
+
+    assert api.get("/api/v1/requests/").status_code == 200  # built for the settings as they are
+    built: list[bool] = []
+
+    def counting(original):  # type: ignore[no-untyped-def]
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            built.append(True)
+            return original(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(middleware, "build_policy", counting(middleware.build_policy))
+    try:
+        portal_csp = importlib.import_module("portal.csp")
+    except ImportError:  # 5da51ce: django-csp's own middleware only
+        portal_csp = None
+    if portal_csp is not None:
+        monkeypatch.setattr(portal_csp, "build_policy", counting(portal_csp.build_policy))
+    response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert built == []
