@@ -294,7 +294,8 @@ def create(obj: _M) -> _M:
     ORM prepares them, and the instance afterwards is as ``save()`` leaves it (its key set,
     ``_state.adding`` False, its database noted). Where anything listens to the model's
     ``pre_save``/``post_save`` signals, where a value is an expression or the key is given,
-    the ORM saves it."""
+    the ORM saves it. The model's own ``save()`` is not called: use it only for models whose
+    ``save()`` adds nothing to an insert (LegalRequest's acts on updates only)."""
     model = type(obj)
     meta = model._meta
     alias = router.db_for_write(model, instance=obj)
