@@ -13,7 +13,7 @@ INSERT (issue 9 item 5).
 A shape the compiled form does not cover goes to the ORM: an expression or a model instance
 among the values, a field with its own placeholder, ``select_on_save``, a base manager that
 filters, a raw save, a model whose table has parents, a key that is not an int.
-The pattern of requests_app/compiled.py (reads and the timers' INSERT).
+The pattern of portal/compiled.py (reads, the timers' INSERT, intake's creates).
 """
 
 from __future__ import annotations

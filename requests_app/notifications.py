@@ -30,8 +30,8 @@ from accounts.templatetags.local_time import when_plain
 from audit import trail as audit
 from outbox import relay as outbox_relay
 from outbox.models import OutboxMessage
+from portal import compiled
 
-from . import compiled
 from .mail_headers import NotificationMail
 from .models import LegalRequest, Notification, NotificationStatus
 from .permissions import ADMIN, APPROVER, REVIEWER

@@ -17,8 +17,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audit import trail as audit
+from portal import compiled
 
-from . import compiled, report_facts
+from . import report_facts
 from .models import LegalRequest
 from .states import TERMINAL_STATES, Lifecycle, Status
 

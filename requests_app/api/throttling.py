@@ -72,36 +72,55 @@ redis_client = _redis_client
 
 
 def _shared_incr(bucket: str, timeout: int) -> int:
+    return _shared_incrs([bucket], timeout)[0]
+
+
+def _shared_incrs(buckets: list[str], timeout: int) -> list[int]:
+    """Count one hit in each bucket of the shared cache; on Redis in one round trip."""
     backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
     if isinstance(backend, RedisCache):
         # Django's ``incr`` asks EXISTS then INCR (two round trips, and ``add`` a third on a
-        # window's first hit): one MULTI instead, which creates the window with its expiry if
+        # window's first hit): one MULTI instead, which creates each window with its expiry if
         # it is new and counts the hit (issue 9 item 5). The value stays Django's plain integer.
-        key = backend.make_and_validate_key(bucket)
-        pipe = _redis_client(backend, key).pipeline(transaction=True)
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-        return int(pipe.execute()[1])
-    try:
-        return cache.incr(bucket)
-    except ValueError:  # first request of the window
-        if cache.add(bucket, 1, timeout=timeout):
-            return 1
-        return cache.incr(bucket)  # another worker created it meanwhile
+        # A view with several limits (a submission: the authority's and the submit limit)
+        # counts them all in the same MULTI.
+        keys = [backend.make_and_validate_key(bucket) for bucket in buckets]
+        pipe = _redis_client(backend, keys[0]).pipeline(transaction=True)
+        for key in keys:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+        results = pipe.execute()
+        return [int(count) for count in results[1::2]]
+    counts = []
+    for bucket in buckets:
+        try:
+            counts.append(cache.incr(bucket))
+        except ValueError:  # first request of the window
+            if cache.add(bucket, 1, timeout=timeout):
+                counts.append(1)
+            else:
+                counts.append(cache.incr(bucket))  # another worker created it meanwhile
+    return counts
 
 
 def window_hit(bucket: str, timeout: int) -> tuple[int, bool]:
     """Count one hit in ``bucket``; (count, shared). ``shared`` is False when the shared cache
     was unreachable and the count is this process's own (compare it with a divided limit)."""
+    counts, shared = window_hits([bucket], timeout)
+    return counts[0], shared
+
+
+def window_hits(buckets: list[str], timeout: int) -> tuple[list[int], bool]:
+    """``window_hit`` for several buckets at once (one round trip to the shared cache)."""
     global _cache_down_until
     if time.monotonic() >= _cache_down_until:
         try:
-            return _shared_incr(bucket, timeout), True
+            return _shared_incrs(buckets, timeout), True
         except Exception as exc:  # redis ConnectionError, TimeoutError, ...: never a 500
             _cache_down_until = time.monotonic() + settings.THROTTLE_CACHE_RETRY_SECONDS
             log.warning("rate-limit cache unreachable (%s: %s); counting per process for %ss",
                         type(exc).__name__, exc, settings.THROTTLE_CACHE_RETRY_SECONDS)
-    return _local_incr(bucket, timeout), False
+    return [_local_incr(bucket, timeout) for bucket in buckets], False
 
 
 def local_limit(limit: int) -> int:
@@ -129,17 +148,27 @@ class AuthorityRateThrottle(SimpleRateThrottle):
         """The client address as the rest of the portal sees it (accounts.client_ip)."""
         return client_ip(request) or "unknown"
 
-    def allow_request(self, request: Any, view: Any) -> bool:
+    def bucket(self, request: Any, view: Any) -> str | None:
+        """The window this request counts in (None: not limited); ``wait()`` refers to it."""
         if self.rate is None:
-            return True
+            return None
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
+            return None
         now = time.time()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         self.now = now
-        return not over_limit(f"{key}:{window}", self.num_requests, int(self.duration) + 1)
+        return f"{key}:{window}"
+
+    def applies(self, request: Any) -> bool:
+        return True
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        bucket = self.bucket(request, view) if self.applies(request) else None
+        if bucket is None:
+            return True
+        return not over_limit(bucket, self.num_requests, int(self.duration) + 1)
 
     def wait(self) -> float | None:
         return max(0.0, self.window_end - self.now)
@@ -150,7 +179,37 @@ class AuthoritySubmitThrottle(AuthorityRateThrottle):
 
     scope = "authority_submit"
 
-    def allow_request(self, request: Any, view: Any) -> bool:
-        if request.method != "POST":
-            return True
-        return super().allow_request(request, view)
+    def applies(self, request: Any) -> bool:
+        return bool(request.method == "POST")
+
+
+def refused(throttles: list[Any], request: Any, view: Any) -> list[Any]:
+    """The throttles among ``throttles`` that refuse ``request``, DRF's ``allow_request`` for
+    each, but the authority limits of one duration counted in one round trip to the shared
+    cache (a submission has two: its authority's and the submit limit)."""
+    denied = []
+    grouped: dict[int, list[tuple[AuthorityRateThrottle, str]]] = {}
+    for throttle in throttles:
+        if isinstance(throttle, AuthorityRateThrottle):
+            bucket = throttle.bucket(request, view) if throttle.applies(request) else None
+            if bucket is not None:
+                grouped.setdefault(int(throttle.duration), []).append((throttle, bucket))
+        elif not throttle.allow_request(request, view):
+            denied.append(throttle)
+    for duration, windows in grouped.items():
+        counts, shared = window_hits([bucket for _, bucket in windows], duration + 1)
+        for (throttle, _), count in zip(windows, counts, strict=True):
+            if count > (throttle.num_requests if shared else local_limit(throttle.num_requests)):
+                denied.append(throttle)
+    return denied
+
+
+class OneTripThrottling:
+    """A view whose rate limits are checked with ``refused``: DRF's ``check_throttles``, one
+    round trip to the shared cache for all of them."""
+
+    def check_throttles(self, request: Any) -> None:
+        denied = refused(self.get_throttles(), request, self)  # type: ignore[attr-defined]
+        if denied:
+            durations = [d for d in (throttle.wait() for throttle in denied) if d is not None]
+            self.throttled(request, max(durations, default=None))  # type: ignore[attr-defined]

@@ -43,7 +43,7 @@ from .serializers import (
     ResponsePackageSerializer,
     WithdrawSerializer,
 )
-from .throttling import AuthorityRateThrottle, AuthoritySubmitThrottle
+from .throttling import AuthorityRateThrottle, AuthoritySubmitThrottle, OneTripThrottling
 
 
 def client_ip(request: Request) -> str | None:
@@ -61,7 +61,7 @@ def _lookup(request: Request, reference: str, queryset: QuerySet[LegalRequest] |
     return get_visible_request(request.user, reference, ip_address=client_ip(request), queryset=queryset)
 
 
-class RequestListCreateView(generics.ListCreateAPIView):
+class RequestListCreateView(OneTripThrottling, generics.ListCreateAPIView):
     """List your authority's requests (newest first) or submit a new one."""
 
     pagination_class = NewestFirstCursorPagination

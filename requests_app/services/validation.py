@@ -37,8 +37,9 @@ from django.utils import timezone
 
 from audit import trail as audit
 from outbox import relay as outbox
+from portal import compiled
 
-from .. import compiled, timers
+from .. import timers
 from ..api.throttling import redis_client
 from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind

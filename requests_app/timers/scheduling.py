@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .. import compiled
+from portal import compiled
+
 from ..models import LegalRequest
 from ..models.timers import Timer, TimerKind
 

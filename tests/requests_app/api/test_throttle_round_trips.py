@@ -53,3 +53,32 @@ def test_a_window_past_its_limit_is_over(cache, round_trips):
     cache.delete(bucket)
     assert [throttling.over_limit(bucket, 2, 61) for _ in range(3)] == [False, False, True]
     cache.delete(bucket)
+
+
+@pytest.mark.django_db
+def test_a_submission_counts_both_its_limits_in_one_round_trip(cache, round_trips, api, monkeypatch):
+    """At 5da51ce a POST asked Redis twice, once per throttle (the authority's limit and the
+    submit limit); both are counted in one MULTI now, each in its own window."""
+    from outbox import relay
+    from tests.conftest import epoc_body
+
+    monkeypatch.setattr(relay, "publish", lambda *args, **kwargs: False)  # the broker's trips: not counted
+    cache.clear()
+    round_trips.clear()
+    response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201, response.json()
+    assert len(round_trips) == 1
+    assert round_trips[0].count(b"INCR") == 2
+    counted = sorted(key.decode() for key in cache._cache.get_client("x").keys("*throttle_*"))
+    assert len(counted) == 2 and any("authority_submit" in key for key in counted)
+    assert all(cache._cache.get_client(key).get(key) == b"1" for key in counted)
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_read_counts_only_the_general_limit(cache, round_trips, api):
+    cache.clear()
+    round_trips.clear()
+    assert api.get("/api/v1/requests/").status_code == 200
+    assert len(round_trips) == 1 and round_trips[0].count(b"INCR") == 1
+    cache.clear()

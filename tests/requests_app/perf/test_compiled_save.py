@@ -1,6 +1,6 @@
 """``save()``'s UPDATE of a request and INSERT of an outbox row, compiled once per connection and
 shape (portal/compiled_save.py), and the receipt's Notification INSERT … RETURNING
-(requests_app/compiled.py ``insert_returning``; issue 9 item 5): the same SQL text, the same row,
+(portal/compiled.py ``insert_returning``; issue 9 item 5): the same SQL text, the same row,
 the same instance, signals as before. At 5da51ce the ORM built and compiled the three statements
 again for every validation (``SQLUpdateCompiler.as_sql``, ``SQLInsertCompiler.as_sql``).
 """
@@ -18,7 +18,8 @@ from django.db.models.sql import compiler as sql_compiler
 from django.utils import timezone
 
 from outbox.models import OutboxMessage
-from requests_app import compiled, tasks
+from portal import compiled
+from requests_app import tasks
 from requests_app.models import LegalRequest, Notification, NotificationStatus
 from requests_app.states import Status
 from tests.conftest import client_for, epoc_body

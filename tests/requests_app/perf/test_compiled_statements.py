@@ -1,5 +1,5 @@
 """The validation's lock, targets read and timers insert: compiled once per connection, and
-the same rows and instances as the ORM's own (issue 9 item 5, requests_app/compiled.py).
+the same rows and instances as the ORM's own (issue 9 item 5, portal/compiled.py).
 
 At a29d429 the ORM compiled the request's wide ``SELECT … FOR UPDATE``, the targets'
 prefetch and the timers' INSERT again for every validation.
@@ -17,7 +17,8 @@ from django.db.models.sql import compiler as sql_compiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from requests_app import compiled, tasks
+from portal import compiled
+from requests_app import tasks
 from requests_app.models import LegalRequest, Target
 from requests_app.models.timers import Timer, TimerKind
 from requests_app.states import Status

@@ -84,3 +84,94 @@ def test_a_rate_check_builds_no_redis_client(calls):
     assert throttling.window_hit(bucket, 61) == (3, True)
     assert clients == []
     caches["default"].delete(bucket)
+
+
+def test_a_submission_compiles_no_insert_after_the_first(api, monkeypatch):
+    """At 5da51ce every submission compiled its three INSERTs (the request's 61 columns, its
+    targets' ``bulk_create``, the outbox row); now only the first of a connection (and, for
+    the targets, of a row count) does. The rows stored are the same."""
+    from django.db.models.sql.compiler import SQLInsertCompiler
+
+
+    body = epoc_body()
+    body["targets"] = [{"kind": "username", "value": "first"}, {"kind": "phone", "value": "+4915112345678"}]
+    assert api.post("/api/v1/requests/", body, format="json").status_code == 201  # compiling
+    compiled_models: list[type] = []
+    original = SQLInsertCompiler.as_sql
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled_models.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", counted)
+    body["targets"] = [{"kind": "username", "value": "second"}, {"kind": "email", "value": "x@example.org"}]
+    response = api.post("/api/v1/requests/", body, format="json")
+    assert response.status_code == 201
+    assert compiled_models == []
+    stored = LegalRequest.objects.get(reference=response.json()["reference"])
+    assert stored.receipt_hash == response.json()["receipt_hash"] and stored.status == "received"
+    assert stored.outbox.get().topic == "request.validate"
+    assert [(t.kind, t.value, t.timestamp) for t in stored.targets.order_by("id")] == [
+        ("username", "second", None), ("email", "x@example.org", None)]
+    assert stored.target_count == 2
+
+
+def test_the_validation_is_published_without_a_generic_saferepr(api, monkeypatch, django_capture_on_commit_callbacks):
+    """At 5da51ce Celery ran ``saferepr`` over the args and kwargs of every published call
+    (``as_task_v2``); the outbox handler gives the same header texts itself."""
+    from celery.app import amqp
+    from kombu import messaging
+
+    reprs: list[object] = []
+    original_saferepr = amqp.saferepr
+
+    def counted_saferepr(value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reprs.append(value)
+        return original_saferepr(value, *args, **kwargs)
+
+    published: list[dict] = []
+    original_publish = messaging.Producer.publish
+
+    def recorded(self, body, *args, **kwargs):  # type: ignore[no-untyped-def]
+        published.append(kwargs.get("headers") or {})
+        return original_publish(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(amqp, "saferepr", counted_saferepr)
+    monkeypatch.setattr(messaging.Producer, "publish", recorded)
+    with django_capture_on_commit_callbacks(execute=True):  # the publish after commit
+        response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201
+    stored = LegalRequest.objects.get(reference=response.json()["reference"])
+    assert reprs == []
+    [headers] = [h for h in published if h.get("task") == "requests_app.tasks.validate_request"]
+    assert headers["argsrepr"] == original_saferepr((stored.pk,)) and headers["kwargsrepr"] == original_saferepr({})
+    assert stored.outbox.get().status == "sent"
+
+
+def test_an_api_response_builds_no_csp_policy(api, monkeypatch):
+    """At 5da51ce django-csp built the policy and the report-only policy text for every
+    response; portal/csp.py builds them once per setting. The header is still there."""
+    import importlib
+
+    from csp import middleware
+
+    assert api.get("/api/v1/requests/").status_code == 200  # built for the settings as they are
+    built: list[bool] = []
+
+    def counting(original):  # type: ignore[no-untyped-def]
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            built.append(True)
+            return original(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(middleware, "build_policy", counting(middleware.build_policy))
+    try:
+        portal_csp = importlib.import_module("portal.csp")
+    except ImportError:  # 5da51ce: django-csp's own middleware only
+        portal_csp = None
+    if portal_csp is not None:
+        monkeypatch.setattr(portal_csp, "build_policy", counting(portal_csp.build_policy))
+    response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert built == []

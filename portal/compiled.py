@@ -1,15 +1,18 @@
-"""Reads and inserts of the validation task that the ORM compiles once per connection, not per call.
+"""Reads and inserts that the ORM compiles once per connection, not per call.
 
-The worker's first delivery of a validation locks the wide request row (61 columns, with its
+Every API call reads its token with its user and authority (a 38-column, three-table join);
+the worker's first delivery of a validation locks the wide request row (61 columns, with its
 authority and submitter), reads its targets and inserts its timers. Through the ORM every call
 built and compiled the same statements again: ``get()``, ``get_select``, ``as_sql``,
 ``prefetch_related_objects``, the INSERT's ``as_sql``; that compilation cost more CPU than
 running them (issue 9 item 5). Here the ORM compiles each statement once per database
 connection and shape; each call only executes it, and the rows become model instances exactly
 as the ORM makes them (``from_db``, the related populators, the annotations, the backend's
-converters). Only the SQL text is kept: every call reads and writes the database as before.
+converters). Only the SQL text is kept: every call reads and writes the database as before
+(a revoked token, an expired one or a deactivated user is refused on the very next call).
 
-The pattern of accounts/token_lookup.py. Anything the compiled form does not cover (an
+One module for the whole project (accounts' token lookup, requests_app's lock, reads and
+inserts), so that it sits below both apps. Anything the compiled form does not cover (an
 unexpected statement shape, an expression that cannot be a cache key) falls back to the ORM.
 """
 
@@ -20,15 +23,23 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
-# Stands for the key (a primary or foreign key) while compiling, so that its place among the
-# parameters is known. No real row has it.
+_M = TypeVar("_M", bound=Model)
+
+# Stands for the key (a primary or foreign key, or a text key such as a token's hash) while
+# compiling, so that its place among the parameters is known. No real row has either.
 _KEY = -7_346_198_251
+_TEXT_KEY = "\x00compiled-key\x00"
+
+
+def _placeholder(key: Any) -> Any:
+    return _TEXT_KEY if isinstance(key, str) else _KEY
 
 # Shapes compiled per connection at most: lock_request's callers use a handful; beyond that
 # (a caller building expressions per call) the ORM compiles as before.
@@ -53,18 +64,18 @@ class _Read:
 _shapes: weakref.WeakKeyDictionary[Any, dict[Hashable, _Read | None]] = weakref.WeakKeyDictionary()
 
 
-def _compile_read(queryset: QuerySet[Any], alias: str) -> _Read | None:
+def _compile_read(queryset: QuerySet[Any], alias: str, placeholder: Any) -> _Read | None:
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     params = tuple(params)
-    if params.count(_KEY) != 1:  # an unexpected shape: keep to the ORM
-        return None
+    if sum(1 for p in params if type(p) is type(placeholder) and p == placeholder) != 1:
+        return None  # an unexpected shape: keep to the ORM
     select, klass_info = compiler.select, compiler.klass_info
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     return _Read(
         sql=sql,
         params=params,
-        index=params.index(_KEY),
+        index=next(i for i, p in enumerate(params) if type(p) is type(placeholder) and p == placeholder),
         compiler=compiler,
         model=klass_info["model"],
         init_list=[column[0].target.attname for column in select[start:end]],
@@ -76,7 +87,8 @@ def _compile_read(queryset: QuerySet[Any], alias: str) -> _Read | None:
     )
 
 
-def _read(alias: str, shape: Hashable, queryset: Callable[[int], QuerySet[Any]]) -> _Read | None:
+def _read(alias: str, shape: Hashable, queryset: Callable[[Any], QuerySet[Any]], placeholder: Any = _KEY,
+          ) -> _Read | None:
     connection = connections[alias]
     compiled = _shapes.get(connection)
     if compiled is None:
@@ -89,11 +101,11 @@ def _read(alias: str, shape: Hashable, queryset: Callable[[int], QuerySet[Any]])
         return None
     if len(compiled) >= _MAX_SHAPES:
         return None
-    read = compiled[shape] = _compile_read(queryset(_KEY), alias)
+    read = compiled[shape] = _compile_read(queryset(placeholder), alias, placeholder)
     return read
 
 
-def _rows(read: _Read, alias: str, key: int) -> list[Any]:
+def _rows(read: _Read, alias: str, key: Any) -> list[Any]:
     params = list(read.params)
     params[read.index] = key
     with connections[alias].cursor() as cursor:
@@ -130,6 +142,19 @@ def get(model: type[Model], shape: Hashable, pk: int, queryset: Callable[[int], 
         raise model.DoesNotExist(f"{name} matching query does not exist.")  # type: ignore[attr-defined]
     raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
         f"get() returned more than one {name} -- it returned {len(rows)}!")
+
+
+def find(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any], QuerySet[Any]]) -> Any:
+    """The row of ``queryset(key)`` on a unique ``key`` (an integer or a text), or None; the
+    statement (``queryset(key)[:1]``) compiled once per connection and ``shape``, read where
+    ``model``'s reads go."""
+    alias = router.db_for_read(model)
+    placeholder = _placeholder(key)
+    read = _read(alias, ("find", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
+    if read is None:
+        return queryset(key).first()
+    rows = _rows(read, alias, key)
+    return _instance(read, alias, rows[0]) if rows else None
 
 
 def _for_get(queryset: QuerySet[Any], alias: str) -> QuerySet[Any]:
@@ -181,13 +206,13 @@ class _Insert:
 _inserts: weakref.WeakKeyDictionary[Any, dict[Hashable, _Insert | None]] = weakref.WeakKeyDictionary()
 
 
-def _compile_insert(model: type[Model], objs: list[Model], alias: str) -> _Insert | None:
+def _compile_insert(model: type[Model], objs: list[Model], alias: str, ignore_conflicts: bool) -> _Insert | None:
     connection = connections[alias]
     fields = tuple(f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
-    if (not connection.features.supports_ignore_conflicts
+    if ((ignore_conflicts and not connection.features.supports_ignore_conflicts)
             or connection.ops.bulk_batch_size(list(fields), objs) < len(objs)):  # the ORM would batch
         return None
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
     query.insert_values(list(fields), objs, raw=False)
     statements = query.get_compiler(using=alias).as_sql()
     if len(statements) != 1:
@@ -209,6 +234,19 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
     values are prepared per call as the ORM prepares them (``pre_save``, ``get_db_prep_save``);
     as with ``ignore_conflicts``, the primary keys are not read back and the instances stay
     unsaved in memory."""
+    _insert(model, objs, ignore_conflicts=True)
+
+
+def insert(model: type[Model], objs: Iterable[Model]) -> None:
+    """``model.objects.bulk_create(objs)`` for new rows whose instances the caller drops (a
+    request's targets at intake): the INSERT compiled once per connection and row count, the
+    values prepared as the ORM prepares them; a constraint violated fails as it does there
+    (IntegrityError). Unlike ``bulk_create`` the primary keys are not read back: the
+    instances stay unsaved in memory."""
+    _insert(model, objs, ignore_conflicts=False)
+
+
+def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool) -> None:
     objs = list(objs)
     if not objs:
         return
@@ -219,16 +257,21 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
         compiled = _inserts[connection] = {}
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
-    shape = (model, len(objs))
-    if shape not in compiled and len(compiled) < _MAX_SHAPES:
-        compiled[shape] = _compile_insert(model, objs, alias)
+    shape = (model, len(objs), ignore_conflicts)
     insert = compiled.get(shape)
-    values = None if insert is None else [[field.pre_save(obj, True) for field in insert.fields] for obj in objs]
-    # An expression among the values is compiled into the statement by the ORM, and a primary
-    # key given is inserted by it: not here.
-    if (insert is None or values is None or any(obj.pk is not None for obj in objs)
+    fields = insert.fields if insert is not None else tuple(
+        f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
+    values = [[field.pre_save(obj, True) for field in fields] for obj in objs]
+    # An expression among the values is compiled into the statement by the ORM (never into the
+    # one kept here), and a primary key given is inserted by it: not here.
+    if (any(obj.pk is not None for obj in objs)
             or any(hasattr(v, "resolve_expression") for row in values for v in row)):
-        model._default_manager.bulk_create(objs, ignore_conflicts=True)
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return
+    if shape not in compiled and len(compiled) < _MAX_SHAPES:
+        compiled[shape] = insert = _compile_insert(model, objs, alias, ignore_conflicts)
+    if insert is None:
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
     rows = [[field.get_db_prep_save(value, connection=connection)
              for field, value in zip(insert.fields, row, strict=True)] for row in values]
@@ -236,7 +279,8 @@ def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None
         params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
     else:
         params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
+    # As the ORM's save and bulk_create: an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(insert.sql, params)
 
 
@@ -286,7 +330,6 @@ def _compile_insert_returning(model: type[Model], objs: Sequence[Model], alias: 
                             converters=compiler.get_converters(cols))
 
 
-_M = TypeVar("_M", bound=Model)
 
 
 def insert_returning(model: type[_M], objs: Iterable[_M]) -> list[_M]:
@@ -337,3 +380,70 @@ def insert_returning(model: type[_M], objs: Iterable[_M]) -> list[_M]:
         obj._state.adding = False
         obj._state.db = alias
     return objs
+
+
+_creates: weakref.WeakKeyDictionary[Any, dict[type[Model], tuple[str, tuple[Any, ...]] | None]] = \
+    weakref.WeakKeyDictionary()
+
+
+def create(obj: _M) -> _M:
+    """``obj.save()`` for a new instance (primary key assigned by the database), the INSERT …
+    RETURNING compiled once per connection and model; the values are prepared per call as the
+    ORM prepares them, and the instance afterwards is as ``save()`` leaves it (its key set,
+    ``_state.adding`` False, its database noted). Where anything listens to the model's
+    ``pre_save``/``post_save`` signals, where a value is an expression or the key is given,
+    the ORM saves it. The model's own ``save()`` is not called: use it only for models whose
+    ``save()`` adds nothing to an insert (LegalRequest's acts on updates only)."""
+    model = type(obj)
+    meta = model._meta
+    alias = router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    compiled = _creates.get(connection)
+    if compiled is None:
+        compiled = _creates[connection] = {}
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    fields = _create_fields(model)
+    values = [field.pre_save(obj, True) for field in fields]
+    if (obj.pk is not None or pre_save.has_listeners(model) or post_save.has_listeners(model)
+            # An expression is compiled into the statement: never into the one kept.
+            or any(hasattr(v, "resolve_expression") for v in values)):
+        obj.save(force_insert=True, using=alias)
+        return obj
+    if model not in compiled:
+        compiled[model] = _compile_create(model, obj, alias)
+    statement = compiled[model]
+    if statement is None:
+        obj.save(force_insert=True, using=alias)
+        return obj
+    params = [field.get_db_prep_save(value, connection=connection)
+              for field, value in zip(statement[1], values, strict=True)]
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(statement[0], params)
+        row = cursor.fetchone()
+    setattr(obj, meta.pk.attname, row[0])  # type: ignore[union-attr]
+    obj._state.adding = False
+    obj._state.db = alias
+    return obj
+
+
+def _create_fields(model: type[Model]) -> tuple[Any, ...]:
+    meta = model._meta
+    return tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+
+
+def _compile_create(model: type[Model], obj: Model, alias: str) -> tuple[str, tuple[Any, ...]] | None:
+    connection = connections[alias]
+    meta = model._meta
+    if not connection.features.can_return_columns_from_insert or meta.parents or meta.pk is not meta.auto_field:
+        return None
+    fields = _create_fields(model)
+    if any(getattr(f, "db_returning", False) for f in fields):
+        return None  # a value the database makes and the ORM reads back: keep to the ORM
+    query = InsertQuery(model)
+    query.insert_values(list(fields), [obj], raw=False)
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = [meta.pk]
+    statements = compiler.as_sql()
+    if len(statements) != 1 or len(statements[0][1]) != len(fields):
+        return None
+    return statements[0][0], fields
