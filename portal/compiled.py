@@ -298,6 +298,23 @@ class _InsertReturning:
 _returning: weakref.WeakKeyDictionary[Any, dict[Hashable, _InsertReturning | None]] = weakref.WeakKeyDictionary()
 
 
+def insert_text(model: type[Model], fields: Sequence[Any], objs: Sequence[Model], returning: Sequence[Any],
+                alias: str) -> tuple[str, Sequence[Any], tuple[Any, ...], Any] | None:
+    """The INSERT … RETURNING the ORM sends for ``objs``: its text, the parameters of this call,
+    the RETURNING clause's own parameters and the compiler (for the returned columns' converters);
+    None when the ORM would send more than one statement. Compiled with the values as they are
+    (``raw``), so that no field's ``pre_save`` runs twice; only the text is meant to be kept."""
+    query = InsertQuery(model)
+    query.insert_values(list(fields), list(objs), raw=True)
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = list(returning)
+    statements = compiler.as_sql()
+    if len(statements) != 1:
+        return None
+    sql, params = statements[0]
+    return sql, params, tuple(compiler.returning_params or ()), compiler
+
+
 def _compile_insert_returning(model: type[Model], objs: Sequence[Model], alias: str) -> _InsertReturning | None:
     connection = connections[alias]
     fields = tuple(f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field)
@@ -306,16 +323,10 @@ def _compile_insert_returning(model: type[Model], objs: Sequence[Model], alias: 
             or not (connection.features.can_return_rows_from_bulk_insert if len(objs) > 1
                     else connection.features.can_return_columns_from_insert)):
         return None
-    query = InsertQuery(model)
-    # The values as they are (raw): only the text is kept, and no field's pre_save runs twice.
-    query.insert_values(list(fields), list(objs), raw=True)
-    compiler = query.get_compiler(using=alias)
-    compiler.returning_fields = list(returning)
-    statements = compiler.as_sql()
-    if len(statements) != 1:
+    text = insert_text(model, fields, objs, returning, alias)
+    if text is None:
         return None
-    sql, params = statements[0]
-    returning_params = tuple(compiler.returning_params or ())
+    sql, params, returning_params, compiler = text
     values = len(params) - len(returning_params)
     if values == len(objs) * len(fields):
         by_column = False

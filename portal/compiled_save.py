@@ -25,7 +25,9 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Model
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models.sql import UpdateQuery
+
+from portal import compiled
 
 _MAX_SHAPES = 64
 
@@ -138,15 +140,10 @@ def _compile_insert(model: type[Model], obj: Model, fields: Sequence[Any], retur
     """The text ``manager._insert([obj], fields, returning_fields)`` sends. Compiled with the
     values as they are (``raw``), so that no field's ``pre_save`` runs twice; the values only
     fill the parameters, which are not kept."""
-    query = InsertQuery(model)
-    query.insert_values(list(fields), [obj], raw=True)
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = list(returning_fields)
-    statements = compiler.as_sql()
-    if len(statements) != 1:
+    text = compiled.insert_text(model, fields, [obj], returning_fields, using)
+    if text is None:
         return None
-    sql, params = statements[0]
-    returning_params = tuple(compiler.returning_params or ())
+    sql, params, returning_params, compiler = text
     if len(params) != len(fields) + len(returning_params):
         return None
     cols = [field.get_col(model._meta.db_table) for field in returning_fields]
