@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -88,7 +89,7 @@ def _publish_drain(bell: int) -> None:
 
     args = (bell,)
     # argsrepr/kwargsrepr as Celery writes them (see apps._by_id): no generic saferepr per publish.
-    options: dict[str, object] = {"args": args, "argsrepr": repr(args), "kwargsrepr": "{}"}
+    options: dict[str, Any] = {"args": args, "argsrepr": repr(args), "kwargsrepr": "{}"}
     tasks.drain_validations.apply_async(**options)
 
 

@@ -65,7 +65,7 @@ def bell_rung(bell: int = 0) -> bool:
 
 
 def validated_order() -> list[int]:
-    return [int(pk) for pk in AuditEvent.objects.filter(action="request.validated").order_by("seq")
+    return [int(pk or 0) for pk in AuditEvent.objects.filter(action="request.validated").order_by("seq")
             .values_list("request_id", flat=True)]
 
 
