@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from accounts.services import token_issue
@@ -71,6 +72,16 @@ def submit_direct(officer, **overrides) -> LegalRequest:
     serializer = RequestCreateSerializer(data=epoc_body(**overrides))
     serializer.is_valid(raise_exception=True)
     return request_submit(actor=officer, data=serializer.validated_data)[0]
+
+
+def bells_rung() -> bool:
+    """Whether a validation drain is on its way or running (its doorbell, validation_queue)."""
+    from django.core.cache import cache
+
+    from requests_app import validation_queue
+
+    return any(cache.get(validation_queue._bell_key(bell)) is not None
+               for bell in range(settings.VALIDATION_DRAINERS))
 
 
 def wait_for(predicate: Callable[[], bool], limit: float = POLL_LIMIT, what: str = "") -> None:
@@ -140,10 +151,13 @@ def test_the_worker_opens_no_new_postgres_session_per_task(start_worker, officer
     wait_for(lambda: LegalRequest.objects.get(pk=first.pk).status not in PENDING, what="the warm-up task")
     before_backends, before_sessions = worker_backends(), sessions_opened()
 
-    batch = [submit_direct(officer, case_reference=f"PN-E2E-{i:02d}") for i in range(20)]
-    ids = [r.pk for r in batch]
-    wait_for(lambda: not LegalRequest.objects.filter(pk__in=ids, status__in=PENDING).exists(), limit=60,
-             what="20 validations")
+    # One after the other, each decided before the next is submitted: each finds the bell free
+    # and gets a drain task of its own (validation_queue), so 20 requests are 20 tasks.
+    ids = []
+    for i in range(20):
+        ids.append(submit_direct(officer, case_reference=f"PN-E2E-{i:02d}").pk)
+        wait_for(lambda: LegalRequest.objects.get(pk=ids[-1]).status not in PENDING and not bells_rung(),
+                 what=f"validation {i} and its drain's end")
     after_backends, new_sessions = worker_backends(), sessions_opened() - before_sessions
 
     assert LegalRequest.objects.filter(pk__in=ids, status=Status.IN_REVIEW).count() == 20
