@@ -5,12 +5,13 @@ body (worker side), under cProfile, with the SQL queries of each counted.
 
 bench.settings on ``$BENCH_DB`` (default lrp_bench; Redis ``$BENCH_REDIS_URL``, plus ``CACHE_URL`` and
 ``CELERY_BROKER_URL`` to keep off DB 14); the POSTs go through Django's test Client (middleware,
-DRF, the service, the outbox publish to Redis); then the ``validate_request`` task body runs for
-each stored request as the worker would, then the separate receipt task (``send_notifications``)
-for any receipt the validation task left to one. First pass without a profiler: CPU of this
-process per operation (``time.process_time``) and of its PostgreSQL backend (``/proc``), and the
-SQL queries of each; second pass under cProfile: own time by area and the top functions, for
-bench/RESULTS.md. Celery's own per-task overhead in a worker (receive, ack) is not included.
+DRF, the service, the validation drain's ring and publish to Redis); then the validation task
+body runs for each stored request as a drain takes it (``validate_next_pending``), then the
+separate receipt task (``send_notifications``) for any receipt the validation task left to one.
+First pass without a profiler: CPU of this process per operation (``time.process_time``) and of
+its PostgreSQL backend (``/proc``), and the SQL queries of each; second pass under cProfile: own
+time by area and the top functions, for bench/RESULTS.md. Celery's own per-task overhead in a
+worker (receive, ack) is not included.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ def main() -> int:
     from requests_app import tasks
     from requests_app.models import LegalRequest
 
+    # Every submission rings a bell of its own, so each publishes its drain: the light-load shape,
+    # where no drain is on its way (under load most submissions find the bell rung and publish
+    # nothing; bench/pipeline.py measures that).
+    settings.VALIDATION_DRAINERS = 10**9
     token = common.seed_token()
     body = common.epoc_body_json()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
@@ -143,7 +148,12 @@ def main() -> int:
             with no_broker():
                 request_validate(request_id=pk)
         else:
-            tasks.validate_request.run(pk)
+            # As a drain takes it (requests_app/validation_queue.py): the queue's next, which is
+            # this request (they are taken in order of arrival), its receipt sent by this task.
+            from requests_app.services.validation import validate_next_pending
+
+            with tasks.notifications_sent_here():
+                assert validate_next_pending() == pk
 
     @contextlib.contextmanager
     def no_broker():  # type: ignore[no-untyped-def]
@@ -164,6 +174,11 @@ def main() -> int:
     def notify(outbox_id: int) -> None:
         tasks.send_notifications.run(outbox_id)
 
+    from requests_app.services.validation import validate_next_pending
+
+    with no_broker():  # requests an earlier run left waiting would be taken first
+        while validate_next_pending() is not None:
+            pass
     for _ in range(5):  # warm-up
         pk = LegalRequest.objects.get(reference=post()).pk
         validate(pk)
@@ -324,7 +339,8 @@ def main() -> int:
     cpu, pg = run_all(args.n)
     counts = {"web": len(web_q), "worker": len(task_q), "notify": len(notify_q)}
     print(f"CPU per submission, no profiler, n={args.n} (process: median / mean ms; PostgreSQL backend: mean ms)")
-    for phase, label in (("web", "web: POST /api/v1/requests/"), ("worker", "worker: validate_request task"),
+    for phase, label in (("web", "web: POST /api/v1/requests/"),
+                         ("worker", "worker: validation task (a drain taking it)"),
                          ("notify", "worker: separate receipt task (send_notifications)")):
         print(f"  {label:52s} {med(cpu[phase]):6.2f} / {mean(cpu[phase]):6.2f}  pg {pg[phase]:5.2f}  "
               f"{counts[phase]:3d} queries  ({len(cpu[phase])} runs)")
@@ -376,7 +392,7 @@ def main() -> int:
     if args.write:
         rows = []
         for label, areas, phase in (("web: POST /api/v1/requests/", web_areas, "web"),
-                                    ("worker: validate_request task", task_areas, "worker")):
+                                    ("worker: validation task (a drain taking it)", task_areas, "worker")):
             rows.append(f"**{label}**: CPU median {med(cpu[phase]):.2f} ms (min {min(cpu[phase]):.2f}) over "
                         f"{args.n} without a profiler, PostgreSQL backend {pg[phase]:.2f} ms, {counts[phase]} SQL "
                         "queries. Own time under cProfile (profiling inflates Python time ~1.5-2×; compare areas, "
@@ -387,7 +403,7 @@ def main() -> int:
         common.write_section("profile", "\n".join([
             "## CPU per submission, web + worker (`bench/profile_submission.py`)", "",
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine_summary()}. "
-            f"{common.tree_state()}. In process (Django test Client for the POST, then the `validate_request` "
+            f"{common.tree_state()}. In process (Django test Client for the POST, then the validation drain's "
             "task body as the worker runs it), bench.settings on PostgreSQL, the machine shared with other runs.", "",
             f"```\n.venv/bin/python bench/profile_submission.py --n {args.n} --write\n```", "", *rows]))
     print("=== web, by own time ===\n" + top(web_prof, "tottime", args.top))

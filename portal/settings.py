@@ -534,6 +534,8 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "requests_app.tasks.sweep_outbox", "schedule": 5.0},
+    "ring-for-waiting-requests": {"task": "requests_app.tasks.ring_for_waiting_requests",
+                                  "schedule": env.float("VALIDATION_RING_SWEEP_SECONDS", default=5.0)},
     "sweep-stuck-requests": {"task": "requests_app.tasks.sweep_stuck_requests",
                              "schedule": env.float("STUCK_REQUEST_SWEEP_SECONDS", default=60.0)},
     "sweep-stuck-emergencies": {"task": "requests_app.tasks.sweep_stuck_requests",
@@ -550,8 +552,15 @@ CELERY_BEAT_SCHEDULE = {
     "write-audit-anchor": {"task": "audit.tasks.write_audit_anchor",
                            "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)},
 }
-# Outbox rows not yet sent after this delay are re-published by the sweeper.
+# Outbox rows not yet sent after this delay are re-published by the sweeper (and a request
+# waiting in received this long gets its validation drain rung for: requests_app/validation_queue.py).
 OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("OUTBOX_RESEND_AFTER_SECONDS", default=10))
+# The validation queue (requests_app/validation_queue.py): how many drains may run at once (one
+# per worker child), how many requests one drain validates before it hands over to a new task at
+# the end of the queue, and how long a rung bell whose drain never ran blocks the next ring.
+VALIDATION_DRAINERS = env.int("VALIDATION_DRAINERS", default=2)  # the Procfile worker's --concurrency
+VALIDATION_DRAIN_BATCH = env.int("VALIDATION_DRAIN_BATCH", default=50)
+VALIDATION_BELL_TTL_SECONDS = env.int("VALIDATION_BELL_TTL_SECONDS", default=10)
 
 # --- Logging ------------------------------------------------------------------------------------
 # One line per event: JSON in production (LOG_FORMAT=json, the default there), plain text

@@ -17,7 +17,7 @@ from django.utils import timezone
 from outbox import relay as outbox
 from outbox.models import OutboxMessage
 
-from . import notifications, timers
+from . import notifications, timers, validation_queue
 from .models import LegalRequest
 from .services.validation import request_validate
 from .states import Status
@@ -53,6 +53,21 @@ def sending_notifications_here() -> bool:
 def validate_request(request_id: int) -> None:
     with notifications_sent_here():
         request_validate(request_id=request_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=300,
+             max_retries=8)
+def drain_validations(bell: int = 0) -> int:
+    """Validate the requests waiting in ``received`` until none is left (``validation_queue``):
+    one task for the requests submitted while it runs, each in its own transaction."""
+    with notifications_sent_here():
+        return validation_queue.drain(bell)
+
+
+@shared_task
+def ring_for_waiting_requests() -> int:
+    """A drain for requests whose doorbell was never rung (the cache or broker down at commit)."""
+    return validation_queue.ring_for_waiting_requests()
 
 
 @shared_task

@@ -79,11 +79,25 @@ def _never_published(message_id: int, *, message: Any = None) -> bool:
 
 @pytest.fixture
 def no_publish(monkeypatch):
-    """Outbox rows stay pending: nothing reaches the Celery broker and rows can be counted.
-    Directories whose every test needs this use it from an autouse fixture of their conftest."""
+    """Outbox rows stay pending and no validation drain is rung: nothing reaches the Celery
+    broker and rows can be counted. Directories whose every test needs this use it from an
+    autouse fixture of their conftest."""
     from outbox import relay as outbox
+    from requests_app import validation_queue
 
     monkeypatch.setattr(outbox, "publish", _never_published)
+    monkeypatch.setattr(validation_queue, "ring", lambda request_id: False)
+
+
+@pytest.fixture(autouse=True)
+def validation_bells_free():
+    """Every test starts with no validation drain rung (requests_app/validation_queue.py): a
+    test that rang a bell without a worker to drain it (a broker nobody consumes) must not make
+    the next test's submissions wait for the bell's time to live."""
+    from requests_app import validation_queue
+
+    validation_queue.release_all()
+    yield
 
 
 @pytest.fixture(autouse=True)

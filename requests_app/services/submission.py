@@ -16,7 +16,7 @@ from audit import trail as audit
 from outbox import relay as outbox
 from portal import compiled
 
-from .. import codec, timers
+from .. import codec, timers, validation_queue
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
 from ..references import next_reference
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
@@ -147,7 +147,9 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
     # Compiled once per connection (the ORM compiled this INSERT for every submission); the
     # instances are not kept, so their keys need not come back.
     compiled.insert(Target, [Target(request=request, **row) for row in targets])
-    outbox.enqueue("request.validate", request=request)
+    # The row in ``received`` is the durable record that it waits for validation; after the
+    # commit a drain is rung for, unless one is already on its way (validation_queue).
+    validation_queue.ring_after_commit(request.pk)
     if request.emergency or instrument == "emergency_disclosure":
         # The on-call lawyer hears of every emergency at once, before validation.
         outbox.enqueue("alert.emergency", request=request)

@@ -3,7 +3,10 @@
 The pure engine does the structural checks too (identifiers, time range, required elements
 per instrument, links to earlier orders), so one decision carries every finding.
 
-Called by the Celery task; idempotent. Every delivery first locks the request row. The
+Called by the Celery tasks; idempotent. A new request is taken from the queue of requests
+waiting in ``received`` by a drain (``validation_queue``, ``validate_next_pending``); a
+re-validation and the stuck-request sweeper name the request (``request_validate``). Either
+way every delivery first locks the request row. The
 first delivery of a new request (``received``, never claimed, and the first to find it so:
 a Redis counter per request, ``_count_try``) claims, assesses and decides under that one
 lock in one transaction: received → validating is audited, and both moves are written in
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -268,25 +272,91 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     if connection.vendor != "postgresql":  # embedded mode: one worker thread, the durable path
         request = request_claim_for_validation(request_id=request_id)
         return None if request is None else _validate_claimed(request)
+    return _validate(lambda: request_id)[1]
+
+
+class PendingValidationFailed(Exception):
+    """``validate_next_pending`` failed on ``request_id`` (the cause is chained)."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"validation of request {request_id} failed")
+        self.request_id = request_id
+
+
+# The next waiting request, emergencies first, then in order of arrival, that no other drain
+# holds: the index ``queue_status_urgency`` (status, emergency DESC, due_at, id) serves it (``due_at`` is
+# not set before the decision). A row another transaction locked is skipped, not waited for.
+_NEXT_PENDING_SQL = ('SELECT "id" FROM "requests_app_legalrequest" WHERE "status" = %s AND NOT ("id" = ANY(%s)) '
+                     'ORDER BY "emergency" DESC, "due_at" ASC, "id" ASC LIMIT 1 FOR UPDATE SKIP LOCKED')
+
+
+def _next_pending_id(skip: set[int]) -> int | None:
+    if connection.vendor != "postgresql":  # embedded mode: one worker thread takes them in turn
+        rows = LegalRequest.objects.filter(status=Status.RECEIVED).exclude(pk__in=skip)
+        return rows.order_by("-emergency", "due_at", "pk").values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_PENDING_SQL, [Status.RECEIVED, sorted(skip)])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> int | None:
+    """Validate the next request waiting in ``received`` (``validation_queue.drain``), not one
+    of ``skip``; its id, None when none waits. Raises ``PendingValidationFailed`` when the
+    validation of the request it took raised."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            request_id = _next_pending_id(set(skip))
+        if request_id is None:
+            return None
+        try:
+            request_validate(request_id=request_id)
+        except Exception as exc:
+            raise PendingValidationFailed(request_id) from exc
+        return request_id
+    taken: list[int] = []
+
+    def pick() -> int | None:
+        request_id = _next_pending_id(set(skip))
+        if request_id is not None:
+            taken.append(request_id)
+        return request_id
+
+    try:
+        _validate(pick)
+    except Exception as exc:
+        if not taken:  # the look-up itself failed (the database is gone): the task retries
+            raise
+        raise PendingValidationFailed(taken[0]) from exc
+    return taken[0] if taken else None
+
+
+def _validate(pick: Callable[[], int | None]) -> tuple[int | None, LegalRequest | None]:
+    """PostgreSQL: validate the request ``pick()`` names inside the first transaction (after
+    locking it, if it is the queue's next); (its id, the result)."""
     locked = False
+    request_id = None
     try:
         with transaction.atomic(), audit.batch():
+            request_id = pick()
+            if request_id is None:
+                return None, None
             request = _lock_for_validation(request_id)
             if request is None:
-                return None
+                return request_id, None
             tries = _count_try(request) if request.status == Status.RECEIVED else None
             if tries == 1 and request.validation_attempts == 0:
-                return _validate_in_one_transaction(request)
+                return request_id, _validate_in_one_transaction(request)
             # Taken under the row lock: a delivery between its two transactions holds it.
             locked = _in_progress_lock(request_id)
             if not locked:
                 log.info("validation of request %s already in progress elsewhere: duplicate delivery ignored",
                          request_id)
-                return None
+                return request_id, None
             claimed = _claim(request, tries)
-        return _validate_claimed(claimed)
+        return request_id, _validate_claimed(claimed)
     finally:
-        if locked:
+        if locked and request_id is not None:
             _release_in_progress_lock(request_id)
 
 

@@ -11,11 +11,12 @@ import urllib.request
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from accounts.services import token_issue
 from audit.models import AuditEvent
-from outbox.models import OutboxMessage, OutboxStatus
+from outbox.models import OutboxMessage
 from requests_app.models import LegalRequest
 from requests_app.services.submission import request_submit
 from requests_app.states import Status
@@ -73,6 +74,16 @@ def submit_direct(officer, **overrides) -> LegalRequest:
     return request_submit(actor=officer, data=serializer.validated_data)[0]
 
 
+def bells_rung() -> bool:
+    """Whether a validation drain is on its way or running (its doorbell, validation_queue)."""
+    from django.core.cache import cache
+
+    from requests_app import validation_queue
+
+    return any(cache.get(validation_queue._bell_key(bell)) is not None
+               for bell in range(settings.VALIDATION_DRAINERS))
+
+
 def wait_for(predicate: Callable[[], bool], limit: float = POLL_LIMIT, what: str = "") -> None:
     deadline = time.monotonic() + limit
     while not predicate():
@@ -95,11 +106,13 @@ def test_a_request_submitted_over_http_is_validated_by_a_real_worker(start_worke
     assert body["decision"]["route"] == "accepted", worker.log[-6000:]
     request = LegalRequest.objects.get(reference=created["reference"])
     assert validated_count(request.pk) == 1
-    assert OutboxMessage.objects.get(request=request, topic="request.validate").status == OutboxStatus.SENT
+    # Taken from the queue by a drain (validation_queue): the request had no outbox row of its own.
+    assert not OutboxMessage.objects.filter(request=request, topic="request.validate").exists()
+    assert "requests_app.tasks.drain_validations[" in worker.log
     # The task commits the decision, then sends the receipt itself: the success line comes after
     # the state the API shows.
     wait_for(lambda: "succeeded" in worker.log, what="the worker to log the task's success")
-    assert "validate_request" in worker.log
+    assert "drain_validations" in worker.log
 
     unclear = api.submit(targets=[{"kind": "ip_address", "value": "203.0.113.7"}])
     assert api.wait_until_processed(unclear["reference"])["status"] == Status.CLARIFICATION_REQUESTED
@@ -138,10 +151,13 @@ def test_the_worker_opens_no_new_postgres_session_per_task(start_worker, officer
     wait_for(lambda: LegalRequest.objects.get(pk=first.pk).status not in PENDING, what="the warm-up task")
     before_backends, before_sessions = worker_backends(), sessions_opened()
 
-    batch = [submit_direct(officer, case_reference=f"PN-E2E-{i:02d}") for i in range(20)]
-    ids = [r.pk for r in batch]
-    wait_for(lambda: not LegalRequest.objects.filter(pk__in=ids, status__in=PENDING).exists(), limit=60,
-             what="20 validations")
+    # One after the other, each decided before the next is submitted: each finds the bell free
+    # and gets a drain task of its own (validation_queue), so 20 requests are 20 tasks.
+    ids = []
+    for i in range(20):
+        ids.append(submit_direct(officer, case_reference=f"PN-E2E-{i:02d}").pk)
+        wait_for(lambda: LegalRequest.objects.get(pk=ids[-1]).status not in PENDING and not bells_rung(),
+                 what=f"validation {i} and its drain's end")
     after_backends, new_sessions = worker_backends(), sessions_opened() - before_sessions
 
     assert LegalRequest.objects.filter(pk__in=ids, status=Status.IN_REVIEW).count() == 20
@@ -167,8 +183,9 @@ def test_a_request_submitted_while_the_worker_is_dead_is_validated_after_restart
     created = api.submit(case_reference="PN-E2E-DURING-OUTAGE")
     time.sleep(1.0)
     assert api.detail(created["reference"])["status"] == Status.RECEIVED  # nobody consumes meanwhile
-    message = OutboxMessage.objects.get(request__reference=created["reference"], topic="request.validate")
-    assert message.status == OutboxStatus.SENT  # on the queue in Redis, not in the worker
+    # Its drain (validation_queue) waits on the queue in Redis, not in the worker; the request in
+    # received is its only record.
+    assert not OutboxMessage.objects.filter(request__reference=created["reference"], topic="request.validate").exists()
 
     second_worker = start_worker()
     body = api.wait_until_processed(created["reference"])

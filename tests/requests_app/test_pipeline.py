@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -113,9 +114,8 @@ def test_a_valid_request_is_validated_to_in_review(submit):
     moves = AuditEvent.objects.filter(request_id=request.pk, action="request.status_changed").order_by("seq")
     assert [(e.data["from"], e.data["to"]) for e in moves] == [
         (Status.RECEIVED, Status.VALIDATING), (Status.VALIDATING, Status.IN_REVIEW)]
-    message = validation_rows(request).get()
-    assert (message.status, message.attempts) == (OutboxStatus.SENT, 1)
-    assert message.sent_at is not None and message.last_error == ""
+    # The row in received was the queue entry (validation_queue): no outbox row of its own.
+    assert not validation_rows(request).exists()
 
 
 @pytest.mark.parametrize("overrides,field", [
@@ -135,7 +135,6 @@ def test_an_incomplete_request_asks_for_clarification(submit, overrides, field):
     validated_event = AuditEvent.objects.get(request_id=request.pk, action="request.validated")
     assert set(validated_event.data["codes"]) >= {f["code"] for f in request.decision["findings"]
                                                   if f["severity"] == "error"}
-    assert validation_rows(request).get().status == OutboxStatus.SENT
 
 
 def test_annex_vi_naming_its_own_preservation_order_is_accepted(submit):
@@ -179,26 +178,40 @@ def test_a_request_withdrawn_before_validation_is_not_validated(officer, django_
     assert request.status == Status.WITHDRAWN
     assert request.decision is None
     assert "request.validated" not in actions(request)
-    assert validation_rows(request).get().status == OutboxStatus.SENT
+
+
+def validation_row(request: LegalRequest) -> OutboxMessage:
+    """The outbox row of one request's validation, as the stuck-request sweeper writes it (a new
+    submission has none: its row in received is the queue entry), its after-commit publish lost."""
+    with transaction.atomic():
+        return outbox.enqueue("request.validate", request=request, payload={"sweep": True})
+
+
+def unvalidated(officer, django_capture_on_commit_callbacks) -> LegalRequest:
+    with django_capture_on_commit_callbacks(execute=False):
+        request, _ = request_submit(actor=officer, data=validated())
+    return request
 
 
 def test_the_same_outbox_row_is_published_once(officer, django_capture_on_commit_callbacks, monkeypatch):
     """The after-commit publish and the sweeper may race for one row; only one sends it."""
     sent = []
     monkeypatch.setattr(tasks.validate_request, "apply_async", lambda *a, **k: sent.append(a))
+    request = unvalidated(officer, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=False):
-        request, _ = request_submit(actor=officer, data=validated())
-    message = validation_rows(request).get()
+        message = validation_row(request)
     assert outbox.publish(message.pk) is True
     assert outbox.publish(message.pk) is False
     assert len(sent) == 1
 
 
-def test_a_second_sweeper_does_not_take_the_rows_a_first_one_claimed(submit, broker_down):
+def test_a_second_sweeper_does_not_take_the_rows_a_first_one_claimed(officer, django_capture_on_commit_callbacks,
+                                                                     broker_down):
     """Two sweepers one after the other inside OUTBOX_RESEND_AFTER: the rows go to the first only
     (on main both took every due row, and each published it)."""
-    request = submit()
-    message = validation_rows(request).get()
+    request = unvalidated(officer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = validation_row(request)
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
         assert outbox.due_message_ids() == [message.pk]
         assert outbox.due_message_ids() == [], "claimed by the first sweep"
@@ -209,10 +222,14 @@ def test_a_second_sweeper_does_not_take_the_rows_a_first_one_claimed(submit, bro
 # --- Broker down (F5, F7) ---------------------------------------------------------------------------
 
 
-def test_broker_down_keeps_the_outbox_row_and_the_sweeper_sends_it_later(submit, broker_down, monkeypatch):
-    request = submit()  # the submission itself succeeds: the broker is not in the request path
+def test_broker_down_keeps_the_outbox_row_and_the_sweeper_sends_it_later(officer, django_capture_on_commit_callbacks,
+                                                                         broker_down, monkeypatch):
+    request = unvalidated(officer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = validation_row(request)  # its publish after the commit fails
+    request.refresh_from_db()
     assert request.status == Status.RECEIVED
-    message = validation_rows(request).get()
+    message.refresh_from_db()
     assert message.status == OutboxStatus.PENDING
     assert message.attempts == 1
     assert message.last_error.startswith("OperationalError") and "Connection refused" in message.last_error
@@ -242,9 +259,10 @@ def test_broker_down_keeps_the_outbox_row_and_the_sweeper_sends_it_later(submit,
     assert actions(request).count("request.validated") == 1
 
 
-def test_a_row_that_keeps_failing_is_parked_as_failed(submit, broker_down):
-    request = submit()
-    message = validation_rows(request).get()
+def test_a_row_that_keeps_failing_is_parked_as_failed(officer, django_capture_on_commit_callbacks, broker_down):
+    request = unvalidated(officer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = validation_row(request)
     OutboxMessage.objects.filter(pk=message.pk).update(attempts=outbox.MAX_ATTEMPTS - 1)
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         tasks.sweep_outbox.apply().get()
@@ -259,8 +277,8 @@ def test_a_row_that_keeps_failing_is_parked_as_failed(submit, broker_down):
 
 
 def lose_the_message(request: LegalRequest) -> None:
-    """The row was published, but the broker lost the message (Redis restarted, F6)."""
-    validation_rows(request).update(status=OutboxStatus.SENT, sent_at=timezone.now())
+    """The drain was published, but the broker lost the message (Redis restarted, F6): nothing
+    happened after the commit, and nothing will until the request is swept."""
 
 
 @pytest.mark.parametrize("stuck_in", [Status.RECEIVED, Status.VALIDATING])
@@ -348,7 +366,8 @@ def test_a_clarification_answer_revalidates_and_reaches_in_review(submit, office
     assert request.decision["route"] == "accepted"
     assert actions(request).count("request.validated") == 2
     assert "request.clarification_answered" in actions(request)
-    assert validation_rows(request).filter(status=OutboxStatus.SENT).count() == 2
+    # The re-validation names its request (an outbox row); the first round was a queue entry.
+    assert validation_rows(request).filter(status=OutboxStatus.SENT).count() == 1
 
 
 def test_an_answer_that_fixes_nothing_asks_again(submit, officer, django_capture_on_commit_callbacks):

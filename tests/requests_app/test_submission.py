@@ -1,4 +1,5 @@
-"""request_submit: one transaction writes the request, targets, audit event and outbox row."""
+"""request_submit: one transaction writes the request (in received: its validation's queue entry),
+targets and audit event; the validation drain is rung after the commit."""
 
 import pytest
 from django.db import IntegrityError
@@ -20,8 +21,18 @@ def validated(**overrides):
     return serializer.validated_data
 
 
-def test_submit_writes_request_targets_audit_and_outbox(officer):
-    request, created = request_submit(actor=officer, data=validated())
+def test_submit_writes_request_targets_audit_and_rings_after_commit(officer, django_capture_on_commit_callbacks,
+                                                                    monkeypatch):
+    from requests_app import validation_queue
+
+    rung = []
+    monkeypatch.setattr(validation_queue, "ring", rung.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request, created = request_submit(actor=officer, data=validated())
+    assert not rung, "nothing is rung before the commit"
+    for callback in callbacks:
+        callback()
+    assert rung == [request.pk]
     request.refresh_from_db()
     assert created
     assert request.status == "received"
@@ -32,8 +43,7 @@ def test_submit_writes_request_targets_audit_and_outbox(officer):
     assert Target.objects.filter(request=request).count() == 3
     event = AuditEvent.objects.get(request_id=request.pk, action="request.submitted")
     assert event.actor_id == officer.pk and event.data["to"] == "received"
-    outbox = OutboxMessage.objects.get(request=request)
-    assert outbox.topic == "request.validate" and outbox.status == "pending"
+    assert not OutboxMessage.objects.filter(request=request).exists(), "the row in received is the queue entry"
     assert len(request.receipt_hash) == 64
 
 

@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 from rest_framework.throttling import SimpleRateThrottle
 
-from outbox.models import OutboxMessage
 from requests_app.api import throttling
 from requests_app.models import LegalRequest
 from tests.conftest import epoc_body
@@ -44,8 +43,7 @@ def test_submissions_are_stored_and_answered_while_the_cache_is_down(redis_down,
     response = api.post(API, epoc_body(), format="json")
     assert response.status_code == 201, response.content
     request = LegalRequest.objects.get(reference=response.json()["reference"])
-    assert request.status == "received"
-    assert OutboxMessage.objects.filter(request=request, topic="request.validate").count() == 1
+    assert request.status == "received"  # its validation's queue entry: the beat rings for it
     assert api.get(f"{API}{request.reference}/").status_code == 200
 
 

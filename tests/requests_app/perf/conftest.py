@@ -9,7 +9,7 @@ def no_broker(monkeypatch) -> list[tuple[str, tuple]]:
     from requests_app import tasks
 
     sent: list[tuple[str, tuple]] = []
-    for name in ("validate_request", "send_notifications", "send_notification"):
+    for name in ("validate_request", "drain_validations", "send_notifications", "send_notification"):
         task = getattr(tasks, name)
 
         def record(args=(), kwargs=None, _name=name, **options):  # type: ignore[no-untyped-def]
