@@ -46,9 +46,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .api.throttling import redis_client
 from .models import LegalRequest
 from .states import Status
 
@@ -67,12 +69,26 @@ def _bell_of(request_id: int) -> int:
 
 def _hold(bell: int) -> bool:
     """Ring ``bell``: True when it was free (the caller owes a drain), False when already rung."""
-    return bool(caches["default"].add(_bell_key(bell), 1, settings.VALIDATION_BELL_TTL_SECONDS))
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy, never a RedisCache
+    if isinstance(backend, RedisCache):
+        # One SET NX EX through the shared client (Django's add() builds a redis-py client per call).
+        key = backend.make_key(_bell_key(bell))
+        return bool(redis_client(backend, key).set(key, 1, nx=True, ex=settings.VALIDATION_BELL_TTL_SECONDS))
+    return bool(backend.add(_bell_key(bell), 1, settings.VALIDATION_BELL_TTL_SECONDS))
+
+
+def _free(bell: int) -> None:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        key = backend.make_key(_bell_key(bell))
+        redis_client(backend, key).delete(key)
+    else:
+        backend.delete(_bell_key(bell))
 
 
 def release(bell: int) -> None:
     try:
-        caches["default"].delete(_bell_key(bell))
+        _free(bell)
     except Exception as exc:  # Redis down: the bell expires by itself
         log.warning("validation bell %s not released (%s: %s); it expires in %ss", bell, type(exc).__name__, exc,
                     settings.VALIDATION_BELL_TTL_SECONDS)
