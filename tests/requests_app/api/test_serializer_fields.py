@@ -1,5 +1,6 @@
-"""The API serializers' fields are copied from per-class prototypes (``fresh_copy``) instead of
-DRF's ``copy.deepcopy``: the same answers, and no field shared between two serializers."""
+"""The API serializers' fields are copied from per-class prototypes (``Prototype.copy``, already
+bound) instead of DRF's ``copy.deepcopy`` and ``bind``: the same fields, the same answers, and no
+field shared between two serializers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import copy
 from typing import Any
 
 import pytest
+from django.db.models import QuerySet
 from rest_framework import serializers as drf
+from rest_framework.utils.formatting import lazy_format
 
 from requests_app.api.serializers import (
     ClarificationSerializer,
@@ -86,3 +89,49 @@ def test_a_stored_request_is_shown_as_with_drfs_fields(api, cls):
     request = LegalRequest.objects.get(reference=response.json()["reference"])
     assert cls(request).data == as_drf_builds_them(cls)(request).data
     assert RequestReceiptSerializer(request).data["reference"] == response.json()["reference"]
+
+
+def same_state(ours: Any, theirs: Any, path: str = "") -> list[str]:
+    """Where two fields (or values inside them) differ; ``parent`` is left out (the test below checks it)."""
+    if ours is theirs or (type(ours) is type(theirs) and not hasattr(ours, "__dict__") and ours == theirs):
+        return []
+    if type(ours) is not type(theirs):
+        return [f"{path}: {type(ours).__name__} != {type(theirs).__name__}"]
+    if isinstance(ours, lazy_format):  # a message, formatted when shown
+        return [] if str(ours) == str(theirs) else [f"{path}: {ours} != {theirs}"]
+    if isinstance(ours, QuerySet):  # a UniqueValidator's, built anew by each of DRF's builds
+        return [] if (ours.model, str(ours.query)) == (theirs.model, str(theirs.query)) else [f"{path}: queryset"]
+    if isinstance(ours, list | tuple):
+        if len(ours) != len(theirs):
+            return [f"{path}: {len(ours)} items != {len(theirs)}"]
+        return [d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in same_state(a, b, f"{path}[{i}]")]
+    if isinstance(ours, dict):
+        if ours.keys() != theirs.keys():
+            return [f"{path}: keys {sorted(ours.keys() ^ theirs.keys())}"]
+        return [d for key in ours for d in same_state(ours[key], theirs[key], f"{path}.{key}")]
+    if isinstance(ours, drf.Field) or type(ours).__module__.startswith(("rest_framework.", "django.core.validators")):
+        mine, other = dict(vars(ours)), dict(vars(theirs))
+        if ("parent" in mine) != ("parent" in other):
+            return [f"{path}: bound on one side only"]
+        # The counter orders declarations (a copy is none); a nested serializer's fields are compared
+        # apart; ModelSerializer.get_fields notes url_field_name on the instance it builds for, and
+        # reads it only there (the prototypes are built once per class).
+        for name in ("parent", "_creation_counter", "fields", "url_field_name"):
+            mine.pop(name, None), other.pop(name, None)
+        return same_state(mine, other, path)
+    return [] if ours == theirs else [f"{path}: {ours!r} != {theirs!r}"]
+
+
+@pytest.mark.parametrize("cls", [RequestCreateSerializer, ClarificationSerializer, RequestReceiptSerializer,
+                                 RequestDetailSerializer])
+def test_each_field_is_bound_as_drf_binds_it(db, cls):
+    """The bound copies (``fields``) hold what DRF's deep copy and ``bind`` give, nested fields included."""
+    ours, theirs = cls(), as_drf_builds_them(cls)()
+    assert list(ours.fields) == list(theirs.fields)
+    for name in ours.fields:
+        field, other = ours.fields[name], theirs.fields[name]
+        assert field.parent is ours and other.parent is theirs
+        nested = getattr(field, "child", field)
+        if isinstance(nested, drf.Serializer):  # its own fields, built when first read
+            assert same_state(dict(nested.fields), dict(getattr(other, "child", other).fields), name) == []
+        assert same_state(field, other, name) == []
