@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from rest_framework import fields as drf_fields
 
+from requests_app.api import parsers
 from requests_app.api.serializers import RequestCreateSerializer, RequestReceiptSerializer
 from tests.conftest import epoc_body
 
@@ -58,3 +59,13 @@ def test_a_submission_binds_no_field_but_the_historys_list_child(api, monkeypatc
     assert second.status_code == 201 and second.json()["history"][0]["status"] == "received"
     assert set(second.json()) == set(RequestReceiptSerializer.Meta.fields)
     assert bound == ["HistoryEntrySerializer"]
+
+
+def test_a_request_body_is_not_walked_for_its_depth(api, calls):
+    """At 630151b every JSON body was walked node by node for its depth (more CPU than its
+    parse); a body with no more brackets than the depth limit cannot be too deep, so only the
+    others are walked."""
+    walked = calls(parsers, "json_depth_exceeds")
+    response = api.post("/api/v1/requests/", epoc_body(), format="json")
+    assert response.status_code == 201, response.json()
+    assert walked == []
