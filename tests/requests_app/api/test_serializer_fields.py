@@ -135,3 +135,26 @@ def test_each_field_is_bound_as_drf_binds_it(db, cls):
         if isinstance(nested, drf.Serializer):  # its own fields, built when first read
             assert same_state(dict(nested.fields), dict(getattr(other, "child", other).fields), name) == []
         assert same_state(field, other, name) == []
+
+
+BAD_BODIES = [*BODIES[1:], {"instrument": "epoc", "targets": "nope"}, {"instrument": "epoc", "offence": []},
+              {"instrument": "epoc", "validation": {"authority_type": "judge"}}, ["not", "an", "object"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_a_refused_body_is_answered_byte_for_byte_as_with_drfs_fields(api, monkeypatch, body):
+    """The 400 of the submission and of ``/check/``: same status, same bytes (field names,
+    messages, codes) as with DRF's own copies and binding; nothing stored."""
+    from requests_app.api import views
+
+    from .helpers import counts
+
+    before = counts()
+    ours = [api.post(url, body, format="json") for url in (API, f"{API}check/")]
+    monkeypatch.setattr(views, "RequestCreateSerializer", as_drf_builds_them(RequestCreateSerializer))
+    theirs = [api.post(url, body, format="json") for url in (API, f"{API}check/")]
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine.status_code == other.status_code == 400
+        assert mine.content == other.content
+    assert counts() == before
