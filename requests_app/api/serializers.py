@@ -612,4 +612,7 @@ class RequestDetailSerializer(ModelSerializer):
         history = self.context.get("history")
         if history is None:
             history = request_history(obj.pk)
-        return list(HistoryEntrySerializer(history, many=True).data)
+        # What ``HistoryEntrySerializer(history, many=True).data`` gives, without building the
+        # ListSerializer around it for each response: its entries are the child's representations.
+        entry = HistoryEntrySerializer()
+        return [entry.to_representation(item) for item in history]

@@ -5,9 +5,11 @@ field shared between two serializers."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from rest_framework import serializers as drf
 from rest_framework.utils.formatting import lazy_format
@@ -158,3 +160,18 @@ def test_a_refused_body_is_answered_byte_for_byte_as_with_drfs_fields(api, monke
         assert mine.status_code == other.status_code == 400
         assert mine.content == other.content
     assert counts() == before
+
+
+def test_a_history_is_shown_as_drfs_list_serializer_shows_it():
+    from datetime import UTC, datetime
+
+    from requests_app.api.serializers import HistoryEntrySerializer
+
+    history = [{"status": "received", "from_status": None, "at": datetime(2026, 3, 28, 23, 30, 0, 123456, tzinfo=UTC)},
+               {"status": "validated", "from_status": "received", "at": datetime(2026, 3, 29, 1, 0, tzinfo=UTC)},
+               {"status": "in_review", "from_status": "validated", "at": datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC)}]
+    for entries in (history, history[:1], []):
+        shown = RequestReceiptSerializer(LegalRequest(), context={"history": entries}).get_history(LegalRequest())
+        assert shown == list(HistoryEntrySerializer(entries, many=True).data)
+        assert json.dumps(shown, cls=DjangoJSONEncoder) == json.dumps(
+            list(HistoryEntrySerializer(entries, many=True).data), cls=DjangoJSONEncoder)
