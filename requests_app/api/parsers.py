@@ -57,11 +57,16 @@ class BoundedJSONParser(JSONParser):
             raise BodyTooLarge()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = json.loads(raw.decode(encoding)) if raw else {}
+            text = raw.decode(encoding) if raw else "{}"  # an empty body is an empty object
+            data = json.loads(text)
         except RecursionError as exc:
             raise BodyTooDeep() from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-        if json_depth_exceeds(data, settings.API_MAX_JSON_DEPTH):
+        depth = settings.API_MAX_JSON_DEPTH
+        # Each list and object opens with a bracket of the text (a bracket inside a string only
+        # adds to the count), so a text with at most ``depth`` of them cannot nest deeper: the
+        # walk, which cost more than the parse of a request body, is for the others.
+        if text.count("{") + text.count("[") > depth and json_depth_exceeds(data, depth):
             raise BodyTooDeep()
         return data

@@ -7,8 +7,10 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from accounts.models import AuthorityType
 from audit.trail import request_history
@@ -45,51 +47,94 @@ class ChoiceField(serializers.ChoiceField):
 
 # Instance state a serializer acquires when used; a prototype never holds it, a copy never shares it.
 _USE_STATE = ("fields", "initial_data", "_validated_data", "_errors", "_data")
+# Fields a field binds to itself (ListField/ListSerializer, ManyRelatedField): copied in turn.
+_BOUND_CHILDREN = ("child", "child_relation")
 
 
-def fresh_copy(field: serializers.Field) -> serializers.Field:
-    """An unbound copy of an unbound field, equal to DRF's ``copy.deepcopy`` of it.
+class Prototype:
+    """A field's state, taken once, from which ``copy`` makes fields equal to it.
 
-    DRF's deepcopy calls the field's ``__init__`` again with deep copies of its arguments, for
-    every field of every serializer instance (for a request body: ~220 copies, 70 % of
-    validating it; issue 9 item 5). The attributes ``__init__`` set are what the copy needs, so
-    they are copied (one level); the objects a field binds to itself are copied in turn: a
-    list's or nested serializer's ``child``, a many-relation's ``child_relation`` (bound to
-    its new parent) and the validators list.
-    The rest (choices, error messages, validators, defaults) is never changed after
-    ``__init__``, and DRF already shares validators between copies.
+    DRF's ``copy.deepcopy`` of a field calls the field's ``__init__`` again with deep copies of
+    its arguments, for every field of every serializer instance (for a request body: ~220
+    copies, 70 % of validating it; issue 9 item 5). The attributes ``__init__`` (and ``bind``)
+    set are what a copy needs, so they are copied one level; what a field binds to itself (a
+    list's or nested serializer's ``child``, a many-relation's ``child_relation``) is copied in
+    turn and bound to the new copy, and the validators list is a list of its own. The rest
+    (choices, error messages, validators, defaults) is never changed after ``__init__``, and
+    DRF already shares validators between copies. A prototype's ``parent`` is never kept: a
+    copy gets the parent it is given, or none (an unbound field, as ``get_fields`` returns).
     """
-    copied = object.__new__(type(field))
-    state = dict(field.__dict__)
-    for name in _USE_STATE:
-        state.pop(name, None)
-    if "_validators" in state:
-        state["_validators"] = list(state["_validators"])
-    if "_context" in state:
-        state["_context"] = dict(state["_context"])
-    for name in ("child", "child_relation"):  # ListField/ListSerializer, ManyRelatedField
-        bound = state.get(name)
-        if isinstance(bound, serializers.Field):
-            child: Any = fresh_copy(bound)
-            child.parent = copied
-            state[name] = child
-    copied.__dict__.update(state)
-    return copied
+
+    __slots__ = ("children", "cls", "state")
+
+    def __init__(self, field: serializers.Field) -> None:
+        state = dict(field.__dict__)
+        for name in ("parent", *_USE_STATE):
+            state.pop(name, None)
+        self.children = tuple((name, Prototype(state.pop(name))) for name in _BOUND_CHILDREN
+                              if isinstance(state.get(name), serializers.Field))
+        self.cls = type(field)
+        self.state = state
+
+    def copy(self, parent: Any = None) -> Any:
+        copied = object.__new__(self.cls)
+        attrs = copied.__dict__
+        attrs.update(self.state)
+        if "_validators" in attrs:
+            attrs["_validators"] = list(attrs["_validators"])
+        if "_context" in attrs:
+            attrs["_context"] = dict(attrs["_context"])
+        for name, child in self.children:
+            attrs[name] = child.copy(copied)
+        if parent is not None:
+            attrs["parent"] = parent
+        return copied
 
 
-# A serializer whose fields are built once per class (prototypes, never bound) and copied for
-# each instance with ``fresh_copy``: a ModelSerializer built its fields from the model's metadata
-# (every reverse relation of ``LegalRequest`` included) for each instance. No docstring here or
-# on the two bases below: drf-spectacular would show it as every serializer's description.
+# A serializer whose fields are built once per class and copied for each instance: a
+# ModelSerializer built its fields from the model's metadata (every reverse relation of
+# ``LegalRequest`` included) for each instance, and DRF deep-copies every declared field. The
+# copies ``fields`` makes are already bound (``bind`` ran once, on the prototype: it sets the
+# name, label and source from the field name alone), so a serializer instance costs one
+# ``Prototype.copy`` per field. No docstring here or on the two bases below: drf-spectacular
+# would show it as every serializer's description.
 class FieldPrototypes:
 
     def get_fields(self) -> dict[str, serializers.Field]:
         cls = type(self)
         prototypes = cls.__dict__.get("_field_prototypes")
         if prototypes is None:
-            prototypes = super().get_fields()  # type: ignore[misc]
+            prototypes = {name: Prototype(field) for name, field in super().get_fields().items()}  # type: ignore[misc]
             cls._field_prototypes = prototypes  # type: ignore[attr-defined]
-        return {name: fresh_copy(field) for name, field in prototypes.items()}
+        return {name: prototype.copy() for name, prototype in prototypes.items()}
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        serializer: Any = self  # the mixin of a DRF serializer
+        fields = BindingDict(serializer)
+        cls = type(self)
+        if cls.get_fields is not FieldPrototypes.get_fields:  # a subclass builds its own: DRF's way
+            for name, field in self.get_fields().items():
+                fields[name] = field
+            return fields
+        bound = cls.__dict__.get("_bound_prototypes")
+        if bound is None:
+            bound = {}
+            for name, field in self.get_fields().items():
+                field.bind(field_name=name, parent=serializer)
+                bound[name] = Prototype(field)
+            cls._bound_prototypes = bound  # type: ignore[attr-defined]
+        fields.fields.update({name: prototype.copy(serializer) for name, prototype in bound.items()})
+        return fields
+
+    # DRF's own, over the field dict itself rather than through the Mapping ABC's views.
+    @property
+    def _writable_fields(self) -> list[serializers.Field]:
+        return [field for field in self.fields.fields.values() if not field.read_only]
+
+    @property
+    def _readable_fields(self) -> list[serializers.Field]:
+        return [field for field in self.fields.fields.values() if not field.write_only]
 
 
 class Serializer(FieldPrototypes, serializers.Serializer):
@@ -567,4 +612,7 @@ class RequestDetailSerializer(ModelSerializer):
         history = self.context.get("history")
         if history is None:
             history = request_history(obj.pk)
-        return list(HistoryEntrySerializer(history, many=True).data)
+        # What ``HistoryEntrySerializer(history, many=True).data`` gives, without building the
+        # ListSerializer around it for each response: its entries are the child's representations.
+        entry = HistoryEntrySerializer()
+        return [entry.to_representation(item) for item in history]

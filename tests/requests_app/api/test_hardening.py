@@ -47,6 +47,40 @@ def test_a_moderately_nested_json_body_is_refused_before_validation(api):
     assert LegalRequest.objects.count() == 0
 
 
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_body_exactly_at_the_depth_limit_passes_and_one_deeper_is_refused(api, settings, extra):
+    settings.API_MAX_JSON_DEPTH = 12
+    nested: object = "x"
+    for _ in range(12 - 1 + extra):  # the body itself is the first level
+        nested = [nested]
+    body = epoc_body(notes=nested, summary="[[[[{{{{" * 4)  # brackets in a string are no nesting
+    response = api.post(API, body, format="json")
+    if extra:
+        assert response.status_code == 400 and response.json()["error"]["code"] == "body_too_deep"
+    else:
+        assert response.status_code == 201, response.json()
+
+
+def test_many_shallow_lists_and_objects_are_not_too_deep(api):
+    """More brackets than the depth limit, nested two levels: walked, and accepted."""
+    targets = [{"kind": "username", "value": f"user{i}"} for i in range(30)]
+    assert api.post(API, epoc_body(targets=targets), format="json").status_code == 201
+
+
+@pytest.mark.parametrize("depth_limit, refused", [(0, True), (1, False)])
+def test_an_empty_stream_parses_as_an_empty_object_of_depth_one(settings, depth_limit, refused):
+    import io
+
+    from requests_app.api.parsers import BodyTooDeep, BoundedJSONParser
+
+    settings.API_MAX_JSON_DEPTH = depth_limit
+    if refused:
+        with pytest.raises(BodyTooDeep):
+            BoundedJSONParser().parse(io.BytesIO(b""), parser_context={})
+    else:
+        assert BoundedJSONParser().parse(io.BytesIO(b""), parser_context={}) == {}
+
+
 def test_a_real_submission_is_well_within_the_depth_limit(api):
     """Control: the limit does not turn away the deepest body the API documents."""
     body = epoc_body()
