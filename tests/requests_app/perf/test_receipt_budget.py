@@ -148,3 +148,23 @@ def test_the_receipt_sent_is_the_one_render_to_string_sent_byte_for_byte(officer
             assert notifications.send(row.pk)
         assert ours == sent()
         assert request.reference.encode() in ours
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_receipt_is_serialised_without_compiling_a_boundary_pattern(officer, no_broker, monkeypatch):
+    """As the SMTP backend sends it (``message().as_bytes(linesep="\\r\\n")``): the email package
+    compiled a new regular expression for every message's random boundary (1 per receipt at 630151b)."""
+    from email.generator import BytesGenerator, Generator
+
+    _receipt(officer)
+    [sent] = [m for m in mail.outbox if m.to == [officer.email]]
+    compiled: list[str] = []
+    for generator in (Generator, BytesGenerator):  # each has its own _compile_re (str, bytes)
+        def counting(cls, s, flags, _compile_re=generator._compile_re.__func__):  # type: ignore[attr-defined,no-untyped-def]
+            compiled.append(s)
+            return _compile_re(cls, s, flags)
+
+        monkeypatch.setattr(generator, "_compile_re", classmethod(counting))
+    raw = sent.message().as_bytes(linesep="\r\n")
+    assert b"Content-Type: multipart/alternative;\r\n boundary=\"===============" in raw
+    assert compiled == []
