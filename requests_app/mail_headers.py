@@ -9,16 +9,30 @@ by a known amount per character (Q: 1 or 3 per octet; B: 4 per 3 octets), so the
 points come from one pass. ``encoded_subject`` returns exactly the string ``Header`` returns
 (tests/notifications/test_subject_encoding.py compares them over generated values); anything
 outside the case it covers is handed to ``Header`` itself.
+
+The MIME boundary of a multipart e-mail (every notification: text and HTML) is chosen when the
+message is serialised (``as_bytes``, which Django's SMTP backend calls): ``email.generator``'s
+``_make_boundary`` draws a random boundary and then compiles a new regular expression, the boundary
+being new each time, to check that no line of the parts is that boundary; compiling it cost about a
+third of serialising a receipt (issue 9 item 5; bench/perf_notes.md, stop 30). ``_Boundary`` draws the
+same boundary from the same random numbers and looks for it as a substring first: absent (always, in
+practice), no line can be it, so it is the boundary the email package would have chosen; present,
+the email package's own check runs. The bytes are the same (tests/notifications/test_subject_encoding.py).
 """
 
 from __future__ import annotations
 
-from email import base64mime, quoprimime
+import random
+import re
+import sys
+from email import base64mime, generator, quoprimime
 from email.charset import RFC2047_CHROME_LEN  # type: ignore[attr-defined]
 from email.header import MAXLINELEN, Header  # type: ignore[attr-defined]
+from io import BytesIO, StringIO
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEMultipart
 
 _CHARSET = "utf-8"
 # RFC 2047 "=?utf-8?q?" + "?=": what each encoded-word adds around its encoded octets.
@@ -75,10 +89,19 @@ def encoded_subject(value: str) -> str:
 
 
 class NotificationMail(EmailMultiAlternatives):
-    """``EmailMultiAlternatives`` whose Subject is encoded by ``encoded_subject``: the same message,
-    byte for byte. The value is checked as Django checks it (no line breaks: header injection)."""
+    """``EmailMultiAlternatives`` whose Subject is encoded by ``encoded_subject`` and whose MIME
+    boundary is chosen by ``_Boundary``: the same message, byte for byte. The Subject is checked as
+    Django checks it (no line breaks: header injection)."""
 
     def message(self) -> Any:
+        msg = self._message()
+        if type(msg) is SafeMIMEMultipart:
+            # The same object, serialised by the generators below (nested parts are flattened by
+            # clones of the top-level generator, so they use it too).
+            msg.__class__ = _Multipart
+        return msg
+
+    def _message(self) -> Any:
         subject = str(self.subject)
         encoding = (self.encoding or _default_charset()).lower()
         if subject.isascii() or encoding != _CHARSET:
@@ -98,3 +121,52 @@ def _default_charset() -> str:
     from django.conf import settings
 
     return str(settings.DEFAULT_CHARSET)
+
+
+# email.generator's boundary format: 15 "=", the random token zero-padded, "==".
+_TOKEN = f"%0{len(repr(sys.maxsize - 1))}d"
+
+
+class _Boundary:
+    """``email.generator.Generator._make_boundary``, the regular expression compiled only when the
+    boundary occurs in the text at all."""
+
+    @classmethod
+    def _make_boundary(cls, text: str | bytes | None = None) -> str:
+        token = random.randrange(sys.maxsize)  # the email package's draw, from the same generator
+        boundary = ("=" * 15) + (_TOKEN % token) + "=="
+        if text is None:
+            return boundary
+        delimiter = "--" + boundary
+        if delimiter.encode("ascii") not in text if isinstance(text, bytes) else delimiter not in text:
+            return boundary  # not in the text, so not a line of it
+        # The email package's own loop (Python 3.11-3.13): a line of the text is the boundary.
+        found, counter = boundary, 0
+        while cls._compile_re("^--" + re.escape(found) + "(--)?$", re.MULTILINE).search(text):  # type: ignore[attr-defined]
+            found = boundary + "." + str(counter)
+            counter += 1
+        return found
+
+
+class _Generator(_Boundary, generator.Generator):
+    pass
+
+
+class _BytesGenerator(_Boundary, generator.BytesGenerator):
+    pass
+
+
+class _Multipart(SafeMIMEMultipart):
+    """Django's multipart message (``MIMEMixin``: "From " lines not mangled), serialised by the
+    generators choosing the boundary with ``_Boundary``."""
+
+    # Django's MIMEMixin signature (the stubs ignore its override of email.message.Message's).
+    def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:  # type: ignore[override]
+        fp = StringIO()
+        _Generator(fp, mangle_from_=False).flatten(self, unixfrom=unixfrom, linesep=linesep)
+        return fp.getvalue()
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:  # type: ignore[override]
+        fp = BytesIO()
+        _BytesGenerator(fp, mangle_from_=False).flatten(self, unixfrom=unixfrom, linesep=linesep)
+        return fp.getvalue()

@@ -22,7 +22,6 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +31,7 @@ from outbox import relay as outbox_relay
 from outbox.models import OutboxMessage
 from portal import compiled
 
+from . import mail_templates
 from .mail_headers import NotificationMail
 from .models import LegalRequest, Notification, NotificationStatus
 from .permissions import ADMIN, APPROVER, REVIEWER
@@ -313,10 +313,15 @@ def _clean_header(value: str) -> str:
 
 
 def subject_for(event_name: str, request: LegalRequest | None, language: str) -> str:
-    event = EVENTS[event_name]
     with translation.override(language):
-        reference = request.reference if request else ""
-        return _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
+        return _subject(event_name, request)
+
+
+def _subject(event_name: str, request: LegalRequest | None) -> str:
+    """``subject_for`` in the active language (``render`` has it active already)."""
+    event = EVENTS[event_name]
+    reference = request.reference if request else ""
+    return _clean_header(f"[{reference}] {event.subject}" if reference else str(event.subject))
 
 
 def _due(event_name: str, request: LegalRequest | None) -> datetime | None:
@@ -420,7 +425,6 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
     from accounts.zones import zone_for_address
 
     event = EVENTS[event_name]
-    subject = subject_for(event_name, request, language)
     if zone is None:
         zone = zone_for_address(recipient, legal_team=legal_team) if recipient else ZoneInfo("UTC")
     if event.outside:
@@ -431,6 +435,7 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
         zone = ZoneInfo(provider_zone())
     ea_copy = event_name == "notify.annex_iii_enforcing_authority"
     with translation.override(language), timezone.override(zone):
+        subject = _subject(event_name, request)
         reference = request.reference if request else ""
         context = {
             "subject": subject,
@@ -447,8 +452,8 @@ def render(event_name: str, request: LegalRequest | None, language: str, *,
             "urgent": event.urgent,
             "details": details(event_name, request),
         }
-        text = render_to_string("emails/notification.txt", context)
-        html = render_to_string("emails/notification.html", context)
+        text = mail_templates.render("emails/notification.txt", context)
+        html = mail_templates.render("emails/notification.html", context)
     return subject, text, html
 
 
@@ -818,7 +823,7 @@ def _send_digest(due: Any, address: str, now: datetime) -> int:
                                   "link": link_for(r.request, legal_team=True) if r.request else ""}
                                  for r in rows],
                        "link": f"{settings.PORTAL_BASE_URL.rstrip('/')}/admin/", "subject": subject}
-            text = render_to_string("emails/digest.txt", context)
+            text = mail_templates.render("emails/digest.txt", context)
         NotificationMail(subject=subject, body=text, to=[address]).send()
         Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
             status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1)

@@ -89,3 +89,67 @@ def test_the_status_shown_is_get_status_display_in_each_language(officer):
             assert notifications.status_display(request) == request.get_status_display()
     request.status = "not-a-status"
     assert notifications.status_display(request) == request.get_status_display() == "not-a-status"
+
+
+# --- the MIME boundary (requests_app/mail_headers.py, _Boundary) ------------------------------
+
+_HEADERS = {"Date": "Sun, 06 Dec 2026 19:00:00 -0000", "Message-ID": "<fixed@portal.example>"}
+
+
+def _both(subject: str, text: str, html: str, attach: bytes | None = None) -> list[EmailMultiAlternatives]:
+    mails = [NotificationMail(subject=subject, body=text, to=["officer@interieur.gouv.fr"], headers=_HEADERS),
+             EmailMultiAlternatives(subject=subject, body=text, to=["officer@interieur.gouv.fr"], headers=_HEADERS)]
+    for message in mails:
+        message.attach_alternative(html, "text/html")
+        if attach is not None:  # the enforcing authority's copy: multipart/mixed around the alternatives
+            message.attach("annex-iii.pdf", attach, "application/pdf")
+    return mails
+
+
+def _serialised(mail: EmailMultiAlternatives, seed: int) -> tuple[bytes, bytes, str]:
+    """What the SMTP backend sends (CRLF), as_bytes and as_string, the random generator seeded alike."""
+    import random
+
+    out = []
+    for serialise in (lambda m: m.as_bytes(linesep="\r\n"), lambda m: m.as_bytes(), lambda m: m.as_string()):
+        random.seed(seed)  # the boundary is drawn when a fresh message is serialised
+        out.append(serialise(mail.message()))
+    return out[0], out[1], out[2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(subject=_TEXT.map(lambda s: " ".join(s.split())), text=st.text(max_size=300), html=st.text(max_size=300),
+       attach=st.none() | st.binary(max_size=200), seed=st.integers(0, 2**32))
+def test_the_serialised_message_is_djangos_byte_for_byte(subject, text, html, attach, seed):
+    ours, theirs = _both(subject, text, html, attach)
+    assert _serialised(ours, seed) == _serialised(theirs, seed)
+
+
+@pytest.mark.parametrize("line", ["--{b}", "--{b}--", "x--{b}", "--{b}x"])
+def test_a_text_holding_the_drawn_boundary_gets_the_boundary_django_gives(line):
+    import random
+    import sys
+
+    random.seed(7)
+    token = random.randrange(sys.maxsize)
+    boundary = "=" * 15 + f"%0{len(repr(sys.maxsize - 1))}d" % token + "=="
+    text = "Texte é\n" + line.format(b=boundary) + "\nfin\n"
+    ours, theirs = _both("Demande reçue", text, "<p>é</p>")
+    serialised = _serialised(ours, 7)
+    assert serialised == _serialised(theirs, 7)
+    # A line of its own (with "\n" line ends: the email package's check misses a line ending in "\r").
+    on_a_line = line in {"--{b}", "--{b}--"}
+    assert (f'boundary="{boundary}.0"'.encode() in serialised[1]) == on_a_line
+
+
+def test_the_message_object_is_djangos_multipart_with_the_same_parts():
+    from django.core.mail.message import SafeMIMEMultipart
+
+    ours, theirs = (m.message() for m in _both("Demande reçue", "Texte é", "<p>é</p>", b"%PDF-1.4"))
+    assert isinstance(ours, SafeMIMEMultipart)
+
+    def parts(message):  # type: ignore[no-untyped-def]
+        return [(p.get_content_type(), p.items() if not p.is_multipart() else None,
+                 None if p.is_multipart() else p.get_payload()) for p in message.walk()]
+
+    assert parts(ours) == parts(theirs)
