@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from audit import trail as audit
 from outbox.models import OutboxMessage, OutboxStatus
+from portal.id_chunks import id_chunks
 
 from .. import timers
 from ..models import Notification, NotificationStatus
@@ -42,8 +43,13 @@ log = logging.getLogger(__name__)
 
 
 def _locked(model: Any, ids: Iterable[int], **filters: Any) -> list[Any]:
-    return list(model.objects.select_for_update(of=("self",)).select_related("request").filter(pk__in=list(ids),
-                                                                                                 **filters))
+    rows = model.objects.select_for_update(of=("self",)).select_related("request")
+    return [row for chunk in id_chunks(ids) for row in rows.filter(pk__in=chunk, **filters)]
+
+
+def _update(model: Any, rows: list[Any], **values: Any) -> None:
+    for chunk in id_chunks(row.pk for row in rows):
+        model.objects.filter(pk__in=chunk).update(**values)
 
 
 def _audit(actor: Any, rows: list[Any], action: str) -> None:
@@ -56,8 +62,7 @@ def outbox_retry(*, actor: Any, ids: Iterable[int]) -> int:
     with transaction.atomic():
         rows = _locked(OutboxMessage, ids, status__in=OUTBOX_RETRYABLE)
         _audit(actor, rows, "outboxmessage.retried")
-        OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=OutboxStatus.PENDING, available_at=timezone.now(), attempts=0)
+        _update(OutboxMessage, rows, status=OutboxStatus.PENDING, available_at=timezone.now(), attempts=0)
     return len(rows)
 
 
@@ -68,8 +73,7 @@ def notification_retry(*, actor: Any, ids: Iterable[int]) -> int:
     with transaction.atomic():
         rows = _locked(Notification, ids, status__in=NOTIFICATION_RETRYABLE)
         _audit(actor, rows, "notification.retried")
-        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(status=NotificationStatus.PENDING,
-                                                                         last_error="")
+        _update(Notification, rows, status=NotificationStatus.PENDING, last_error="")
         for row in rows:
             transaction.on_commit(_sender(send_notification, row.pk), robust=True)
     return len(rows)
@@ -84,7 +88,7 @@ def discard(*, actor: Any, model: type[OutboxMessage] | type[Notification], ids:
     with transaction.atomic():
         rows = [r for r in _locked(model, ids) if r.status not in FINAL]
         _audit(actor, rows, f"{model._meta.model_name}.discarded")
-        model.objects.filter(pk__in=[r.pk for r in rows]).update(status="discarded")
+        _update(model, rows, status="discarded")
     return len(rows)
 
 

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import trail as audit
+from portal.id_chunks import id_chunks
 
 from ..models.timers import Timer
 from ..permissions import require
@@ -117,8 +118,14 @@ def _count_failure(timer_id: int, exc: BaseException, now: datetime) -> None:
 # --- dead letters (the legal admin, through services/dead_letters.py) ---------------------
 
 def _dead(ids: Iterable[int]) -> list[Timer]:
-    return list(Timer.objects.select_for_update(of=("self",)).select_related("request")
-                .filter(pk__in=list(ids), dead_at__isnull=False, fired_at__isnull=True, cancelled_at__isnull=True))
+    rows = (Timer.objects.select_for_update(of=("self",)).select_related("request")
+            .filter(dead_at__isnull=False, fired_at__isnull=True, cancelled_at__isnull=True))
+    return [row for chunk in id_chunks(ids) for row in rows.filter(pk__in=chunk)]
+
+
+def _update(rows: list[Timer], **values: Any) -> None:
+    for chunk in id_chunks(row.pk for row in rows):
+        Timer.objects.filter(pk__in=chunk).update(**values)
 
 
 def _audit(actor: Any, rows: list[Timer], action: str) -> None:
@@ -133,7 +140,7 @@ def dead_letter_retry(*, actor: Any, ids: Iterable[int]) -> int:
     with transaction.atomic():
         rows = _dead(ids)
         _audit(actor, rows, "timer.retried")
-        Timer.objects.filter(pk__in=[r.pk for r in rows]).update(dead_at=None, next_attempt_at=None, attempts=0)
+        _update(rows, dead_at=None, next_attempt_at=None, attempts=0)
     return len(rows)
 
 
@@ -143,5 +150,5 @@ def dead_letter_discard(*, actor: Any, ids: Iterable[int]) -> int:
     with transaction.atomic():
         rows = _dead(ids)
         _audit(actor, rows, "timer.discarded")
-        Timer.objects.filter(pk__in=[r.pk for r in rows]).update(cancelled_at=timezone.now())
+        _update(rows, cancelled_at=timezone.now())
     return len(rows)
