@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from audit import trail
 from requests_app import tasks
@@ -92,9 +92,8 @@ def test_statements_are_prepared_again_on_the_connection_that_replaces_a_termina
             cursor.execute("SELECT pg_terminate_backend(%s)", [old])
     finally:
         other.close()
-    with pytest.raises(Exception):  # noqa: B017, PT011 (psycopg's OperationalError, wrapped by Django)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+    with pytest.raises(OperationalError), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     connection.close_if_unusable_or_obsolete()  # what each request and task start does (request_started)
     for _ in range(3):
         submission(client)
