@@ -99,3 +99,17 @@ def test_statements_are_prepared_again_on_the_connection_that_replaces_a_termina
         submission(client)
     assert connection.connection.info.backend_pid != old
     assert any(text.startswith('INSERT INTO "requests_app_legalrequest"') for text in prepared())
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, raises=OperationalError,
+                   reason="server-side binding: one parameter per IN value, at most 65,535 per statement (the "
+                          "protocol's limit; Django 5.2 does not split); dead_letters._locked and its UPDATEs "
+                          "need chunks or '= ANY(%s)' (bench/perf_notes.md, stop 30)")
+def test_a_legal_admin_can_discard_more_dead_letters_than_a_statement_has_parameters(legal_admin):
+    """The admin's "select all" hands every matching id to the service (requests_app/admin.py
+    RetryDiscardAdmin). Ids that match no row are enough: the statement is refused before it runs."""
+    from outbox.models import OutboxMessage
+    from requests_app.services import dead_letters
+
+    assert dead_letters.discard(actor=legal_admin, model=OutboxMessage, ids=range(1, 65_537)) == 0
