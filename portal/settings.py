@@ -560,6 +560,9 @@ OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("OUTBOX_RESEND_AFTER_SECONDS", d
 # the end of the queue, and how long a rung bell whose drain never ran blocks the next ring.
 VALIDATION_DRAINERS = env.int("VALIDATION_DRAINERS", default=2)  # the Procfile worker's --concurrency
 VALIDATION_DRAIN_BATCH = env.int("VALIDATION_DRAIN_BATCH", default=50)
+# How long a drain that found the queue empty waits, its bell still rung, for the next submission
+# before it releases the bell (0: no wait). Under load it serves a stream of submissions as one task.
+VALIDATION_DRAIN_LINGER_SECONDS = env.float("VALIDATION_DRAIN_LINGER_SECONDS", default=0.02)
 VALIDATION_BELL_TTL_SECONDS = env.int("VALIDATION_BELL_TTL_SECONDS", default=10)
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ default) let that many drains run at once; a request rings the bell of its id mo
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -158,6 +159,19 @@ def _waiting(*, skip: set[int], older_than: timedelta | None = None) -> bool:
         return cursor.fetchone() is not None
 
 
+def _linger(skip: set[int]) -> bool:
+    """The queue was empty: wait ``VALIDATION_DRAIN_LINGER_SECONDS`` still holding the bell, then
+    look; True when a request arrived meanwhile. A submission that comes in during the wait finds
+    the bell rung and publishes nothing, so under load one drain serves a stream of submissions
+    instead of a task being published, received and dispatched for each (issue 9 item 5); a
+    request arriving in the wait is validated at its end, sooner than a new task would start."""
+    seconds = settings.VALIDATION_DRAIN_LINGER_SECONDS
+    if seconds <= 0:
+        return False
+    time.sleep(seconds)
+    return _waiting(skip=skip)
+
+
 def drain(bell: int, *, validate_next: Callable[[set[int]], int | None] | None = None) -> int:
     """The body of ``drain_validations``: validate waiting requests until none is left (or the
     batch is done and a new drain is handed the rest); the number validated or found decided.
@@ -169,6 +183,7 @@ def drain(bell: int, *, validate_next: Callable[[set[int]], int | None] | None =
     validate_next = validate_next or (lambda skip: validate_next_pending(skip=skip))
     skip: set[int] = set()
     taken = 0
+    lingered = False
     while True:
         while taken < settings.VALIDATION_DRAIN_BATCH:
             try:
@@ -180,7 +195,11 @@ def drain(bell: int, *, validate_next: Callable[[set[int]], int | None] | None =
                 skip.add(failed.request_id)
                 continue
             if request_id is None:
-                break
+                if lingered or not taken or not _linger(skip):
+                    break
+                lingered = True  # once per empty queue: a drain that keeps finding work keeps going
+                continue
+            lingered = False
             taken += 1
         else:  # the batch is done: a fresh task at the end of the queue takes the rest
             release(bell)

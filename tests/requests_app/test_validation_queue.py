@@ -130,7 +130,8 @@ def test_a_drain_hands_over_to_a_new_task_after_its_batch(submit, published, set
     assert LegalRequest.objects.filter(status=Status.RECEIVED).count() == 3
 
 
-def test_a_request_committed_just_before_the_drain_releases_its_bell_is_validated_by_it(submit, published):
+def test_a_request_committed_just_before_the_drain_releases_its_bell_is_validated_by_it(submit, published, settings):
+    settings.VALIDATION_DRAIN_LINGER_SECONDS = 0  # released at once: the look after the release finds it
     first = submit(case_reference="PN-Q-first")
     late: list[LegalRequest] = []
 
@@ -195,3 +196,30 @@ def test_a_request_rings_the_bell_of_its_id(settings, published):
     assert validation_queue.ring(7) and published == [1]
     assert not validation_queue.ring(10), "bell 1 is rung"
     assert validation_queue.ring(8) and published == [1, 2]
+
+
+def test_a_submission_while_the_drain_lingers_is_validated_by_it_without_a_task(submit, published, settings,
+                                                                                  monkeypatch):
+    settings.VALIDATION_DRAIN_LINGER_SECONDS = 0.01
+    first = submit(case_reference="PN-Q-first")
+    waits: list[float] = []
+    late: list[LegalRequest] = []
+
+    def sleep(seconds: float) -> None:  # a submission comes in while the drain waits
+        waits.append(seconds)
+        if not late:
+            late.append(submit(case_reference="PN-Q-during-the-wait"))
+
+    monkeypatch.setattr(validation_queue.time, "sleep", sleep)
+    assert tasks.drain_validations.apply(args=(0,)).get() == 2
+    assert published == [0], "the submission during the wait found the bell rung: no task of its own"
+    assert validated_order() == [first.pk, late[0].pk]
+    assert waits == [0.01, 0.01], "one wait per empty queue: after the first, and after the late one"
+    assert not bell_rung()
+
+
+def test_a_drain_that_took_nothing_does_not_wait(published, settings, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(validation_queue.time, "sleep", waits.append)
+    assert tasks.drain_validations.apply(args=(0,)).get() == 0
+    assert waits == []
