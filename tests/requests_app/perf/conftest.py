@@ -17,3 +17,21 @@ def no_broker(monkeypatch) -> list[tuple[str, tuple]]:
 
         monkeypatch.setattr(task, "apply_async", record)
     return sent
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """``calls(owner, name)``: a list that grows by one at each call of ``owner.name``."""
+
+    def count(owner, name):  # type: ignore[no-untyped-def]
+        seen: list[int] = []
+        original = getattr(owner, name)
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(1)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+        return seen
+
+    return count

@@ -4,30 +4,11 @@ Counted as calls, never as time. Each test fails at 630151b (stop 29's merged ma
 
 from __future__ import annotations
 
-import pytest
 from rest_framework import fields as drf_fields
 
 from requests_app.api import parsers
 from requests_app.api.serializers import RequestCreateSerializer, RequestReceiptSerializer
 from tests.conftest import epoc_body
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """``calls(owner, name)``: a list that grows by one at each call of ``owner.name``."""
-
-    def count(owner, name):  # type: ignore[no-untyped-def]
-        seen: list[int] = []
-        original = getattr(owner, name)
-
-        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(1)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(owner, name, counted)
-        return seen
-
-    return count
 
 
 def test_validating_a_request_body_binds_no_field(db, calls):

@@ -25,24 +25,6 @@ from requests_app.models import LegalRequest
 from tests.conftest import epoc_body
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """``calls(owner, name)``: a list that grows by one at each call of ``owner.name``."""
-
-    def count(owner, name):  # type: ignore[no-untyped-def]
-        seen: list[int] = []
-        original = getattr(owner, name)
-
-        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(1)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(owner, name, counted)
-        return seen
-
-    return count
-
-
 def test_the_token_lookup_compiles_no_sql_per_request(officer, calls, django_assert_num_queries):
     _, raw = token_issue(user=officer, name="t")
     assert token_authenticate(raw) is not None  # the first use: compiled (and last_used_at written)
