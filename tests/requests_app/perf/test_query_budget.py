@@ -42,12 +42,13 @@ WEB_BUDGET = 8
 # outbox row, audit 2 for the three events, COMMIT; and the receipt it sends itself, before
 # marking its outbox row sent (notifications.plan 4, notifications.send 5; one recipient: the
 # send also reads the recipient's account for the zone its dates are written in, issue 13 item 7).
-# Then the drain's end: a look that finds the queue empty (BEGIN, next, COMMIT), and after its
-# bell is released one more look. At 630151b 19 (a task per request named it: no queue look-ups;
+# Then the drain's end: a look that finds the queue empty (BEGIN, next, COMMIT), one look after
+# its wait for a late submission (VALIDATION_DRAIN_LINGER_SECONDS), and after its bell is
+# released one more look. At 630151b 19 (a task per request named it: no queue look-ups;
 # the web paid an outbox row, its publish and its "sent" UPDATE instead).
 # At 972af46, 27: the in-progress advisory lock and its unlock, and a claim transaction of its
 # own (BEGIN, UPDATE, audit 2, COMMIT) before a decision transaction that locked the row again.
-WORKER_BUDGET = 24
+WORKER_BUDGET = 25
 
 
 def queries(context: CaptureQueriesContext) -> str:
