@@ -116,10 +116,13 @@ def test_a_lost_emergency_message_is_resent_within_a_minute(rig, rig_api):
     wait_for(lambda: decided([emergency]), 60, "the emergency re-sent by the sweeper")
     took = time.monotonic() - start
     assert took < 60
+    # Re-sent by whichever safety net runs first: the beat's ring for a request waiting longer
+    # than OUTBOX_RESEND_AFTER (validation_queue: a new drain), or the stuck-emergency sweeper
+    # (an outbox row naming it). Either way it is validated once.
     resent = OutboxMessage.objects.filter(request_id=emergency, topic="request.validate", payload={"sweep": True})
-    assert resent.exists(), "re-sent by the stuck-request sweeper"
     assert_books_balance([emergency])
-    print(f"lost emergency message re-sent and decided {took:.1f} s after a worker was ready")
+    how = "the stuck-emergency sweeper" if resent.exists() else "the beat's ring for a waiting request"
+    print(f"lost emergency message re-sent by {how} and decided {took:.1f} s after a worker was ready")
 
 
 def test_database_killed_under_a_notification_send_loses_no_email(rig, rig_api):
