@@ -111,19 +111,26 @@ def _publish_drain(bell: int) -> None:
 
 
 def ring(request_id: int) -> bool:
-    """After the commit of a request in ``received``: make sure a drain will validate it. True
-    when this call published the drain; never raises (the beat rings for a request left waiting)."""
-    bell = _bell_of(request_id)
+    """After the commit of a request in ``received``: make sure a drain will validate it (the
+    bell of its id). True when this call published the drain; never raises."""
+    return ring_bell(_bell_of(request_id), for_request=request_id)
+
+
+def ring_bell(bell: int, *, for_request: int | None = None) -> bool:
+    """Ring ``bell`` (a submission, a drain's hand-over, the beat): True when this call published
+    its drain, False when a drain was already on its way or the bell could not be rung. Never
+    raises: with the cache or the broker down, the beat rings later for what waits."""
+    what = f"request {for_request}" if for_request is not None else f"bell {bell}"
     try:
         if not _hold(bell):
             return False
     except Exception as exc:  # the cache (Redis) is down: ring_for_waiting_requests rings later
-        log.warning("validation bell not rung for request %s (%s: %s)", request_id, type(exc).__name__, exc)
+        log.warning("validation bell not rung for %s (%s: %s)", what, type(exc).__name__, exc)
         return False
     try:
         _publish_drain(bell)
     except Exception as exc:  # the broker is down or refused: free the bell for the next ring
-        log.warning("validation drain for request %s not published (%s: %s)", request_id, type(exc).__name__, exc)
+        log.warning("validation drain for %s not published (%s: %s)", what, type(exc).__name__, exc)
         release(bell)
         return False
     return True
@@ -217,19 +224,6 @@ def drain(bell: int, *, validate_next: Callable[[set[int]], int | None] | None =
         except Exception:  # Redis went down: the beat rings once it is back
             log.warning("validation bell %s not taken again; the beat rings for what waits", bell, exc_info=True)
             return taken
-
-
-def ring_bell(bell: int) -> bool:
-    """Ring ``bell`` itself (a hand-over, the beat): True when a drain was published."""
-    try:
-        if not _hold(bell):
-            return False
-        _publish_drain(bell)
-    except Exception as exc:
-        log.warning("validation bell %s not rung (%s: %s)", bell, type(exc).__name__, exc)
-        release(bell)
-        return False
-    return True
 
 
 def ring_for_waiting_requests() -> int:
