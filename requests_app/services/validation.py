@@ -3,17 +3,16 @@
 The pure engine does the structural checks too (identifiers, time range, required elements
 per instrument, links to earlier orders), so one decision carries every finding.
 
-Called by the Celery tasks; idempotent. A new request is taken from the queue of requests
-waiting in ``received`` by a drain (``validation_queue``, ``validate_next_pending``); a
-re-validation and the stuck-request sweeper name the request (``request_validate``). Either
-way every delivery first locks the request row. The
-first delivery of a new request (``received``, never claimed, and the first to find it so:
-a Redis counter per request, ``_count_try``) claims, assesses and decides under that one
-lock in one transaction: received → validating is audited, and both moves are written in
-one UPDATE with the decision (issue 9 item 5). A copy delivered meanwhile waits for the
-lock and then finds the request decided. A worker killed in that transaction leaves nothing
-behind but the counter, which a rollback cannot undo: the redelivery finds the request still
-``received`` with the counter past one.
+Called by the Celery tasks; idempotent. A drain takes a new request from the queue of those
+waiting in ``received`` (``validation_queue``, ``validate_next_pending``); a re-validation and
+the stuck-request sweeper name their request (``request_validate``). Either way every delivery
+first locks the request row. The first delivery of a new request (``received``, never
+claimed, and the first to find it so: a Redis counter per request, ``_count_try``) claims,
+assesses and decides under that one lock in one transaction: received → validating is
+audited, and both moves are written in one UPDATE with the decision (issue 9 item 5). A copy
+delivered meanwhile waits for the lock and then finds the request decided. A worker killed in
+that transaction leaves nothing behind but the counter, which a rollback cannot undo: the
+redelivery finds the request still ``received`` with the counter past one.
 
 Every other delivery (a redelivery after a crash or a failure, a re-validation after a
 clarification, the embedded mode on SQLite, Redis unreachable) takes the durable path: it
@@ -272,7 +271,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     if connection.vendor != "postgresql":  # embedded mode: one worker thread, the durable path
         request = request_claim_for_validation(request_id=request_id)
         return None if request is None else _validate_claimed(request)
-    return _validate(lambda: request_id)[1]
+    return _validate(lambda: request_id)
 
 
 class PendingValidationFailed(Exception):
@@ -305,8 +304,7 @@ def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> i
     of ``skip``; its id, None when none waits. Raises ``PendingValidationFailed`` when the
     validation of the request it took raised."""
     if connection.vendor != "postgresql":
-        with transaction.atomic():
-            request_id = _next_pending_id(set(skip))
+        request_id = _next_pending_id(set(skip))
         if request_id is None:
             return None
         try:
@@ -331,30 +329,30 @@ def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> i
     return taken[0] if taken else None
 
 
-def _validate(pick: Callable[[], int | None]) -> tuple[int | None, LegalRequest | None]:
-    """PostgreSQL: validate the request ``pick()`` names inside the first transaction (after
-    locking it, if it is the queue's next); (its id, the result)."""
+def _validate(pick: Callable[[], int | None]) -> LegalRequest | None:
+    """PostgreSQL: validate the request ``pick()`` names inside the first transaction (having
+    locked it, when it is the queue's next); None when there was nothing to do."""
     locked = False
     request_id = None
     try:
         with transaction.atomic(), audit.batch():
             request_id = pick()
             if request_id is None:
-                return None, None
+                return None
             request = _lock_for_validation(request_id)
             if request is None:
-                return request_id, None
+                return None
             tries = _count_try(request) if request.status == Status.RECEIVED else None
             if tries == 1 and request.validation_attempts == 0:
-                return request_id, _validate_in_one_transaction(request)
+                return _validate_in_one_transaction(request)
             # Taken under the row lock: a delivery between its two transactions holds it.
             locked = _in_progress_lock(request_id)
             if not locked:
                 log.info("validation of request %s already in progress elsewhere: duplicate delivery ignored",
                          request_id)
-                return request_id, None
+                return None
             claimed = _claim(request, tries)
-        return request_id, _validate_claimed(claimed)
+        return _validate_claimed(claimed)
     finally:
         if locked and request_id is not None:
             _release_in_progress_lock(request_id)
