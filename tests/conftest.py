@@ -100,6 +100,23 @@ def validation_bells_free():
     yield
 
 
+@pytest.fixture
+def inserts(monkeypatch) -> list[type]:
+    """The models whose INSERT the ORM compiles from now on (``SQLInsertCompiler.as_sql``), one
+    entry per compilation: the compile-once statements (portal/compiled.py) add none."""
+    from django.db.models.sql.compiler import SQLInsertCompiler
+
+    seen: list[type] = []
+    original = SQLInsertCompiler.as_sql
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", counted)
+    return seen
+
+
 @pytest.fixture(autouse=True)
 def private_storage(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"

@@ -8,30 +8,11 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save
-from django.db.models.sql.compiler import SQLInsertCompiler
 
 from outbox import relay
 from outbox.models import OutboxMessage, OutboxStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def no_publish(monkeypatch):
-    monkeypatch.setattr(relay, "publish", lambda *args, **kwargs: False)
-
-
-@pytest.fixture
-def inserts(monkeypatch) -> list[type]:
-    seen: list[type] = []
-    original = SQLInsertCompiler.as_sql
-
-    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(self.query.model)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLInsertCompiler, "as_sql", counted)
-    return seen
 
 
 def test_the_row_is_inserted_without_compiling_and_the_instance_is_saved(no_publish, inserts):

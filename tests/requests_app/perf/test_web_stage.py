@@ -68,28 +68,18 @@ def test_a_rate_check_builds_no_redis_client(calls):
     caches["default"].delete(bucket)
 
 
-def test_a_submission_compiles_no_insert_after_the_first(api, monkeypatch):
+def test_a_submission_compiles_no_insert_after_the_first(api, inserts):
     """At 5da51ce every submission compiled its three INSERTs (the request's 61 columns, its
     targets' ``bulk_create``, the outbox row); now only the first of a connection (and, for
     the targets, of a row count) does. The rows stored are the same."""
-    from django.db.models.sql.compiler import SQLInsertCompiler
-
-
     body = epoc_body()
     body["targets"] = [{"kind": "username", "value": "first"}, {"kind": "phone", "value": "+4915112345678"}]
     assert api.post("/api/v1/requests/", body, format="json").status_code == 201  # compiling
-    compiled_models: list[type] = []
-    original = SQLInsertCompiler.as_sql
-
-    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        compiled_models.append(self.query.model)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLInsertCompiler, "as_sql", counted)
+    inserts.clear()
     body["targets"] = [{"kind": "username", "value": "second"}, {"kind": "email", "value": "x@example.org"}]
     response = api.post("/api/v1/requests/", body, format="json")
     assert response.status_code == 201
-    assert compiled_models == []
+    assert inserts == []
     stored = LegalRequest.objects.get(reference=response.json()["reference"])
     assert stored.receipt_hash == response.json()["receipt_hash"] and stored.status == "received"
     assert not stored.outbox.exists(), "its row in received is its validation's queue entry"
