@@ -18,6 +18,7 @@ unexpected statement shape, an expression that cannot be a cache key) falls back
 
 from __future__ import annotations
 
+import types
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLInsertCompiler
 
 _M = TypeVar("_M", bound=Model)
 
@@ -40,6 +42,32 @@ _TEXT_KEY = "\x00compiled-key\x00"
 
 def _placeholder(key: Any) -> Any:
     return _TEXT_KEY if isinstance(key, str) else _KEY
+
+# psycopg converts a statement's text (its ``%s`` placeholders into ``$n``) once per text, in an LRU
+# cache of 128 texts, but only for texts of up to 4,096 bytes with up to 50 parameters
+# (``psycopg._queries.MAX_CACHED_STATEMENT_LENGTH`` and ``_PARAMS``: an ORM's multi-row INSERTs,
+# one text per row count, would churn the cache). The statements of a submission are fixed texts,
+# and two are beyond those limits: the request's INSERT (60 parameters) and the validation's lock
+# of the request with its authority and submitter (~4,500 bytes). Converted again on every call,
+# the INSERT alone cost ~5 % of the web's CPU per submission (issue 9 item 5). A text the ORM
+# builds per call within the raised limits only takes one slot of the LRU cache.
+CONVERTED_LENGTH_MAX = 16_384
+CONVERTED_PARAMS_MAX = 256
+
+
+def keep_conversions() -> None:
+    """Let psycopg keep the conversion of texts up to ``CONVERTED_LENGTH_MAX`` bytes with up to
+    ``CONVERTED_PARAMS_MAX`` parameters (called once per process, from ``RequestsAppConfig.ready``;
+    psycopg reads both limits at each call)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # the embedded mode without psycopg: nothing to tune
+        return
+    for name, value in (("MAX_CACHED_STATEMENT_LENGTH", CONVERTED_LENGTH_MAX),
+                        ("MAX_CACHED_STATEMENT_PARAMS", CONVERTED_PARAMS_MAX)):
+        if getattr(_queries, name, value) < value:  # a psycopg that keeps more: left as it is
+            setattr(_queries, name, value)
+
 
 # Shapes compiled per connection at most: lock_request's callers use a handful; beyond that
 # (a caller building expressions per call) the ORM compiles as before.
@@ -200,7 +228,19 @@ def prefetch_reverse(instance: Model, name: str) -> None:
 class _Insert:
     sql: str
     fields: tuple[Any, ...]
-    by_column: bool  # PostgreSQL's UNNEST form: one array parameter per column
+
+
+def _insert_compiler(query: InsertQuery, alias: str) -> Any:
+    """The compiler of an INSERT kept here, in the plain ``VALUES (…), (…)`` form for any number of
+    rows. Django's PostgreSQL compiler sends several rows as ``INSERT … SELECT * FROM UNNEST(%s::…[],
+    …)``, one array parameter per column, to spare the planner a long VALUES list; a statement kept
+    here is prepared once per connection (``prepare_threshold``), so that gain is gone, while
+    psycopg dumps every array element by element in Python (its ``ListDumper``: ~8 % of the
+    worker's CPU per submission, issue 9 item 5). In the VALUES form each value is one scalar
+    parameter, dumped by psycopg's C dumpers."""
+    compiler = query.get_compiler(using=alias)
+    compiler.assemble_as_sql = types.MethodType(SQLInsertCompiler.assemble_as_sql, compiler)
+    return compiler
 
 
 _inserts: weakref.WeakKeyDictionary[Any, dict[Hashable, _Insert | None]] = weakref.WeakKeyDictionary()
@@ -214,18 +254,13 @@ def _compile_insert(model: type[Model], objs: list[Model], alias: str, ignore_co
         return None
     query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
     query.insert_values(list(fields), objs, raw=False)
-    statements = query.get_compiler(using=alias).as_sql()
+    statements = _insert_compiler(query, alias).as_sql()
     if len(statements) != 1:
         return None
     sql, params = statements[0]
-    if len(params) == len(objs) * len(fields):
-        by_column = False
-    elif len(objs) > 1 and len(params) == len(fields) and all(
-            isinstance(p, list) and len(p) == len(objs) for p in params):
-        by_column = True
-    else:  # an unexpected shape: keep to the ORM
-        return None
-    return _Insert(sql=sql, fields=fields, by_column=by_column)
+    if len(params) != len(objs) * len(fields):
+        return None  # an unexpected shape: keep to the ORM
+    return _Insert(sql=sql, fields=fields)
 
 
 def insert_ignoring_conflicts(model: type[Model], objs: Iterable[Model]) -> None:
@@ -273,12 +308,8 @@ def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool
     if insert is None:
         model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
-    rows = [[field.get_db_prep_save(value, connection=connection)
-             for field, value in zip(insert.fields, row, strict=True)] for row in values]
-    if insert.by_column:
-        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        params = [value for row in rows for value in row]
+    params = [field.get_db_prep_save(value, connection=connection)
+              for row in values for field, value in zip(insert.fields, row, strict=True)]
     # As the ORM's save and bulk_create: an error inside an atomic block marks it for rollback.
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(insert.sql, params)
@@ -288,7 +319,6 @@ def _insert(model: type[Model], objs: Iterable[Model], *, ignore_conflicts: bool
 class _InsertReturning:
     sql: str
     fields: tuple[Any, ...]
-    by_column: bool
     returning: tuple[Any, ...]
     returning_params: tuple[Any, ...]
     compiler: Any
@@ -306,7 +336,7 @@ def insert_text(model: type[Model], fields: Sequence[Any], objs: Sequence[Model]
     (``raw``), so that no field's ``pre_save`` runs twice; only the text is meant to be kept."""
     query = InsertQuery(model)
     query.insert_values(list(fields), list(objs), raw=True)
-    compiler = query.get_compiler(using=alias)
+    compiler = _insert_compiler(query, alias)
     compiler.returning_fields = list(returning)
     statements = compiler.as_sql()
     if len(statements) != 1:
@@ -327,16 +357,10 @@ def _compile_insert_returning(model: type[Model], objs: Sequence[Model], alias: 
     if text is None:
         return None
     sql, params, returning_params, compiler = text
-    values = len(params) - len(returning_params)
-    if values == len(objs) * len(fields):
-        by_column = False
-    elif len(objs) > 1 and values == len(fields) and all(
-            isinstance(p, list) and len(p) == len(objs) for p in params[:values]):
-        by_column = True
-    else:  # an unexpected shape: keep to the ORM
-        return None
+    if len(params) - len(returning_params) != len(objs) * len(fields):
+        return None  # an unexpected shape: keep to the ORM
     cols = [field.get_col(model._meta.db_table) for field in returning]
-    return _InsertReturning(sql=sql, fields=fields, by_column=by_column, returning=returning,
+    return _InsertReturning(sql=sql, fields=fields, returning=returning,
                             returning_params=returning_params, compiler=compiler,
                             converters=compiler.get_converters(cols))
 
@@ -368,12 +392,8 @@ def insert_returning(model: type[_M], objs: Iterable[_M]) -> list[_M]:
             or any(hasattr(getattr(obj, field.attname, None), "resolve_expression")
                    for obj in objs for field in insert.fields)):
         return model._default_manager.bulk_create(objs)
-    rows = [[field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in insert.fields]
-            for obj in objs]
-    if insert.by_column:
-        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        params = [value for row in rows for value in row]
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+              for obj in objs for field in insert.fields]
     params.extend(insert.returning_params)
     with connection.cursor() as cursor:
         cursor.execute(insert.sql, params)

@@ -10,8 +10,11 @@ class RequestsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from portal import compiled
+
         post_migrate.connect(_ensure_roles, sender=self)
         _register_outbox_topics()
+        compiled.keep_conversions()
 
 
 def _register_outbox_topics() -> None:

@@ -196,7 +196,16 @@ def notifications_for(message: OutboxMessage, addresses: list[str], tag: str) ->
                          status=NotificationStatus.PENDING, deliver_after=None) for a in addresses]
 
 
-@pytest.mark.parametrize("count", [1, 3])  # VALUES … RETURNING; PostgreSQL's UNNEST form for more rows
+def same_insert(ours: list[str], orm: list[str]) -> bool:
+    """The same INSERT … RETURNING of the same columns; ours always in the VALUES form, where the ORM
+    sends several rows on PostgreSQL as ``SELECT * FROM UNNEST`` of arrays (portal/compiled.py)."""
+    if len(ours) != 1 or len(orm) != 1:
+        return False
+    head, returning = ours[0].split(" VALUES ")[0], ours[0].rsplit(" RETURNING ", 1)[1]
+    return orm[0].startswith(head) and orm[0].endswith(f" RETURNING {returning}") and "UNNEST" not in ours[0]
+
+
+@pytest.mark.parametrize("count", [1, 3])  # one row; several (the ORM's UNNEST form on PostgreSQL, ours VALUES)
 def test_the_notification_insert_gives_what_bulk_create_gives(officer, no_broker, count):
     request = submitted(officer)
     message = OutboxMessage.objects.create(topic="notify.new_request", request=request)
@@ -206,7 +215,8 @@ def test_the_notification_insert_gives_what_bulk_create_gives(officer, no_broker
     for tag in ("compiling", "compiled"):
         with statements() as ours_sql:
             ours = compiled.insert_returning(Notification, notifications_for(message, addresses, tag))
-        assert ours_sql == orm_sql
+        assert same_insert(ours_sql, orm_sql), (ours_sql, orm_sql)
+        assert count == 1 or ours_sql != orm_sql or connection.vendor != "postgresql"
         assert [n.recipient for n in ours] == addresses
         for mine, orm in zip(ours, theirs, strict=True):
             assert isinstance(mine.pk, int) and mine.pk > orm.pk

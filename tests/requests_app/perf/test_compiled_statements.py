@@ -177,7 +177,7 @@ def timers_for(request: LegalRequest, count: int) -> list[Timer]:
                   payload={"deadline": "production_due", "n": i, "text": "l'été"}) for i in range(count)]
 
 
-@pytest.mark.parametrize("count", [1, 3])  # one row (VALUES), several (UNNEST on PostgreSQL)
+@pytest.mark.parametrize("count", [1, 3])  # one row, several (VALUES either way: portal/compiled.py)
 def test_the_timers_insert_writes_what_bulk_create_writes(officer, no_broker, compilations, count):
     ours, theirs = submitted(officer), submitted(officer)
     Timer.objects.filter(request__in=[ours, theirs]).delete()
