@@ -75,7 +75,21 @@ def _task_for(topic: str) -> Handler:
 
 
 def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None = None,
-            dedup_key: str | None = None, attachments: list[Attachment] | None = None) -> OutboxMessage:
+            dedup_key: str | None = None, attachments: list[Attachment] | None = None,
+            consumed: bool = False) -> OutboxMessage:
+    """Write a row in the caller's transaction, published after its commit.
+
+    ``consumed``: the caller consumes the row itself in the same transaction (the validation task
+    planning its own receipt: ``notifications.enqueue``), so it is written as sent, once, and not
+    published: the record of the event, without a publish, a "sent" UPDATE or a commit of its own."""
+    if consumed:
+        if attachments:
+            raise ValueError("a consumed outbox row carries no attachments (its consumer has them already)")
+        message = compiled.create(OutboxMessage(topic=topic, request=request, payload=payload or {},
+                                                dedup_key=dedup_key, status=OutboxStatus.SENT, attempts=1,
+                                                sent_at=timezone.now()))
+        message._marked_sent = True  # type: ignore[attr-defined]
+        return message
     # The INSERT compiled once per connection (the ORM compiled it for every row; issue 9 item 5).
     message = compiled.create(OutboxMessage(topic=topic, request=request, payload=payload or {}, dedup_key=dedup_key))
     if attachments:

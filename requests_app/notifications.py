@@ -9,9 +9,12 @@ never leave the portal.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -569,16 +572,7 @@ def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None,
     if event is None:
         log.error("no notification defined for %s", message.topic)
         return []
-    rows = []
-    now = timezone.now()
-    for address, recipient in recipients(event, message.request, message.payload, message.topic).items():
-        subject = subject_for(message.topic, message.request, recipient.language)
-        hold_until = None if event.urgent or not recipient.legal_team else held_until(now)
-        rows.append(Notification(
-            key=f"{message.pk}:{address}", outbox=message, request=message.request, event=message.topic,
-            recipient=address, language=recipient.language, subject=subject, urgent=event.urgent,
-            status=NotificationStatus.HELD if hold_until else NotificationStatus.PENDING, deliver_after=hold_until,
-        ))
+    rows = _rows(message, event, _deliveries(event, message.topic, message.request, message.payload))
     if not rows:
         return []
     if connection.features.can_return_rows_from_bulk_insert:
@@ -595,6 +589,94 @@ def plan_rows(outbox_id: int, *, message: OutboxMessage | None = None,
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return list(Notification.objects.filter(outbox=message, status=NotificationStatus.PENDING)
                 .select_related("request").order_by("pk"))
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One recipient of an event, as planned: the address, how they read it, the subject in
+    their language, and until when a non-urgent one for the legal team is held (quiet hours)."""
+    address: str
+    recipient: Recipient
+    subject: str
+    hold_until: datetime | None
+
+
+def _deliveries(event: Event, topic: str, request: LegalRequest | None, payload: dict[str, Any]) -> list[_Delivery]:
+    now = timezone.now()
+    return [_Delivery(address, recipient, subject_for(topic, request, recipient.language),
+                      None if event.urgent or not recipient.legal_team else held_until(now))
+            for address, recipient in recipients(event, request, payload, topic).items()]
+
+
+def _rows(message: OutboxMessage, event: Event, deliveries: list[_Delivery]) -> list[Notification]:
+    """The Notification rows of ``message``, one per delivery, keyed ``<outbox id>:<address>``."""
+    return [Notification(key=f"{message.pk}:{d.address}", outbox=message, request=message.request,
+                         event=message.topic, recipient=d.address, language=d.recipient.language,
+                         subject=d.subject, urgent=event.urgent,
+                         status=NotificationStatus.HELD if d.hold_until else NotificationStatus.PENDING,
+                         deliver_after=d.hold_until)
+            for d in deliveries]
+
+
+_here = threading.local()
+
+
+@contextlib.contextmanager
+def sent_here() -> Iterator[None]:
+    """Inside, the notifications of the events this task writes are sent by this task itself,
+    after its commits, instead of by a second task: the validation task's receipt costs no
+    broker round trip and task (``enqueue``; the ``notify.`` consumer in ``apps``). A recipient
+    whose delivery fails gets its own retrying task either way."""
+    previous = getattr(_here, "active", False)
+    _here.active = True
+    try:
+        yield
+    finally:
+        _here.active = previous
+
+
+def sending_here() -> bool:
+    return bool(getattr(_here, "active", False))
+
+
+def enqueue(topic: str, *, request: LegalRequest, payload: dict[str, Any] | None = None) -> OutboxMessage:
+    """The outbox row of a notification event (``notify.*``), in the caller's transaction.
+
+    In a task that sends its own notifications (``sent_here``: the validation task and its
+    receipt), the event's Notification rows are planned in the caller's transaction, its outbox
+    row is written as consumed (``outbox.relay.enqueue(consumed=True)``), and this process sends
+    them after the commit. What that spares per decision (issue 9 item 5): the row's publish, its
+    "sent" UPDATE and a planning transaction with its commit. Nothing is lost: the rows commit with
+    the decision or not at all, and what the worker had no time to send after the commit is pending
+    for the notification sweeper (``sweep_notifications``), as a row planned by a task is.
+
+    Elsewhere (the web, the admin), for an event with attachments or a copy to an outside
+    address, and when the plan cannot be made (a recipient's data, a translation), the usual
+    path: the row is published after the commit, and a task plans and sends its rows."""
+    event = EVENTS.get(topic)
+    if (not sending_here() or event is None or event.outside
+            or not connection.features.can_return_rows_from_bulk_insert):
+        return outbox_relay.enqueue(topic, request=request, payload=payload)
+    try:
+        deliveries = _deliveries(event, topic, request, payload or {})
+    except DatabaseError:
+        raise  # the transaction is broken: the caller's failure, as for any of its statements
+    except Exception:
+        log.exception("%s of %s not planned with its event; left to the outbox", topic, request.reference)
+        return outbox_relay.enqueue(topic, request=request, payload=payload)
+    message = outbox_relay.enqueue(topic, request=request, payload=payload, consumed=True)
+    # A new outbox row: no Notification row can have its key yet.
+    rows = compiled.insert_returning(Notification, _rows(message, event, deliveries)) if deliveries else []
+    pending = [row for row in rows if row.status == NotificationStatus.PENDING]
+    if pending:
+        transaction.on_commit(lambda: _send_planned(pending), robust=True)
+    return message
+
+
+def _send_planned(rows: list[Notification]) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.send_planned(rows)
 
 
 def send(notification_id: int, *, planned: Notification | None = None) -> bool:

@@ -3,10 +3,7 @@ with ``acks_late`` a message can be delivered twice (DESIGN.md §4.4)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Iterator
 
 from celery import shared_task
 from django.conf import settings
@@ -18,34 +15,16 @@ from outbox import relay as outbox
 from outbox.models import OutboxMessage
 
 from . import notifications, timers, validation_queue
-from .models import LegalRequest
+from .models import LegalRequest, Notification
 from .services.validation import request_validate
 from .states import Status
 
 log = logging.getLogger(__name__)
 
 
-_here = threading.local()
-
-
-@contextlib.contextmanager
-def notifications_sent_here() -> Iterator[None]:
-    """Inside, the ``notify.*`` outbox rows this task publishes after its commits are sent by
-    this task itself instead of by a second task (``apps._register_outbox_topics``): the
-    receipt of a validation costs no extra broker round trip and task. The row is still
-    written in the deciding transaction and marked sent only once planned, so a failure leaves
-    it pending for the sweeper, which hands it to a task as usual; a recipient whose delivery
-    fails gets its own retrying task either way."""
-    previous = getattr(_here, "active", False)
-    _here.active = True
-    try:
-        yield
-    finally:
-        _here.active = previous
-
-
-def sending_notifications_here() -> bool:
-    return bool(getattr(_here, "active", False))
+# The validation tasks send their own receipts (``notifications.sent_here``).
+notifications_sent_here = notifications.sent_here
+sending_notifications_here = notifications.sending_here
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=300,
@@ -119,12 +98,18 @@ def send_notifications(outbox_id: int, message: OutboxMessage | None = None) -> 
     nobody else. ``message``: the outbox row in memory, when this runs in the task that wrote
     it (``notifications_sent_here``; never over the broker)."""
     rows = notifications.plan_rows(outbox_id, message=message, publishing=message is not None)
+    send_planned(rows)
+    return len(rows)
+
+
+def send_planned(rows: list[Notification]) -> None:
+    """Send rows this task planned (not read back); one whose delivery fails gets its own
+    retrying task, so one bad mailbox delays nobody else."""
     for row in rows:
         try:
-            notifications.send(row.pk, planned=row)  # planned in this task: not read back
+            notifications.send(row.pk, planned=row)
         except Exception:
             send_notification.apply_async(args=(row.pk,), countdown=5)
-    return len(rows)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6)

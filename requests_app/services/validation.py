@@ -39,10 +39,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audit import trail as audit
-from outbox import relay as outbox
 from portal import compiled
 
-from .. import timers
+from .. import notifications, timers
 from ..api.throttling import redis_client
 from ..codec import facts_from_request
 from ..models import CallbackOutcome, LegalRequest, MessageKind
@@ -407,11 +406,11 @@ def _decide(current: LegalRequest, decision: Decision, period_start: datetime,
     if target == Status.CLARIFICATION_REQUESTED:
         # Art. 10(6): the clarification is asked with Annex III, copied to a notified enforcing authority.
         clarification_annex_iii(moved, record)
-        outbox.enqueue("notify.clarification_requested", request=moved)
+        notifications.enqueue("notify.clarification_requested", request=moved)
     else:
         # A proposed refusal is the legal team's to decide: no decision is sent from here.
-        outbox.enqueue("notify.new_request", request=moved,
-                       payload={"recommendation": record["proposal"]["recommendation"]})
+        notifications.enqueue("notify.new_request", request=moved,
+                              payload={"recommendation": record["proposal"]["recommendation"]})
     return moved
 
 
@@ -426,7 +425,7 @@ def _give_up(request: LegalRequest) -> LegalRequest | None:
         }], "verdicts": [], "deadlines": [], "rulebook_version": "n/a"}
         target = _held_if_emergency(current, Status.IN_REVIEW)
         record["target_status"] = target
-        outbox.enqueue("notify.new_request", request=current)
+        notifications.enqueue("notify.new_request", request=current)
         return transition(current, target, reason="automatic validation failed repeatedly",
                           extra_fields={"decision": record})
 

@@ -11,7 +11,10 @@ commits (web 2, worker 4). Since:
 - the receipt's outbox row marked sent in its planning transaction (``relay.mark_sent_with``),
   not in an autocommit UPDATE of its own after the e-mail (1 commit);
 - the request's audit chain head created with its first event (``record(new_chain=True)``),
-  not created at position 0 and moved (1 entry, 1 row version).
+  not created at position 0 and moved (1 entry, 1 row version);
+- the receipt planned in the deciding transaction, its outbox row written as consumed
+  (``notifications.enqueue``): no pending-index entry, no "sent" UPDATE, no planning commit
+  (3 entries, 1 commit).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def post_request(officer, client=None) -> LegalRequest:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_submission_writes_100_index_entries_in_4_commits(officer, no_broker, wal):
+def test_a_submission_writes_97_index_entries_in_3_commits(officer, no_broker, wal):
     client = client_for(officer)  # its token issued (and audited) before the measured submission
     post_request(officer, client)  # the first of a process compiles and caches; measured from the second on
     tasks.drain_validations.run(0)  # and is validated: the measured drain takes the second alone
@@ -68,9 +71,11 @@ def test_a_submission_writes_100_index_entries_in_4_commits(officer, no_broker, 
     worker = wal(lambda: tasks.drain_validations.run(0))  # the drain takes it from the queue
     assert len(mail.outbox) == 1  # the receipt went out
     entries = {"web": sum(web.index_entries.values()), "worker": sum(worker.index_entries.values())}
-    # 41 + 71 at 5da51ce, 37 + 68 at 630151b (the web's request.validate outbox row: 5 entries)
-    assert entries == {"web": 32, "worker": 68}, (web.index_entries, worker.index_entries)
-    assert (web.commits, worker.commits) == (1, 3)  # 2 + 4 at 5da51ce, 2 + 3 at 630151b
+    # 41 + 71 at 5da51ce, 37 + 68 at 630151b (the web's request.validate outbox row: 5 entries),
+    # 32 + 68 at 71a6081 (the receipt's outbox row then written pending and updated to sent)
+    assert entries == {"web": 32, "worker": 65}, (web.index_entries, worker.index_entries)
+    assert "outbox_pending_due" not in worker.index_entries
+    assert (web.commits, worker.commits) == (1, 2)  # 2 + 4 at 5da51ce, 2 + 3 at 630151b and 71a6081
     for name in ("requests_app_legalrequest_reference_key", "requests_app_legalrequest_reference_7b3e1014_like",
                  "requests_app_outboxmessage_dedup_key_key"):
         assert name not in web.index_entries and name not in worker.index_entries
@@ -82,27 +87,36 @@ def test_a_submission_writes_100_index_entries_in_4_commits(officer, no_broker, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_receipts_outbox_row_is_marked_sent_in_its_planning_transaction(officer, no_broker):
+def test_the_receipt_is_planned_in_the_deciding_transaction(officer, no_broker):
+    """The receipt's outbox row is written once, as consumed, and its Notification row with it,
+    in the transaction that decides; the e-mail's "sent" mark is the only write after it."""
     request = post_request(officer)
-    writes: list[tuple[str, bool]] = []
+    writes: list[tuple[str, str, bool]] = []
 
     def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         if sql.startswith(("INSERT", "UPDATE")):
-            writes.append((sql.split('"')[1], connection.in_atomic_block))
+            writes.append((sql.split(" ")[0], sql.split('"')[1], connection.in_atomic_block))
         return execute(sql, params, many, context)
 
+    mail.outbox = []
     with connection.execute_wrapper(wrapper):
         tasks.validate_request.run(request.pk)
     # No write of the worker in a transaction of its own (autocommit): at 5da51ce the outbox
     # row's "sent" UPDATE came last, alone, after the e-mail.
-    assert all(in_transaction for _table, in_transaction in writes), writes
-    tables = [table for table, _ in writes]
-    planning = tables.index("requests_app_notification")
-    assert tables[planning + 1] == "requests_app_outboxmessage"
+    assert all(in_transaction for *_, in_transaction in writes), writes
+    outbox_writes = [(verb, table) for verb, table, _ in writes if table == "requests_app_outboxmessage"]
+    assert outbox_writes == [("INSERT", "requests_app_outboxmessage")], writes  # at 71a6081 an UPDATE too
+    tables = [table for _, table, _ in writes]
+    decided = tables.index("requests_app_legalrequest")
+    planned = tables.index("requests_app_notification")
+    assert tables.index("requests_app_outboxmessage") < planned  # the row's id is the notification's key
+    assert writes[planned][0] == "INSERT" and writes[-1] == ("UPDATE", "requests_app_notification", True)
+    assert decided < planned < len(writes) - 1
     receipt = OutboxMessage.objects.get(request=request, topic="notify.new_request")
     assert (receipt.status, receipt.attempts) == (OutboxStatus.SENT, 1)
     assert receipt.sent_at is not None
     assert Notification.objects.get(outbox=receipt).status == NotificationStatus.SENT
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [officer.email]
 
 
 @pytest.mark.django_db(transaction=True)
