@@ -40,7 +40,14 @@ _KEY = -7_346_198_251
 _TEXT_KEY = "\x00compiled-key\x00"
 
 
+# Stands for a list key (``= ANY(%s)``: the ids a queue's next must not be): a list holding the
+# integer placeholder, the same one for every call whatever the list's length.
+_LIST_KEY = [_KEY]
+
+
 def _placeholder(key: Any) -> Any:
+    if isinstance(key, list):
+        return _LIST_KEY
     return _TEXT_KEY if isinstance(key, str) else _KEY
 
 # psycopg converts a statement's text (its ``%s`` placeholders into ``$n``) once per text, in an LRU
@@ -179,6 +186,19 @@ def find(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any]
     alias = router.db_for_read(model)
     placeholder = _placeholder(key)
     read = _read(alias, ("find", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
+    if read is None:
+        return queryset(key).first()
+    rows = _rows(read, alias, key)
+    return _instance(read, alias, rows[0]) if rows else None
+
+
+def first_locked(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any], QuerySet[Any]]) -> Any:
+    """The first row of ``queryset(key)`` (ordered, ``select_for_update``), or None: ``find``
+    for a lock, read where ``model``'s writes go (as ``select_for_update()`` picks it). ``key``
+    may be a list (an ``= ANY(%s)`` parameter of the query, one text for any length)."""
+    alias = router.db_for_write(model)
+    placeholder = _placeholder(key)
+    read = _read(alias, ("first_locked", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
     if read is None:
         return queryset(key).first()
     rows = _rows(read, alias, key)

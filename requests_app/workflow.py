@@ -10,6 +10,7 @@ enforcing authority's window before release (``docs/workflow.md`` draws the tabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -193,26 +194,62 @@ def lock_request(request_or_pk: LegalRequest | int, *, select_related: tuple[str
     later transaction can lock the row again with ``relock`` without reading it back when
     nothing but this transaction wrote it since. ``annotate``: expressions read with the row
     (attributes of the instance), no round trip of their own."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_request needs the caller's transaction (transaction.atomic())")
+    connection = _open_transaction("lock_request")
     pk = request_or_pk if isinstance(request_or_pk, int) else request_or_pk.pk
     xact = relockable and connection.vendor == "postgresql"
 
     def rows(key: int) -> Any:
-        rows = LegalRequest.objects.select_for_update(of=("self",)).select_related(*select_related)
-        if xact:
-            # The row lock assigns the transaction an id anyway; reading it costs no round trip.
-            rows = rows.annotate(_locking_xact=_LOCKING_XACT)
-        if annotate:
-            rows = rows.annotate(**annotate)
-        return rows.filter(pk=key)
+        return _locking(select_related, xact, annotate).filter(pk=key)
 
     # The same statement for every call of a shape: compiled once per connection (issue 9 item 5).
     shape = (tuple(select_related), xact, tuple(annotate.items()) if annotate else ())
     locked = compiled.get(LegalRequest, shape, pk, rows)
     locked._row_locked = True  # type: ignore[attr-defined]
     return locked
+
+
+def lock_next(status: str, *, order_by: tuple[str, ...], skip: Iterable[int] = (),
+              select_related: tuple[str, ...] = (), relockable: bool = False,
+              annotate: dict[str, Any] | None = None) -> LegalRequest | None:
+    """The first request in ``status`` by ``order_by``, not one of ``skip``, that no other
+    transaction holds: locked (``FOR UPDATE SKIP LOCKED`` of that row only) in the caller's
+    transaction and returned as ``lock_request`` returns it; None when there is none. One
+    statement for a queue's pick and the lock of what it picked (the validation queue took the
+    id, then locked and read the row: a round trip per request, issue 9 item 5). PostgreSQL only
+    (SKIP LOCKED; the embedded mode has one worker thread and takes its next by id)."""
+    connection = _open_transaction("lock_next")
+    xact = relockable and connection.vendor == "postgresql"
+
+    def rows(excluded: list[int]) -> Any:
+        # ``= ANY`` of one array parameter: one text whatever the number of ids skipped.
+        return (_locking(select_related, xact, annotate, skip_locked=True).filter(status=status)
+                .extra(where=['NOT ("requests_app_legalrequest"."id" = ANY(%s))'], params=[excluded])
+                .order_by(*order_by))
+
+    shape = ("next", status, order_by, tuple(select_related), xact, tuple(annotate.items()) if annotate else ())
+    locked = compiled.first_locked(LegalRequest, shape, sorted(skip), rows)
+    if locked is not None:
+        locked._row_locked = True  # type: ignore[attr-defined]
+    return locked
+
+
+def _open_transaction(caller: str) -> Any:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{caller} needs the caller's transaction (transaction.atomic())")
+    return connection
+
+
+def _locking(select_related: tuple[str, ...], xact: bool, annotate: dict[str, Any] | None,
+             skip_locked: bool = False) -> Any:
+    rows = LegalRequest.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related(
+        *select_related)
+    if xact:
+        # The row lock assigns the transaction an id anyway; reading it costs no round trip.
+        rows = rows.annotate(_locking_xact=_LOCKING_XACT)
+    if annotate:
+        rows = rows.annotate(**annotate)
+    return rows
 
 
 _LOCKING_XACT = RawSQL("pg_current_xact_id()::text", ())

@@ -53,6 +53,7 @@ from ..workflow import (
     DECIDED_BY_A_PERSON,
     WORK_STATES,
     allowed_targets,
+    lock_next,
     lock_request,
     needs_callback,
     relock,
@@ -129,19 +130,36 @@ def _count_try(request: LegalRequest) -> int | None:
         return None
 
 
+# What a validation reads with the row lock. Relockable: the decision's transaction of the
+# durable path locks the row again without reading it back; the submitter is read with it for
+# the receipt the task sends (notifications.recipients).
+_WITH_THE_LOCK = ("authority", "submitted_by")
+
+
+def _annotations() -> dict[str, Any] | None:
+    return {"_database_oid": _DATABASE_OID} if connection.vendor == "postgresql" else None
+
+
 def _lock_for_validation(request_id: int) -> LegalRequest | None:
     """The request locked, with what its validation reads; None when there is nothing to do."""
     try:
-        # Relockable: the decision's transaction of the durable path locks the row again without
-        # reading it back; the submitter is read with it for the receipt the task sends
-        # (notifications.recipients).
-        request = lock_request(request_id, select_related=("authority", "submitted_by"), relockable=True,
-                               annotate={"_database_oid": _DATABASE_OID} if connection.vendor == "postgresql"
-                               else None)
+        request = lock_request(request_id, select_related=_WITH_THE_LOCK, relockable=True, annotate=_annotations())
     except LegalRequest.DoesNotExist:
         return None
     if request.status not in {Status.RECEIVED, Status.VALIDATING}:
         return None
+    return _with_targets(request)
+
+
+def _lock_next_for_validation(skip: set[int]) -> LegalRequest | None:
+    """The queue's next request (``_NEXT_PENDING``), locked with what its validation reads, in one
+    statement with its pick; None when none waits that no other drain holds."""
+    request = lock_next(Status.RECEIVED, order_by=_NEXT_PENDING, skip=skip, select_related=_WITH_THE_LOCK,
+                        relockable=True, annotate=_annotations())
+    return None if request is None else _with_targets(request)
+
+
+def _with_targets(request: LegalRequest) -> LegalRequest:
     # The targets are read once, here: the facts and the drafted proposal use the same rows
     # (they change only in clarification_requested, never while validating). The prefetch's
     # statement is compiled once per connection (issue 9 item 5); ``request.targets.all()`` reads
@@ -270,7 +288,7 @@ def request_validate(*, request_id: int) -> LegalRequest | None:
     if connection.vendor != "postgresql":  # embedded mode: one worker thread, the durable path
         request = request_claim_for_validation(request_id=request_id)
         return None if request is None else _validate_claimed(request)
-    return _validate(lambda: request_id)
+    return _validate(lambda: _lock_for_validation(request_id))
 
 
 class PendingValidationFailed(Exception):
@@ -281,29 +299,19 @@ class PendingValidationFailed(Exception):
         self.request_id = request_id
 
 
-# The next waiting request, emergencies first, then in order of arrival, that no other drain
-# holds: the index ``queue_status_urgency`` (status, emergency DESC, due_at, id) serves it (``due_at`` is
-# not set before the decision). A row another transaction locked is skipped, not waited for.
-_NEXT_PENDING_SQL = ('SELECT "id" FROM "requests_app_legalrequest" WHERE "status" = %s AND NOT ("id" = ANY(%s)) '
-                     'ORDER BY "emergency" DESC, "due_at" ASC, "id" ASC LIMIT 1 FOR UPDATE SKIP LOCKED')
-
-
-def _next_pending_id(skip: set[int]) -> int | None:
-    if connection.vendor != "postgresql":  # embedded mode: one worker thread takes them in turn
-        rows = LegalRequest.objects.filter(status=Status.RECEIVED).exclude(pk__in=skip)
-        return rows.order_by("-emergency", "due_at", "pk").values_list("pk", flat=True).first()
-    with connection.cursor() as cursor:
-        cursor.execute(_NEXT_PENDING_SQL, [Status.RECEIVED, sorted(skip)])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+# The queue's order: emergencies first, then in order of arrival; the index ``queue_status_urgency``
+# (status, emergency DESC, due_at, id) serves it (``due_at`` is not set before the decision). A row
+# another transaction locked is skipped, not waited for (``workflow.lock_next``).
+_NEXT_PENDING = ("-emergency", "due_at", "pk")
 
 
 def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> int | None:
     """Validate the next request waiting in ``received`` (``validation_queue.drain``), not one
     of ``skip``; its id, None when none waits. Raises ``PendingValidationFailed`` when the
     validation of the request it took raised."""
-    if connection.vendor != "postgresql":
-        request_id = _next_pending_id(set(skip))
+    if connection.vendor != "postgresql":  # embedded mode: one worker thread takes them in turn
+        rows = LegalRequest.objects.filter(status=Status.RECEIVED).exclude(pk__in=skip)
+        request_id = rows.order_by(*_NEXT_PENDING).values_list("pk", flat=True).first()
         if request_id is None:
             return None
         try:
@@ -313,14 +321,14 @@ def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> i
         return request_id
     taken: list[int] = []
 
-    def pick() -> int | None:
-        request_id = _next_pending_id(set(skip))
-        if request_id is not None:
-            taken.append(request_id)
-        return request_id
+    def take() -> LegalRequest | None:
+        request = _lock_next_for_validation(set(skip))
+        if request is not None:
+            taken.append(request.pk)
+        return request
 
     try:
-        _validate(pick)
+        _validate(take)
     except Exception as exc:
         if not taken:  # the look-up itself failed (the database is gone): the task retries
             raise
@@ -328,19 +336,17 @@ def validate_next_pending(*, skip: set[int] | frozenset[int] = frozenset()) -> i
     return taken[0] if taken else None
 
 
-def _validate(pick: Callable[[], int | None]) -> LegalRequest | None:
-    """PostgreSQL: validate the request ``pick()`` names inside the first transaction (having
-    locked it, when it is the queue's next); None when there was nothing to do."""
+def _validate(take: Callable[[], LegalRequest | None]) -> LegalRequest | None:
+    """PostgreSQL: validate the request ``take()`` locks inside the first transaction (the one
+    named, or the queue's next); None when there was nothing to do."""
     locked = False
     request_id = None
     try:
         with transaction.atomic(), audit.batch():
-            request_id = pick()
-            if request_id is None:
-                return None
-            request = _lock_for_validation(request_id)
+            request = take()
             if request is None:
                 return None
+            request_id = request.pk
             tries = _count_try(request) if request.status == Status.RECEIVED else None
             if tries == 1 and request.validation_attempts == 0:
                 return _validate_in_one_transaction(request)
