@@ -88,7 +88,6 @@ def enqueue(topic: str, *, request: Any = None, payload: dict[str, Any] | None =
         message = compiled.create(OutboxMessage(topic=topic, request=request, payload=payload or {},
                                                 dedup_key=dedup_key, status=OutboxStatus.SENT, attempts=1,
                                                 sent_at=timezone.now()))
-        message._marked_sent = True  # type: ignore[attr-defined]
         return message
     # The INSERT compiled once per connection (the ORM compiled it for every row; issue 9 item 5).
     message = compiled.create(OutboxMessage(topic=topic, request=request, payload=payload or {}, dedup_key=dedup_key))

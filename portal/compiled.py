@@ -183,22 +183,19 @@ def find(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any]
     """The row of ``queryset(key)`` on a unique ``key`` (an integer or a text), or None; the
     statement (``queryset(key)[:1]``) compiled once per connection and ``shape``, read where
     ``model``'s reads go."""
-    alias = router.db_for_read(model)
-    placeholder = _placeholder(key)
-    read = _read(alias, ("find", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
-    if read is None:
-        return queryset(key).first()
-    rows = _rows(read, alias, key)
-    return _instance(read, alias, rows[0]) if rows else None
+    return _first(router.db_for_read(model), "find", shape, key, queryset)
 
 
 def first_locked(model: type[Model], shape: Hashable, key: Any, queryset: Callable[[Any], QuerySet[Any]]) -> Any:
     """The first row of ``queryset(key)`` (ordered, ``select_for_update``), or None: ``find``
     for a lock, read where ``model``'s writes go (as ``select_for_update()`` picks it). ``key``
     may be a list (an ``= ANY(%s)`` parameter of the query, one text for any length)."""
-    alias = router.db_for_write(model)
+    return _first(router.db_for_write(model), "first_locked", shape, key, queryset)
+
+
+def _first(alias: str, kind: str, shape: Hashable, key: Any, queryset: Callable[[Any], QuerySet[Any]]) -> Any:
     placeholder = _placeholder(key)
-    read = _read(alias, ("first_locked", shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
+    read = _read(alias, (kind, shape, type(placeholder)), lambda k: queryset(k)[:1], placeholder)
     if read is None:
         return queryset(key).first()
     rows = _rows(read, alias, key)

@@ -223,7 +223,7 @@ def lock_next(status: str, *, order_by: tuple[str, ...], skip: Iterable[int] = (
     def rows(excluded: list[int]) -> Any:
         # ``= ANY`` of one array parameter: one text whatever the number of ids skipped.
         return (_locking(select_related, xact, annotate, skip_locked=True).filter(status=status)
-                .extra(where=['NOT ("requests_app_legalrequest"."id" = ANY(%s))'], params=[excluded])
+                .extra(where=[_NOT_ANY_ID], params=[excluded])  # noqa: S610 (a constant text; the ids are a parameter)
                 .order_by(*order_by))
 
     shape = ("next", status, order_by, tuple(select_related), xact, tuple(annotate.items()) if annotate else ())
@@ -252,6 +252,7 @@ def _locking(select_related: tuple[str, ...], xact: bool, annotate: dict[str, An
     return rows
 
 
+_NOT_ANY_ID = f'NOT ("{LegalRequest._meta.db_table}"."id" = ANY(%s))'
 _LOCKING_XACT = RawSQL("pg_current_xact_id()::text", ())
 
 
