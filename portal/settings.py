@@ -125,6 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, its health check sending nothing to a quiet connection (portal/postgresql).
+        DATABASES["default"]["ENGINE"] = "portal.postgresql"
     # CONN_MAX_AGE=0 costs 71% of the create rate here (reference/performance.md §8).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -32,7 +32,7 @@ STOP_TIMEOUT = 15.0
 
 def test_database_url(application_name: str) -> str:
     db = settings.DATABASES["default"]
-    assert db["ENGINE"] == "django.db.backends.postgresql", "the e2e tests need PostgreSQL"
+    assert db["ENGINE"] in {"portal.postgresql", "django.db.backends.postgresql"}, "the e2e tests need PostgreSQL"
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")
