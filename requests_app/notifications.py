@@ -350,12 +350,17 @@ def reader(address: str, *, outside: bool = False) -> tuple[bool, ZoneInfo]:
     (``is_legal_team``; never for an ``outside`` sender's address) and the zone their dates are
     written in (``accounts.zones.zone_for_address``), from one narrow read of the user with
     that address instead of two of the whole row (issue 9 item 5)."""
-    from accounts.zones import provider_zone, zone_of
-
     sql = _reader_statement()
     with connection.cursor() as cursor:
         cursor.execute(sql, [address])
         users = [_Reader(*row) for row in cursor.fetchall()]
+    return _reader_of(address, users, outside=outside)
+
+
+def _reader_of(address: str, users: list[_Reader], *, outside: bool) -> tuple[bool, ZoneInfo]:
+    """``reader`` from the users with ``address`` (read by ``reader`` or with a planned row's lock)."""
+    from accounts.zones import provider_zone, zone_of
+
     legal_team = not outside and (address.lower() in {a.lower() for a in settings.ON_CALL_EMAILS} or any(
         u.is_staff and u.authority_id is None for u in users))
     active = next((u for u in users if u.is_active), None)
@@ -689,10 +694,13 @@ def send(notification_id: int, *, planned: Notification | None = None) -> bool:
         # The row lock is held while sending, so a concurrent redelivery skips the row; a
         # crash after the SMTP server accepted but before commit is the only way to send twice.
         with transaction.atomic():
-            row = _lock_pending(notification_id, planned)
-            if row is None:
+            locked = _lock_pending(notification_id, planned)
+            if locked is None:
                 return False
-            legal_team, zone = reader(row.recipient, outside=EVENTS[row.event].audience == ("address",))
+            row, users = locked
+            outside = EVENTS[row.event].audience == ("address",)
+            legal_team, zone = (reader(row.recipient, outside=outside) if users is None
+                                else _reader_of(row.recipient, users, outside=outside))
             copy = ""
             if EVENTS[row.event].outside:
                 payload = OutboxMessage.objects.filter(pk=row.outbox_id).values_list("payload", flat=True).first()
@@ -726,27 +734,52 @@ def send(notification_id: int, *, planned: Notification | None = None) -> bool:
     return True
 
 
-def _lock_pending(notification_id: int, planned: Notification | None) -> Notification | None:
-    """The pending row, locked (None when it is sent, or locked by another sender). Its other
-    columns (event, recipient, language, request) never change once planned; ``attempts`` may
-    have been counted by a failed try elsewhere since it was planned, so it is read with the lock."""
+def _lock_pending(notification_id: int, planned: Notification | None
+                  ) -> tuple[Notification, list[_Reader] | None] | None:
+    """The pending row, locked (None when it is sent, or locked by another sender), and on
+    PostgreSQL for a ``planned`` row the users with its address (``reader``), read with the lock:
+    one round trip for both (issue 9 item 5). Its other columns (event, recipient, language,
+    request) never change once planned; ``attempts`` may have been counted by a failed try
+    elsewhere since it was planned, so it is read with the lock."""
     if planned is None or planned.pk != notification_id:
-        return (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
-                .defer(*_unmailed_request_fields()).filter(pk=notification_id, status=NotificationStatus.PENDING)
-                .first())
+        row = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("request")
+               .defer(*_unmailed_request_fields()).filter(pk=notification_id, status=NotificationStatus.PENDING)
+               .first())
+        return None if row is None else (row, None)
     with connection.cursor() as cursor:  # one narrow statement, not compiled by the ORM per e-mail
+        if connection.vendor == "postgresql":
+            cursor.execute(_lock_planned_with_readers_statement(), [notification_id, NotificationStatus.PENDING])
+            found = cursor.fetchall()
+            if not found:
+                return None
+            planned.attempts = found[0][0]
+            return planned, [_Reader(*user) for _attempts, *user in found if user[0] is not None]
         # SQLite (the embedded mode, one writer at a time) has no row locks to take.
-        locks = connection.features.has_select_for_update_skip_locked
-        cursor.execute(_LOCK_PLANNED_SQL + (" FOR UPDATE SKIP LOCKED" if locks else ""),
-                       [notification_id, NotificationStatus.PENDING])
-        found = cursor.fetchone()
-    if found is None:
+        cursor.execute(_LOCK_PLANNED_SQL, [notification_id, NotificationStatus.PENDING])
+        one = cursor.fetchone()
+    if one is None:
         return None
-    planned.attempts = found[0]
-    return planned
+    planned.attempts = one[0]
+    return planned, None
 
 
 _LOCK_PLANNED_SQL = 'SELECT attempts FROM "requests_app_notification" WHERE id = %s AND status = %s'
+
+
+@functools.cache
+def _lock_planned_with_readers_statement() -> str:
+    """The planned row's lock and its readers: ``reader``'s statement, the row's address in place
+    of its one parameter, joined laterally (one row per user with the address, or one of NULLs)."""
+    users = _reader_statement()
+    if users.count("%s") != 1:
+        raise RuntimeError(f"unexpected parameters of the reader statement: {users!r}")
+    users = users.replace("%s", 'n."recipient"')
+    # The ORM's text, no value in it.
+    return ('SELECT n."attempts", readers.* FROM "requests_app_notification" n '  # noqa: S608
+            f"LEFT JOIN LATERAL ({users}) readers ON TRUE "
+            'WHERE n."id" = %s AND n."status" = %s FOR UPDATE OF n SKIP LOCKED')
+
+
 _MARK_SENT_SQL = ('UPDATE "requests_app_notification" SET "status" = %s, "attempts" = %s, "last_error" = %s, '
                   '"sent_at" = %s, "deliver_after" = NULL WHERE "id" = %s')
 
