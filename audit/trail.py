@@ -215,6 +215,7 @@ def record(
     ip_address: str | None = None,
     authority_id: int | None = None,
     new_chain: bool = False,
+    numbers: list[int] | None = None,
 ) -> AuditEvent:
     """Append one event to its chain, inside the caller's transaction (fail closed); inside
     ``batch()``, at the end of the batch.
@@ -224,7 +225,12 @@ def record(
     request's id yet, so its chain's head is created with the event in one statement instead
     of being created, locked and then moved (one row version and index entry fewer, issue 9
     item 5). A head that exists all the same (an id used before) fails the transaction on the
-    head's and the positions' unique indexes; nothing is written twice. Ignored inside a batch."""
+    head's and the positions' unique indexes; nothing is written twice. Ignored inside a batch.
+
+    ``numbers`` (with ``new_chain``, PostgreSQL): the event's global number, drawn by the caller
+    from ``SEQUENCE`` in one of its own statements, in this transaction (the intake draws it
+    with the request's reference): the event is numbered with it instead of a draw of its own.
+    Unused otherwise; a number drawn and not used is a gap, as a rolled-back transaction leaves."""
     if obj is None:
         obj = request
     if authority_id is None:
@@ -248,7 +254,7 @@ def record(
     # Inside the caller's transaction no savepoint is needed: any failure rolls it all back.
     with transaction.atomic(savepoint=False):
         if new_chain and request is not None and connection.vendor == "postgresql":
-            _append_new_chain(event.chain, [event])
+            _append_new_chain(event.chain, [event], numbers)
         else:
             _append(event.chain, [event])
     return event
@@ -317,12 +323,14 @@ def _stored(cursor: Any, events: list[AuditEvent]) -> None:
         event._state.adding, event._state.db = False, connection.alias
 
 
-def _append_new_chain(key: str, events: list[AuditEvent]) -> None:
+def _append_new_chain(key: str, events: list[AuditEvent], numbers: list[int] | None = None) -> None:
     """The first events of a chain no other transaction can know yet, and its head, written
-    together (PostgreSQL): no head to lock, none created at position 0 and moved after."""
+    together (PostgreSQL): no head to lock, none created at position 0 and moved after. Their
+    global numbers are drawn here unless the caller drew them (``numbers``, one per event)."""
     with connection.cursor() as cursor:
-        cursor.execute(_NUMBERS, [SEQUENCE, len(events)])
-        numbers = cursor.fetchone()[0]
+        if numbers is None or len(numbers) != len(events):
+            cursor.execute(_NUMBERS, [SEQUENCE, len(events)])
+            numbers = list(cursor.fetchone()[0])
         now = timezone.now()
         position, head_hash, params = _link(events, 0, GENESIS_HASH, numbers, now)
         cursor.execute(_INSERT_NEW_CHAIN.format(rows=", ".join([_ROW] * len(events))),

@@ -23,6 +23,20 @@ def next_reference(at: datetime) -> str:
     return f"{PREFIX}-{at.year}-{_next_number(at.year):06d}"
 
 
+def next_reference_and_audit_number(at: datetime) -> tuple[str, int | None]:
+    """A new reference and, on PostgreSQL, the global number of the request's first audit event
+    (``audit.trail.record(numbers=...)``), drawn in one statement: the intake's two sequence
+    round trips made one (issue 9 item 5, stop 33). On SQLite (None) the trail numbers its events."""
+    if connection.vendor != "postgresql":
+        return next_reference(at), None
+    from audit import trail
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s), nextval(%s)", [SEQUENCE_NAME, trail.SEQUENCE])
+        number, audit_number = cursor.fetchone()
+    return f"{PREFIX}-{at.year}-{int(number):06d}", int(audit_number)
+
+
 def _next_number(year: int) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

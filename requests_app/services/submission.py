@@ -18,7 +18,7 @@ from portal import compiled
 
 from .. import codec, timers, validation_queue
 from ..models import Channel, IdempotencyRecord, LegalRequest, Message, MessageKind, Target
-from ..references import next_reference
+from ..references import next_reference_and_audit_number
 from ..states import LIFECYCLE_OF_INSTRUMENT, LINKED_INSTRUMENTS, Status
 from ..workflow import TransitionNotAllowed, lock_request, transition
 from .errors import IdempotencyKeyReused, InvalidState, ServiceError
@@ -117,7 +117,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
             content_hash: str, received_at: datetime | None = None) -> LegalRequest:
     delegates = _resolve_delegates(actor, data.get("delegates") or [])  # refused before a reference is taken
     received_at = received_at or timezone.now()
-    reference = next_reference(received_at)
+    reference, first_audit_number = next_reference_and_audit_number(received_at)
     fields = codec.model_fields(data)
     instrument = data["instrument"]
     linked = _find_linked(authority.pk, fields["linked_reference"]) if instrument in LINKED_INSTRUMENTS else None
@@ -161,6 +161,7 @@ def _create(*, actor: Any, authority: Any, data: dict[str, Any], channel: str, i
               "content_sha256": content_hash},
         ip_address=ip_address,
         new_chain=True,  # the request was inserted just above: its chain starts here
+        numbers=None if first_audit_number is None else [first_audit_number],  # drawn with the reference
     )
     return request
 

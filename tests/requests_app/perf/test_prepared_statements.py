@@ -66,8 +66,8 @@ def test_a_warm_submission_is_neither_parsed_nor_planned_again(officer, no_broke
     after = prepared()
     # web and worker (8 + 13 at stop 29, the reference lookup apart; at stop 32 the receipt's outbox
     # row is written as consumed with the decision: its "sent" UPDATE is gone; at stop 33 the
-    # receipt's reader is read with its lock)
-    assert len(executed) >= 18
+    # receipt's reader is read with its lock, and the intake's audit number with its reference)
+    assert len(executed) >= 17
     # Every statement was prepared before: the same text as in the earlier submissions.
     assert [text for text in executed if text not in before] == []
     assert set(after) == set(before)
@@ -75,8 +75,8 @@ def test_a_warm_submission_is_neither_parsed_nor_planned_again(officer, no_broke
     runs = {text: executed.count(text) for text in executed}
     planned = {text: after[text][1] - before[text][1] for text in runs}
     generic = {text: after[text][0] - before[text][0] for text in runs}
-    numbers = server_text(trail._NUMBERS)
-    assert {text: n for text, n in planned.items() if n} == {numbers: runs[numbers]}
+    numbers = server_text(trail._NUMBERS)  # not run by a submission since stop 33 (drawn with its reference)
+    assert {text: n for text, n in planned.items() if n} == ({numbers: runs[numbers]} if numbers in runs else {})
     assert generic == {text: 0 if text == numbers else n for text, n in runs.items()}
 
 

@@ -32,10 +32,11 @@ pytestmark = [
 ]
 
 # Statements as the test cursor logs them, BEGIN / SAVEPOINT / COMMIT included (round trips too).
-# Web: token; BEGIN, reference number, request, targets, audit (head, then event and head in
-# one), COMMIT. At 630151b 10: the request.validate outbox row's INSERT, and its "sent" UPDATE
+# Web: token; BEGIN, the reference and the audit event's number (one statement), request,
+# targets, audit (the event and its chain's head in one), COMMIT. At fae76c2 8: the event's
+# number drawn apart. At 630151b 10: the request.validate outbox row's INSERT, and its "sent" UPDATE
 # after the commit (the row in received is now its own queue entry: validation_queue).
-WEB_BUDGET = 8
+WEB_BUDGET = 7
 # Worker, the drain (validation_queue) taking the request from the queue, claimed and decided
 # in one transaction under one row lock (services.validation): BEGIN, the queue's next picked and
 # locked with its authority and submitter (workflow.lock_next), targets, timers, one UPDATE of the
