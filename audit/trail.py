@@ -230,7 +230,7 @@ def record(
     ``numbers`` (with ``new_chain``, PostgreSQL): the event's global number, drawn by the caller
     from ``SEQUENCE`` in one of its own statements, in this transaction (the intake draws it
     with the request's reference): the event is numbered with it instead of a draw of its own.
-    Unused otherwise; a number drawn and not used is a gap, as a rolled-back transaction leaves."""
+    Anywhere else it is refused (ValueError) rather than dropped."""
     if obj is None:
         obj = request
     if authority_id is None:
@@ -248,6 +248,11 @@ def record(
         ip_address=_IP_FIELD.get_prep_value(ip_address) if ip_address else ip_address,
     )
     pending: _Batch | None = getattr(_local, "batch", None)
+    if numbers is not None and (pending is not None or not new_chain or request is None or len(numbers) != 1
+                                or connection.vendor != "postgresql"):
+        # A number drawn for this event and not used would be a silent gap, and a mistake of the caller.
+        raise ValueError("numbers: one drawn number, for the first event of a new chain on PostgreSQL, "
+                         "outside a batch")
     if pending is not None:
         pending.add(event)
         return event
@@ -328,7 +333,7 @@ def _append_new_chain(key: str, events: list[AuditEvent], numbers: list[int] | N
     together (PostgreSQL): no head to lock, none created at position 0 and moved after. Their
     global numbers are drawn here unless the caller drew them (``numbers``, one per event)."""
     with connection.cursor() as cursor:
-        if numbers is None or len(numbers) != len(events):
+        if numbers is None:
             cursor.execute(_NUMBERS, [SEQUENCE, len(events)])
             numbers = list(cursor.fetchone()[0])
         now = timezone.now()

@@ -131,6 +131,9 @@ else:
     # CONN_MAX_AGE=0 costs 71% of the create rate here (reference/performance.md §8).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A kept connection used within these seconds is checked by its socket alone, no SELECT 1
+    # (portal/postgresql/base.py); one idle for longer is asked as Django asks.
+    DB_QUIET_CHECK_SECONDS = env.float("DB_QUIET_CHECK_SECONDS", default=5.0)
     # Parameters bound by the server and repeated statements prepared once per connection
     # (psycopg's prepare_threshold: prepared from that many executions on): Django's default
     # (values quoted into the SQL text, nothing prepared) makes PostgreSQL parse and plan each

@@ -777,7 +777,7 @@ def _lock_planned_with_readers_statement() -> str:
     # The ORM's text, no value in it.
     return ('SELECT n."attempts", readers.* FROM "requests_app_notification" n '  # noqa: S608
             f"LEFT JOIN LATERAL ({users}) readers ON TRUE "
-            'WHERE n."id" = %s AND n."status" = %s FOR UPDATE OF n SKIP LOCKED')
+            'WHERE n."id" = %s AND n."status" = %s ORDER BY readers."pk" FOR UPDATE OF n SKIP LOCKED')
 
 
 _MARK_SENT_SQL = ('UPDATE "requests_app_notification" SET "status" = %s, "attempts" = %s, "last_error" = %s, '

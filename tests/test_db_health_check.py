@@ -13,7 +13,8 @@ import select
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import DataError, connection, connections, transaction
+from psycopg import pq
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -39,6 +40,9 @@ def last_statement(observer: psycopg.Connection, pid: int) -> str:
 
 
 def backend_pid() -> int:
+    """A new session (an older one is closed by CONN_MAX_AGE in the request hygiene) and its pid."""
+    connection.close()
+    connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 'health check marker'")
     return int(connection.connection.info.backend_pid)
@@ -94,6 +98,28 @@ def test_a_connection_the_server_spoke_to_is_asked_as_django_asks(observer):
     wait_readable()
     assert connection.is_usable()  # the notification is read, the connection is fine
     assert last_statement(observer, pid) == "SELECT 1"
+    with connection.cursor() as cursor:
+        cursor.execute("UNLISTEN health_check_probe")
+
+
+def test_a_connection_idle_longer_than_the_quiet_window_is_asked(observer, settings):
+    """A peer that vanished without a word leaves the socket empty: after DB_QUIET_CHECK_SECONDS
+    of idleness only the server's answer tells."""
+    pid = backend_pid()
+    settings.DB_QUIET_CHECK_SECONDS = 0
+    assert connection.is_usable()
+    assert last_statement(observer, pid) == "SELECT 1"
+
+
+def test_a_connection_in_a_failed_transaction_is_asked_and_not_usable(observer):
+    pid = backend_pid()
+    with transaction.atomic():
+        with pytest.raises(DataError), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+        assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.INERROR
+        assert not connection.is_usable()  # Django's SELECT 1 fails in an aborted transaction
+        assert last_statement(observer, pid) == "SELECT 1"
+        transaction.set_rollback(True)
 
 
 def test_a_closed_connection_is_not_usable():

@@ -16,15 +16,20 @@ notice or parameter change, which a web connection does not expect) falls back t
 ``SELECT 1``, which reads it and decides. A connection psycopg or libpq already knows is broken
 is refused without asking.
 
-What the quiet check cannot see, ``SELECT 1`` could not either without hanging: a peer that
-vanished without a word (a cable cut) is found by the first statement, as it is after any check.
-A termination that arrives after the check is the race Django's check has too.
+What the quiet socket cannot tell: a peer that vanished without a word (its host crashed and its
+address moved to another, a load balancer dropped the flow). ``SELECT 1`` finds that at once (a
+reset); the socket stays empty. So the quiet check is trusted only for a connection used within
+the last ``DB_QUIET_CHECK_SECONDS`` (default 5): under load every check is quiet, and a
+connection idle for longer is asked as Django asks. A connection that was silently lost within
+those seconds fails its next statement, as one lost just after Django's check does.
 """
 
 from __future__ import annotations
 
 import select
+import time
 
+from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -33,6 +38,19 @@ _QUIET_STATES = frozenset({pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRA
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # When the connection was last known to work: opened, checked, or used by a request or task
+    # (``close_if_unusable_or_obsolete`` runs after each). The real clock (monotonic), never a test's.
+    _known_good_at = 0.0
+
+    def connect(self) -> None:
+        super().connect()
+        self._known_good_at = time.monotonic()
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        super().close_if_unusable_or_obsolete()
+        if self.connection is not None and not self.errors_occurred:
+            self._known_good_at = time.monotonic()
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
@@ -40,19 +58,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pgconn = connection.pgconn
         if pgconn.status != pq.ConnStatus.OK:
             return False
-        if pgconn.transaction_status not in _QUIET_STATES:
-            return bool(super().is_usable())
+        quiet_for = float(getattr(settings, "DB_QUIET_CHECK_SECONDS", 5.0))
+        if (pgconn.transaction_status not in _QUIET_STATES
+                or time.monotonic() - self._known_good_at > quiet_for):
+            return self._asked()
         try:
             readable = _readable(pgconn.socket)
         except (OSError, ValueError, connection.OperationalError):
             return False
         if readable:
-            return bool(super().is_usable())  # the server said something: ask it
+            return self._asked()  # the server said something: ask it
         return True
+
+    def _asked(self) -> bool:
+        """Django's check (``SELECT 1``)."""
+        usable = bool(super().is_usable())
+        if usable:
+            self._known_good_at = time.monotonic()
+        return usable
 
 
 def _readable(fd: int) -> bool:
-    """Whether the socket has something to read (or is closed) now, without waiting."""
+    """Whether the socket has something to read (or is closed, or failed) now, without waiting."""
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     return bool(poller.poll(0))

@@ -39,6 +39,8 @@ def planned_row(address: str) -> Notification:
 
 def locked_reader(row: Notification) -> tuple[bool, ZoneInfo] | None:
     with transaction.atomic():
+        with connection.cursor() as cursor:  # a lock waited for fails the test instead of hanging it
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
         locked = notifications._lock_pending(row.pk, row)
         if locked is None:
             return None
@@ -66,7 +68,8 @@ def test_a_row_locked_elsewhere_or_sent_is_not_taken(officer):
     row = planned_row(officer.email)
     params = connection.settings_dict
     with psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432,
-                         user=params["USER"] or None, dbname=params["NAME"]) as other:
+                         user=params["USER"] or None, password=params["PASSWORD"] or None,
+                         dbname=params["NAME"]) as other:
         # Another sender (the sweeper, a retry) holds the row while it sends: skipped, not waited for.
         other.execute('SELECT 1 FROM "requests_app_notification" WHERE id = %s FOR UPDATE', [row.pk])
         assert locked_reader(row) is None

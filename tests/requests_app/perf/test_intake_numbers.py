@@ -45,15 +45,22 @@ def test_numbers_of_submissions_increase_and_the_trail_verifies(officer, no_brok
     references = [api.post("/api/v1/requests/", epoc_body(), format="json").json()["reference"] for _ in range(3)]
     events = list(AuditEvent.objects.filter(action="request.submitted").order_by("seq"))
     assert [e.request_id for e in events] == [LegalRequest.objects.get(reference=r).pk for r in references]
-    assert len({e.seq for e in events}) == 3
     assert audit.verify()[0] is None
 
 
-def test_a_new_chain_without_a_number_for_each_event_draws_its_own(officer, authority):
+def test_numbers_the_trail_cannot_use_are_refused(officer, authority):
+    """A caller's drawn number is used or the write fails: never silently dropped."""
     request = LegalRequest.objects.create(reference="LRP-2026-990101", authority=authority, submitted_by=officer,
                                           country="FR", instrument="epoc", lifecycle="production",
                                           receipt_hash="0" * 64)
+    for kwargs in ({"new_chain": True, "numbers": []}, {"new_chain": True, "numbers": [1, 2]},
+                   {"new_chain": False, "numbers": [7]}):
+        with pytest.raises(ValueError, match="numbers"), transaction.atomic():
+            audit.record("request.submitted", actor=officer, request=request, **kwargs)
+    with pytest.raises(ValueError, match="numbers"), transaction.atomic(), audit.batch():
+        audit.record("request.submitted", actor=officer, request=request, new_chain=True, numbers=[7])
+    assert not AuditEvent.objects.filter(request_id=request.pk).exists()
     with transaction.atomic(), CaptureQueriesContext(connection) as written:
-        event = audit.record("request.submitted", actor=officer, request=request, new_chain=True, numbers=[])
-    assert len(draws(written)) == 1, "drawn by the trail itself"
+        event = audit.record("request.submitted", actor=officer, request=request, new_chain=True)
+    assert len(draws(written)) == 1, "without numbers the trail draws its own"
     assert event.seq and audit.verify()[0] is None

@@ -5,7 +5,6 @@ and Celery's broker (issue 9 item 5; bench/perf_notes.md, stop 33)."""
 from __future__ import annotations
 
 import pytest
-import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -33,13 +32,14 @@ def test_the_cache_client_parses_with_hiredis():
 
 
 def test_the_broker_client_parses_with_hiredis():
-    url = settings.CELERY_BROKER_URL
-    if not str(url).startswith("redis://"):
+    if not str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://")):
         pytest.skip("the broker is not Redis here")
-    client = redis.Redis.from_url(url)
-    connection = client.connection_pool.get_connection()
-    try:
-        assert type(connection._parser).__name__ == "_HiredisParser"
-    finally:
-        client.connection_pool.release(connection)
-        client.close()
+    from portal.celery import app
+
+    with app.connection_for_write() as broker:  # kombu's own Redis client and connection class
+        client = broker.default_channel.client
+        connection = client.connection_pool.get_connection()
+        try:
+            assert type(connection._parser).__name__ == "_HiredisParser"
+        finally:
+            client.connection_pool.release(connection)
