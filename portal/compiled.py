@@ -18,15 +18,18 @@ unexpected statement shape, an expression that cannot be a cache key) falls back
 
 from __future__ import annotations
 
+import functools
+import json
 import types
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -228,11 +231,71 @@ def prefetch_reverse(instance: Model, name: str) -> None:
 
         prefetch_related_objects([instance], name)
         return
-    related = []
-    for row in _rows(read, alias, instance.pk):
-        obj = _instance(read, alias, row)
+    _store_prefetched(instance, name, [_instance(read, alias, row) for row in _rows(read, alias, instance.pk)])
+
+
+def reverse_rows(model: type[Model], name: str) -> RawSQL:
+    """An annotation of ``model`` with the rows of its reverse foreign key ``name`` (``targets``)
+    as one JSON text (a correlated subquery, in the related model's ``Meta.ordering``, by its key
+    without one), for ``prefetched_from_rows``: the rows read with the statement that reads their
+    parent (the validation's queue lock), not by a round trip of their own (issue 9 item 5, stop
+    33). The related model's columns must read back from JSON with ``to_python`` (numbers, text,
+    booleans, timestamps): others are refused. The same object for the same (model, name), so a
+    statement shape naming it stays one shape."""
+    return _reverse_rows(model, name)
+
+
+_JSON_READABLE = (models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField,
+                  models.CharField, models.TextField, models.BooleanField, models.DateTimeField,
+                  models.ForeignKey)
+
+
+@functools.cache
+def _reverse_rows(model: type[Model], name: str) -> RawSQL:
+    field: Any = model._meta.get_field(name).remote_field  # the related model's foreign key to ``model``
+    related: Any = field.model
+    columns = related._meta.concrete_fields
+    refused = [f.name for f in columns if not isinstance(f, _JSON_READABLE)]
+    if refused:
+        raise TypeError(f"{related.__name__}: columns that do not read back from JSON: {refused}")
+    declared = list(related._meta.ordering or ())
+    if any(not isinstance(o, str) or o.startswith("-") for o in declared):
+        raise TypeError(f"{related.__name__}: only ascending field orderings are read this way")
+    ordering = declared or [related._meta.pk.name]
+    table, parent = related._meta.db_table, model._meta.db_table
+
+    def quote(name: str) -> str:  # PostgreSQL's (json_agg): the statement is PostgreSQL's only
+        return f'"{name}"'
+
+    cells = ", ".join(f"r.{quote(f.column)}" for f in columns)
+    order = ", ".join(f"r.{quote(related._meta.get_field(o).column)}" for o in ordering)
+    # Names of the models' own tables and columns only, no value.
+    return RawSQL(  # noqa: S611
+        f"(SELECT json_agg(json_build_array({cells}) ORDER BY {order})::text FROM {quote(table)} r "  # noqa: S608
+        f"WHERE r.{quote(field.column)} = {quote(parent)}.{quote(model._meta.pk.column)})", ())
+
+
+def prefetched_from_rows(instance: Model, name: str, rows: str | None) -> None:
+    """``prefetch_reverse(instance, name)`` from the text a ``reverse_rows`` annotation read."""
+    related = getattr(instance, name).field.model
+    columns = related._meta.concrete_fields
+    alias = instance._state.db or router.db_for_read(related, instance=instance)
+    objs = []
+    for cells in json.loads(rows) if rows else []:
+        values = [None if value is None else field.to_python(value)
+                  for field, value in zip(columns, cells, strict=True)]
+        objs.append(related.from_db(alias, [f.attname for f in columns], values))
+    _store_prefetched(instance, name, objs)
+
+
+def _store_prefetched(instance: Model, name: str, related: list[Any]) -> None:
+    """The related rows of ``instance.<name>`` stored as the ORM's prefetch stores them: each row
+    knows ``instance``, and ``instance.<name>.all()`` reads no more."""
+    manager = getattr(instance, name)
+    field = manager.field
+    cache_name = field.remote_field.cache_name
+    for obj in related:
         field.set_cached_value(obj, instance)
-        related.append(obj)
     queryset = manager.get_queryset()  # the filtered queryset the prefetch stores, its rows given
     queryset._result_cache = related
     queryset._prefetch_done = True

@@ -137,7 +137,10 @@ _WITH_THE_LOCK = ("authority", "submitted_by")
 
 
 def _annotations() -> dict[str, Any] | None:
-    return {"_database_oid": _DATABASE_OID} if connection.vendor == "postgresql" else None
+    if connection.vendor != "postgresql":
+        return None
+    # The targets read with the lock (``_with_targets``): no round trip of their own.
+    return {"_database_oid": _DATABASE_OID, "_targets_rows": compiled.reverse_rows(LegalRequest, "targets")}
 
 
 def _lock_for_validation(request_id: int) -> LegalRequest | None:
@@ -164,7 +167,10 @@ def _with_targets(request: LegalRequest) -> LegalRequest:
     # (they change only in clarification_requested, never while validating). The prefetch's
     # statement is compiled once per connection (issue 9 item 5); ``request.targets.all()`` reads
     # these rows.
-    compiled.prefetch_reverse(request, "targets")
+    if "_targets_rows" in request.__dict__:  # read with the lock (``_annotations``)
+        compiled.prefetched_from_rows(request, "targets", request.__dict__.pop("_targets_rows"))
+    else:
+        compiled.prefetch_reverse(request, "targets")
     return request
 
 

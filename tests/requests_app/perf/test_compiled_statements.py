@@ -166,6 +166,54 @@ def test_the_targets_read_fills_the_prefetch_cache(officer, no_broker):
     assert len(read) == 0
 
 
+def test_the_targets_read_with_their_request_fill_the_prefetch_cache_as_the_prefetch_does(officer, no_broker):
+    """``compiled.reverse_rows`` + ``prefetched_from_rows``: the rows read in the request's own
+    statement (the validation's queue lock) are those the prefetch reads, same values and order."""
+    targets = [{"kind": "username", "value": "first_account"}, {"kind": "username", "value": "l'été \"x\""},
+               {"kind": "ip_address", "value": "203.0.113.9", "timestamp": "2026-09-01T10:00:00.123456+02:00"}]
+    request = submitted(officer, targets=targets)
+    submitted(officer)  # another request's targets are not read
+    annotation = compiled.reverse_rows(LegalRequest, "targets")
+    assert compiled.reverse_rows(LegalRequest, "targets") is annotation, "one statement shape"
+    read = LegalRequest.objects.annotate(_rows=annotation).get(pk=request.pk)
+    with CaptureQueriesContext(connection) as statements:
+        compiled.prefetched_from_rows(read, "targets", read._rows)
+        rows = list(read.targets.all())
+        assert all(t.request is read for t in rows)
+    assert len(statements) == 0
+    expected = Target.objects.filter(request=request)  # Meta.ordering: by id
+    assert [fields_of(t) for t in rows] == [fields_of(t) for t in expected]
+    assert rows[2].timestamp == expected[2].timestamp and rows[2].timestamp.microsecond == 123456
+    assert all(not t._state.adding and t._state.db == "default" for t in rows)
+    Target.objects.filter(request=request).delete()
+    empty = LegalRequest.objects.annotate(_rows=annotation).get(pk=request.pk)
+    assert empty._rows is None
+    compiled.prefetched_from_rows(empty, "targets", empty._rows)
+    with CaptureQueriesContext(connection) as statements:
+        assert list(empty.targets.all()) == []
+    assert len(statements) == 0
+
+
+def test_rows_that_do_not_read_back_from_json_are_refused():
+    with pytest.raises(TypeError, match="do not read back from JSON"):
+        compiled.reverse_rows(LegalRequest, "outbox")  # OutboxMessage.payload is a JSONField
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_lock_reads_the_targets_no_statement_of_their_own(officer, no_broker, settings):
+    request = submitted(officer)
+    with CaptureQueriesContext(connection) as worker:
+        assert tasks.drain_validations.run(request.pk % settings.VALIDATION_DRAINERS) == 1
+    request.refresh_from_db()
+    assert request.status == Status.IN_REVIEW
+    statements = [q["sql"] for q in worker.captured_queries]
+    assert not [s for s in statements if s.startswith('SELECT "requests_app_target"')]
+    locks = [s for s in statements if s.startswith('SELECT "requests_app_legalrequest"') and "SKIP LOCKED" in s]
+    assert locks and all("json_agg" in lock for lock in locks)  # the take, then the drain's looks
+    # The decision was drawn from the three targets read with the lock.
+    assert len(request.decision["verdicts"]) >= 1 and request.target_count == 3
+
+
 COLUMNS = ("kind", "due_at", "fired_at", "cancelled_at", "payload", "created_at", "attempts", "next_attempt_at",
            "last_error", "dead_at")
 

@@ -37,23 +37,25 @@ pytestmark = [
 # number drawn apart. At 630151b 10: the request.validate outbox row's INSERT, and its "sent" UPDATE
 # after the commit (the row in received is now its own queue entry: validation_queue).
 WEB_BUDGET = 7
-# Worker, the drain (validation_queue) taking the request from the queue, claimed and decided
-# in one transaction under one row lock (services.validation): BEGIN, the queue's next picked and
-# locked with its authority and submitter (workflow.lock_next), targets, timers, one UPDATE of the
-# row for both moves, the staff who hear of it, the receipt's outbox row (written as consumed) and
-# its Notification row (notifications.enqueue), audit 2 for the three events, COMMIT; then the
-# receipt sent (BEGIN, its lock with the reader's account for the zone its dates are written in,
-# issue 13 item 7, in one statement, the "sent" mark, COMMIT). Then the drain's end: a look that finds the queue
-# empty (BEGIN, next, COMMIT), one look after its wait for a late submission
-# (VALIDATION_DRAIN_LINGER_SECONDS), and after its bell is released one more look.
-# At fae76c2 21: the reader's account read apart from the receipt's lock.
-# At 71a6081 25: the queue's pick apart from the lock, and the receipt planned after the commit
-# in a transaction of its own (BEGIN, the staff, the Notification row, the outbox row's "sent"
-# UPDATE, COMMIT). At 630151b 19 (a task per request named it: no queue look-ups;
-# the web paid an outbox row, its publish and its "sent" UPDATE instead).
-# At 972af46, 27: the in-progress advisory lock and its unlock, and a claim transaction of its
-# own (BEGIN, UPDATE, audit 2, COMMIT) before a decision transaction that locked the row again.
-WORKER_BUDGET = 20
+# Worker, the drain (validation_queue) taking the request from the queue, claimed and decided in
+# one transaction under one row lock (services.validation): BEGIN, the queue's next picked and
+# locked with its authority, submitter and targets (workflow.lock_next, compiled.reverse_rows),
+# timers, one UPDATE of the row for both moves, the staff who hear of it, the receipt's outbox row
+# (written as consumed) and its Notification row (notifications.enqueue), audit 2 for the three
+# events, COMMIT; then the receipt sent (BEGIN, its lock with the reader's account for the zone
+# its dates are written in, issue 13 item 7, in one statement, the "sent" mark, COMMIT). Then the
+# drain's end: a look that finds the queue empty (BEGIN, next, COMMIT), one look after its wait
+# for a late submission (VALIDATION_DRAIN_LINGER_SECONDS), and after its bell is released one more
+# look.
+# At fae76c2 21: the reader's account read apart from the receipt's lock, the targets apart from
+# the queue's.
+# At 71a6081 25: the queue's pick apart from the lock, and the receipt planned after the commit in
+# a transaction of its own (BEGIN, the staff, the Notification row, the outbox row's "sent"
+# UPDATE, COMMIT). At 630151b 19 (a task per request named it: no queue look-ups; the web paid an
+# outbox row, its publish and its "sent" UPDATE instead).
+# At 972af46, 27: the in-progress advisory lock and its unlock, and a claim transaction of its own
+# (BEGIN, UPDATE, audit 2, COMMIT) before a decision transaction that locked the row again.
+WORKER_BUDGET = 19
 
 
 def queries(context: CaptureQueriesContext) -> str:
