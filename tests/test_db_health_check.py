@@ -111,6 +111,25 @@ def test_a_connection_idle_longer_than_the_quiet_window_is_asked(observer, setti
     assert last_statement(observer, pid) == "SELECT 1"
 
 
+def test_the_window_runs_from_the_last_request_that_used_the_connection(observer, settings):
+    """A request's start is no evidence that the connection works: only the end of one that used it."""
+    import time
+
+    settings.DB_QUIET_CHECK_SECONDS = 0.5
+    pid = backend_pid()
+    connection.close_if_unusable_or_obsolete()  # request_started
+    connection.close_if_health_check_failed()  # its first statement: quiet, used within the window
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'used'")
+    connection.close_if_unusable_or_obsolete()  # request_finished: it worked
+    assert last_statement(observer, pid) == "SELECT 'used'"
+    time.sleep(0.6)  # idle for longer than the window (the real clock: time_machine leaves sleep alone)
+    connection.close_if_unusable_or_obsolete()  # the next request_started
+    connection.close_if_health_check_failed()
+    assert last_statement(observer, pid) == "SELECT 1", "asked after the idle time, not restarted by the start"
+    assert connection.connection.info.backend_pid == pid
+
+
 def test_a_connection_in_a_failed_transaction_is_asked_and_not_usable(observer):
     pid = backend_pid()
     with transaction.atomic():

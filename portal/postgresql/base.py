@@ -38,8 +38,8 @@ _QUIET_STATES = frozenset({pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRA
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    # When the connection was last known to work: opened, checked, or used by a request or task
-    # (``close_if_unusable_or_obsolete`` runs after each). The real clock (monotonic), never a test's.
+    # When the connection was last known to work: opened, asked, or used without error by a request
+    # or task. The real clock (monotonic), never a test's.
     _known_good_at = 0.0
 
     def connect(self) -> None:
@@ -47,8 +47,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._known_good_at = time.monotonic()
 
     def close_if_unusable_or_obsolete(self) -> None:
+        # Django's hygiene runs when a request or task starts and when it ends. Only the end of one
+        # that used the connection (it was checked since the last hygiene) and met no error shows
+        # that the connection worked; the start shows nothing, and must not restart the window.
+        used = self.health_check_done and not self.errors_occurred
         super().close_if_unusable_or_obsolete()
-        if self.connection is not None and not self.errors_occurred:
+        if used and self.connection is not None:
             self._known_good_at = time.monotonic()
 
     def is_usable(self) -> bool:
