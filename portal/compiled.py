@@ -234,24 +234,20 @@ def prefetch_reverse(instance: Model, name: str) -> None:
     _store_prefetched(instance, name, [_instance(read, alias, row) for row in _rows(read, alias, instance.pk)])
 
 
-def reverse_rows(model: type[Model], name: str) -> RawSQL:
-    """An annotation of ``model`` with the rows of its reverse foreign key ``name`` (``targets``)
-    as one JSON text (a correlated subquery, in the related model's ``Meta.ordering``, by its key
-    without one), for ``prefetched_from_rows``: the rows read with the statement that reads their
-    parent (the validation's queue lock), not by a round trip of their own (issue 9 item 5, stop
-    33). The related model's columns must read back from JSON with ``to_python`` (numbers, text,
-    booleans, timestamps): others are refused. The same object for the same (model, name), so a
-    statement shape naming it stays one shape."""
-    return _reverse_rows(model, name)
-
-
 _JSON_READABLE = (models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField,
                   models.CharField, models.TextField, models.BooleanField, models.DateTimeField,
                   models.ForeignKey)
 
 
 @functools.cache
-def _reverse_rows(model: type[Model], name: str) -> RawSQL:
+def reverse_rows(model: type[Model], name: str) -> RawSQL:
+    """An annotation of ``model`` with the rows of its reverse foreign key ``name`` (``targets``)
+    as one JSON text (a correlated subquery, in the related model's ``Meta.ordering``, by its key
+    without one), for ``prefetched_from_rows``: the rows read with the statement that reads their
+    parent (the validation's queue lock), not by a round trip of their own (issue 9 item 5, stop
+    33). PostgreSQL (``json_agg``). The related model's columns must read back from JSON with
+    ``to_python`` (numbers, text, booleans, timestamps): others are refused. The same object for
+    the same (model, name), so a statement shape naming it stays one shape."""
     field: Any = model._meta.get_field(name).remote_field  # the related model's foreign key to ``model``
     related: Any = field.model
     columns = related._meta.concrete_fields
@@ -261,18 +257,13 @@ def _reverse_rows(model: type[Model], name: str) -> RawSQL:
     declared = list(related._meta.ordering or ())
     if any(not isinstance(o, str) or o.startswith("-") for o in declared):
         raise TypeError(f"{related.__name__}: only ascending field orderings are read this way")
-    ordering = declared or [related._meta.pk.name]
-    table, parent = related._meta.db_table, model._meta.db_table
-
-    def quote(name: str) -> str:  # PostgreSQL's (json_agg): the statement is PostgreSQL's only
-        return f'"{name}"'
-
+    quote = connections[router.db_for_read(related)].ops.quote_name
     cells = ", ".join(f"r.{quote(f.column)}" for f in columns)
-    order = ", ".join(f"r.{quote(related._meta.get_field(o).column)}" for o in ordering)
+    order = ", ".join(f"r.{quote(related._meta.get_field(o).column)}" for o in declared or [related._meta.pk.name])
     # Names of the models' own tables and columns only, no value.
     return RawSQL(  # noqa: S611
-        f"(SELECT json_agg(json_build_array({cells}) ORDER BY {order})::text FROM {quote(table)} r "  # noqa: S608
-        f"WHERE r.{quote(field.column)} = {quote(parent)}.{quote(model._meta.pk.column)})", ())
+        f"(SELECT json_agg(json_build_array({cells}) ORDER BY {order})::text FROM {quote(related._meta.db_table)} r "  # noqa: S608
+        f"WHERE r.{quote(field.column)} = {quote(model._meta.db_table)}.{quote(model._meta.pk.column)})", ())
 
 
 def prefetched_from_rows(instance: Model, name: str, rows: str | None) -> None:
@@ -280,12 +271,11 @@ def prefetched_from_rows(instance: Model, name: str, rows: str | None) -> None:
     related = getattr(instance, name).field.model
     columns = related._meta.concrete_fields
     alias = instance._state.db or router.db_for_read(related, instance=instance)
-    objs = []
-    for cells in json.loads(rows) if rows else []:
-        values = [None if value is None else field.to_python(value)
-                  for field, value in zip(columns, cells, strict=True)]
-        objs.append(related.from_db(alias, [f.attname for f in columns], values))
-    _store_prefetched(instance, name, objs)
+    names = [f.attname for f in columns]
+    _store_prefetched(instance, name, [
+        related.from_db(alias, names, [None if value is None else field.to_python(value)
+                                       for field, value in zip(columns, cells, strict=True)])
+        for cells in (json.loads(rows) if rows else [])])
 
 
 def _store_prefetched(instance: Model, name: str, related: list[Any]) -> None:

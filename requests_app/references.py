@@ -20,7 +20,11 @@ SEQUENCE_NAME = "requests_app_reference_seq"
 
 
 def next_reference(at: datetime) -> str:
-    return f"{PREFIX}-{at.year}-{_next_number(at.year):06d}"
+    return _formatted(at, _next_number(at.year))
+
+
+def _formatted(at: datetime, number: int) -> str:
+    return f"{PREFIX}-{at.year}-{number:06d}"
 
 
 def next_reference_and_audit_number(at: datetime) -> tuple[str, int | None]:
@@ -34,7 +38,7 @@ def next_reference_and_audit_number(at: datetime) -> tuple[str, int | None]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(%s), nextval(%s)", [SEQUENCE_NAME, trail.SEQUENCE])
         number, audit_number = cursor.fetchone()
-    return f"{PREFIX}-{at.year}-{int(number):06d}", int(audit_number)
+    return _formatted(at, int(number)), int(audit_number)
 
 
 def _next_number(year: int) -> int:

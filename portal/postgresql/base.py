@@ -50,7 +50,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # Django's hygiene runs when a request or task starts and when it ends. Only the end of one
         # that used the connection (it was checked since the last hygiene) and met no error shows
         # that the connection worked; the start shows nothing, and must not restart the window.
-        used = self.health_check_done and not self.errors_occurred
+        used = bool(getattr(self, "health_check_done", False)) and not self.errors_occurred
         super().close_if_unusable_or_obsolete()
         if used and self.connection is not None:
             self._known_good_at = time.monotonic()
