@@ -447,6 +447,11 @@ NOTIFY_STUCK_AFTER = timedelta(seconds=env.int("NOTIFY_STUCK_AFTER_SECONDS", def
 # The emergency alert (on-call e-mail of an emergency request, 8 hours) is never parked while
 # its request is open: it is retried by the sweeper, the wait doubling from 5 s up to this.
 NOTIFY_EMERGENCY_RETRY_MAX_SECONDS = env.int("NOTIFY_EMERGENCY_RETRY_MAX_SECONDS", default=300)
+# The validation drain sends the e-mails its decisions plan together (notifications.sent_together):
+# when this many are held, when the first has waited this long, when its queue is empty and when it
+# ends; an urgent event and anything about an emergency go at once. NOTIFY_BATCH_SIZE=1: each alone.
+NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=10)
+NOTIFY_BATCH_MAX_WAIT_SECONDS = env.float("NOTIFY_BATCH_MAX_WAIT_SECONDS", default=0.5)
 
 # --- The public mailbox (issue 12 items 3, 4; docs/operations.md "The public mailbox") -------
 # smtp: an SMTP receiver the provider's mail server forwards to; lmtp: the same over LMTP;

@@ -14,6 +14,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -681,7 +682,121 @@ def enqueue(topic: str, *, request: LegalRequest, payload: dict[str, Any] | None
 def _send_planned(rows: list[Notification]) -> None:
     from . import tasks  # tasks import this module
 
-    tasks.send_planned(rows)
+    held = getattr(_here, "held", None)
+    if held is None or settings.NOTIFY_BATCH_SIZE <= 1 or any(_urgent(row) for row in rows):
+        tasks.send_planned(rows)
+        return
+    if not held:
+        _here.held_since = time.monotonic()
+    held.extend(rows)
+    send_held()
+
+
+# --- receipts sent together (the validation drain) ----------------------------------------------
+
+def _urgent(row: Notification) -> bool:
+    """Never held for a batch: an urgent event, anything about an emergency (its 8-hour period)."""
+    return bool(row.urgent or (row.request is not None and row.request.emergency))
+
+
+@contextlib.contextmanager
+def sent_together() -> Iterator[None]:
+    """Inside (the validation drain, with ``sent_here``), the e-mails a committed decision planned
+    are held and sent together: ``send_held`` sends them when ``NOTIFY_BATCH_SIZE`` are held or
+    the first has waited ``NOTIFY_BATCH_MAX_WAIT_SECONDS`` (checked after each request), when the
+    drain finds its queue empty, and when it ends, whatever way it ends. One transaction locks them
+    all (their readers with them), one SMTP session carries them, one UPDATE marks them sent
+    (``send_together``): under load a receipt costs a share of four round trips and of an SMTP
+    connection instead of all of them (issue 9 item 5). An urgent event and anything about an
+    emergency is sent at once. Nothing is lost by holding: the rows are pending in the database
+    from the decision's commit, and what a killed worker held is sent by the notification sweeper."""
+    previous = getattr(_here, "held", None)
+    _here.held = []
+    try:
+        yield
+    finally:
+        try:
+            send_held(force=True)
+        finally:
+            _here.held = previous
+
+
+def send_held(*, force: bool = False) -> int:
+    """Send the e-mails held by ``sent_together`` if it is time (``force``: now); how many."""
+    from . import tasks  # tasks import this module
+
+    held = getattr(_here, "held", None)
+    if not held:
+        return 0
+    if (not force and len(held) < settings.NOTIFY_BATCH_SIZE
+            and time.monotonic() - _here.held_since < settings.NOTIFY_BATCH_MAX_WAIT_SECONDS):
+        return 0
+    rows = list(held)
+    held.clear()
+    tasks.send_planned_together(rows)
+    return len(rows)
+
+
+def send_together(rows: list[Notification]) -> list[Notification]:
+    """Send rows planned by this task (``plan_rows``, ``enqueue``) in one transaction and one SMTP
+    session; the rows whose delivery failed, their failure recorded as ``send`` records it (the
+    others are sent and marked however many fail). A row another sender holds or has sent is
+    skipped, as ``send`` skips it. Raises on a database error: the transaction is rolled back, and
+    any e-mail it had sent is sent again by the retries (as when ``send`` fails after sending)."""
+    if len(rows) == 1 or connection.vendor != "postgresql":
+        failed = []
+        for row in rows:
+            try:
+                send(row.pk, planned=row)
+            except Exception:
+                failed.append(row)
+        return failed
+    by_id = {row.pk: row for row in rows}
+    failures: list[tuple[Notification, str]] = []
+    sent: list[tuple[Notification, int]] = []
+    with transaction.atomic():
+        # Locked while they are sent, as ``send`` locks one: a concurrent sender skips them.
+        readers: dict[int, list[_Reader]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(_lock_planned_together_statement(), [sorted(by_id), NotificationStatus.PENDING])
+            for pk, attempts, *user in cursor.fetchall():
+                by_id[pk].attempts = attempts
+                users = readers.setdefault(pk, [])
+                if user[0] is not None:
+                    users.append(_Reader(*user))
+        smtp = get_connection()
+        try:
+            for pk, users in readers.items():
+                row = by_id[pk]
+                try:
+                    mail = _compose(row, users)
+                    mail.connection = smtp
+                    smtp.open()  # one session for the batch; opened again after a failed one
+                    mail.send()
+                except Exception as exc:
+                    failures.append((row, f"{type(exc).__name__}: {exc}"))
+                    _close_quietly(smtp)  # a session that failed is not trusted with the next e-mail
+                    continue
+                sent.append((row, _mark(row)))
+        finally:
+            _close_quietly(smtp)
+        if sent:
+            with connection.cursor() as cursor:
+                cursor.execute(_MARK_SENT_TOGETHER_SQL, [NotificationStatus.SENT, [row.pk for row, _ in sent],
+                                                         [row.attempts for row, _ in sent],
+                                                         [row.sent_at for row, _ in sent]])
+            for row, failed_before in sent:
+                _late_alert_delivered(row, failed_before)
+    for row, error in failures:
+        _record_failure(row.pk, error)
+    return [row for row, _ in failures]
+
+
+def _close_quietly(smtp: Any) -> None:
+    try:
+        smtp.close()
+    except Exception:  # the session is dropped either way
+        log.warning("closing the SMTP session failed", exc_info=True)
 
 
 def send(notification_id: int, *, planned: Notification | None = None) -> bool:
@@ -698,33 +813,12 @@ def send(notification_id: int, *, planned: Notification | None = None) -> bool:
             if locked is None:
                 return False
             row, users = locked
-            outside = EVENTS[row.event].audience == ("address",)
-            legal_team, zone = (reader(row.recipient, outside=outside) if users is None
-                                else _reader_of(row.recipient, users, outside=outside))
-            copy = ""
-            if EVENTS[row.event].outside:
-                payload = OutboxMessage.objects.filter(pk=row.outbox_id).values_list("payload", flat=True).first()
-                copy = str((payload or {}).get("copy") or "")
-            subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
-                                         recipient=row.recipient, zone=zone, copy=copy)
-            headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
-            mail = NotificationMail(subject=subject, body=text, to=[row.recipient], headers=headers)
-            mail.attach_alternative(html, "text/html")
-            if EVENTS[row.event].outside:
-                _attach(mail, row.outbox_id)
+            mail = _compose(row, users)
             mail.send()
-            failed_before, row.attempts = row.attempts, row.attempts + 1
-            row.status, row.sent_at, row.last_error, row.deliver_after = (NotificationStatus.SENT, timezone.now(),
-                                                                          "", None)
+            failed_before = _mark(row)
             with connection.cursor() as cursor:  # one fixed statement per e-mail, not compiled by the ORM
                 cursor.execute(_MARK_SENT_SQL, [row.status, row.attempts, row.last_error, row.sent_at, row.pk])
-            if failed_before and row.event in PERSISTENT_EVENTS:
-                # The on-call alert went out late: when, and after how many tries, is evidence
-                # for the 8-hour period of the emergency.
-                audit.record("notification.emergency_alert_delivered", request=row.request, obj=row,
-                             authority_id=row.request.authority_id if row.request else None,
-                             data={"recipient": row.recipient, "attempts": row.attempts,
-                                   "queued_at": row.created_at, "delivered_at": row.sent_at})
+            _late_alert_delivered(row, failed_before)
         # The Notification row (state, attempts, sent_at) is the delivery record; shown per request
         # in the admin. E-mails are not audit events (they change nothing), except the emergency
         # alert's delay above and its first failure (``_record_failure``).
@@ -732,6 +826,43 @@ def send(notification_id: int, *, planned: Notification | None = None) -> bool:
         _record_failure(notification_id, f"{type(exc).__name__}: {exc}")
         raise
     return True
+
+
+def _compose(row: Notification, users: list[_Reader] | None) -> NotificationMail:
+    """The e-mail of one locked pending row, rendered for its reader (``users``: the accounts
+    with its address, read with the lock; None: read here)."""
+    outside = EVENTS[row.event].audience == ("address",)
+    legal_team, zone = (reader(row.recipient, outside=outside) if users is None
+                        else _reader_of(row.recipient, users, outside=outside))
+    copy = ""
+    if EVENTS[row.event].outside:
+        payload = OutboxMessage.objects.filter(pk=row.outbox_id).values_list("payload", flat=True).first()
+        copy = str((payload or {}).get("copy") or "")
+    subject, text, html = render(row.event, row.request, row.language, legal_team=legal_team,
+                                 recipient=row.recipient, zone=zone, copy=copy)
+    headers = {"Auto-Submitted": "auto-replied"} if EVENTS[row.event].auto_reply else None
+    mail = NotificationMail(subject=subject, body=text, to=[row.recipient], headers=headers)
+    mail.attach_alternative(html, "text/html")
+    if EVENTS[row.event].outside:
+        _attach(mail, row.outbox_id)
+    return mail
+
+
+def _mark(row: Notification) -> int:
+    """The row, in memory, as sent now; the failed tries before this one."""
+    failed_before, row.attempts = row.attempts, row.attempts + 1
+    row.status, row.sent_at, row.last_error, row.deliver_after = NotificationStatus.SENT, timezone.now(), "", None
+    return failed_before
+
+
+def _late_alert_delivered(row: Notification, failed_before: int) -> None:
+    if failed_before and row.event in PERSISTENT_EVENTS:
+        # The on-call alert went out late: when, and after how many tries, is evidence
+        # for the 8-hour period of the emergency.
+        audit.record("notification.emergency_alert_delivered", request=row.request, obj=row,
+                     authority_id=row.request.authority_id if row.request else None,
+                     data={"recipient": row.recipient, "attempts": row.attempts,
+                           "queued_at": row.created_at, "delivered_at": row.sent_at})
 
 
 def _lock_pending(notification_id: int, planned: Notification | None
@@ -770,16 +901,30 @@ _LOCK_PLANNED_SQL = 'SELECT attempts FROM "requests_app_notification" WHERE id =
 def _lock_planned_with_readers_statement() -> str:
     """The planned row's lock and its readers: ``reader``'s statement, the row's address in place
     of its one parameter, joined laterally (one row per user with the address, or one of NULLs)."""
+    return _planned_with_readers('n."id" = %s', 'readers."pk"', 'n."attempts"')
+
+
+@functools.cache
+def _lock_planned_together_statement() -> str:
+    """``_lock_planned_with_readers_statement`` for the rows of a list (``send_together``)."""
+    return _planned_with_readers('n."id" = ANY(%s)', 'n."id", readers."pk"', 'n."id", n."attempts"')
+
+
+def _planned_with_readers(where: str, order: str, columns: str) -> str:
     users = _reader_statement()
     if users.count("%s") != 1:
         raise RuntimeError(f"unexpected parameters of the reader statement: {users!r}")
     users = users.replace("%s", 'n."recipient"')
-    # The ORM's text, no value in it.
-    return ('SELECT n."attempts", readers.* FROM "requests_app_notification" n '  # noqa: S608
+    # The ORM's text and this module's constants, no value in it.
+    return (f'SELECT {columns}, readers.* FROM "requests_app_notification" n '  # noqa: S608
             f"LEFT JOIN LATERAL ({users}) readers ON TRUE "
-            'WHERE n."id" = %s AND n."status" = %s ORDER BY readers."pk" FOR UPDATE OF n SKIP LOCKED')
+            f'WHERE {where} AND n."status" = %s ORDER BY {order} FOR UPDATE OF n SKIP LOCKED')
 
 
+_MARK_SENT_TOGETHER_SQL = ('UPDATE "requests_app_notification" n SET "status" = %s, "attempts" = v.attempts, '
+                           '"last_error" = \'\', "sent_at" = v.sent_at, "deliver_after" = NULL '
+                           'FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[]) AS v(id, attempts, sent_at) '
+                           'WHERE n."id" = v.id')
 _MARK_SENT_SQL = ('UPDATE "requests_app_notification" SET "status" = %s, "attempts" = %s, "last_error" = %s, '
                   '"sent_at" = %s, "deliver_after" = NULL WHERE "id" = %s')
 

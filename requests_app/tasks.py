@@ -39,7 +39,7 @@ def validate_request(request_id: int) -> None:
 def drain_validations(bell: int = 0) -> int:
     """Validate the requests waiting in ``received`` until none is left (``validation_queue``):
     one task for the requests submitted while it runs, each in its own transaction."""
-    with notifications_sent_here():
+    with notifications_sent_here(), notifications.sent_together():
         return validation_queue.drain(bell)
 
 
@@ -110,6 +110,24 @@ def send_planned(rows: list[Notification]) -> None:
             notifications.send(row.pk, planned=row)
         except Exception:
             send_notification.apply_async(args=(row.pk,), countdown=5)
+
+
+def send_planned_together(rows: list[Notification]) -> None:
+    """Send rows this task planned together (``notifications.send_together``: one transaction, one
+    SMTP session); each one whose delivery failed, or all of them if the database failed, gets its
+    own retrying task. Never raises: with the broker down too, the rows stay pending for the
+    notification sweeper."""
+    try:
+        failed = notifications.send_together(rows)
+    except Exception:
+        log.exception("%d notifications not sent together; each retried on its own", len(rows))
+        failed = rows
+    for row in failed:
+        try:
+            send_notification.apply_async(args=(row.pk,), countdown=5)
+        except Exception as exc:  # the broker is down: the sweeper sends what is pending
+            log.warning("retry of notification %s not queued (%s: %s); left to the sweeper", row.pk,
+                        type(exc).__name__, exc)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6)

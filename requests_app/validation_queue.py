@@ -51,6 +51,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import notifications
 from .api.throttling import redis_client
 from .models import LegalRequest
 from .states import Status
@@ -202,12 +203,15 @@ def drain(bell: int, *, validate_next: Callable[[set[int]], int | None] | None =
                 skip.add(failed.request_id)
                 continue
             if request_id is None:
+                # The queue is empty: the e-mails held for a batch go now, not after the wait.
+                notifications.send_held(force=True)
                 if lingered or not taken or not _linger(skip):
                     break
                 lingered = True  # once per empty queue: a drain that keeps finding work keeps going
                 continue
             lingered = False
             taken += 1
+            notifications.send_held()  # a full batch, or one whose first e-mail waited long enough
         else:  # the batch is done: a fresh task at the end of the queue takes the rest
             release(bell)
             if _waiting(skip=skip) and ring_bell(bell):

@@ -94,3 +94,26 @@ def test_one_submission_and_its_validation_stay_within_their_query_budget(office
     assert no_broker == [("drain_validations", (bell,))]
     assert [m.to for m in mail.outbox] == [[officer.email]]
     assert Notification.objects.filter(request=request, status="sent").count() == 1
+
+
+# A drain that finds five requests waiting (the shape under load): each decided in its own
+# transaction as above (10 statements), their five receipts sent together when the queue is
+# empty (notifications.sent_together: BEGIN, one lock of the five with their readers, one "sent"
+# UPDATE, COMMIT), and the drain's end: the look that found the queue empty (BEGIN, next, COMMIT)
+# and the two looks after it (no wait here: the queue's lock of the next is the first look). At
+# 8bd5b38 75: each receipt sent in a transaction of its own (4 statements each, 20 for the five).
+DRAIN_OF_FIVE_BUDGET = 5 * 10 + 4 + 3 + 2
+
+
+def test_a_drain_of_five_sends_their_receipts_together_within_its_budget(officer, no_broker, settings):
+    settings.VALIDATION_DRAINERS = 1
+    api = client_for(officer)
+    assert api.get("/api/v1/requests/").status_code == 200
+    references = [api.post("/api/v1/requests/", epoc_body(), format="json").json()["reference"] for _ in range(5)]
+    mail.outbox = []
+    with CaptureQueriesContext(connection) as worker:
+        assert tasks.drain_validations.run(0) == 5
+    assert len(worker) <= DRAIN_OF_FIVE_BUDGET, f"{len(worker)} queries:\n{queries(worker)}"
+    assert [m.to for m in mail.outbox] == [[officer.email]] * 5
+    assert Notification.objects.filter(request__reference__in=references, status="sent").count() == 5
+    assert audit.verify_chain() is None
