@@ -118,10 +118,17 @@ def _count_try(request: LegalRequest) -> int | None:
         return None
     key = backend.make_key(f"validation-try:{database}:{request.pk}")
     try:
-        pipe = redis_client(backend, key).pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, _TRIES_TTL_SECONDS)
-        return int(pipe.execute()[0])
+        client = redis_client(backend, key)
+        # The first delivery (nearly every one): one command, the count and its time to live
+        # together (a MULTI/INCR/EXPIRE/EXEC pipeline cost the worker ~5 % of its time per request).
+        if client.set(key, 1, nx=True, ex=_TRIES_TTL_SECONDS):
+            return 1
+        # A later one: the key exists and keeps its time to live; one that expired in between is
+        # created again by INCR without one, and given it.
+        tries = int(client.incr(key))
+        if tries == 1:
+            client.expire(key, _TRIES_TTL_SECONDS)
+        return tries
     except Exception as exc:  # redis ConnectionError, TimeoutError, ...: the durable path
         # Not asked again for a while: an outage costs one failed round trip per process, not per task.
         _tries_down_until = time.monotonic() + settings.THROTTLE_CACHE_RETRY_SECONDS

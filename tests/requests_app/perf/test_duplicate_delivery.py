@@ -19,9 +19,10 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+from unittest import mock
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from audit import trail as audit
@@ -259,3 +260,41 @@ def test_a_retry_after_a_failed_attempt_counts_and_the_lock_is_released(monkeypa
     decided = validation.request_validate(request_id=received.pk)
     assert decided is not None and decided.status == Status.IN_REVIEW
     assert LegalRequest.objects.get(pk=received.pk).validation_attempts == 3
+
+
+def test_the_try_counter_is_one_redis_command_for_a_first_delivery_and_counts_every_later_one(received):
+    """``_count_try``: a first delivery sets its count and the count's time to live in one command
+    (SET NX EX; issue 9 item 5, stop 34: it was a MULTI/INCR/EXPIRE/EXEC transaction); a later
+    delivery counts on (INCR) and the key keeps the week it was given."""
+    from django.core.cache import caches
+
+    from requests_app.api.throttling import redis_client
+
+    with transaction.atomic():
+        request = validation._lock_for_validation(received.pk)
+    assert request is not None
+    backend = caches["default"]
+    key = backend.make_key(f"validation-try:{request._database_oid}:{request.pk}")
+    client = redis_client(backend, key)
+    client.delete(key)
+    sent: list[tuple[Any, ...]] = []
+    original = type(client).execute_command
+
+    def recording(self, *args, **options):  # type: ignore[no-untyped-def]
+        sent.append(args)
+        return original(self, *args, **options)
+
+    with mock.patch.object(type(client), "execute_command", recording):
+        assert validation._count_try(request) == 1
+        first = list(sent)
+        assert validation._count_try(request) == 2
+        assert validation._count_try(request) == 3
+    assert [args[0] for args in first] == ["SET"] and "NX" in first[0] and "EX" in first[0]
+    assert 0 < client.ttl(key) <= validation._TRIES_TTL_SECONDS
+    assert int(client.get(key)) == 3
+    # A key that expired between the two commands of a later delivery (SET NX found it, INCR
+    # did not) gets its time to live back.
+    client.delete(key)
+    with mock.patch.object(type(client), "set", lambda self, *a, **k: False):
+        assert validation._count_try(request) == 1
+    assert 0 < client.ttl(key) <= validation._TRIES_TTL_SECONDS
