@@ -118,3 +118,31 @@ def test_probing_references_is_throttled_per_account_before_it_floods_the_audit_
     assert api.get(f"{API}{own}/").status_code == 200
     assert other_api.get(f"{API}LRP-2026-999999/").status_code == 404
     cache.clear()
+
+
+def test_an_api_call_never_loads_the_sessions_user(api, officer, monkeypatch):
+    """The API authenticates by token: its calls do not read the session's user (the session
+    policy middleware evaluated ``request.user`` for every one, issue 9 item 5), even with a
+    portal session's cookie in the same browser; the answers are still never cached."""
+    from django.contrib.auth import middleware as auth_middleware
+    from django.test import Client
+
+    loaded: list[str] = []
+    real = auth_middleware.get_user
+
+    def counting(request):  # type: ignore[no-untyped-def]
+        loaded.append(request.path)
+        return real(request)
+
+    monkeypatch.setattr(auth_middleware, "get_user", counting)
+    browser = Client()
+    browser.force_login(officer)
+    api.cookies = browser.cookies  # the same browser: the portal's session cookie goes along
+    created = api.post(API, epoc_body(), format="json")
+    assert created.status_code == 201
+    assert api.get(f"{API}{created.json()['reference']}/").status_code == 200
+    assert loaded == []
+    assert "no-store" in created["Cache-Control"]
+    # The portal's own pages do read it (the probe sees a load).
+    assert browser.get("/").status_code in (200, 302)
+    assert loaded
