@@ -765,13 +765,22 @@ def send_together(rows: list[Notification]) -> list[Notification]:
                 if user[0] is not None:
                     users.append(_Reader(*user))
         smtp = get_connection()
+        unreachable = ""  # the server could not be reached: the rest are not tried one by one
         try:
             for pk, users in readers.items():
                 row = by_id[pk]
+                if unreachable:
+                    failures.append((row, unreachable))
+                    continue
+                try:
+                    smtp.open()  # one session for the batch; opened again after a failed one
+                except Exception as exc:  # down or refusing: each row would wait its own timeout
+                    unreachable = f"{type(exc).__name__}: {exc}"
+                    failures.append((row, unreachable))
+                    continue
                 try:
                     mail = _compose(row, users)
                     mail.connection = smtp
-                    smtp.open()  # one session for the batch; opened again after a failed one
                     mail.send()
                 except Exception as exc:
                     failures.append((row, f"{type(exc).__name__}: {exc}"))

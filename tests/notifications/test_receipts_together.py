@@ -225,3 +225,24 @@ def test_a_row_another_sender_holds_is_skipped(officer, smtp):
     assert len(smtp.messages) == 1
     assert Notification.objects.get(pk=rows[0].pk).status == NotificationStatus.PENDING
     assert Notification.objects.get(pk=rows[1].pk).status == NotificationStatus.SENT
+
+
+def test_with_the_smtp_server_down_the_batch_tries_it_once_and_every_receipt_is_retried(
+        officer, smtp, monkeypatch, retries):
+    submitted(officer, 3)
+    smtp.stop()  # nothing listens on its port any more
+    tried: list[int] = []
+    original = EmailBackend.open
+
+    def counting(self):  # type: ignore[no-untyped-def]
+        tried.append(1)
+        return original(self)
+
+    monkeypatch.setattr(EmailBackend, "open", counting)
+    assert tasks.drain_validations.run(0) == 3
+    assert len(tried) == 1, "one connection attempt for the batch, not one timeout per receipt"
+    rows = list(Notification.objects.filter(event="notify.new_request"))
+    assert len(rows) == 3 and sorted(retries) == sorted(row.pk for row in rows)
+    for row in rows:
+        assert (row.status, row.attempts, row.sent_at) == (NotificationStatus.PENDING, 1, None)
+        assert "ConnectionRefusedError" in row.last_error and row.deliver_after is not None
